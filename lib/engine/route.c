@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Adapter routes (KVM_IRQ_ROUTING_S390_ADAPTER, spec §5.1–5.4).
+ *
+ * Routes hold guest addresses only.  Setup checks that both areas are backed
+ * (-EFAULT otherwise); every trigger resolves the computed indicator and
+ * summary bytes again through the current memslots, so a memslot change can
+ * never make a trigger write outside guest memory (§14.5, §14.6): such a
+ * trigger returns -1 and writes nothing.
+ *
+ * Trigger (level 1), the summary bit's 0 -> 1 edge decides:
+ *
+ *   adapter registered? --no--> -1
+ *   set indicator, test-and-set summary (CLASSIC: both bytes resolved first)
+ *   summary was 1 -----------------------> 0   (coalesced)
+ *   summary was 0, adapter masked -------> 1   (no interrupt)
+ *   summary was 0, inject_airq() == 0 ---> 1   (injected or AIS-suppressed)
+ *   summary was 0, inject_airq() < 0 ----> that error, bits stay set
+ *
+ * Invariants: I7 of engine-internal.h; setup never changes the table unless
+ * it returns 0.
+ */
+#include <stdlib.h>
+
+#include "engine-internal.h"
+
+bool route_bit(uint64_t area, uint64_t n, bool swap, uint64_t *ret_gpa, uint8_t *ret_mask)
+{
+	uint64_t page = area & ~(uint64_t)(GISA_PAGE_SIZE - 1);
+	/* Bit number relative to the page, wrapping as the kernel's does. */
+	uint64_t b = n + (area % GISA_PAGE_SIZE) * 8;
+	uint64_t off;
+
+	if (swap) {
+		/* bit ^ 63 in a big-endian bitmap: an MSB0 bit string. */
+		off = b / 8;
+		*ret_mask = (uint8_t)(0x80u >> (b % 8));
+	} else {
+		/* LSB0 within big-endian doublewords aligned to the page. */
+		off = 8 * (b / 64) + 7 - (b % 64) / 8;
+		*ret_mask = (uint8_t)(1u << (b % 8));
+	}
+	if (off > UINT64_MAX - page)
+		return false;
+	*ret_gpa = page + off;
+	return true;
+}
+
+static bool same_page(uint64_t a, uint64_t b)
+{
+	return (a & ~(uint64_t)(GISA_PAGE_SIZE - 1)) == (b & ~(uint64_t)(GISA_PAGE_SIZE - 1));
+}
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const struct gisa_route_entry *a = x, *b = y;
+
+	return (a->gsi > b->gsi) - (a->gsi < b->gsi);
+}
+
+int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries, size_t n,
+		    uint32_t flags)
+{
+	struct route_table t = { 0 };
+
+	if (n > GISA_MAX_IRQ_ROUTES || flags)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].gsi >= GISA_MAX_IRQ_ROUTES)
+			return -EINVAL;
+
+	if (n) {
+		t.e = mem_reallocarray(vm->alloc, NULL, n, sizeof(*t.e));
+		t.gsi_map = mem_reallocarray(vm->alloc, NULL, GISA_MAX_IRQ_ROUTES,
+					     sizeof(*t.gsi_map));
+		if (!t.e || !t.gsi_map)
+			goto enomem;
+		memset(t.gsi_map, 0xff, GISA_MAX_IRQ_ROUTES * sizeof(*t.gsi_map));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct gisa_route_entry *e = &entries[i];
+		const struct gisa_adapter_route *ad = &e->adapter;
+		int r = -EINVAL;
+
+		/* Generic checks, then the s390 ones, in the kernel's order. */
+		if (e->type == GISA_IRQ_ROUTING_MSI ? (e->flags & ~1u) : e->flags)
+			goto fail;
+		if (t.gsi_map[e->gsi] != GSI_NONE)
+			goto fail;   /* one non-irqchip entry per gsi */
+		if (e->type != GISA_IRQ_ROUTING_S390_ADAPTER)
+			goto fail;
+		if (vm_newest(vm) &&
+		    (!same_page(ad->summary_addr, ad->summary_addr + ad->summary_offset / 8) ||
+		     !same_page(ad->ind_addr, ad->ind_addr + ad->ind_offset / 8)))
+			goto fail;
+		r = -EFAULT;
+		if (!mem_backed(vm, ad->summary_addr) || !mem_backed(vm, ad->ind_addr))
+			goto fail;
+		t.e[i] = *e;
+		t.gsi_map[e->gsi] = 0;   /* taken; indexed after sorting */
+		continue;
+fail:
+		mem_free(vm->alloc, t.e);
+		mem_free(vm->alloc, t.gsi_map);
+		return r;
+	}
+	t.n = (uint32_t)n;
+	if (n) {
+		qsort(t.e, n, sizeof(*t.e), entry_cmp);
+		for (uint32_t i = 0; i < t.n; i++)
+			t.gsi_map[t.e[i].gsi] = (uint16_t)i;
+	}
+	route_release(vm);
+	vm->routes = t;
+	return 0;
+enomem:
+	mem_free(vm->alloc, t.e);
+	mem_free(vm->alloc, t.gsi_map);
+	return -ENOMEM;
+}
+
+void route_release(struct gisa_vm *vm)
+{
+	mem_free(vm->alloc, vm->routes.e);
+	mem_free(vm->alloc, vm->routes.gsi_map);
+	memset(&vm->routes, 0, sizeof(vm->routes));
+}
+
+/* Resolve one area bit to a writable byte; false if not obtainable. */
+static bool obtain(struct gisa_vm *vm, uint64_t area, uint64_t n, bool swap,
+		   uint8_t **ret_byte, uint8_t *ret_mask, uint64_t *ret_gpa)
+{
+	struct mpage *page;
+
+	if (!route_bit(area, n, swap, ret_gpa, ret_mask))
+		return false;
+	return mem_byte(vm, *ret_gpa, true, ret_byte, &page) == 0;
+}
+
+int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
+{
+	const struct gisa_adapter_route *ad;
+	const struct adapter *a;
+	uint8_t *ind, *sum, ind_mask, sum_mask;
+	uint64_t ind_gpa, sum_gpa;
+	bool was_set;
+	int r;
+
+	if (gsi >= GISA_MAX_IRQ_ROUTES || !vm->routes.gsi_map ||
+	    vm->routes.gsi_map[gsi] == GSI_NONE)
+		return -1;
+	if (!level)
+		return 0;
+	ad = &vm->routes.e[vm->routes.gsi_map[gsi]].adapter;
+	a = adapter_get(vm, ad->adapter_id);
+	if (!a)
+		return -1;
+
+	if (!vm_newest(vm)) {
+		/* Both pages are obtained before any bit is written. */
+		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa) ||
+		    !obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
+			    &sum_gpa))
+			return -1;
+		*ind |= ind_mask;
+		mem_mark_dirty(vm, ind_gpa);
+	} else {
+		/* Indicator first; a summary failure leaves it set. */
+		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa))
+			return -1;
+		*ind |= ind_mask;
+		mem_mark_dirty(vm, ind_gpa);
+		if (!obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
+			    &sum_gpa))
+			return -1;
+	}
+	was_set = *sum & sum_mask;
+	*sum |= sum_mask;
+	mem_mark_dirty(vm, sum_gpa);
+
+	if (was_set)
+		return 0;
+	if (a->masked)
+		return 1;
+	r = ais_inject_airq(vm, a);
+	return r ? r : 1;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The read-only state view (state.h).  Nothing here writes to the VM: every
+ * function takes a const VM, and the list walk emits what GET_ALL_IRQS would
+ * without its CLASSIC side effect.
+ */
+#include <stdlib.h>
+
+#include "engine-internal.h"
+
+void gisa_state_read(const struct gisa_vm *vm, struct gisa_state *ret)
+{
+	const struct float_int *fi = &vm->fi;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->profile = vm->profile;
+	ret->caps = vm->caps;
+	ret->nr_vcpus = vm->nr_vcpus;
+	ret->mem_cap = vm->mem.cap;
+	ret->abi_order = vm->order;
+	ret->flic_present = vm->flic;
+	ret->apf_enabled = vm->apf;
+	ret->pending_irqs = fi->pending;
+	for (unsigned i = 0; i < GISA_NR_LISTS; i++)
+		ret->list_len[i] = fi->lists[i].len;
+	ret->srv_ext_params = fi->srv;
+	ret->mchk_cr14 = fi->mchk_cr14;
+	ret->mchk_mcic = fi->mchk_mcic;
+	ret->simm = fi->simm;
+	ret->nimm = fi->nimm;
+	ret->gisa.present = vm->gisa.present;
+	ret->gisa.ipm = vm->gisa.ipm;
+	ret->gisa.iam = vm->gisa.iam;
+	ret->gisa.alert_mask = vm->gisa.alert_mask;
+	memcpy(ret->gisa.refcount, vm->gisa.ref, sizeof(ret->gisa.refcount));
+	ret->gisa.on_alert_list = vm->gisa.on_list;
+	ret->gisa.timer_armed = vm->gisa.timer_armed;
+	ret->gisa.timer_delay_ns = vm->gisa.timer_delay_ns;
+	ret->kick_cursor = vm_newest(vm) ? fi->last_sleep_cpu : fi->next_rr_cpu;
+	for (unsigned i = 0; i < GISA_MAX_ADAPTERS; i++)
+		if (vm->adapters[i])
+			ret->adapter_mask |= 1ull << i;
+	ret->nr_routes = vm->routes.n;
+	ret->nr_memslots = vm->mem.nslots;
+	ret->mem_used = vm->mem.used;
+}
+
+int gisa_state_list_foreach(const struct gisa_vm *vm, unsigned list,
+			    int (*fn)(void *ctx, const struct gisa_irq *irq), void *ctx)
+{
+	if (list >= GISA_NR_LISTS)
+		return -EINVAL;
+	for (uint32_t i = vm->fi.lists[list].head; i != NIL; i = vm->pool.nodes[i].next) {
+		const struct fnode *nd = &vm->pool.nodes[i];
+		struct gisa_irq irq;
+		int r;
+
+		memset(&irq, 0, sizeof(irq));
+		irq.type = nd->type;
+		if (list <= GISA_MAX_ISC)
+			irq.u.io = nd->p.io;
+		else
+			irq.u.ext = nd->p.ext;
+		r = fn(ctx, &irq);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+struct copy_ctx {
+	struct gisa_irq *out;
+	size_t max;
+	size_t n;
+};
+
+static int copy_one(void *ctx, const struct gisa_irq *irq)
+{
+	struct copy_ctx *c = ctx;
+
+	if (c->n == c->max)
+		return 1;
+	c->out[c->n++] = *irq;
+	return 0;
+}
+
+size_t gisa_state_list_copy(const struct gisa_vm *vm, unsigned list, struct gisa_irq *out,
+			    size_t max)
+{
+	struct copy_ctx c = { .out = out, .max = max };
+
+	(void)gisa_state_list_foreach(vm, list, copy_one, &c);
+	return c.n;
+}
+
+int gisa_state_adapter(const struct gisa_vm *vm, uint32_t id, struct gisa_state_adapter *ret)
+{
+	const struct adapter *a = adapter_get(vm, id);
+
+	if (!a)
+		return -ENOENT;
+	ret->id = a->id;
+	ret->isc = a->isc;
+	ret->maskable = a->maskable;
+	ret->masked = a->masked;
+	ret->swap = a->swap;
+	ret->suppressible = a->suppressible;
+	ret->nr_maps = a->nr_maps;
+	return 0;
+}
+
+size_t gisa_state_adapter_maps(const struct gisa_vm *vm, uint32_t id, uint64_t *out, size_t max)
+{
+	const struct adapter *a = adapter_get(vm, id);
+	size_t n;
+
+	if (!a)
+		return 0;
+	n = a->nr_maps < max ? a->nr_maps : max;
+	memcpy(out, a->maps, n * sizeof(*out));
+	return n;
+}
+
+int gisa_state_route(const struct gisa_vm *vm, size_t idx, struct gisa_route_entry *ret)
+{
+	if (idx >= vm->routes.n)
+		return -ENOENT;
+	*ret = vm->routes.e[idx];
+	return 0;
+}
+
+int gisa_state_memslot(const struct gisa_vm *vm, size_t idx, struct gisa_memslot_info *ret)
+{
+	const struct memslot *s;
+
+	if (idx >= vm->mem.nslots)
+		return -ENOENT;
+	s = &vm->mem.slots[idx];
+	ret->slot = s->id;
+	ret->gpa = s->gpa;
+	ret->size = s->size;
+	ret->pages_allocated = mem_pages_allocated(s);
+	return 0;
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t max)
+{
+	/*
+	 * At most four candidate pages per route (indicator and summary, two
+	 * layouts while the adapter is unregistered): 128 KiB, sorted, unique.
+	 */
+	uint64_t cand[4 * GISA_MAX_IRQ_ROUTES];
+	size_t n = 0, u = 0;
+
+	for (uint32_t i = 0; i < vm->routes.n; i++) {
+		const struct gisa_adapter_route *ad = &vm->routes.e[i].adapter;
+		const struct adapter *a = adapter_get(vm, ad->adapter_id);
+		/*
+		 * The swap flag decides which byte a trigger writes; with no
+		 * adapter yet registered both candidates' pages are carried.
+		 */
+		for (int swap = 0; swap <= 1; swap++) {
+			uint64_t gpa;
+			uint8_t mask;
+
+			if (a && a->swap != (swap == 1))
+				continue;
+			if (route_bit(ad->ind_addr, ad->ind_offset, swap, &gpa, &mask) &&
+			    mem_backed(vm, gpa))
+				cand[n++] = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
+			if (route_bit(ad->summary_addr, ad->summary_offset, swap, &gpa, &mask) &&
+			    mem_backed(vm, gpa))
+				cand[n++] = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
+		}
+	}
+	qsort(cand, n, sizeof(*cand), u64_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i && cand[i] == cand[i - 1])
+			continue;
+		if (u < max)
+			out[u] = cand[i];
+		u++;
+	}
+	return u;
+}
