@@ -117,7 +117,8 @@ size_t gisa_state_adapter_maps(const struct gisa_vm *vm, uint32_t id, uint64_t *
 	if (!a)
 		return 0;
 	n = a->nr_maps < max ? a->nr_maps : max;
-	memcpy(out, a->maps, n * sizeof(*out));
+	if (n)
+		memcpy(out, a->maps, n * sizeof(*out));
 	return n;
 }
 
