@@ -180,21 +180,19 @@ int float_inject(struct gisa_vm *vm, const struct gisa_irq *irq)
 		break;
 	}
 	case GISA_INT_VIRTIO:
-		if (fi->counters[CNTR_VIRTIO] >= GISA_MAX_VIRTIO_IRQS)
+	case GISA_INT_PFAULT_DONE: {
+		bool virtio = type == GISA_INT_VIRTIO;
+		unsigned li = virtio ? GISA_LIST_VIRTIO : GISA_LIST_PFAULT;
+
+		if (fi->counters[list_counter(li)] >=
+		    (virtio ? GISA_MAX_VIRTIO_IRQS : GISA_MAX_PFAULT_IRQS))
 			return -EBUSY;
 		n = pool_take(&vm->pool);
 		vm->pool.nodes[n].type = (uint32_t)type;
-		vm->pool.nodes[n].p.ext = irq->u.ext;
-		list_append(vm, GISA_LIST_VIRTIO, n);
+		vm->pool.nodes[n].p.ext = irq->u.ext;   /* pad and ext_params2 verbatim */
+		list_append(vm, li, n);
 		break;
-	case GISA_INT_PFAULT_DONE:
-		if (fi->counters[CNTR_PFAULT] >= GISA_MAX_PFAULT_IRQS)
-			return -EBUSY;
-		n = pool_take(&vm->pool);
-		vm->pool.nodes[n].type = (uint32_t)type;
-		vm->pool.nodes[n].p.ext = irq->u.ext;
-		list_append(vm, GISA_LIST_PFAULT, n);
-		break;
+	}
 	default:
 		/* PFAULT_INIT is local-only; everything else is not floating. */
 		return -EINVAL;

@@ -12,12 +12,15 @@ void gisa_state_read(const struct gisa_vm *vm, struct gisa_state *ret)
 {
 	const struct float_int *fi = &vm->fi;
 
+	struct gisa_vm_config cfg;
+
+	gisa_vm_config(vm, &cfg);
 	memset(ret, 0, sizeof(*ret));
-	ret->profile = vm->profile;
-	ret->caps = vm->caps;
-	ret->nr_vcpus = vm->nr_vcpus;
-	ret->mem_cap = vm->mem.cap;
-	ret->abi_order = vm->order;
+	ret->profile = cfg.profile;
+	ret->caps = cfg.caps;
+	ret->nr_vcpus = cfg.nr_vcpus;
+	ret->mem_cap = cfg.mem_cap;
+	ret->abi_order = cfg.abi_order;
 	ret->flic_present = vm->flic;
 	ret->apf_enabled = vm->apf;
 	ret->pending_irqs = fi->pending;
