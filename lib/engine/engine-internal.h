@@ -3,8 +3,8 @@
  * The engine's private model.  Public headers expose opaque types; this file
  * holds their layout and the helpers the engine files share.
  *
- * Model invariants (checked by vm_check_invariants in debug builds of the
- * tests, and relied on everywhere):
+ * Model invariants (relied on everywhere; vm_check_invariants in check.c
+ * verifies them, and the tests call it after their steps):
  *  I1  For each ISC i, bit GISA_IRQ_IO_ISC(i) of fi.pending is set iff
  *      list i is non-empty.  Likewise VIRTIO and PFAULT_DONE for lists 9, 8.
  *      The GISA IPM is never folded into fi.pending (spec §2 invariant 1).
@@ -365,6 +365,9 @@ bool route_bit(uint64_t area, uint64_t n, bool swap, uint64_t *ret_gpa, uint8_t 
 /* gisa.c */
 uint8_t gisa_get_ipm_or_restore_iam(struct gisa_vm *vm);
 void gisa_detach(struct gisa_vm *vm);
+
+/* check.c: 0, or a negative code naming the first broken invariant. */
+int vm_check_invariants(const struct gisa_vm *vm);
 
 /* vcpu.c */
 uint32_t vcpu_deliverable(const struct gisa_vm *vm, const struct vcpu *v);
