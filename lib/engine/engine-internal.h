@@ -136,6 +136,7 @@ struct mpage {
 	uint64_t rel;                 /* page number relative to the slot start */
 	uint8_t *data;
 	bool dirty;
+	bool fresh;                   /* allocated by the operation in progress */
 };
 
 struct memslot {
@@ -353,6 +354,10 @@ int ais_set_all(struct gisa_vm *vm, const struct gisa_attr *attr);
 int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
 	     struct mpage **ret_page);
 bool mem_backed(const struct gisa_vm *vm, uint64_t gpa);
+/* True if the page holding gpa is backed and already allocated. */
+bool mem_allocated(const struct gisa_vm *vm, uint64_t gpa);
+/* Free the page holding gpa (undoing an allocation that must not stay). */
+void mem_page_drop(struct gisa_vm *vm, uint64_t gpa);
 void mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa);
 void mem_release(struct gisa_vm *vm);
 uint64_t mem_pages_allocated(const struct memslot *s);

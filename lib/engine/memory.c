@@ -113,6 +113,33 @@ bool mem_backed(const struct gisa_vm *vm, uint64_t gpa)
 	return slot_find(&vm->mem, gpa) != NULL;
 }
 
+bool mem_allocated(const struct gisa_vm *vm, uint64_t gpa)
+{
+	const struct memslot *s = slot_find(&vm->mem, gpa);
+
+	return s && page_find(s, (gpa - s->gpa) / PAGE);
+}
+
+static void page_drop(struct gisa_vm *vm, struct memslot *s, uint64_t r)
+{
+	uint32_t i = page_lower_bound(s, r);
+
+	if (i == s->npages || s->pages[i].rel != r)
+		return;
+	mem_free(vm->alloc, s->pages[i].data);
+	memmove(&s->pages[i], &s->pages[i + 1], (s->npages - i - 1) * sizeof(*s->pages));
+	s->npages--;
+	vm->mem.used -= PAGE;
+}
+
+void mem_page_drop(struct gisa_vm *vm, uint64_t gpa)
+{
+	struct memslot *s = slot_find(&vm->mem, gpa);
+
+	if (s)
+		page_drop(vm, s, (gpa - s->gpa) / PAGE);
+}
+
 int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
 	     struct mpage **ret_page)
 {
@@ -311,15 +338,36 @@ static int count_missing(struct gisa_vm *vm, struct memslot *s, uint64_t rel, vo
 static int ensure_page(struct gisa_vm *vm, struct memslot *s, uint64_t rel, void *ctx)
 {
 	struct mpage *p;
+	int r;
 
 	(void)ctx;
-	return page_get(vm, s, rel, &p);
+	if (page_find(s, rel))
+		return 0;
+	r = page_get(vm, s, rel, &p);
+	if (!r)
+		p->fresh = true;
+	return r;
+}
+
+/* Undo (drop) or keep (clear the mark) the pages this operation allocated. */
+static int settle_page(struct gisa_vm *vm, struct memslot *s, uint64_t rel, void *ctx)
+{
+	struct mpage *p = page_find(s, rel);
+
+	if (p && p->fresh) {
+		if (*(bool *)ctx)
+			page_drop(vm, s, rel);
+		else
+			p->fresh = false;
+	}
+	return 0;
 }
 
 int gisa_mem_write(struct gisa_vm *vm, uint64_t gpa, const void *buf, size_t len)
 {
 	const uint8_t *in = buf;
 	uint64_t need = 0;
+	bool rollback;
 	int r;
 
 	if (!len)
@@ -327,14 +375,16 @@ int gisa_mem_write(struct gisa_vm *vm, uint64_t gpa, const void *buf, size_t len
 	if (gpa > UINT64_MAX - (len - 1) || !range_backed(&vm->mem, gpa, len))
 		return -EFAULT;
 	/*
-	 * All or nothing: check the cap, then allocate every page before the
-	 * first byte is copied (an allocator failure leaves zero pages behind,
-	 * which read exactly as the unallocated ones did).
+	 * All or nothing: check the cap, then allocate every missing page
+	 * before the first byte is copied; if the allocator fails part way,
+	 * the pages allocated so far are dropped again.
 	 */
 	range_pages(vm, gpa, len, count_missing, &need);
 	if (need > vm->mem.cap - vm->mem.used)
 		return -ENOMEM;
 	r = range_pages(vm, gpa, len, ensure_page, NULL);
+	rollback = r != 0;
+	range_pages(vm, gpa, len, settle_page, &rollback);
 	if (r)
 		return r;
 	while (len) {

@@ -157,11 +157,22 @@ int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
 		return -1;
 
 	if (!vm_newest(vm)) {
-		/* Both pages are obtained before any bit is written. */
-		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa) ||
-		    !obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
-			    &sum_gpa))
+		/*
+		 * Both pages are obtained before any bit is written; a summary
+		 * that cannot be obtained leaves nothing behind, not even the
+		 * indicator page this call allocated.
+		 */
+		bool had_ind = route_bit(ad->ind_addr, ad->ind_offset, a->swap, &ind_gpa, &ind_mask) &&
+			       mem_allocated(vm, ind_gpa);
+
+		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa))
 			return -1;
+		if (!obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
+			    &sum_gpa)) {
+			if (!had_ind)
+				mem_page_drop(vm, ind_gpa);
+			return -1;
+		}
 		*ind |= ind_mask;
 		mem_mark_dirty(vm, ind_gpa);
 	} else {
