@@ -143,13 +143,18 @@ int gisa_vcpu_wait(struct gisa_vm *vm, uint32_t idx)
 	if (v->run == GISA_VCPU_STOPPED)
 		return -EBUSY;
 	v->kicked = false;   /* runnability is checked */
-	if (vcpu_deliverable(vm, v))
+	/* The vcpu executes the wait, so it runs; not sleeping, it keeps running. */
+	if (vcpu_deliverable(vm, v)) {
+		vcpu_set_run(vm, idx, GISA_VCPU_RUNNING);
 		return 0;
+	}
 	if (!(v->psw & (GISA_PSW_MASK_IO | GISA_PSW_MASK_EXT | GISA_PSW_MASK_MCHECK)))
 		return -EOPNOTSUPP;   /* disabled wait: userspace's business */
 	/* IPM & alert mask & CR6 ISC byte, PSW I/O bit not consulted (§14.12). */
-	if (vm->gisa.present && (gisa_get_ipm_or_restore_iam(vm) & (uint8_t)(v->cr6 >> 24)))
+	if (vm->gisa.present && (gisa_get_ipm_or_restore_iam(vm) & (uint8_t)(v->cr6 >> 24))) {
+		vcpu_set_run(vm, idx, GISA_VCPU_RUNNING);
 		return 0;
+	}
 	vcpu_set_run(vm, idx, GISA_VCPU_IDLE);
 	if (vm_newest(vm))
 		vm->fi.last_sleep_cpu = idx;

@@ -239,10 +239,12 @@ int gisa_vcpu_set(struct gisa_vm *vm, uint32_t idx, const struct gisa_vcpu_state
 int gisa_vcpu_run(struct gisa_vm *vm, uint32_t idx);
 
 /*
- * Enabled wait (§7.6).  Returns 1 if the vcpu went to sleep (IDLE), 0 if it
- * stays running because an interrupt is deliverable or the GISA has one
- * enabled in CR6; -EOPNOTSUPP for a disabled wait (PSW I/O, EXT and MCHECK
- * all off: userspace handles it); -EBUSY if stopped.
+ * The vcpu executes an enabled wait (§7.6).  Returns 1 if it went to sleep
+ * (IDLE), 0 if it keeps running (RUNNING) because an interrupt is
+ * deliverable or the GISA has one enabled in CR6; -EOPNOTSUPP for a
+ * disabled wait (PSW I/O, EXT and MCHECK all off: userspace handles it; the
+ * run state is unchanged); -EBUSY if stopped.  The kicked bit is cleared in
+ * every case but -EBUSY (the runnability check comes first).
  */
 int gisa_vcpu_wait(struct gisa_vm *vm, uint32_t idx);
 
