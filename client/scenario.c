@@ -1007,8 +1007,8 @@ static int data_parse(struct scenario *s, json_t *a, bool records_ok, enum gisa_
 	json_t *rec = records_ok ? json_object_get(a, "records") : NULL;
 	json_t *dat = json_object_get(a, "data");
 	json_t *from = json_object_get(a, "from");
-	uint8_t *p;
-	size_t n;
+	uint8_t *p = NULL;
+	size_t n = 0;
 
 	if (!!rec + !!dat + !!from > 1)
 		return bad(s, rec ? "records" : "data", NULL,
@@ -1383,7 +1383,7 @@ static int op_vm(struct scenario *s, json_t *a, json_t *out, int *rc)
 	struct gisa_vm *vm = NULL;
 	uint64_t profile, order, memory, mem_cap;
 	uint32_t caps, vcpus;
-	bool flic;
+	bool flic = false;
 	struct scn_vm *v;
 
 	if (opt_name(s, a, "profile", profile_names, UINT32_MAX, GISA_PROFILE_CLASSIC, &profile) ||
@@ -1599,7 +1599,7 @@ static int op_get(struct scenario *s, json_t *a, json_t *out, int *rc)
 	uint64_t len, size, fill;
 	uint32_t flags;
 	const char *save;
-	bool brief, intact = true;
+	bool brief = false, intact = true;
 	size_t n, used;
 
 	if (opt_u64(s, a, "len", UINT64_MAX, SCN_DEFAULT_GET_LEN, &len) ||
@@ -1706,7 +1706,7 @@ static int op_adapter_register(struct scenario *s, json_t *a, json_t *out, int *
 	struct scn_buf b = { 0 };
 	uint8_t img[GISA_IO_ADAPTER_SIZE];
 	uint64_t isc, fl;
-	bool supp;
+	bool supp = false;
 
 	(void)out;
 	if (req_u32(s, a, "id", &ad.id) ||
@@ -2086,7 +2086,7 @@ static int op_vcpu_set(struct scenario *s, json_t *a, json_t *out, int *rc)
 {
 	struct gisa_vcpu_state st = { 0 }, cur;
 	uint32_t idx;
-	bool all_on;
+	bool all_on = false;
 	uint64_t run = GISA_VCPU_RUNNING;
 	json_t *v;
 
@@ -2281,7 +2281,7 @@ static int op_gisc_unregister(struct scenario *s, json_t *a, json_t *out, int *r
 static int op_hw_airq(struct scenario *s, json_t *a, json_t *out, int *rc)
 {
 	uint32_t isc;
-	bool in_sie;
+	bool in_sie = false;
 
 	(void)out;
 	if (req_u32(s, a, "isc", &isc) || opt_bool(s, a, "in_sie", false, &in_sie))
