@@ -58,65 +58,67 @@ static int entry_cmp(const void *x, const void *y)
 	return (a->gsi > b->gsi) - (a->gsi < b->gsi);
 }
 
+/* The per-entry checks of KVM_SET_GSI_ROUTING, generic then s390, in order. */
+static int entry_check(const struct gisa_vm *vm, const struct gisa_route_entry *e,
+		       const uint16_t *gsi_map)
+{
+	const struct gisa_adapter_route *ad = &e->adapter;
+
+	if (e->type == GISA_IRQ_ROUTING_MSI ? (e->flags & ~1u) : e->flags)
+		return -EINVAL;
+	if (gsi_map[e->gsi] != GSI_NONE)
+		return -EINVAL;   /* one non-irqchip entry per gsi */
+	if (e->type != GISA_IRQ_ROUTING_S390_ADAPTER)
+		return -EINVAL;
+	if (vm_newest(vm) &&
+	    (!same_page(ad->summary_addr, ad->summary_addr + ad->summary_offset / 8) ||
+	     !same_page(ad->ind_addr, ad->ind_addr + ad->ind_offset / 8)))
+		return -EINVAL;
+	if (!mem_backed(vm, ad->summary_addr) || !mem_backed(vm, ad->ind_addr))
+		return -EFAULT;
+	return 0;
+}
+
 int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries, size_t n,
 		    uint32_t flags)
 {
 	struct route_table t = { 0 };
+	int r = -ENOMEM;
 
 	if (n > GISA_MAX_IRQ_ROUTES || flags)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (entries[i].gsi >= GISA_MAX_IRQ_ROUTES)
 			return -EINVAL;
-
-	if (n) {
-		t.e = mem_reallocarray(vm->alloc, NULL, n, sizeof(*t.e));
-		t.gsi_map = mem_reallocarray(vm->alloc, NULL, GISA_MAX_IRQ_ROUTES,
-					     sizeof(*t.gsi_map));
-		if (!t.e || !t.gsi_map)
-			goto enomem;
-		memset(t.gsi_map, 0xff, GISA_MAX_IRQ_ROUTES * sizeof(*t.gsi_map));
+	if (!n) {
+		route_release(vm);
+		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct gisa_route_entry *e = &entries[i];
-		const struct gisa_adapter_route *ad = &e->adapter;
-		int r = -EINVAL;
 
-		/* Generic checks, then the s390 ones, in the kernel's order. */
-		if (e->type == GISA_IRQ_ROUTING_MSI ? (e->flags & ~1u) : e->flags)
+	/* Build the new table aside; the old one stays until it is complete. */
+	t.e = mem_reallocarray(vm->alloc, NULL, n, sizeof(*t.e));
+	t.gsi_map = mem_reallocarray(vm->alloc, NULL, GISA_MAX_IRQ_ROUTES, sizeof(*t.gsi_map));
+	if (!t.e || !t.gsi_map)
+		goto fail;
+	memset(t.gsi_map, 0xff, GISA_MAX_IRQ_ROUTES * sizeof(*t.gsi_map));
+	for (size_t i = 0; i < n; i++) {
+		r = entry_check(vm, &entries[i], t.gsi_map);
+		if (r)
 			goto fail;
-		if (t.gsi_map[e->gsi] != GSI_NONE)
-			goto fail;   /* one non-irqchip entry per gsi */
-		if (e->type != GISA_IRQ_ROUTING_S390_ADAPTER)
-			goto fail;
-		if (vm_newest(vm) &&
-		    (!same_page(ad->summary_addr, ad->summary_addr + ad->summary_offset / 8) ||
-		     !same_page(ad->ind_addr, ad->ind_addr + ad->ind_offset / 8)))
-			goto fail;
-		r = -EFAULT;
-		if (!mem_backed(vm, ad->summary_addr) || !mem_backed(vm, ad->ind_addr))
-			goto fail;
-		t.e[i] = *e;
-		t.gsi_map[e->gsi] = 0;   /* taken; indexed after sorting */
-		continue;
-fail:
-		mem_free(vm->alloc, t.e);
-		mem_free(vm->alloc, t.gsi_map);
-		return r;
+		t.e[i] = entries[i];
+		t.gsi_map[entries[i].gsi] = 0;   /* taken; indexed after sorting */
 	}
 	t.n = (uint32_t)n;
-	if (n) {
-		qsort(t.e, n, sizeof(*t.e), entry_cmp);
-		for (uint32_t i = 0; i < t.n; i++)
-			t.gsi_map[t.e[i].gsi] = (uint16_t)i;
-	}
+	qsort(t.e, n, sizeof(*t.e), entry_cmp);
+	for (uint32_t i = 0; i < t.n; i++)
+		t.gsi_map[t.e[i].gsi] = (uint16_t)i;
 	route_release(vm);
 	vm->routes = t;
 	return 0;
-enomem:
+fail:
 	mem_free(vm->alloc, t.e);
 	mem_free(vm->alloc, t.gsi_map);
-	return -ENOMEM;
+	return r;
 }
 
 void route_release(struct gisa_vm *vm)
