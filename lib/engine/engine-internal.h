@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <gisa/gisa.h>
+#include <gisa/restore.h>
 
 #define NIL UINT32_MAX
 #define GSI_NONE UINT16_MAX
@@ -364,6 +365,8 @@ uint64_t mem_pages_allocated(const struct memslot *s);
 
 /* route.c */
 void route_release(struct gisa_vm *vm);
+int route_restore(struct gisa_vm *vm, const struct gisa_route_entry *e, size_t n,
+		  struct gisa_restore_error *err);
 /* Byte address and mask of bit n of area A with the adapter's swap (§5.3). */
 bool route_bit(uint64_t area, uint64_t n, bool swap, uint64_t *ret_gpa, uint8_t *ret_mask);
 

@@ -577,3 +577,67 @@ int float_deliver(struct gisa_vm *vm, int bit, struct gisa_delivery *ret)
 	}
 	return 0;
 }
+
+/* ---- restore (restore.h) ------------------------------------------------- */
+
+static int restore_bad(struct gisa_restore_error *err, const char *field, uint64_t index,
+		       uint64_t value, const char *reason)
+{
+	err->field = field;
+	err->index = index;
+	err->value = value;
+	err->reason = reason;
+	return -EINVAL;
+}
+
+int gisa_restore_list(struct gisa_vm *vm, unsigned list, const struct gisa_list_entry *e,
+		      size_t n, struct gisa_restore_error *err)
+{
+	static const char *const names[GISA_NR_LISTS] = {
+		"lists[0]", "lists[1]", "lists[2]", "lists[3]", "lists[4]",
+		"lists[5]", "lists[6]", "lists[7]", "lists[8]", "lists[9]",
+	};
+	struct float_int *fi = &vm->fi;
+	uint64_t limit, have;
+
+	if (list >= GISA_NR_LISTS)
+		return restore_bad(err, "list", 0, list, "a floating list index 0..9");
+	if (list <= GISA_MAX_ISC) {
+		limit = GISA_MAX_FLOAT_IRQS;
+		have = fi->counters[CNTR_IO];
+	} else {
+		limit = list == GISA_LIST_VIRTIO ? GISA_MAX_VIRTIO_IRQS : GISA_MAX_PFAULT_IRQS;
+		have = fi->counters[list_counter(list)];
+	}
+	if (n > limit - have)
+		return restore_bad(err, names[list], have + n, limit, "at most the list's limit");
+	for (size_t i = 0; i < n; i++) {
+		if (list > GISA_MAX_ISC)
+			continue;
+		if (e[i].type > GISA_INT_IO_MAX)
+			return restore_bad(err, names[list], i, e[i].type,
+					   "an I/O type (0 .. 0xfffdffff)");
+		if (GISA_IO_WORD_ISC(e[i].u.io.io_int_word) != list)
+			return restore_bad(err, names[list], i, e[i].u.io.io_int_word,
+					   "an I/O interruption word of the list's ISC");
+		if (vm->gisa.present && (e[i].type & GISA_INT_IO_AI_MASK))
+			return restore_bad(err, names[list], i, e[i].type,
+					   "no adapter-interrupt type: the GISA takes those");
+	}
+	if (pool_reserve(vm, (uint32_t)(n + 1)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = pool_take(&vm->pool);
+
+		if (list <= GISA_MAX_ISC) {
+			vm->pool.nodes[k].type = e[i].type;
+			vm->pool.nodes[k].p.io = e[i].u.io;
+		} else {
+			vm->pool.nodes[k].type = list == GISA_LIST_VIRTIO ? GISA_INT_VIRTIO :
+									    GISA_INT_PFAULT_DONE;
+			vm->pool.nodes[k].p.ext = e[i].u.ext;
+		}
+		list_append(vm, list, k);
+	}
+	return 0;
+}

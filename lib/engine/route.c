@@ -60,7 +60,7 @@ static int entry_cmp(const void *x, const void *y)
 
 /* The per-entry checks of KVM_SET_GSI_ROUTING, generic then s390, in order. */
 static int entry_check(const struct gisa_vm *vm, const struct gisa_route_entry *e,
-		       const uint16_t *gsi_map)
+		       const uint16_t *gsi_map, bool check_backed)
 {
 	const struct gisa_adapter_route *ad = &e->adapter;
 
@@ -74,37 +74,42 @@ static int entry_check(const struct gisa_vm *vm, const struct gisa_route_entry *
 	    (!same_page(ad->summary_addr, ad->summary_addr + ad->summary_offset / 8) ||
 	     !same_page(ad->ind_addr, ad->ind_addr + ad->ind_offset / 8)))
 		return -EINVAL;
-	if (!mem_backed(vm, ad->summary_addr) || !mem_backed(vm, ad->ind_addr))
+	if (check_backed && (!mem_backed(vm, ad->summary_addr) || !mem_backed(vm, ad->ind_addr)))
 		return -EFAULT;
 	return 0;
 }
 
-int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries, size_t n,
-		    uint32_t flags)
+/*
+ * Build a table from n entries aside and install it only when complete.
+ * On a failing entry, *ret_bad is its index.
+ */
+static int routes_build(struct gisa_vm *vm, const struct gisa_route_entry *entries, size_t n,
+			bool check_backed, size_t *ret_bad)
 {
 	struct route_table t = { 0 };
 	int r = -ENOMEM;
 
-	if (n > GISA_MAX_IRQ_ROUTES || flags)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (entries[i].gsi >= GISA_MAX_IRQ_ROUTES)
+	for (size_t i = 0; i < n; i++) {
+		if (entries[i].gsi >= GISA_MAX_IRQ_ROUTES) {
+			*ret_bad = i;
 			return -EINVAL;
+		}
+	}
 	if (!n) {
 		route_release(vm);
 		return 0;
 	}
-
-	/* Build the new table aside; the old one stays until it is complete. */
 	t.e = mem_reallocarray(vm->alloc, NULL, n, sizeof(*t.e));
 	t.gsi_map = mem_reallocarray(vm->alloc, NULL, GISA_MAX_IRQ_ROUTES, sizeof(*t.gsi_map));
 	if (!t.e || !t.gsi_map)
 		goto fail;
 	memset(t.gsi_map, 0xff, GISA_MAX_IRQ_ROUTES * sizeof(*t.gsi_map));
 	for (size_t i = 0; i < n; i++) {
-		r = entry_check(vm, &entries[i], t.gsi_map);
-		if (r)
+		r = entry_check(vm, &entries[i], t.gsi_map, check_backed);
+		if (r) {
+			*ret_bad = i;
 			goto fail;
+		}
 		t.e[i] = entries[i];
 		t.gsi_map[entries[i].gsi] = 0;   /* taken; indexed after sorting */
 	}
@@ -118,6 +123,40 @@ int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries, 
 fail:
 	mem_free(vm->alloc, t.e);
 	mem_free(vm->alloc, t.gsi_map);
+	return r;
+}
+
+int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries, size_t n,
+		    uint32_t flags)
+{
+	size_t bad;
+
+	if (n > GISA_MAX_IRQ_ROUTES || flags)
+		return -EINVAL;
+	return routes_build(vm, entries, n, true, &bad);
+}
+
+int route_restore(struct gisa_vm *vm, const struct gisa_route_entry *e, size_t n,
+		  struct gisa_restore_error *err)
+{
+	size_t bad = 0;
+	int r;
+
+	if (n > GISA_MAX_IRQ_ROUTES) {
+		err->field = "routes";
+		err->index = 0;
+		err->value = n;
+		err->reason = "at most 4096 routes";
+		return -EINVAL;
+	}
+	r = routes_build(vm, e, n, false, &bad);
+	if (r == -EINVAL) {
+		err->field = "routes";
+		err->index = bad;
+		err->value = e[bad].gsi;
+		err->reason = "unique gsis below 4096, S390_ADAPTER entries with flags 0"
+			      " (NEWEST: bits inside their page)";
+	}
 	return r;
 }
 

@@ -7,5 +7,6 @@
 #include "abi.h"
 #include "engine.h"
 #include "state.h"
+#include "restore.h"
 
 #endif
