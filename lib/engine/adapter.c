@@ -68,10 +68,11 @@ static int adapter_unmap(struct gisa_vm *vm, struct adapter *a, uint64_t addr)
 	for (uint32_t i = 0; i < a->nr_maps; i++) {
 		if (a->maps[i] != addr)
 			continue;
+		/* The kernel marks the released page dirty, whatever it holds. */
+		if (mem_mark_dirty(vm, addr))
+			return -ENOMEM;
 		memmove(&a->maps[i], &a->maps[i + 1], (a->nr_maps - i - 1) * sizeof(*a->maps));
 		a->nr_maps--;
-		/* The kernel marks the released page dirty. */
-		mem_mark_dirty(vm, addr);
 		return 0;
 	}
 	return -ENOENT;

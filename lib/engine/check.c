@@ -92,6 +92,11 @@ static int check_memory(const struct gisa_vm *vm)
 			    (j && s->pages[j - 1].rel >= s->pages[j].rel) || !s->pages[j].data)
 				return BAD_MEMSLOTS;
 		}
+		for (uint32_t j = 0; j < s->ndirty; j++) {
+			if (s->dirty_rel[j] >= s->size / GISA_PAGE_SIZE ||
+			    (j && s->dirty_rel[j - 1] >= s->dirty_rel[j]))
+				return BAD_MEMSLOTS;
+		}
 		pages += s->npages;
 	}
 	if (m->used != pages * GISA_PAGE_SIZE || m->used > m->cap)
@@ -151,7 +156,8 @@ static int check_misc(const struct gisa_vm *vm)
 	const struct float_int *fi = &vm->fi;
 
 	for (uint32_t i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu_idle(vm, i) != (vm->vcpus[i].run == GISA_VCPU_IDLE))
+		if (vcpu_idle(vm, i) != (vm->vcpus[i].run == GISA_VCPU_IDLE) ||
+		    (vm->vcpus[i].kicked && vm->vcpus[i].run != GISA_VCPU_IDLE))
 			return BAD_IDLE;
 	for (uint32_t i = vm->nr_vcpus; i < 256; i++)
 		if (vcpu_idle(vm, i))

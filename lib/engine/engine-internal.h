@@ -147,6 +147,9 @@ struct memslot {
 	struct mpage *pages;          /* sorted by rel */
 	uint32_t npages;
 	uint32_t pages_cap;
+	uint64_t *dirty_rel;          /* dirty pages not allocated, sorted (M4) */
+	uint32_t ndirty;
+	uint32_t dirty_cap;
 };
 
 struct memory {
@@ -309,11 +312,16 @@ static inline void st64(uint8_t *p, uint64_t v, enum gisa_byteorder o)
 /* True if [off, off + len) may be accessed (spec: copy fault otherwise). */
 static inline bool ubuf_ok(const struct gisa_ubuf *b, uint64_t off, uint64_t len)
 {
+	uint64_t bad_end;
+
 	if (!b->data || off > b->len || len > b->len - off)
 		return false;
-	if (b->bad_len && off < (uint64_t)b->bad_off + b->bad_len && b->bad_off < off + len)
-		return false;
-	return true;
+	if (!b->bad_len || !len)
+		return true;
+	/* [bad_off, bad_end) saturates instead of wrapping. */
+	bad_end = b->bad_len > UINT64_MAX - b->bad_off ? UINT64_MAX :
+							  (uint64_t)b->bad_off + b->bad_len;
+	return !(off < bad_end && b->bad_off < off + len);
 }
 
 /* ---- cross-module entry points ------------------------------------------- */
@@ -359,7 +367,8 @@ bool mem_backed(const struct gisa_vm *vm, uint64_t gpa);
 bool mem_allocated(const struct gisa_vm *vm, uint64_t gpa);
 /* Free the page holding gpa (undoing an allocation that must not stay). */
 void mem_page_drop(struct gisa_vm *vm, uint64_t gpa);
-void mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa);
+/* Allocated pages: a flag, never fails.  Others: -ENOMEM if it cannot record. */
+int mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa);
 void mem_release(struct gisa_vm *vm);
 uint64_t mem_pages_allocated(const struct memslot *s);
 

@@ -358,8 +358,8 @@ int float_enqueue(struct gisa_vm *vm, const struct gisa_attr *attr)
 	(void)pool_reserve(vm, (uint32_t)(iters < room ? iters : room));
 
 	for (uint64_t k = 0; k < iters; k++) {
-		const uint8_t *rec = (const uint8_t *)ub->data + k * GISA_IRQ_SIZE;
 		uint64_t off = k * GISA_IRQ_SIZE;
+		const uint8_t *rec;
 		struct gisa_irq irq;
 		size_t size;
 		int r;
@@ -368,6 +368,7 @@ int float_enqueue(struct gisa_vm *vm, const struct gisa_attr *attr)
 			return -ENOMEM;
 		if (!ubuf_ok(ub, off, 8))
 			return -EFAULT;
+		rec = (const uint8_t *)ub->data + off;
 		irq.type = ld64(rec, o);
 		switch (gisa_irq_payload(irq.type)) {
 		case GISA_PAYLOAD_IO:

@@ -9,7 +9,9 @@
  *      page-aligned, size > 0, gpa + size does not overflow.
  *  M2  Each slot's pages[] is sorted by rel, unique, rel < size / 4096.
  *  M3  mem.used = 4096 x (number of allocated pages) <= mem.cap.
- *  M4  Only allocated pages can be dirty (a trigger allocates what it writes).
+ *  M4  A dirty page is an allocated page with its flag set (what triggers
+ *      write: the hot path, no allocation) or a slot-relative page number in
+ *      dirty_rel (a page released by NEWEST UNMAP that nothing allocated).
  */
 #include "engine-internal.h"
 
@@ -65,6 +67,8 @@ static int page_room(struct gisa_vm *vm, struct memslot *s)
 
 	if (s->npages < s->pages_cap)
 		return 0;
+	if (s->pages_cap > UINT32_MAX / 2)
+		return -ENOMEM;
 	cap = s->pages_cap ? s->pages_cap * 2 : 8;
 	p = mem_reallocarray(vm->alloc, s->pages, cap, sizeof(*p));
 	if (!p)
@@ -167,13 +171,39 @@ int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
 	return 0;
 }
 
-void mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa)
+int mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa)
 {
 	struct memslot *s = slot_find(&vm->mem, gpa);
-	struct mpage *p = s ? page_find(s, (gpa - s->gpa) / PAGE) : NULL;
+	uint64_t r;
+	uint32_t i;
 
-	if (p)
-		p->dirty = true;
+	if (!s)
+		return 0;   /* not guest memory: nothing to log */
+	r = (gpa - s->gpa) / PAGE;
+	if (page_find(s, r)) {
+		page_find(s, r)->dirty = true;
+		return 0;
+	}
+	for (i = 0; i < s->ndirty && s->dirty_rel[i] < r; i++)
+		;
+	if (i < s->ndirty && s->dirty_rel[i] == r)
+		return 0;
+	if (s->ndirty == s->dirty_cap) {
+		uint32_t cap = s->dirty_cap ? s->dirty_cap * 2 : 4;
+		uint64_t *d;
+
+		if (s->dirty_cap > UINT32_MAX / 2)
+			return -ENOMEM;
+		d = mem_reallocarray(vm->alloc, s->dirty_rel, cap, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		s->dirty_rel = d;
+		s->dirty_cap = cap;
+	}
+	memmove(&s->dirty_rel[i + 1], &s->dirty_rel[i], (s->ndirty - i) * sizeof(*s->dirty_rel));
+	s->dirty_rel[i] = r;
+	s->ndirty++;
+	return 0;
 }
 
 uint64_t mem_pages_allocated(const struct memslot *s)
@@ -230,6 +260,7 @@ int gisa_mem_set_slot(struct gisa_vm *vm, uint32_t id, uint64_t gpa, uint64_t si
 		s = &m->slots[idx];
 		slot_drop_pages_from(vm, s, 0);
 		mem_free(vm->alloc, s->pages);
+		mem_free(vm->alloc, s->dirty_rel);
 		memmove(s, s + 1, (m->nslots - (uint32_t)idx - 1) * sizeof(*s));
 		m->nslots--;
 		return 0;
@@ -253,8 +284,11 @@ int gisa_mem_set_slot(struct gisa_vm *vm, uint32_t id, uint64_t gpa, uint64_t si
 		m->slots[m->nslots++] = (struct memslot){ .id = id, .gpa = gpa, .size = size };
 	} else {
 		s = &m->slots[idx];
-		if (size < s->size)
+		if (size < s->size) {
 			slot_drop_pages_from(vm, s, size / PAGE);
+			while (s->ndirty && s->dirty_rel[s->ndirty - 1] >= size / PAGE)
+				s->ndirty--;
+		}
 		s->gpa = gpa;
 		s->size = size;
 	}
@@ -422,6 +456,9 @@ int gisa_mem_get_dirty_log(struct gisa_vm *vm, uint32_t id, uint64_t *bitmap, si
 			s->pages[i].dirty = false;
 		}
 	}
+	for (uint32_t i = 0; i < s->ndirty; i++)
+		bitmap[s->dirty_rel[i] / 64] |= 1ull << (s->dirty_rel[i] % 64);
+	s->ndirty = 0;
 	return 0;
 }
 
@@ -430,6 +467,7 @@ void mem_release(struct gisa_vm *vm)
 	for (uint32_t i = 0; i < vm->mem.nslots; i++) {
 		slot_drop_pages_from(vm, &vm->mem.slots[i], 0);
 		mem_free(vm->alloc, vm->mem.slots[i].pages);
+		mem_free(vm->alloc, vm->mem.slots[i].dirty_rel);
 	}
 	mem_free(vm->alloc, vm->mem.slots);
 	vm->mem.slots = NULL;

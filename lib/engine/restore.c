@@ -124,6 +124,8 @@ int gisa_restore_vcpu(struct gisa_vm *vm, uint32_t idx, const struct gisa_vcpu_s
 	if (st->run != GISA_VCPU_RUNNING && st->run != GISA_VCPU_IDLE &&
 	    st->run != GISA_VCPU_STOPPED)
 		return bad(err, "vcpus.run", idx, (uint64_t)st->run, "running, idle or stopped");
+	if (st->kicked && st->run != GISA_VCPU_IDLE)
+		return bad(err, "vcpus.kicked", idx, 1, "set only on an idle vcpu");
 	if (gisa_vcpu_set(vm, idx, st))
 		return bad(err, "vcpus", idx, idx, "a valid vcpu state");
 	vm->vcpus[idx].kicked = st->kicked;

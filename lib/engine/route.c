@@ -167,15 +167,20 @@ void route_release(struct gisa_vm *vm)
 	memset(&vm->routes, 0, sizeof(vm->routes));
 }
 
-/* Resolve one area bit to a writable byte; false if not obtainable. */
-static bool obtain(struct gisa_vm *vm, uint64_t area, uint64_t n, bool swap,
-		   uint8_t **ret_byte, uint8_t *ret_mask, uint64_t *ret_gpa)
+/*
+ * Resolve one area bit to a writable byte: 0; -1 if the byte is not guest
+ * memory; -ENOMEM if its page cannot be allocated within the VM's cap.
+ */
+static int obtain(struct gisa_vm *vm, uint64_t area, uint64_t n, bool swap,
+		  uint8_t **ret_byte, uint8_t *ret_mask, uint64_t *ret_gpa)
 {
 	struct mpage *page;
+	int r;
 
 	if (!route_bit(area, n, swap, ret_gpa, ret_mask))
-		return false;
-	return mem_byte(vm, *ret_gpa, true, ret_byte, &page) == 0;
+		return -1;
+	r = mem_byte(vm, *ret_gpa, true, ret_byte, &page);
+	return r == -EFAULT ? -1 : r;
 }
 
 int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
@@ -206,29 +211,33 @@ int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
 		bool had_ind = route_bit(ad->ind_addr, ad->ind_offset, a->swap, &ind_gpa, &ind_mask) &&
 			       mem_allocated(vm, ind_gpa);
 
-		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa))
-			return -1;
-		if (!obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
-			    &sum_gpa)) {
+		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa);
+		if (r)
+			return r;
+		r = obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
+			   &sum_gpa);
+		if (r) {
 			if (!had_ind)
 				mem_page_drop(vm, ind_gpa);
-			return -1;
+			return r;
 		}
 		*ind |= ind_mask;
-		mem_mark_dirty(vm, ind_gpa);
+		(void)mem_mark_dirty(vm, ind_gpa);   /* allocated: a flag */
 	} else {
 		/* Indicator first; a summary failure leaves it set. */
-		if (!obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa))
-			return -1;
+		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa);
+		if (r)
+			return r;
 		*ind |= ind_mask;
-		mem_mark_dirty(vm, ind_gpa);
-		if (!obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
-			    &sum_gpa))
-			return -1;
+		(void)mem_mark_dirty(vm, ind_gpa);   /* allocated: a flag */
+		r = obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
+			   &sum_gpa);
+		if (r)
+			return r;
 	}
 	was_set = *sum & sum_mask;
 	*sum |= sum_mask;
-	mem_mark_dirty(vm, sum_gpa);
+	(void)mem_mark_dirty(vm, sum_gpa);
 
 	if (was_set)
 		return 0;

@@ -12,7 +12,8 @@
  * Invariants:
  *  C1  idle bit i <=> vcpus[i].run == IDLE (I5).
  *  C2  kicked is cleared whenever the vcpu runs or its runnability is
- *      checked (run, deliver, wait, leaving IDLE/STOPPED) (§7.5, §14.11).
+ *      checked (run, deliver, wait, leaving IDLE/STOPPED) (§7.5, §14.11);
+ *      only an idle vcpu is ever kicked, so kicked implies IDLE.
  */
 #include "engine-internal.h"
 

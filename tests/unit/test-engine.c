@@ -137,11 +137,85 @@ static void checker_names_broken_invariants(void **state)
 	t_vm_free(vm, host);
 }
 
+/* A trigger that must allocate a page beyond the memory cap says so. */
+static void trigger_beyond_mem_cap_is_enomem(void **state)
+{
+	for (int p = 0; p <= 1; p++) {
+		struct gisa_vm_config cfg = {
+			.profile = (enum gisa_profile)p, .nr_vcpus = 1, .mem_cap = GISA_PAGE_SIZE,
+		};
+		struct gisa_route_entry r = t_route(1, 0x10000, 5, 0x20000, 0, 0);
+		struct gisa_host *host = NULL;
+		struct gisa_vm *vm = NULL;
+		struct gisa_state st;
+
+		(void)state;
+		assert_int_equal(gisa_host_new(NULL, &host), 0);
+		assert_int_equal(gisa_vm_new(host, &cfg, &vm), 0);
+		assert_int_equal(gisa_flic_create(vm), 0);
+		assert_int_equal(gisa_mem_set_slot(vm, 0, 0, 1u << 20), 0);
+		assert_int_equal(t_register(vm, 0, 3, 0, 1, 0), 0);
+		assert_int_equal(gisa_routes_set(vm, &r, 1, 0), 0);
+		t_mem_set_byte(vm, 0x0, 1);   /* uses the one page the cap allows */
+		assert_int_equal(gisa_route_trigger(vm, 1, 1), -ENOMEM);
+		assert_int_equal(t_get_all(vm, NULL, 0), 0);
+		gisa_state_read(vm, &st);
+		assert_int_equal(st.mem_used, GISA_PAGE_SIZE);
+		assert_int_equal(vm_check_invariants(vm), 0);
+		t_vm_free(vm, host);
+	}
+}
+
+/*
+ * An unreadable range reaching past the end of the address space: it starts
+ * inside the second record's io payload (bytes 80..91), which faults.
+ */
+static void unreadable_range_saturates(void **state)
+{
+	struct gisa_host *host = NULL;
+	struct gisa_vm *vm = t_vm_new(&host, GISA_PROFILE_CLASSIC, 0, 1);
+	struct gisa_irq recs[2] = { t_io(1, 1, 1, 0), t_io(1, 2, 2, 0) };
+	uint8_t buf[2 * GISA_IRQ_SIZE];
+	struct gisa_attr a = {
+		.group = GISA_FLIC_ENQUEUE, .attr = sizeof(buf),
+		.addr = { .data = buf, .len = sizeof(buf), .bad_off = 85, .bad_len = SIZE_MAX },
+	};
+	struct gisa_state st;
+
+	(void)state;
+	assert_int_equal(gisa_irq_pack(recs, 2, GISA_BE, buf, sizeof(buf)), 0);
+	assert_int_equal(gisa_flic_set_attr(vm, &a), -EFAULT);
+	gisa_state_read(vm, &st);
+	assert_int_equal(st.list_len[0], 1);   /* the first record, before the fault */
+	t_vm_free(vm, host);
+}
+
+/* kicked is only ever set on an idle vcpu; restore refuses anything else. */
+static void restore_refuses_kicked_running_vcpu(void **state)
+{
+	struct gisa_host *host = NULL;
+	struct gisa_vm *vm = t_vm_new(&host, GISA_PROFILE_CLASSIC, 0, 2);
+	struct gisa_vcpu_state st = { .run = GISA_VCPU_RUNNING, .kicked = true };
+	struct gisa_restore_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(gisa_restore_vcpu(vm, 1, &st, &err), -EINVAL);
+	assert_string_equal(err.field, "vcpus.kicked");
+	assert_int_equal(err.index, 1);
+	st.run = GISA_VCPU_IDLE;
+	assert_int_equal(gisa_restore_vcpu(vm, 1, &st, &err), 0);
+	assert_int_equal(vm_check_invariants(vm), 0);
+	t_vm_free(vm, host);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(invariants_hold_through_operations),
 		cmocka_unit_test(checker_names_broken_invariants),
+		cmocka_unit_test(trigger_beyond_mem_cap_is_enomem),
+		cmocka_unit_test(unreadable_range_saturates),
+		cmocka_unit_test(restore_refuses_kicked_running_vcpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -203,8 +203,11 @@ int gisa_routes_set(struct gisa_vm *vm, const struct gisa_route_entry *entries,
 
 /*
  * Signal a GSI (§5.2 with spec §14.3/14.5/14.6): < 0 error (-1 for an
- * unregistered adapter, an unbacked address or a gsi without a route),
- * 0 level 0 or coalesced, 1 injected (or masked, or AIS-suppressed).
+ * unregistered adapter, an unbacked address or a gsi without a route;
+ * -EBUSY/-ENOMEM from the injection, bits left set; -ENOMEM also when a
+ * page to write cannot be allocated within the VM's mem_cap, with nothing
+ * written in CLASSIC and the indicator possibly set in NEWEST), 0 level 0
+ * or coalesced, 1 injected (or masked, or AIS-suppressed).
  */
 int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level);
 

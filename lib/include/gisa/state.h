@@ -5,7 +5,10 @@
  * Everything DESIGN.md's "Snapshot" section lists is readable here, and no
  * function in this header changes the VM (the CLASSIC destructive
  * GET_ALL_IRQS quirk lives in the FLIC API only).  Two VMs whose views are
- * equal behave identically for every later sequence of operations.
+ * equal behave identically for every later sequence of operations.  Not
+ * part of the view: the dirty log (migration bookkeeping, fetched and
+ * cleared like KVM's), the event ring, and which non-route pages are
+ * allocated (the memory cap aside, unobservable).
  */
 #ifndef GISA_STATE_H
 #define GISA_STATE_H
