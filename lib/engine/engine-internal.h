@@ -357,11 +357,12 @@ int ais_set_all(struct gisa_vm *vm, const struct gisa_attr *attr);
 /* memory.c */
 /*
  * Resolve guest byte gpa to its page for a write: 0 and *ret_byte on
- * success; -EFAULT if unbacked; -ENOMEM if the page must be allocated and
- * the cap forbids it (only when alloc is true).
+ * success (NULL for a page not allocated when alloc is false; *ret_created
+ * tells whether this call allocated it); -EFAULT if unbacked; -ENOMEM if the
+ * page must be allocated and the cap forbids it.
  */
 int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
-	     struct mpage **ret_page);
+	     bool *ret_created);
 bool mem_backed(const struct gisa_vm *vm, uint64_t gpa);
 /* True if the page holding gpa is backed and already allocated. */
 bool mem_allocated(const struct gisa_vm *vm, uint64_t gpa);

@@ -145,7 +145,7 @@ void mem_page_drop(struct gisa_vm *vm, uint64_t gpa)
 }
 
 int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
-	     struct mpage **ret_page)
+	     bool *ret_created)
 {
 	struct memslot *s = slot_find(&vm->mem, gpa);
 	uint64_t off;
@@ -156,32 +156,34 @@ int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
 		return -EFAULT;
 	off = gpa - s->gpa;
 	p = page_find(s, off / PAGE);
+	*ret_created = false;
 	if (!p) {
 		if (!alloc) {
 			*ret_byte = NULL;
-			*ret_page = NULL;
 			return 0;
 		}
 		r = page_get(vm, s, off / PAGE, &p);
 		if (r)
 			return r;
+		*ret_created = true;
 	}
 	*ret_byte = p->data + off % PAGE;
-	*ret_page = p;
 	return 0;
 }
 
 int mem_mark_dirty(struct gisa_vm *vm, uint64_t gpa)
 {
 	struct memslot *s = slot_find(&vm->mem, gpa);
+	struct mpage *p;
 	uint64_t r;
 	uint32_t i;
 
 	if (!s)
 		return 0;   /* not guest memory: nothing to log */
 	r = (gpa - s->gpa) / PAGE;
-	if (page_find(s, r)) {
-		page_find(s, r)->dirty = true;
+	p = page_find(s, r);
+	if (p) {
+		p->dirty = true;
 		return 0;
 	}
 	for (i = 0; i < s->ndirty && s->dirty_rel[i] < r; i++)

@@ -172,14 +172,13 @@ void route_release(struct gisa_vm *vm)
  * memory; -ENOMEM if its page cannot be allocated within the VM's cap.
  */
 static int obtain(struct gisa_vm *vm, uint64_t area, uint64_t n, bool swap,
-		  uint8_t **ret_byte, uint8_t *ret_mask, uint64_t *ret_gpa)
+		  uint8_t **ret_byte, uint8_t *ret_mask, uint64_t *ret_gpa, bool *ret_created)
 {
-	struct mpage *page;
 	int r;
 
 	if (!route_bit(area, n, swap, ret_gpa, ret_mask))
 		return -1;
-	r = mem_byte(vm, *ret_gpa, true, ret_byte, &page);
+	r = mem_byte(vm, *ret_gpa, true, ret_byte, ret_created);
 	return r == -EFAULT ? -1 : r;
 }
 
@@ -189,7 +188,7 @@ int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
 	const struct adapter *a;
 	uint8_t *ind, *sum, ind_mask, sum_mask;
 	uint64_t ind_gpa, sum_gpa;
-	bool was_set;
+	bool was_set, created, sum_created;
 	int r;
 
 	if (gsi >= GISA_MAX_IRQ_ROUTES || !vm->routes.gsi_map ||
@@ -208,16 +207,14 @@ int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
 		 * that cannot be obtained leaves nothing behind, not even the
 		 * indicator page this call allocated.
 		 */
-		bool had_ind = route_bit(ad->ind_addr, ad->ind_offset, a->swap, &ind_gpa, &ind_mask) &&
-			       mem_allocated(vm, ind_gpa);
-
-		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa);
+		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa,
+			   &created);
 		if (r)
 			return r;
 		r = obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
-			   &sum_gpa);
+			   &sum_gpa, &sum_created);
 		if (r) {
-			if (!had_ind)
+			if (created)
 				mem_page_drop(vm, ind_gpa);
 			return r;
 		}
@@ -225,13 +222,14 @@ int gisa_route_trigger(struct gisa_vm *vm, uint32_t gsi, int level)
 		(void)mem_mark_dirty(vm, ind_gpa);   /* allocated: a flag */
 	} else {
 		/* Indicator first; a summary failure leaves it set. */
-		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa);
+		r = obtain(vm, ad->ind_addr, ad->ind_offset, a->swap, &ind, &ind_mask, &ind_gpa,
+			   &created);
 		if (r)
 			return r;
 		*ind |= ind_mask;
 		(void)mem_mark_dirty(vm, ind_gpa);   /* allocated: a flag */
 		r = obtain(vm, ad->summary_addr, ad->summary_offset, a->swap, &sum, &sum_mask,
-			   &sum_gpa);
+			   &sum_gpa, &sum_created);
 		if (r)
 			return r;
 	}
