@@ -96,6 +96,26 @@ size_t gisa_state_list_copy(const struct gisa_vm *vm, unsigned list, struct gisa
 	return c.n;
 }
 
+size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
+			       struct gisa_list_entry *out, size_t max)
+{
+	size_t n = 0;
+
+	if (list >= GISA_NR_LISTS)
+		return 0;
+	for (uint32_t i = vm->fi.lists[list].head; i != NIL && n < max;
+	     i = vm->pool.nodes[i].next, n++) {
+		const struct fnode *nd = &vm->pool.nodes[i];
+
+		out[n].type = nd->type;
+		if (list <= GISA_MAX_ISC)
+			out[n].u.io = nd->p.io;
+		else
+			out[n].u.ext = nd->p.ext;
+	}
+	return vm->fi.lists[list].len;
+}
+
 int gisa_state_adapter(const struct gisa_vm *vm, uint32_t id, struct gisa_state_adapter *ret)
 {
 	const struct adapter *a = adapter_get(vm, id);

@@ -34,15 +34,6 @@ struct gisa_restore_error {
 	const char *reason;          /* what was expected (static) */
 };
 
-/* A floating-list entry in host form (what state.h emits, compactly). */
-struct gisa_list_entry {
-	uint32_t type;               /* I/O lists: the type; PFAULT/VIRTIO: implied */
-	union {
-		struct gisa_io_info io;
-		struct gisa_ext_info ext;
-	} u;
-};
-
 struct gisa_float_image {
 	bool flic_present;
 	bool apf_enabled;

@@ -72,6 +72,22 @@ int gisa_state_list_foreach(const struct gisa_vm *vm, unsigned list,
 size_t gisa_state_list_copy(const struct gisa_vm *vm, unsigned list,
 			    struct gisa_irq *out, size_t max);
 
+/* A floating-list entry in compact host form (restore.h takes it back). */
+struct gisa_list_entry {
+	uint32_t type;               /* I/O lists: the type; PFAULT/VIRTIO: implied */
+	union {
+		struct gisa_io_info io;
+		struct gisa_ext_info ext;
+	} u;
+};
+
+/*
+ * The entries of list `list` in this form (16 bytes each, the fast path for
+ * snapshots): copies at most max, returns the list's length.
+ */
+size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
+			       struct gisa_list_entry *out, size_t max);
+
 struct gisa_state_adapter {
 	uint32_t id;
 	uint32_t isc;                /* as registered (may exceed 7) */
