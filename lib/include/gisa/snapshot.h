@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot files: a VM image (image.h) in the gisa.v1 protobuf schema,
+ * canonically encoded, optionally zstd-compressed, in a checked container.
+ * The byte layout is drawn in docs/SNAPSHOT-FORMAT.md and in codec.c.
+ *
+ * The state digest is SHA-256 over the canonical encoding of the State
+ * message alone (the header is excluded), so equal states have equal
+ * digests across hosts and versions; it is also the container's integrity
+ * check over the stored state bytes.
+ */
+#ifndef GISA_SNAPSHOT_H
+#define GISA_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* This writer's format version, and the newest minimum this reader accepts. */
+#define GISA_SNAP_FORMAT_VERSION   1u
+#define GISA_SNAP_READER_VERSION   1u
+
+#define GISA_SNAP_DIGEST_SIZE      32u
+#define GISA_SNAP_PREAMBLE_SIZE    44u
+#define GISA_SNAP_MAX_HEADER       (64u << 10)
+/* Largest canonical state: lists, routes, maps and 8192 pages, rounded up. */
+#define GISA_SNAP_MAX_STATE        (64u << 20)
+#define GISA_SNAP_MAX_NAME         255u
+#define GISA_SNAP_MAX_PRODUCER     255u
+#define GISA_SNAP_DEFAULT_LEVEL    3
+
+#define GISA_SNAP_FLAG_ZSTD        0x1u
+
+struct gisa_snap_meta {
+	const char *vm_name;                /* NULL = none; <= 255 bytes */
+	const uint8_t *vm_uuid;             /* 16 bytes, or NULL */
+	uint64_t created_unix_ns;
+	const char *producer;               /* NULL = "gisad <version>" */
+};
+
+struct gisa_snap_opts {
+	bool compress;                      /* zstd; files default to true */
+	int level;                          /* zstd level; 0 = default */
+};
+
+/* What the container and its header say. */
+struct gisa_snap_info {
+	uint16_t format_version;
+	uint16_t min_reader_version;
+	uint32_t flags;
+	uint32_t header_len;
+	uint64_t state_len;
+	uint64_t payload_len;
+	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+	enum gisa_profile profile;          /* required of the destination */
+	uint32_t caps;
+	char vm_name[GISA_SNAP_MAX_NAME + 1];
+	bool has_uuid;
+	uint8_t vm_uuid[16];
+	uint64_t created_unix_ns;
+	char producer[GISA_SNAP_MAX_PRODUCER + 1];
+	int compression_level;
+};
+
+/* A decoding error: a sentence naming what failed, where, and the value. */
+struct gisa_snap_error {
+	char msg[256];
+};
+
+/*
+ * The canonical encoding of the image's State message (malloc'd) and its
+ * digest.  The image must pass gisa_image_check (-EINVAL otherwise).
+ */
+int gisa_snap_state_bytes(const struct gisa_image *img, uint8_t **ret, size_t *ret_len);
+int gisa_snap_digest(const struct gisa_image *img, uint8_t ret[GISA_SNAP_DIGEST_SIZE]);
+
+/* A complete snapshot file (malloc'd).  opts NULL = compressed, default level. */
+int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *meta,
+		     const struct gisa_snap_opts *opts, uint8_t **ret_buf, size_t *ret_len);
+
+/*
+ * Read a snapshot file: container, header, payload, digest, State, then the
+ * image's structural checks (gisa_image_check).  Every length is checked
+ * against its cap before anything is allocated, and decoding allocates at
+ * most a budget derived from the declared state length.  ret_info may be
+ * NULL.  Errors: -EBADMSG (malformed, with err naming field and value),
+ * -EPROTONOSUPPORT (needs a newer reader), -E2BIG (a length over its cap),
+ * -EINVAL (a state the model refuses), -ENOMEM.
+ */
+int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err);
+
+/* Container and header only (no payload decoding, digest not verified). */
+int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
+		   struct gisa_snap_error *err);
+
+/*
+ * Recompute the header check and the state digest of a (possibly mutated)
+ * file in place, so that corruption tests reach the payload decoder and the
+ * validator.  -EBADMSG if the container itself cannot be parsed.
+ */
+int gisa_snap_reseal(uint8_t *buf, size_t len);
+
+/* Lower-case hex of a digest into out (65 bytes). */
+void gisa_snap_digest_hex(const uint8_t digest[GISA_SNAP_DIGEST_SIZE], char out[65]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
