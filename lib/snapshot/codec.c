@@ -681,7 +681,7 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 	if (verify) {
 		if (sha256(buf, 36, c->header, in->header_len, check))
 			return errf(err, -ENOMEM, "cannot compute the header check");
-#ifndef GISA_SNAP_IGNORE_CHECKS
+#ifndef GISA_SNAP_RECOMPUTE_DIGEST
 		if (memcmp(check, buf + 36, 8))
 			return errf(err, -EBADMSG, "header check mismatch: the preamble or header is corrupt");
 #endif
@@ -1032,7 +1032,7 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
 	r = sha256(state, c.info.state_len, NULL, 0, digest);
 	if (r)
 		goto out;
-#ifndef GISA_SNAP_IGNORE_CHECKS
+#ifndef GISA_SNAP_RECOMPUTE_DIGEST
 	if (memcmp(digest, c.digest, sizeof(digest))) {
 		r = errf(err, -EBADMSG, "state digest mismatch: the payload is corrupt");
 		goto out;
@@ -1101,4 +1101,30 @@ int gisa_snap_reseal(uint8_t *buf, size_t len)
 	r = sha256(state, c.info.state_len, NULL, 0, buf + (c.digest - buf));
 	free(owned);
 	return r;
+}
+
+int gisa_snap_import(const uint8_t *buf, size_t len, struct gisa_host *host,
+		     struct gisa_vm **ret_vm, struct gisa_snap_info *ret_info,
+		     struct gisa_snap_error *err)
+{
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_snap_info info;
+	struct gisa_image *img;
+	int r;
+
+	r = gisa_snap_decode(buf, len, &img, &info, err);
+	if (r)
+		return r;
+	r = gisa_image_build_vm(img, host, ret_vm, &rerr);
+	gisa_image_free(img);
+	if (r) {
+		if (rerr.field)
+			return errf(err, r, "state.%s[%llu] = 0x%llx: expected %s", rerr.field,
+				    (unsigned long long)rerr.index,
+				    (unsigned long long)rerr.value, rerr.reason);
+		return errf(err, r, "cannot build the VM: %s", strerror(-r));
+	}
+	if (ret_info)
+		*ret_info = info;
+	return 0;
 }

@@ -96,6 +96,15 @@ int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *
 int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
 		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err);
 
+/*
+ * Decode and build a new VM on host in one step (all or nothing: on error
+ * nothing is created and err names what failed, where, and the value).
+ * The caller swaps it for its target only on success.
+ */
+int gisa_snap_import(const uint8_t *buf, size_t len, struct gisa_host *host,
+		     struct gisa_vm **ret_vm, struct gisa_snap_info *ret_info,
+		     struct gisa_snap_error *err);
+
 /* Container and header only (no payload decoding, digest not verified). */
 int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 		   struct gisa_snap_error *err);
@@ -103,7 +112,9 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 /*
  * Recompute the header check and the state digest of a (possibly mutated)
  * file in place, so that corruption tests reach the payload decoder and the
- * validator.  -EBADMSG if the container itself cannot be parsed.
+ * validator.  -EBADMSG if the container itself cannot be parsed.  (A build
+ * with -Dsnapshot_recompute_digest=true does the same inside the decoder,
+ * for fuzzers.)
  */
 int gisa_snap_reseal(uint8_t *buf, size_t len);
 
