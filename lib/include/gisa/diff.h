@@ -16,12 +16,13 @@
  * diff(b, a) hold the same entries with a and b exchanged (ADDED and
  * REMOVED swap, positions swap), so their counts are equal.
  *
- * Order.  Sections in enum order; inside a section by key (ascending), and
- * for one key the fields in the order listed below.  List entries and
- * adapter maps are ordered by the alignment walk: hunks in ascending
- * position, and inside a hunk first the entries present in a (ascending
- * position in a), then those only in b (ascending position in b).  The
- * order depends only on the two images.
+ * Order.  Sections in enum order.  In config, float, ais and gisa the
+ * fields come in the order listed below, a per-ISC field for ISC 0..7.  The
+ * other sections are keyed: by key (ascending), and for one key in the
+ * order listed.  List entries and adapter maps are ordered by the
+ * alignment walk: hunks in ascending position, and inside a hunk first the
+ * entries present in a (ascending position in a), then those only in b
+ * (ascending position in b).  The order depends only on the two images.
  *
  * Paths and keys per section ("N" decimal, "0xH" lowercase hex):
  *
@@ -79,13 +80,20 @@
  * (O(n)); the middle is then aligned by Myers' shortest-edit-script search,
  * which is exact (a longest common subsequence) when the middle needs at
  * most GISA_DIFF_EXACT_EDITS insertions and deletions and the search stays
- * within GISA_DIFF_EXACT_WORK comparisons.  Beyond that the fallback matches
- * the longest run where the end of one middle equals the start of the other
- * (a FIFO that was drained at the front and filled at the back), found in
- * O(n) with the Z-algorithm, and pairs the rest as above with an
- * O(u log u) sort of the u unmatched entries.  The alignment is computed
- * on the two lists in a fixed order (shorter first, then lexicographically
- * smaller), so diff(b, a) mirrors diff(a, b) exactly.
+ * within GISA_DIFF_EXACT_WORK comparisons.  Beyond that, the fallback takes
+ * whichever of two candidates matches more entries:
+ *  - anchors: the entries whose value occurs exactly once in each middle,
+ *    the longest chain of them in order in both (O(n log n)), and each gap
+ *    between anchors aligned like a middle (prefix, suffix, then the exact
+ *    search while a second GISA_DIFF_EXACT_WORK budget lasts, else left
+ *    unmatched);
+ *  - overlap: the longest run where the end of one middle equals the start
+ *    of the other (a FIFO drained at the front and filled at the back),
+ *    found in O(n) with the Knuth-Morris-Pratt failure function.
+ * Unmatched entries are then paired as above, with an O(u log u) sort of
+ * the u unmatched entries.  The alignment is computed on the two lists in
+ * a fixed order (shorter first, then lexicographically smaller entries), so
+ * diff(b, a) mirrors diff(a, b) exactly.
  *
  * Size.  At most GISA_DIFF_MAX_ENTRIES entries are kept (the first ones in
  * the order above); gisa_diff_total still counts every difference found,
@@ -144,11 +152,12 @@ struct gisa_diff;
 #define GISA_DIFF_MAX_ENTRIES   (1u << 20)
 /* Bounds of the exact list alignment (see "List alignment"). */
 #define GISA_DIFF_EXACT_EDITS   1000u
-#define GISA_DIFF_EXACT_WORK    (1u << 24)
+#define GISA_DIFF_EXACT_WORK    (1u << 22)
 
 /*
- * Compare two images.  Both must pass gisa_image_check (-EINVAL
- * otherwise); -ENOMEM.  Neither image is changed.
+ * Compare two images.  Both must pass gisa_image_check and hold at most
+ * GISA_MAX_MEMSLOTS memslots (-EINVAL otherwise); -ENOMEM.  Neither image
+ * is changed.
  */
 int gisa_diff_images(const struct gisa_image *a, const struct gisa_image *b,
 		     struct gisa_diff **ret);
