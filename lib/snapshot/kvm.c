@@ -203,8 +203,9 @@ int gisa_kvm_to_image(const uint8_t *irqs, size_t len, enum gisa_byteorder order
 		return r;
 	r = gisa_vm_new(host, &cfg, &vm);
 	if (r) {
-		fail(err, r, "config", 0, dest->caps,
-		     "a valid profile, capability set, vcpu count and byte order");
+		if (r == -EINVAL)
+			fail(err, r, "config", 0, dest->caps,
+			     "a valid profile, capability set and vcpu count");
 		goto out;
 	}
 	r = gisa_flic_create(vm);

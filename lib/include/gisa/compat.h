@@ -55,10 +55,10 @@
  *  AIS_MODE         the image has simm or nimm bits for ISC i and the
  *                   destination has no AIS.  section "ais", key i, value =
  *                   simm << 8 | nimm.
- *  GISA_REGISTRATION  GISA source with a non-zero refcount for ISC i, to a
- *                   no-GISA destination: passthrough interrupt registrations
- *                   (gisc_register) need a GISA.  section "gisa.refcount",
- *                   key i, value = the refcount.
+ *  GISA_REGISTRATION  GISA source with a non-zero refcount (or alert mask
+ *                   bit) for ISC i, to a no-GISA destination: passthrough
+ *                   interrupt registrations (gisc_register) need a GISA.
+ *                   section "gisa.refcount", key i, value = the refcount.
  *  GISA_IAM         GISA source with a non-zero IAM, no-GISA destination.
  *                   section "gisa.iam", value = the IAM.
  *  GISA_ALERT_LIST  GISA source on the host's alert list, no-GISA
