@@ -14,7 +14,8 @@
  *    28     8  P, payload length         (= S when stored; <= S bound)
  *    36     8  header check: the first 8 bytes of SHA-256(bytes 0..35 | header)
  *    44     H  gisa.v1.Header
- *  44+H     P  payload: the S state bytes (gisa.v1.State), stored or zstd
+ *  44+H     P  payload: the S state bytes (gisa.v1.State), stored or as one
+ *              zstd frame whose window is at most 1 MiB (windowLog <= 20)
  *  44+H+P  32  state digest: SHA-256 of the S state bytes
  *
  * Nothing follows the digest.  A reader checks, in order: size of the
@@ -548,8 +549,20 @@ int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *
 		goto out;
 	gisa__v1__header__pack(&h, out + GISA_SNAP_PREAMBLE_SIZE);
 	if (opts->compress) {
-		plen = ZSTD_compress(out + GISA_SNAP_PREAMBLE_SIZE + hlen, bound, state, slen,
-				     opts->level ? opts->level : GISA_SNAP_DEFAULT_LEVEL);
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+
+		r = -ENOMEM;
+		if (!cc)
+			goto out;
+		/* The window is part of the format: readers refuse larger ones. */
+		plen = ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel,
+					      opts->level ? opts->level : GISA_SNAP_DEFAULT_LEVEL);
+		if (!ZSTD_isError(plen))
+			plen = ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, GISA_SNAP_ZSTD_WINDOW_LOG);
+		if (!ZSTD_isError(plen))
+			plen = ZSTD_compress2(cc, out + GISA_SNAP_PREAMBLE_SIZE + hlen, bound, state,
+					      slen);
+		ZSTD_freeCCtx(cc);
 		r = -EIO;
 		if (ZSTD_isError(plen))
 			goto out;
@@ -651,6 +664,9 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 	in->header_len = get_be32(buf + 16);
 	in->state_len = get_be64(buf + 20);
 	in->payload_len = get_be64(buf + 28);
+	if (!in->format_version || in->min_reader_version > in->format_version)
+		return errf(err, -EBADMSG, "format version %u with minimum reader version %u",
+			    in->format_version, in->min_reader_version);
 	if (in->min_reader_version > GISA_SNAP_READER_VERSION)
 		return errf(err, -EPROTONOSUPPORT,
 			    "snapshot needs reader version %u; this reader is version %u",
@@ -667,8 +683,9 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 		return errf(err, -EBADMSG, "stored payload length %llu differs from state length %llu",
 			    (unsigned long long)in->payload_len, (unsigned long long)in->state_len);
 	if (in->payload_len > ZSTD_compressBound(GISA_SNAP_MAX_STATE))
-		return errf(err, -E2BIG, "payload length %llu exceeds the cap",
-			    (unsigned long long)in->payload_len);
+		return errf(err, -E2BIG, "payload length %llu exceeds the cap %zu",
+			    (unsigned long long)in->payload_len,
+			    ZSTD_compressBound(GISA_SNAP_MAX_STATE));
 	need = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + in->header_len + in->payload_len +
 	       GISA_SNAP_DIGEST_SIZE;
 	if (len != need)
@@ -683,7 +700,10 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 			return errf(err, -ENOMEM, "cannot compute the header check");
 #ifndef GISA_SNAP_RECOMPUTE_DIGEST
 		if (memcmp(check, buf + 36, 8))
-			return errf(err, -EBADMSG, "header check mismatch: the preamble or header is corrupt");
+			return errf(err, -EBADMSG,
+				    "header check mismatch: stored %016llx, computed %016llx (preamble or header corrupt)",
+				    (unsigned long long)get_be64(buf + 36),
+				    (unsigned long long)get_be64(check));
 #endif
 	}
 	return 0;
@@ -714,6 +734,21 @@ static int parse_header(struct container *c, struct gisa_snap_error *err)
 		r = errf(err, -EBADMSG, "header.vm_uuid is %zu bytes, not 16", h->vm_uuid.len);
 	else if (h->caps & ~GISA_CAP_ALL)
 		r = errf(err, -EBADMSG, "header.caps 0x%x has unknown bits", h->caps);
+	/* The header's copies, when present, must agree with the preamble. */
+	else if ((h->has_format_version && h->format_version != in->format_version) ||
+		 (h->has_min_reader_version &&
+		  h->min_reader_version != in->min_reader_version))
+		r = errf(err, -EBADMSG,
+			 "header says format %u / reader %u, the preamble %u / %u",
+			 h->format_version, h->min_reader_version, in->format_version,
+			 in->min_reader_version);
+	else if (h->has_compression &&
+		 ((h->compression == GISA__V1__COMPRESSION__COMPRESSION_ZSTD) !=
+			  !!(in->flags & GISA_SNAP_FLAG_ZSTD) ||
+		  (h->compression != GISA__V1__COMPRESSION__COMPRESSION_NONE &&
+		   h->compression != GISA__V1__COMPRESSION__COMPRESSION_ZSTD)))
+		r = errf(err, -EBADMSG, "header.compression %d disagrees with flags 0x%x",
+			 h->compression, in->flags);
 	if (!r) {
 		in->profile = (enum gisa_profile)h->profile;
 		in->caps = h->caps;
@@ -744,14 +779,22 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 	return r;
 }
 
-/* The S state bytes: the payload itself, or a fresh decompressed buffer. */
+/*
+ * The S state bytes: the payload itself, or a fresh decompressed buffer.
+ * Decompression streams into a buffer that grows (doubling, from four times
+ * the payload or 64 KiB) only as real output arrives, so a tiny file
+ * declaring a huge state cannot make the reader allocate what it declares.
+ */
 static int payload_state(const struct container *c, uint8_t **ret_owned, const uint8_t **ret,
 			 struct gisa_snap_error *err)
 {
 	const struct gisa_snap_info *in = &c->info;
 	unsigned long long declared;
-	uint8_t *out;
-	size_t n;
+	ZSTD_inBuffer src = { c->payload, in->payload_len, 0 };
+	ZSTD_outBuffer dst = { NULL, 0, 0 };
+	ZSTD_DStream *ds;
+	size_t rc = 1;
+	int r = 0;
 
 	*ret_owned = NULL;
 	if (!(in->flags & GISA_SNAP_FLAG_ZSTD)) {
@@ -760,43 +803,97 @@ static int payload_state(const struct container *c, uint8_t **ret_owned, const u
 	}
 	declared = ZSTD_getFrameContentSize(c->payload, in->payload_len);
 	if (declared == ZSTD_CONTENTSIZE_ERROR)
-		return errf(err, -EBADMSG, "payload is not a zstd frame");
+		return errf(err, -EBADMSG, "payload (%llu bytes) is not a zstd frame",
+			    (unsigned long long)in->payload_len);
 	if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != in->state_len)
 		return errf(err, -EBADMSG, "zstd frame holds %llu bytes, the state length is %llu",
 			    declared, (unsigned long long)in->state_len);
-	out = malloc(in->state_len ? in->state_len : 1);
-	if (!out)
+	ds = ZSTD_createDStream();
+	if (!ds)
 		return -ENOMEM;
-	n = ZSTD_decompress(out, in->state_len, c->payload, in->payload_len);
-	if (ZSTD_isError(n) || n != in->state_len) {
-		free(out);
-		return errf(err, -EBADMSG, "zstd payload does not decompress to %llu bytes: %s",
-			    (unsigned long long)in->state_len,
-			    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "length differs");
+	/*
+	 * Bound the decoder's own window: a frame header may declare any size,
+	 * and zstd would allocate a window that large before the first byte.
+	 */
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax,
+						 GISA_SNAP_ZSTD_WINDOW_LOG))) {
+		ZSTD_freeDStream(ds);
+		return -ENOMEM;
 	}
-	*ret_owned = out;
-	*ret = out;
+	while (rc != 0) {
+		if (dst.pos == dst.size) {
+			/* First guess: four times the payload, at least 64 KiB. */
+			size_t want = dst.size ? 2 * dst.size :
+				      in->payload_len < (16u << 10) ? (64u << 10) :
+								      4 * in->payload_len;
+			void *grown;
+
+			if (dst.size == in->state_len) {
+				/* More output than declared, or a frame that never ends. */
+				r = errf(err, -EBADMSG,
+					 "zstd payload does not decompress to %llu bytes: longer",
+					 (unsigned long long)in->state_len);
+				break;
+			}
+			if (want > in->state_len)
+				want = in->state_len;
+			grown = realloc(dst.dst, want ? want : 1);
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			dst.dst = grown;
+			dst.size = want;
+		}
+		rc = ZSTD_decompressStream(ds, &dst, &src);
+		if (ZSTD_isError(rc)) {
+			r = errf(err, -EBADMSG, "zstd payload does not decompress to %llu bytes: %s",
+				 (unsigned long long)in->state_len, ZSTD_getErrorName(rc));
+			break;
+		}
+		if (rc && src.pos == src.size && dst.pos < dst.size) {
+			r = errf(err, -EBADMSG, "zstd payload is truncated after %zu of %llu bytes",
+				 dst.pos, (unsigned long long)in->state_len);
+			break;
+		}
+	}
+	ZSTD_freeDStream(ds);
+	if (!r && (dst.pos != in->state_len || src.pos != src.size))
+		r = errf(err, -EBADMSG,
+			 "zstd payload decompresses to %zu bytes (state length %llu), %zu of %llu payload bytes used",
+			 dst.pos, (unsigned long long)in->state_len, src.pos,
+			 (unsigned long long)in->payload_len);
+	if (r) {
+		free(dst.dst);
+		return r;
+	}
+	*ret_owned = dst.dst ? dst.dst : malloc(1);
+	if (!*ret_owned)
+		return -ENOMEM;
+	*ret = *ret_owned;
 	return 0;
 }
 
 /* ---- decoding: State -> image -------------------------------------------- */
 
 /* A column of n values of `width` bytes, or an error naming it. */
-static int col_check(const char *name, unsigned index, bool has, ProtobufCBinaryData d,
-		     uint64_t n, unsigned width, struct gisa_snap_error *err)
+static int col_check(const char *name, unsigned index, const char *field, bool has,
+		     ProtobufCBinaryData d, uint64_t n, unsigned width,
+		     struct gisa_snap_error *err)
 {
 	uint64_t want = n * width;
 
 	if (!has)
 		d.len = 0;
 	if (d.len != want)
-		return errf(err, -EBADMSG, "%s[%u]: column of %zu bytes, %llu entries need %llu",
-			    name, index, d.len, (unsigned long long)n, (unsigned long long)want);
+		return errf(err, -EBADMSG, "%s[%u].%s: column of %zu bytes, %llu entries need %llu",
+			    name, index, field, d.len, (unsigned long long)n,
+			    (unsigned long long)want);
 	return 0;
 }
 
 #define COL(name, idx, msg, field, n, w)                                                           \
-	col_check(name "." #field, idx, (msg)->has_##field, (msg)->field, n, w, err)
+	col_check(name, idx, #field, (msg)->has_##field, (msg)->field, n, w, err)
 
 static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 		     struct gisa_snap_error *err)
@@ -882,9 +979,9 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 			continue;
 		if (!m->count || m->count > limit)
 			return errf(err, -EBADMSG, "%s.count %u: 1..%u", name, m->count, limit);
-		if ((r = col_check(name, 0, m->has_params, m->params, m->count, 4, err)) ||
-		    (r = col_check(name, 0, m->has_pad, m->pad, m->count, 4, err)) ||
-		    (r = col_check(name, 0, m->has_params2, m->params2, m->count, 8, err)))
+		if ((r = COL(name, 0, m, params, m->count, 4)) ||
+		    (r = COL(name, 0, m, pad, m->count, 4)) ||
+		    (r = COL(name, 0, m, params2, m->count, 8)))
 			return r;
 		r = gisa_image_set_list(img, li, m->count);
 		if (r)
@@ -1034,7 +1131,12 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
 		goto out;
 #ifndef GISA_SNAP_RECOMPUTE_DIGEST
 	if (memcmp(digest, c.digest, sizeof(digest))) {
-		r = errf(err, -EBADMSG, "state digest mismatch: the payload is corrupt");
+		char want[65], got[65];
+
+		gisa_snap_digest_hex(c.digest, want);
+		gisa_snap_digest_hex(digest, got);
+		r = errf(err, -EBADMSG, "state digest mismatch: stored %.16s…, computed %.16s…",
+			 want, got);
 		goto out;
 	}
 #endif
@@ -1091,16 +1193,22 @@ int gisa_snap_reseal(uint8_t *buf, size_t len)
 
 	if (r)
 		return r;
+	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+
 	r = sha256(buf, 36, c.header, c.info.header_len, check);
 	if (r)
 		return r;
-	memcpy(buf + 36, check, 8);
 	r = payload_state(&c, &owned, &state, NULL);
 	if (r)
 		return r;
-	r = sha256(state, c.info.state_len, NULL, 0, buf + (c.digest - buf));
+	r = sha256(state, c.info.state_len, NULL, 0, digest);
 	free(owned);
-	return r;
+	if (r)
+		return r;
+	/* Both computed: only now is the file changed. */
+	memcpy(buf + 36, check, 8);
+	memcpy(buf + (c.digest - buf), digest, sizeof(digest));
+	return 0;
 }
 
 int gisa_snap_import(const uint8_t *buf, size_t len, struct gisa_host *host,

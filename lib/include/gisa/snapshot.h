@@ -34,6 +34,8 @@ extern "C" {
 #define GISA_SNAP_MAX_NAME         255u
 #define GISA_SNAP_MAX_PRODUCER     255u
 #define GISA_SNAP_DEFAULT_LEVEL    3
+/* zstd window of the payload frame (format v1): readers refuse larger ones. */
+#define GISA_SNAP_ZSTD_WINDOW_LOG  20
 
 #define GISA_SNAP_FLAG_ZSTD        0x1u
 
@@ -112,7 +114,9 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 /*
  * Recompute the header check and the state digest of a (possibly mutated)
  * file in place, so that corruption tests reach the payload decoder and the
- * validator.  -EBADMSG if the container itself cannot be parsed.  (A build
+ * validator.  The errors of gisa_snap_info's container checks (-EBADMSG,
+ * -EPROTONOSUPPORT, -E2BIG) if it cannot be parsed, or -EBADMSG if the
+ * payload does not decompress; the file is changed only on success.  (A build
  * with -Dsnapshot_recompute_digest=true does the same inside the decoder,
  * for fuzzers.)
  */
