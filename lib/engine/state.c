@@ -116,6 +116,36 @@ size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
 	return vm->fi.lists[list].len;
 }
 
+void gisa_state_io_entries(const struct gisa_vm *vm, struct gisa_list_entry *const out[8],
+			   const size_t max[8])
+{
+	uint32_t cur[GISA_MAX_ISC + 1];
+	size_t pos[GISA_MAX_ISC + 1] = { 0 };
+	unsigned live[GISA_MAX_ISC + 1], nlive = 0;
+
+	for (unsigned l = 0; l <= GISA_MAX_ISC; l++) {
+		cur[l] = vm->fi.lists[l].head;
+		if (cur[l] != NIL && max[l])
+			live[nlive++] = l;
+	}
+	/* One step of every live list per round: independent loads overlap. */
+	while (nlive) {
+		for (unsigned k = 0; k < nlive;) {
+			unsigned l = live[k];
+			const struct fnode *nd = &vm->pool.nodes[cur[l]];
+			struct gisa_list_entry *e = &out[l][pos[l]++];
+
+			e->type = nd->type;
+			e->u.io = nd->p.io;
+			cur[l] = nd->next;
+			if (cur[l] == NIL || pos[l] == max[l])
+				live[k] = live[--nlive];
+			else
+				k++;
+		}
+	}
+}
+
 int gisa_state_adapter(const struct gisa_vm *vm, uint32_t id, struct gisa_state_adapter *ret)
 {
 	const struct adapter *a = adapter_get(vm, id);

@@ -204,35 +204,99 @@ struct enc {
 	struct cols cols;
 };
 
+static uint32_t entry_hash(const struct gisa_list_entry *x)
+{
+	uint64_t a = (uint64_t)x->type << 32 | (uint32_t)x->u.io.subchannel_id << 16 |
+		     x->u.io.subchannel_nr;
+	uint64_t b = (uint64_t)x->u.io.io_int_parm << 32 | x->u.io.io_int_word;
+	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+static bool entry_eq(const struct gisa_list_entry *a, const struct gisa_list_entry *b)
+{
+	return a->type == b->type && a->u.io.subchannel_id == b->u.io.subchannel_id &&
+	       a->u.io.subchannel_nr == b->u.io.subchannel_nr &&
+	       a->u.io.io_int_parm == b->u.io.io_int_parm &&
+	       a->u.io.io_int_word == b->u.io.io_int_word;
+}
+
+/*
+ * Dictionary form: the distinct entries (keys) in order of first
+ * appearance as columns, then one index per entry; the index is left out
+ * when it would be the identity (every entry distinct).
+ */
 static void enc_io(struct enc *e, const struct gisa_image_list *l, unsigned isc)
 {
 	Gisa__V1__IoList *m = &e->io[e->st.n_io];
-	ProtobufCBinaryData ty, id, nr, parm, word;
+	ProtobufCBinaryData ty, id, nr, parm, word, ix = { 0, NULL };
+	uint32_t n = l->n, nk = 0, cap = 16, *slot, *first;
+	unsigned iw;
 
 	gisa__v1__io_list__init(m);
 	SET(m, isc, isc);
-	SET(m, count, l->n);
-	ty = col(&e->cols, l->n, 4);
-	id = col(&e->cols, l->n, 2);
-	nr = col(&e->cols, l->n, 2);
-	parm = col(&e->cols, l->n, 4);
-	word = col(&e->cols, l->n, 4);
-	if (e->cols.oom)
+	SET(m, count, n);
+	while (cap < 2 * n)
+		cap <<= 1;
+	slot = malloc((size_t)cap * sizeof(*slot));
+	first = malloc((size_t)n * sizeof(*first));
+	ix = col(&e->cols, n, 4);
+	if (!slot || !first || e->cols.oom) {
+		e->cols.oom = true;
+		free(slot);
+		free(first);
 		return;
-	for (uint32_t i = 0; i < l->n; i++) {
-		const struct gisa_list_entry *x = &l->e[i];
-
-		put_le(ty.data + 4 * i, x->type, 4);
-		put_le(id.data + 2 * i, x->u.io.subchannel_id, 2);
-		put_le(nr.data + 2 * i, x->u.io.subchannel_nr, 2);
-		put_le(parm.data + 4 * i, x->u.io.io_int_parm, 4);
-		put_le(word.data + 4 * i, x->u.io.io_int_word, 4);
 	}
+	memset(slot, 0xff, (size_t)cap * sizeof(*slot));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t h = entry_hash(&l->e[i]) & (cap - 1);
+
+		while (slot[h] != UINT32_MAX && !entry_eq(&l->e[first[slot[h]]], &l->e[i]))
+			h = (h + 1) & (cap - 1);
+		if (slot[h] == UINT32_MAX) {
+			slot[h] = nk;
+			first[nk++] = i;
+		}
+		memcpy(ix.data + 4 * (size_t)i, &slot[h], 4);
+	}
+	free(slot);
+	iw = nk > 65536 ? 4 : 2;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v;
+
+		memcpy(&v, ix.data + 4 * (size_t)i, 4);
+		put_le(ix.data + iw * (size_t)i, v, iw);
+	}
+	ix.len = iw * (size_t)n;
+	ty = col(&e->cols, nk, 4);
+	id = col(&e->cols, nk, 2);
+	nr = col(&e->cols, nk, 2);
+	parm = col(&e->cols, nk, 4);
+	word = col(&e->cols, nk, 4);
+	if (e->cols.oom) {
+		free(first);
+		return;
+	}
+	for (uint32_t k = 0; k < nk; k++) {
+		const struct gisa_list_entry *x = &l->e[first[k]];
+
+		put_le(ty.data + 4 * k, x->type, 4);
+		put_le(id.data + 2 * k, x->u.io.subchannel_id, 2);
+		put_le(nr.data + 2 * k, x->u.io.subchannel_nr, 2);
+		put_le(parm.data + 4 * k, x->u.io.io_int_parm, 4);
+		put_le(word.data + 4 * k, x->u.io.io_int_word, 4);
+	}
+	free(first);
 	SETCOL(m, type, ty);
 	SETCOL(m, subchannel_id, id);
 	SETCOL(m, subchannel_nr, nr);
 	SETCOL(m, parm, parm);
 	SETCOL(m, word, word);
+	if (nk < n) {
+		SET(m, nr_keys, nk);
+		SETCOL(m, index, ix);
+	}
 	e->io_p[e->st.n_io++] = m;
 }
 
@@ -940,7 +1004,10 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 
 	for (size_t i = 0; i < st->n_io; i++) {
 		const Gisa__V1__IoList *m = st->io[i];
+		struct gisa_list_entry *keys;
 		struct gisa_image_list *l;
+		uint32_t nk;
+		unsigned iw;
 
 		if (m->isc > GISA_MAX_ISC || (i && m->isc <= prev_isc))
 			return errf(err, -EBADMSG, "state.io[%zu].isc %u: ISCs 0..7, ascending, once",
@@ -949,24 +1016,58 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 		if (!m->count || m->count > GISA_MAX_FLOAT_IRQS)
 			return errf(err, -EBADMSG, "state.io[%zu].count %u: 1..%u", i, m->count,
 				    GISA_MAX_FLOAT_IRQS);
-		if ((r = COL("state.io", (unsigned)i, m, type, m->count, 4)) ||
-		    (r = COL("state.io", (unsigned)i, m, subchannel_id, m->count, 2)) ||
-		    (r = COL("state.io", (unsigned)i, m, subchannel_nr, m->count, 2)) ||
-		    (r = COL("state.io", (unsigned)i, m, parm, m->count, 4)) ||
-		    (r = COL("state.io", (unsigned)i, m, word, m->count, 4)))
+		nk = m->has_index ? m->nr_keys : m->count;
+		if (m->has_index && (!nk || nk >= m->count))
+			return errf(err, -EBADMSG, "state.io[%zu].nr_keys %u: 1..count-1 with an index",
+				    i, nk);
+		iw = nk > 65536 ? 4 : 2;
+		if ((r = COL("state.io", (unsigned)i, m, type, nk, 4)) ||
+		    (r = COL("state.io", (unsigned)i, m, subchannel_id, nk, 2)) ||
+		    (r = COL("state.io", (unsigned)i, m, subchannel_nr, nk, 2)) ||
+		    (r = COL("state.io", (unsigned)i, m, parm, nk, 4)) ||
+		    (r = COL("state.io", (unsigned)i, m, word, nk, 4)) ||
+		    (m->has_index && (r = COL("state.io", (unsigned)i, m, index, m->count, iw))))
 			return r;
 		r = gisa_image_set_list(img, m->isc, m->count);
 		if (r)
 			return r;
 		l = &img->lists[m->isc];
-		for (uint32_t k = 0; k < m->count; k++) {
-			struct gisa_list_entry *x = &l->e[k];
+		/* Keys first (into the list's head when there is an index), then expand. */
+		keys = l->e;
+		if (m->has_index) {
+			keys = malloc((size_t)nk * sizeof(*keys));
+			if (!keys)
+				return -ENOMEM;
+		}
+		for (uint32_t k = 0; k < nk; k++) {
+			struct gisa_list_entry *x = &keys[k];
 
 			x->type = (uint32_t)get_le(m->type.data + 4 * k, 4);
 			x->u.io.subchannel_id = (uint16_t)get_le(m->subchannel_id.data + 2 * k, 2);
 			x->u.io.subchannel_nr = (uint16_t)get_le(m->subchannel_nr.data + 2 * k, 2);
 			x->u.io.io_int_parm = (uint32_t)get_le(m->parm.data + 4 * k, 4);
 			x->u.io.io_int_word = (uint32_t)get_le(m->word.data + 4 * k, 4);
+		}
+		if (m->has_index) {
+			uint32_t next = 0;
+
+			for (uint32_t k = 0; k < m->count; k++) {
+				uint32_t x = (uint32_t)get_le(m->index.data + iw * (size_t)k, iw);
+
+				/* Canonical: keys in order of first appearance, all used. */
+				if (x > next || x >= nk) {
+					free(keys);
+					return errf(err, -EBADMSG,
+						    "state.io[%zu].index[%u] = %u: keys in order of first use",
+						    i, k, x);
+				}
+				next += x == next;
+				l->e[k] = keys[x];
+			}
+			free(keys);
+			if (next != nk)
+				return errf(err, -EBADMSG, "state.io[%zu]: %u of %u keys used", i,
+					    next, nk);
 		}
 	}
 	for (unsigned which = 0; which < 2; which++) {

@@ -311,10 +311,12 @@ static int emit_fields(struct ctx *c, const char *prefix, const void *pa, const 
 
 		if (va == vb)
 			continue;
-		if (f[i].name)
-			snprintf(path, sizeof(path), "%s.%s", prefix, f[i].name);
-		else
-			snprintf(path, sizeof(path), "%s", prefix);
+		int n = f[i].name ? snprintf(path, sizeof(path), "%s.%s", prefix, f[i].name) :
+				    snprintf(path, sizeof(path), "%s", prefix);
+
+		/* Paths are short by construction; a truncated one is still a path. */
+		if (n < 0)
+			path[0] = 0;
 		r = emit(c, GISA_DIFF_CHANGED, pos_a, pos_b, path,
 			 fmt_value(f[i].fmt, va, ta, sizeof(ta)),
 			 fmt_value(f[i].fmt, vb, tb, sizeof(tb)));

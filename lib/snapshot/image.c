@@ -182,7 +182,18 @@ int gisa_image_from_vm(const struct gisa_vm *vm, struct gisa_image **ret)
 		r = gisa_image_set_list(img, l, st.list_len[l]);
 		if (r)
 			goto fail;
-		gisa_state_list_entries(vm, l, img->lists[l].e, st.list_len[l]);
+		if (l > GISA_MAX_ISC)
+			gisa_state_list_entries(vm, l, img->lists[l].e, st.list_len[l]);
+	}
+	{
+		struct gisa_list_entry *out[GISA_MAX_ISC + 1];
+		size_t max[GISA_MAX_ISC + 1];
+
+		for (unsigned l = 0; l <= GISA_MAX_ISC; l++) {
+			out[l] = img->lists[l].e;
+			max[l] = st.list_len[l];
+		}
+		gisa_state_io_entries(vm, out, max);
 	}
 
 	for (unsigned id = 0; id < GISA_MAX_ADAPTERS; id++)

@@ -33,7 +33,7 @@ extern "C" {
 #define GISA_SNAP_MAX_STATE        (64u << 20)
 #define GISA_SNAP_MAX_NAME         255u
 #define GISA_SNAP_MAX_PRODUCER     255u
-#define GISA_SNAP_DEFAULT_LEVEL    3
+#define GISA_SNAP_DEFAULT_LEVEL    1   /* measured: level 3 saves 0.1 % for 45 % more time */
 /* zstd window of the payload frame (format v1): readers refuse larger ones. */
 #define GISA_SNAP_ZSTD_WINDOW_LOG  20
 
