@@ -122,6 +122,16 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
  */
 int gisa_snap_reseal(uint8_t *buf, size_t len);
 
+struct gisa_diff;
+/*
+ * The semantic diff (diff.h) of two snapshot files.  Equal stored digests
+ * short-circuit to an empty diff without decoding either payload;
+ * otherwise both files are decoded (every check of gisa_snap_decode) and
+ * their images compared.
+ */
+int gisa_snap_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		   struct gisa_diff **ret, struct gisa_snap_error *err);
+
 /* Lower-case hex of a digest into out (65 bytes). */
 void gisa_snap_digest_hex(const uint8_t digest[GISA_SNAP_DIGEST_SIZE], char out[65]);
 
