@@ -1237,8 +1237,8 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
 
 		gisa_snap_digest_hex(c.digest, want);
 		gisa_snap_digest_hex(digest, got);
-		r = errf(err, -EBADMSG, "state digest mismatch: stored %.16s…, computed %.16s…",
-			 want, got);
+		r = errf(err, -EBADMSG, "state digest mismatch: stored %s, computed %s", want,
+			 got);
 		goto out;
 	}
 #endif

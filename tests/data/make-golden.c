@@ -319,6 +319,71 @@ static struct gisa_vm *build_stored(struct gisa_host *host)
 	return vm;
 }
 
+/*
+ * v1-dictionary: I/O lists with repeated entries, so that the State carries
+ * them in dictionary form (docs/SNAPSHOT-FORMAT.md, IoList): each distinct
+ * entry (key) once, in order of first use, and an index per entry.
+ *  - ISC 2: 10 entries over 4 keys (one an adapter interrupt, two differing
+ *    only in their parameter): nr_keys 4, u16 index 0 1 0 2 1 1 3 0 2 0.
+ *  - ISC 5: 3 distinct entries: plain columns, no index.
+ *  - ISC 6: 65,537 keys, one more than a u16 index addresses, laid down by
+ *    big_list with the repeats 65,536, 0, 65,536 at the end: 65,556
+ *    entries, u32 index.
+ * CLASSIC, 2 running vcpus, no GISA, no adapters: injected records only.
+ */
+#define BIG_EVERY 4096u
+
+/* Key k of a big list: each column periodic or in runs, so the file stays small. */
+static struct gisa_irq big_key(unsigned isc, uint32_t k)
+{
+	return io(0x0001, (uint16_t)(k % 256), (uint32_t)isc << 28 | k / 256, isc);
+}
+
+/* Keys 0..nr_keys-1, each BIG_EVERY-th followed by a repeat of key k / 2; then tail. */
+static void big_list(struct gisa_vm *vm, unsigned isc, uint32_t nr_keys, const uint32_t *tail,
+		     size_t n)
+{
+	struct gisa_irq q;
+
+	for (uint32_t k = 0; k < nr_keys; k++) {
+		q = big_key(isc, k);
+		CHECK(gisa_vm_inject(vm, &q), 0);
+		if (k % BIG_EVERY == BIG_EVERY - 1) {
+			q = big_key(isc, k / 2);
+			CHECK(gisa_vm_inject(vm, &q), 0);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		q = big_key(isc, tail[i]);
+		CHECK(gisa_vm_inject(vm, &q), 0);
+	}
+}
+
+static struct gisa_vm *build_dictionary(struct gisa_host *host)
+{
+	struct gisa_vm *vm = new_vm(host, GISA_PROFILE_CLASSIC, 0, 2, 0, GISA_BE);
+	const struct gisa_irq a = io(0x0001, 1, 0x100, 2), c = io(0x0002, 7, 0x200, 2);
+	const struct gisa_irq d = io(0x0001, 1, 0x101, 2);
+	const struct gisa_irq isc5[] = {
+		io(0x0004, 9, 0x5001, 5), io(0x0004, 10, 0x5002, 5), io(0x0005, 9, 0x5001, 5),
+	};
+	const uint32_t tail6[] = { 65536, 0, 65536 };
+	struct gisa_irq b;
+
+	memset(&b, 0, sizeof(b));
+	b.type = GISA_INT_IO_AI_MASK;
+	b.u.io.io_int_word = GISA_IO_WORD_AI | 2u << 27;
+	{
+		const struct gisa_irq isc2[] = { a, b, a, c, b, b, d, a, c, a };
+
+		CHECK(gisa_flic_create(vm), 0);
+		inject(vm, isc2, ARRAY_SIZE(isc2));
+	}
+	inject(vm, isc5, ARRAY_SIZE(isc5));
+	big_list(vm, 6, 65537, tail6, ARRAY_SIZE(tail6));
+	return vm;
+}
+
 static const uint8_t typical_uuid[16] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 	0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
@@ -343,6 +408,8 @@ static const struct {
 	  { "newest-gisa-ais", newest_uuid, CREATED_NS, PRODUCER }, { true, 19 } },
 	{ "v1-stored.gsnap", build_stored,
 	  { "stored", NULL, CREATED_NS, PRODUCER }, { false, 0 } },
+	{ "v1-dictionary.gsnap", build_dictionary,
+	  { "dictionary", NULL, CREATED_NS, PRODUCER }, { true, 19 } },
 };
 
 int main(int argc, char **argv)
