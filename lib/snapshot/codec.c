@@ -224,6 +224,35 @@ static bool entry_eq(const struct gisa_list_entry *a, const struct gisa_list_ent
 }
 
 /*
+ * -1 if the n keys are pairwise distinct, else the index of the first key
+ * that repeats an earlier one; -ENOMEM.
+ */
+static int keys_distinct(const struct gisa_list_entry *keys, uint32_t n)
+{
+	uint32_t cap = 16, *slot;
+	int r = -1;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	slot = malloc((size_t)cap * sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	memset(slot, 0xff, (size_t)cap * sizeof(*slot));
+	for (uint32_t i = 0; i < n && r == -1; i++) {
+		uint32_t h = entry_hash(&keys[i]) & (cap - 1);
+
+		while (slot[h] != UINT32_MAX && !entry_eq(&keys[slot[h]], &keys[i]))
+			h = (h + 1) & (cap - 1);
+		if (slot[h] != UINT32_MAX)
+			r = (int)i;
+		else
+			slot[h] = i;
+	}
+	free(slot);
+	return r;
+}
+
+/*
  * Dictionary form: the distinct entries (keys) in order of first
  * appearance as columns, then one index per entry; the index is left out
  * when it would be the identity (every entry distinct).
@@ -1017,6 +1046,9 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 		if (!m->count || m->count > GISA_MAX_FLOAT_IRQS)
 			return errf(err, -EBADMSG, "state.io[%zu].count %u: 1..%u", i, m->count,
 				    GISA_MAX_FLOAT_IRQS);
+		if (m->has_nr_keys && !m->has_index)
+			return errf(err, -EBADMSG, "state.io[%zu].nr_keys %u without an index", i,
+				    m->nr_keys);
 		nk = m->has_index ? m->nr_keys : m->count;
 		if (m->has_index && (!nk || nk >= m->count))
 			return errf(err, -EBADMSG, "state.io[%zu].nr_keys %u: 1..count-1 with an index",
@@ -1048,6 +1080,18 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 			x->u.io.subchannel_nr = (uint16_t)get_le(m->subchannel_nr.data + 2 * k, 2);
 			x->u.io.io_int_parm = (uint32_t)get_le(m->parm.data + 4 * k, 4);
 			x->u.io.io_int_word = (uint32_t)get_le(m->word.data + 4 * k, 4);
+		}
+		/* Canonical: keys are distinct (the writer stores each entry once). */
+		r = keys_distinct(keys, nk);
+		if (r >= 0) {
+			if (keys != l->e)
+				free(keys);
+			return errf(err, -EBADMSG, "state.io[%zu]: key %d repeats an earlier one", i, r);
+		}
+		if (r != -1) {
+			if (keys != l->e)
+				free(keys);
+			return r;
 		}
 		if (m->has_index) {
 			uint32_t next = 0;

@@ -1045,6 +1045,340 @@ static void bad_state_fields(void **state)
 	free(s.b);
 }
 
+/* ---- the dictionary form of I/O lists --------------------------------------------- */
+
+static uint8_t *find(uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (!memcmp(hay + i, needle, m))
+			return hay + i;
+	return NULL;
+}
+
+/*
+ * IoList in dictionary form (docs/SNAPSHOT-FORMAT.md): the distinct entries
+ * ("keys") as columns in order of first use, nr_keys, and an index of u16
+ * per entry (u32 when nr_keys > 65,536).  Each check of the decoder is
+ * reached with a hand-written State, and its exact error and message
+ * compared; the valid forms decode to the entries they describe and
+ * re-encode to the same bytes.
+ */
+
+/* Key k of ISC isc: distinct for every k (parameter), a valid I/O entry. */
+static struct gisa_list_entry dict_key(unsigned isc, uint32_t k)
+{
+	struct gisa_list_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = GISA_INT_IO(0, 0, 0, k & 0xffff);
+	e.u.io.subchannel_id = 0x0001;
+	e.u.io.subchannel_nr = (uint16_t)k;
+	e.u.io.io_int_parm = 0xd1c70000u ^ k;
+	e.u.io.io_int_word = (uint32_t)isc << 27;
+	return e;
+}
+
+static void le_put(uint8_t *p, uint64_t v, unsigned width)
+{
+	for (unsigned i = 0; i < width; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#define DICT_NO_NR_KEYS UINT32_MAX
+
+/*
+ * Append one IoList to the State s: `count`, key columns of keys 0..ncols-1
+ * of dict_key, nr_keys unless DICT_NO_NR_KEYS, and the index (n values of
+ * `width` bytes) unless it is NULL; fields in field-number order, as the
+ * encoder writes them.
+ */
+static void dict_list(struct snapt_pb *s, unsigned isc, uint32_t count, uint32_t ncols,
+		      uint32_t nr_keys, const uint32_t *index, size_t n, unsigned width)
+{
+	static const unsigned w[5] = { 4, 2, 2, 4, 4 };
+	struct snapt_pb io = { 0 };
+	uint8_t *col[5], *ix = NULL;
+
+	if (isc)
+		snapt_pb_uint(&io, 1, isc);
+	snapt_pb_uint(&io, 2, count);
+	for (unsigned c = 0; c < 5; c++) {
+		col[c] = malloc((size_t)ncols * w[c] + 1);
+		assert_non_null(col[c]);
+	}
+	for (uint32_t k = 0; k < ncols; k++) {
+		struct gisa_list_entry e = dict_key(isc, k);
+
+		le_put(col[0] + 4 * (size_t)k, e.type, 4);
+		le_put(col[1] + 2 * (size_t)k, e.u.io.subchannel_id, 2);
+		le_put(col[2] + 2 * (size_t)k, e.u.io.subchannel_nr, 2);
+		le_put(col[3] + 4 * (size_t)k, e.u.io.io_int_parm, 4);
+		le_put(col[4] + 4 * (size_t)k, e.u.io.io_int_word, 4);
+	}
+	for (unsigned c = 0; c < 5; c++) {
+		if (ncols)
+			snapt_pb_bytes(&io, 3 + c, col[c], (size_t)ncols * w[c]);
+		free(col[c]);
+	}
+	if (nr_keys != DICT_NO_NR_KEYS)
+		snapt_pb_uint(&io, 8, nr_keys);
+	if (index) {
+		ix = malloc(n * width + 1);
+		assert_non_null(ix);
+		for (size_t i = 0; i < n; i++)
+			le_put(ix + width * i, index[i], width);
+		snapt_pb_bytes(&io, 9, ix, n * width);
+		free(ix);
+	}
+	snapt_pb_bytes(s, 17, io.b, io.n);
+	free(io.b);
+}
+
+/* A State of one plain list on ISC 0 (two entries) and then list `isc` by dict_list. */
+static void dict_state(struct snapt_pb *s, unsigned isc, uint32_t count, uint32_t ncols,
+		       uint32_t nr_keys, const uint32_t *index, size_t n, unsigned width)
+{
+	s->n = 0;
+	state_head(s, 0, 0, 0);
+	dict_list(s, 0, 2, 2, DICT_NO_NR_KEYS, NULL, 0, 0);
+	dict_list(s, isc, count, ncols, nr_keys, index, n, width);
+}
+
+/* Decoding the State fails with exactly this code and message, outputs untouched. */
+static void expect_state_msg(const struct snapt_pb *st, int code, const char *msg)
+{
+	struct gisa_snap_error err = { .msg = "" };
+	struct gisa_image *img = NULL;
+	size_t len;
+	uint8_t *buf = wrap_state(st, 0, 0, false, &len);
+	int r = gisa_snap_decode(buf, len, &img, NULL, &err);
+
+	if (r != code || strcmp(err.msg, msg)) {
+		print_error("decode returned %d \"%s\"\n        expected %d \"%s\"\n", r, err.msg,
+			    code, msg);
+		fail();
+	}
+	assert_null(img);
+	expect_refused_n(buf, len, code, NULL, 0, NULL, 0);
+	free(buf);
+}
+
+/*
+ * Decoding succeeds; list 0 holds n0 entries (when isc is not 0), list isc
+ * count entries, entry i being key index[i] (key i without an index).
+ */
+static void expect_dict_decodes(const struct snapt_pb *st, uint32_t n0, unsigned isc,
+				const uint32_t *index, size_t count)
+{
+	struct gisa_image *img;
+	uint8_t *bytes;
+	size_t len, blen;
+	uint8_t *buf = wrap_state(st, 0, 0, true, &len);
+
+	img = decode_ok(buf, len, NULL);
+	if (isc)
+		assert_int_equal(img->lists[0].n, n0);
+	assert_int_equal(img->lists[isc].n, count);
+	for (size_t i = 0; i < count; i++) {
+		struct gisa_list_entry want = dict_key(isc, index ? index[i] : (uint32_t)i);
+		const struct gisa_list_entry *e = &img->lists[isc].e[i];
+
+		if (e->type != want.type || e->u.io.subchannel_id != want.u.io.subchannel_id ||
+		    e->u.io.subchannel_nr != want.u.io.subchannel_nr ||
+		    e->u.io.io_int_parm != want.u.io.io_int_parm ||
+		    e->u.io.io_int_word != want.u.io.io_int_word) {
+			print_error("list %u entry %zu: parm 0x%x, expected key %u (parm 0x%x)\n",
+				    isc, i, e->u.io.io_int_parm, index ? index[i] : (uint32_t)i,
+				    want.u.io.io_int_parm);
+			fail();
+		}
+	}
+	/* The hand-written State is the canonical encoding of what it decodes to. */
+	assert_int_equal(gisa_snap_state_bytes(img, &bytes, &blen), 0);
+	assert_int_equal(blen, st->n);
+	assert_memory_equal(bytes, st->b, blen);
+	free(bytes);
+	gisa_image_free(img);
+	free(buf);
+}
+
+static void dictionary_checks(void **state)
+{
+	const uint32_t ok[] = { 0, 1, 0, 2, 2, 1 };
+	struct snapt_pb s = { 0 };
+
+	(void)state;
+	/* The valid form: 6 entries over 3 keys. */
+	dict_state(&s, 3, 6, 3, 3, ok, 6, 2);
+	expect_dict_decodes(&s, 2, 3, ok, 6);
+
+	/* nr_keys: 1..count-1 whenever there is an index (absent = 0). */
+	dict_state(&s, 3, 6, 0, 0, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].nr_keys 0: 1..count-1 with an index");
+	dict_state(&s, 3, 6, 0, DICT_NO_NR_KEYS, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].nr_keys 0: 1..count-1 with an index");
+	dict_state(&s, 3, 6, 6, 6, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].nr_keys 6: 1..count-1 with an index");
+	dict_state(&s, 3, 6, 7, 7, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].nr_keys 7: 1..count-1 with an index");
+	dict_state(&s, 3, 6, 3, 0xffffffffu - 1, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG,
+			 "state.io[1].nr_keys 4294967294: 1..count-1 with an index");
+
+	/* Key columns hold nr_keys keys, the index count values. */
+	dict_state(&s, 3, 6, 6, 3, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].type: column of 24 bytes, 3 entries need 12");
+	dict_state(&s, 3, 6, 2, 3, ok, 6, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].type: column of 8 bytes, 3 entries need 12");
+	dict_state(&s, 3, 6, 3, 3, ok, 5, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].index: column of 10 bytes, 6 entries need 12");
+	dict_state(&s, 3, 6, 3, 3, ok, 6, 4);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].index: column of 24 bytes, 6 entries need 12");
+	dict_state(&s, 3, 6, 3, 3, ok, 0, 2);
+	expect_state_msg(&s, -EBADMSG, "state.io[1].index: column of 0 bytes, 6 entries need 12");
+
+	/* The index: keys in order of first use, each below nr_keys, all used. */
+	{
+		const uint32_t late[] = { 1, 0, 1, 2, 2, 1 };      /* starts past key 0 */
+		const uint32_t skip[] = { 0, 0, 2, 1, 2, 1 };      /* key 2 before key 1 */
+		const uint32_t high[] = { 0, 1, 2, 3, 1, 0 };      /* key 3 of 3 */
+		const uint32_t huge[] = { 0, 1, 0, 2, 0xffff, 1 };
+		const uint32_t unused[] = { 0, 1, 0, 1, 1, 0 };    /* key 2 never */
+
+		dict_state(&s, 3, 6, 3, 3, late, 6, 2);
+		expect_state_msg(&s, -EBADMSG,
+				 "state.io[1].index[0] = 1: keys in order of first use");
+		dict_state(&s, 3, 6, 3, 3, skip, 6, 2);
+		expect_state_msg(&s, -EBADMSG,
+				 "state.io[1].index[2] = 2: keys in order of first use");
+		dict_state(&s, 3, 6, 3, 3, high, 6, 2);
+		expect_state_msg(&s, -EBADMSG,
+				 "state.io[1].index[3] = 3: keys in order of first use");
+		dict_state(&s, 3, 6, 3, 3, huge, 6, 2);
+		expect_state_msg(&s, -EBADMSG,
+				 "state.io[1].index[4] = 65535: keys in order of first use");
+		dict_state(&s, 3, 6, 3, 3, unused, 6, 2);
+		expect_state_msg(&s, -EBADMSG, "state.io[1]: 2 of 3 keys used");
+	}
+
+	/* The smallest dictionary (two equal entries), as the first list. */
+	{
+		const uint32_t one[] = { 0, 0 }, two[] = { 0, 1 };
+
+		s.n = 0;
+		state_head(&s, 0, 0, 0);
+		dict_list(&s, 2, 2, 1, 1, one, 2, 2);
+		expect_dict_decodes(&s, 0, 2, one, 2);
+		s.n = 0;
+		state_head(&s, 0, 0, 0);
+		dict_list(&s, 2, 2, 1, 1, two, 2, 2);
+		expect_state_msg(&s, -EBADMSG,
+				 "state.io[0].index[1] = 1: keys in order of first use");
+	}
+	free(s.b);
+}
+
+/*
+ * The index width changes above 65,536 keys: u16 for 65,536 keys (values up
+ * to 65,535), u32 for 65,537.  Each width is refused where the other is due.
+ */
+static void dictionary_index_width(void **state)
+{
+	const uint32_t nk16 = 65536, nk32 = 65537;
+	uint32_t *ix = malloc((nk32 + 1) * sizeof(*ix));
+	struct snapt_pb s = { 0 };
+
+	(void)state;
+	assert_non_null(ix);
+	for (uint32_t i = 0; i < nk32; i++)
+		ix[i] = i;
+
+	/* 65,536 keys and a repeat of key 0: u16. */
+	ix[nk16] = 0;
+	dict_state(&s, 4, nk16 + 1, nk16, nk16, ix, nk16 + 1, 2);
+	expect_dict_decodes(&s, 2, 4, ix, nk16 + 1);
+	dict_state(&s, 4, nk16 + 1, nk16, nk16, ix, nk16 + 1, 4);
+	expect_state_msg(&s, -EBADMSG,
+			 "state.io[1].index: column of 262148 bytes, 65537 entries need 131074");
+
+	/* 65,537 keys and a repeat of key 65,536: u32. */
+	ix[nk32] = nk32 - 1;
+	dict_state(&s, 4, nk32 + 1, nk32, nk32, ix, nk32 + 1, 4);
+	expect_dict_decodes(&s, 2, 4, ix, nk32 + 1);
+	dict_state(&s, 4, nk32 + 1, nk32, nk32, ix, nk32 + 1, 2);
+	expect_state_msg(&s, -EBADMSG,
+			 "state.io[1].index: column of 131076 bytes, 65538 entries need 262152");
+
+	/* u32 values: one at nr_keys, one out of order beyond a u16. */
+	ix[nk32] = nk32;
+	dict_state(&s, 4, nk32 + 1, nk32, nk32, ix, nk32 + 1, 4);
+	expect_state_msg(&s, -EBADMSG,
+			 "state.io[1].index[65537] = 65537: keys in order of first use");
+	ix[nk32] = 0;
+	ix[1] = 65536;
+	dict_state(&s, 4, nk32 + 1, nk32, nk32, ix, nk32 + 1, 4);
+	expect_state_msg(&s, -EBADMSG,
+			 "state.io[1].index[1] = 65536: keys in order of first use");
+	free(ix);
+	free(s.b);
+}
+
+/*
+ * The encoder's own dictionary, edited in a stored file and resealed: the
+ * decoder refuses the changed index as it refuses the hand-written ones.
+ * ISC 1 holds a b a c, so the index is 0 1 0 2 (u16) over 3 keys.
+ */
+static void dictionary_edited_and_resealed(void **state)
+{
+	static const uint8_t field9[] = { 0x4a, 8, 0, 0, 1, 0, 0, 0, 2, 0 };
+	struct gisa_host *host = NULL;
+	struct gisa_vm *vm = t_vm_new(&host, GISA_PROFILE_CLASSIC, 0, 1);
+	const struct gisa_irq recs[] = {
+		t_io(0x0001, 1, 0xa, 1), t_io(0x0002, 2, 0xb, 1), t_io(0x0001, 1, 0xa, 1),
+		t_io(0x0003, 3, 0xc, 1),
+	};
+	static const struct {
+		unsigned at;
+		uint8_t value;
+		const char *msg;
+	} edits[] = {
+		{ 1, 2, "state.io[0].index[1] = 2: keys in order of first use" },
+		{ 3, 1, "state.io[0]: 2 of 3 keys used" },
+		{ 3, 3, "state.io[0].index[3] = 3: keys in order of first use" },
+		{ 0, 1, "state.io[0].index[0] = 1: keys in order of first use" },
+	};
+	struct gisa_image *img, *back;
+	uint8_t *buf, *p;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(t_enq(vm, recs, ARRAY_SIZE(recs)), 0);
+	assert_int_equal(gisa_image_from_vm(vm, &img), 0);
+	t_vm_free(vm, host);
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		struct gisa_snap_error err = { .msg = "" };
+
+		buf = encode(img, false, &len);
+		p = find(buf, len, field9, sizeof(field9));
+		assert_non_null(p);
+		p[2 + 2 * edits[i].at] = edits[i].value;
+		expect_refused_words(buf, len, -EBADMSG, WORDS("digest"));
+		assert_int_equal(gisa_snap_reseal(buf, len), 0);
+		assert_int_equal(gisa_snap_decode(buf, len, &back, NULL, &err), -EBADMSG);
+		assert_string_equal(err.msg, edits[i].msg);
+		free(buf);
+	}
+	/* Unedited, resealed: the same image. */
+	buf = encode(img, false, &len);
+	assert_non_null(find(buf, len, field9, sizeof(field9)));
+	assert_int_equal(gisa_snap_reseal(buf, len), 0);
+	back = decode_ok(buf, len, NULL);
+	snapt_image_equal("dictionary resealed", img, back);
+	gisa_image_free(back);
+	free(buf);
+	gisa_image_free(img);
+}
+
 /* ---- the decoding budget ---------------------------------------------------------- */
 
 /*
@@ -1287,14 +1621,6 @@ static void info_reads_container_and_header(void **state)
 
 /* ---- gisa_snap_reseal ----------------------------------------------------------------- */
 
-static uint8_t *find(uint8_t *hay, size_t n, const void *needle, size_t m)
-{
-	for (size_t i = 0; i + m <= n; i++)
-		if (!memcmp(hay + i, needle, m))
-			return hay + i;
-	return NULL;
-}
-
 static void reseal_repairs_checks(void **state)
 {
 	struct gisa_image *img, *back;
@@ -1374,6 +1700,9 @@ int main(void)
 		cmocka_unit_test(payload_not_a_zstd_frame),
 		cmocka_unit_test(bad_header_fields),
 		cmocka_unit_test(bad_state_fields),
+		cmocka_unit_test(dictionary_checks),
+		cmocka_unit_test(dictionary_index_width),
+		cmocka_unit_test(dictionary_edited_and_resealed),
 		cmocka_unit_test(decoding_stays_within_budget),
 		cmocka_unit_test(largest_state_decodes),
 		cmocka_unit_test(newer_minor_with_unknown_fields),

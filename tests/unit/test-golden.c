@@ -842,8 +842,8 @@ static void golden_dictionary(void **state)
 			assert_int_equal(flen, l.len);
 			assert_memory_equal(file, l.buf, flen);
 		} else {
-			print_message("zstd %s, not the file's 1.5.4: compressed bytes not compared\n",
-				      ZSTD_versionString());
+			print_message("zstd %s, not the file's 1.5.4: "
+				      "compressed bytes not compared\n", ZSTD_versionString());
 		}
 		free(file);
 		/* And stored, its payload is the file's state bytes. */

@@ -15,6 +15,9 @@
  *  4. the same flips followed by gisa_snap_reseal, so that they reach the
  *     zstd and protobuf decoders and the validators; and flips of the state
  *     bytes re-wrapped in a stored container.
+ *  5. every truncation and seeded random flips of a small State in
+ *     dictionary form (I/O lists with repeated entries, which no golden
+ *     file above has), re-wrapped in a stored container.
  * A mutation that decodes must build a VM or fail cleanly with a restore
  * error; a VM that builds must keep the engine's invariants and export to
  * a snapshot that decodes back to the same image and builds again.  The
@@ -414,6 +417,77 @@ static void state_bit_flips(void **state)
 	assert_true(seen.built > 0);
 }
 
+/* ---- 5: the dictionary form ---------------------------------------------------------- */
+
+#define FLIPS_DICT 6000
+
+/*
+ * A NEWEST VM whose lists repeat entries: ISC 1 a b a c b (3 keys, u16
+ * index), ISC 4 one entry four times, ISC 6 distinct entries (no index).
+ */
+static void dictionary_state_mutations(void **state)
+{
+	const struct gisa_irq a = t_io(0x0001, 1, 0xa, 1), b = t_ai(1), c = t_io(0x0002, 2, 0xa, 1);
+	const struct gisa_irq d = t_io(0x0003, 4, 0x44, 4);
+	const struct gisa_irq recs[] = {
+		a, b, a, c, b, d, d, d, d, t_io(0x0005, 6, 1, 6), t_io(0x0005, 6, 2, 6),
+	};
+	struct gisa_host *host = NULL;
+	struct gisa_vm *vm = t_vm_new(&host, GISA_PROFILE_NEWEST, 0, 2);
+	struct rng r = { .s = 0xd1c7 };
+	struct gisa_image *img;
+	unsigned dict_refused = 0;
+	struct golden g;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(t_enq(vm, recs, ARRAY_SIZE(recs)), 0);
+	assert_int_equal(gisa_image_from_vm(vm, &img), 0);
+	t_vm_free(vm, host);
+	assert_int_equal(gisa_snap_state_bytes(img, &g.state, &g.state_len), 0);
+	gisa_image_free(img);
+	snapt_pb_uint(&g.header, 1, 1);
+	snapt_pb_uint(&g.header, 2, 1);
+	snapt_pb_uint(&g.header, 3, GISA_PROFILE_NEWEST);
+
+	seen_reset();
+	for (size_t n = 0; n <= g.state_len; n++) {
+		size_t len;
+		uint8_t *buf = wrap_stored(&g, g.state, n, &len);
+
+		try_import(buf, len);
+		free(buf);
+	}
+	seen_print("dictionary state truncations");
+	assert_true(seen.refused_state > 0 && seen.built > 0);
+
+	seen_reset();
+	for (unsigned k = 0; k < FLIPS_DICT; k++) {
+		uint8_t *st = copy(g.state, g.state_len), *buf;
+		size_t len;
+
+		flip_bits(&r, st, g.state_len);
+		buf = wrap_stored(&g, st, g.state_len, &len);
+		if (try_import(buf, len)) {
+			struct gisa_snap_error err = { .msg = "" };
+
+			assert_true(gisa_snap_decode(buf, len, &img, NULL, &err) < 0);
+			dict_refused += strstr(err.msg, "keys") || strstr(err.msg, "].index") ||
+					strstr(err.msg, "nr_keys");
+		}
+		free(buf);
+		free(st);
+	}
+	seen_print("dictionary state bit flips");
+	print_message("dictionary state bit flips: %u refused by the dictionary checks\n",
+		      dict_refused);
+	assert_true(dict_refused > 0);
+	assert_true(seen.refused_state > 0 && seen.refused_model > 0);
+	assert_true(seen.decoded > 0 && seen.built > 0);
+	free(g.state);
+	free(g.header.b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +496,7 @@ int main(void)
 		cmocka_unit_test(bit_flips_refused),
 		cmocka_unit_test(bit_flips_resealed),
 		cmocka_unit_test(state_bit_flips),
+		cmocka_unit_test(dictionary_state_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, load_all, free_all);

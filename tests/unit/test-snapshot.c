@@ -10,7 +10,9 @@
  *    snapshot file (compressed at various levels, or stored), decoded, and
  *    built into a VM on a second host; the image read back from that VM is
  *    encoded again.  Images, state bytes, digests and files must be equal
- *    at every stage, and the two VMs' state views must be equal.
+ *    at every stage, and the two VMs' state views must be equal.  The
+ *    snapshots must have covered every kind of state, including I/O lists
+ *    that repeat entries (the dictionary form), adapter and plain I/O ones.
  * 2. Behavioural equivalence through the file.  After the RAM migration
  *    that runs beside a snapshot, the same seeded sequence of 10,000 further
  *    operations runs on the original and on the restored VM; every result
@@ -441,13 +443,20 @@ static void gen_record(struct rng *r, struct gisa_irq *q)
 	};
 	uint32_t k = rn(r, 100);
 	uint32_t schid = pick_schid(r);
+	uint64_t parm;
 
 	memset(q, 0, sizeof(*q));
 	if (k < 40) {
 		q->type = GISA_INT_IO(0, schid >> 24, (schid >> 17) & 3, schid & 0xffff);
 		q->u.io.subchannel_id = (uint16_t)(schid >> 16);
 		q->u.io.subchannel_nr = (uint16_t)schid;
-		q->u.io.io_int_parm = (uint32_t)rnd(r);
+		/*
+		 * Half take one of 4 parameters, so that lists repeat
+		 * entries (the dictionary form of the snapshot); one draw
+		 * either way, so the rest of the sequence stays as it was.
+		 */
+		parm = rnd(r);
+		q->u.io.io_int_parm = parm & 1 ? (uint32_t)(parm >> 32) : (uint32_t)(parm >> 1) & 3;
 		q->u.io.io_int_word = rn(r, 8) << 27;
 		if (rn(r, 8) == 0)
 			q->u.io.io_int_word |= (uint32_t)rnd(r) & 0x87ffffffu;
@@ -1288,7 +1297,49 @@ static struct {
 	unsigned io, ai_entry, ext, srv, srv_ev, mchk, ipm, iam, simm, nimm, masked, maps,
 		 adapters, routes, pages, memslots, stopped, idle, kicked, cursor, on_list,
 		 timer, timer_delay, refs, no_flic, apf, le, files_stored, files_zstd;
+	unsigned dict, dict_io;     /* I/O lists with a repeated entry; one not an AI entry */
 } seen;
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct gisa_list_entry *a = pa, *b = pb;
+	const uint64_t ka[3] = { a->type, (uint64_t)a->u.io.subchannel_id << 16 |
+				 a->u.io.subchannel_nr, (uint64_t)a->u.io.io_int_parm << 32 |
+				 a->u.io.io_int_word };
+	const uint64_t kb[3] = { b->type, (uint64_t)b->u.io.subchannel_id << 16 |
+				 b->u.io.subchannel_nr, (uint64_t)b->u.io.io_int_parm << 32 |
+				 b->u.io.io_int_word };
+
+	for (unsigned i = 0; i < 3; i++)
+		if (ka[i] != kb[i])
+			return ka[i] < kb[i] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Does an I/O list repeat an entry (so that the snapshot holds it in
+ * dictionary form)?  *io: a repeated entry that is not an adapter interrupt.
+ */
+static bool list_repeats(const struct gisa_image_list *l, bool *io)
+{
+	struct gisa_list_entry *e;
+	bool any = false;
+
+	*io = false;
+	if (l->n < 2)
+		return false;
+	e = xcalloc(l->n, sizeof(*e));
+	memcpy(e, l->e, l->n * sizeof(*e));
+	qsort(e, l->n, sizeof(*e), entry_cmp);
+	for (uint32_t i = 1; i < l->n; i++) {
+		if (!entry_cmp(&e[i - 1], &e[i])) {
+			any = true;
+			*io |= !(e[i].type & GISA_INT_IO_AI_MASK);
+		}
+	}
+	free(e);
+	return any;
+}
 
 static void note_coverage(const struct gisa_image *img, const struct gisa_snap_opts *opts)
 {
@@ -1298,6 +1349,12 @@ static void note_coverage(const struct gisa_image *img, const struct gisa_snap_o
 		(*(l <= GISA_MAX_ISC ? &seen.io : &seen.ext))++;
 		for (uint32_t i = 0; l <= GISA_MAX_ISC && i < img->lists[l].n; i++)
 			seen.ai_entry += (img->lists[l].e[i].type & GISA_INT_IO_AI_MASK) != 0;
+		if (l <= GISA_MAX_ISC) {
+			bool io;
+
+			seen.dict += list_repeats(&img->lists[l], &io);
+			seen.dict_io += io;
+		}
 	}
 	seen.srv += img->fl.service_pending;
 	seen.srv_ev += img->fl.service_ev_pending;
@@ -1594,19 +1651,22 @@ static void roundtrip_coverage(void **state)
 	print_message("covered: io %u ai_entry %u ext %u srv %u srv_ev %u mchk %u ipm %u "
 		      "iam %u simm %u nimm %u masked %u maps %u adapters %u routes %u pages %u "
 		      "memslots %u stopped %u idle %u kicked %u cursor %u on_list %u timer %u "
-		      "delay %u refs %u no_flic %u apf %u le %u stored %u zstd %u\n",
+		      "delay %u refs %u no_flic %u apf %u le %u stored %u zstd %u "
+		      "dictionary %u (I/O repeats %u)\n",
 		      seen.io, seen.ai_entry, seen.ext, seen.srv, seen.srv_ev, seen.mchk,
 		      seen.ipm, seen.iam, seen.simm, seen.nimm, seen.masked, seen.maps,
 		      seen.adapters, seen.routes, seen.pages, seen.memslots, seen.stopped,
 		      seen.idle, seen.kicked, seen.cursor, seen.on_list, seen.timer,
 		      seen.timer_delay, seen.refs, seen.no_flic, seen.apf, seen.le,
-		      seen.files_stored, seen.files_zstd);
+		      seen.files_stored, seen.files_zstd, seen.dict, seen.dict_io);
 	assert_true(seen.io && seen.ai_entry && seen.ext && seen.srv && seen.srv_ev);
 	assert_true(seen.mchk && seen.ipm && seen.iam && seen.simm && seen.nimm);
 	assert_true(seen.masked && seen.maps && seen.adapters && seen.routes && seen.pages);
 	assert_true(seen.memslots && seen.stopped && seen.idle && seen.kicked && seen.cursor);
 	assert_true(seen.on_list && seen.timer && seen.timer_delay && seen.refs);
 	assert_true(seen.no_flic && seen.apf && seen.le && seen.files_stored && seen.files_zstd);
+	/* Lists in dictionary form: repeated adapter interrupts and repeated I/O entries. */
+	assert_true(seen.dict && seen.dict_io);
 }
 
 /* ---- 3: export never changes the VM ------------------------------------------------- */
