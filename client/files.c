@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files and option values.
+ *
+ * Input is read whole, but never more than a cap the caller names (the
+ * largest valid input of its kind): a regular file's size is checked
+ * before anything is allocated, and a pipe's buffer grows only as bytes
+ * arrive and stops one byte past the cap.  Output replaces a regular file
+ * only once it is complete (a temporary file beside it, then rename), so a
+ * failed command never leaves half a snapshot behind.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gisactl.h"
+
+#define READ_CHUNK (64u << 10)
+
+bool is_stdio(const char *path)
+{
+	return !path || !strcmp(path, "-");
+}
+
+/* Read fd to its end: 0, -EFBIG (more than cap bytes), -EISDIR, -ENOMEM, -errno. */
+static int slurp(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
+{
+	size_t size, len = 0;
+	struct stat st;
+	uint8_t *buf;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (S_ISREG(st.st_mode)) {
+		if ((uintmax_t)st.st_size > cap)
+			return -EFBIG;
+		/* One byte more than the size notices a file that grows meanwhile. */
+		size = (size_t)st.st_size + 1;
+	} else {
+		size = cap < READ_CHUNK ? cap + 1 : READ_CHUNK;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == size) {
+			size_t next = size > cap / 2 ? cap + 1 : size * 2;
+			uint8_t *p;
+
+			if (size > cap) {
+				free(buf);
+				return -EFBIG;
+			}
+			p = realloc(buf, next);
+			if (!p) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+			size = next;
+		}
+		n = read(fd, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > cap) {
+		free(buf);
+		return -EFBIG;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int read_input(struct gisactl *g, const char *path, size_t cap, const char *what,
+	       uint8_t **ret, size_t *ret_len)
+{
+	bool own = !is_stdio(path);
+	int fd = STDIN_FILENO, r;
+
+	if (own) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return out_fail(g, -errno, "cannot open `%s': %s", path, strerror(errno));
+	} else {
+		path = "-";
+	}
+	r = slurp(fd, cap, ret, ret_len);
+	if (own)
+		close(fd);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EFBIG:
+		return out_fail(g, r, "`%s' is larger than %zu bytes, the most a %s can be", path,
+				cap, what);
+	case -EISDIR:
+		return out_fail(g, r, "`%s' is a directory, not a %s", path, what);
+	default:
+		return out_fail(g, r, "cannot read `%s': %s", path, strerror(-r));
+	}
+}
+
+int read_snapshot(struct gisactl *g, const char *path, uint8_t **ret, size_t *ret_len)
+{
+	return read_input(g, path, GISACTL_MAX_SNAPSHOT_FILE, "snapshot file", ret, ret_len);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_output(struct gisactl *g, const char *path, const void *buf, size_t len, bool binary)
+{
+	char tmp[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	const char *slash;
+	mode_t mask;
+	int fd, r;
+
+	if (is_stdio(path)) {
+		if (binary && isatty(STDOUT_FILENO))
+			return out_usage(g, "refusing to write binary data to a terminal: name a "
+					 "file with -o");
+		fflush(stdout);
+		r = write_all(STDOUT_FILENO, buf, len);
+		if (r)
+			return out_fail(g, r, "cannot write to standard output: %s", strerror(-r));
+		return 0;
+	}
+	/* Devices, FIFOs and the like are written in place; only files are replaced. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0)
+			return out_fail(g, -errno, "cannot open `%s': %s", path, strerror(errno));
+		r = write_all(fd, buf, len);
+		if (close(fd) && !r)
+			r = -errno;
+		if (r)
+			return out_fail(g, r, "cannot write `%s': %s", path, strerror(-r));
+		return 0;
+	}
+	/* A symbolic link keeps pointing at the file it names, which is replaced. */
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode) && realpath(path, target))
+		path = target;
+	slash = strrchr(path, '/');
+	if (slash)
+		r = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
+			     slash + 1);
+	else
+		r = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return out_fail(g, -ENAMETOOLONG, "output path `%s' is too long", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return out_fail(g, -errno, "cannot create a file beside `%s': %s", path,
+				strerror(errno));
+	mask = umask(0);
+	umask(mask);
+	r = write_all(fd, buf, len);
+	if (!r && fchmod(fd, 0666 & ~mask))
+		r = -errno;
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return out_fail(g, r, "cannot write `%s': %s", path, strerror(-r));
+	}
+	return 0;
+}
+
+int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
+	       unsigned long max, unsigned long *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v < min || v > max)
+		return out_usage(g, "option `--%s' takes a number from %lu to %lu, not `%s'", opt,
+				 min, max, s);
+	*ret = v;
+	return 0;
+}
+
+int parse_target(struct gisactl *g, const char *opt, const char *s,
+		 struct gisa_compat_dest *ret)
+{
+	struct gisa_compat_dest d = { 0 };
+	bool have_profile = false;
+	const char *p = s;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		bool profile = false;
+		uint32_t cap = 0;
+
+		if (n == 7 && !strncmp(p, "classic", n)) {
+			profile = true;
+			d.profile = GISA_PROFILE_CLASSIC;
+		} else if (n == 6 && !strncmp(p, "newest", n)) {
+			profile = true;
+			d.profile = GISA_PROFILE_NEWEST;
+		} else if (n == 4 && !strncmp(p, "gisa", n)) {
+			cap = GISA_CAP_GISA;
+		} else if (n == 3 && !strncmp(p, "ais", n)) {
+			cap = GISA_CAP_AIS;
+		} else {
+			return out_usage(g, "option `--%s' takes a profile (classic or newest), "
+					 "then gisa and/or ais, comma-separated: `%.*s' in `%s' is "
+					 "none of them", opt, (int)n, p, s);
+		}
+		if ((profile && have_profile) || (d.caps & cap))
+			return out_usage(g, "option `--%s' takes one profile and each capability "
+					 "once: `%.*s' in `%s' is one too many", opt, (int)n, p, s);
+		have_profile |= profile;
+		d.caps |= cap;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	if (!have_profile)
+		return out_usage(g, "option `--%s' needs a profile (classic or newest): `%s'", opt,
+				 s);
+	*ret = d;
+	return 0;
+}
+
+void fmt_target(const struct gisa_compat_dest *d, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", profile_name(d->profile),
+		 d->caps & GISA_CAP_GISA ? ",gisa" : "", d->caps & GISA_CAP_AIS ? ",ais" : "");
+}

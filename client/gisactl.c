@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gisactl: the client of gisad, and the offline tool for snapshot files.
+ *
+ *   gisactl [--socket PATH] [--json] NOUN VERB [ARGS]
+ *
+ * Everything a user can type is in two tables below: opt_defs[] (every
+ * option, once) and cmd_table[] (every command, one row each).  main()
+ * finds the row, parses its options and operands against it, connects to
+ * gisad when the row says so, and runs the handler; usage errors, help and
+ * completion data are all printed from the rows, so they cannot drift from
+ * what the parser accepts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gisa/json.h>
+#include <gisa/snapshot.h>
+
+#include "gisactl.h"
+
+#ifndef GISACTL_VERSION
+#define GISACTL_VERSION "unknown"
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Completion of --target-caps: every valid spelling in canonical order. */
+#define TARGET_WORDS \
+	"classic classic,gisa classic,ais classic,gisa,ais " \
+	"newest newest,gisa newest,ais newest,gisa,ais"
+
+const struct opt_def opt_defs[OPT_NR] = {
+	[OPT_OUTPUT] = { "output", 'o', "FILE", "@file",
+		"write the result to FILE (`-' = standard output, the default); a file is "
+		"replaced only once the result is complete" },
+	[OPT_COMPACT] = { "compact", 0, NULL, NULL,
+		"JSON without any whitespace (default: indented, one element per line)" },
+	[OPT_LEVEL] = { "level", 0, "N", "@none",
+		"zstd compression level, 1 to 22 (default 1)" },
+	[OPT_STORED] = { "stored", 0, NULL, NULL,
+		"store the state uncompressed" },
+	[OPT_TARGET_CAPS] = { "target-caps", 0, "CAPS", TARGET_WORDS,
+		"the destination: a profile (classic or newest), then gisa and/or ais, "
+		"comma-separated (e.g. classic,gisa,ais)" },
+	[OPT_FROM] = { "from", 0, "FORMAT", "kvm qemu snapshot json",
+		"the input's form: kvm, qemu, snapshot or json" },
+	[OPT_TO] = { "to", 0, "FORMAT", "kvm qemu snapshot json",
+		"the output's form: kvm, qemu, snapshot or json" },
+	[OPT_ORDER] = { "order", 0, "ORDER", "be le",
+		"byte order of a KVM buffer, be or le (default: be when reading one, the "
+		"VM's abi_order when writing one)" },
+	[OPT_AIS] = { "ais", 0, "FILE", "@file",
+		"the two AISM_ALL bytes (simm, nimm) of a KVM conversion: read with "
+		"--from kvm, written with --to kvm" },
+	[OPT_QEMU_AIS] = { "qemu-ais", 0, "FILE", "@file",
+		"the \"s390-flic/ais\" subsection payload (simm, nimm) of a QEMU conversion: "
+		"read with --from qemu (without it: no subsection), written with --to qemu" },
+	[OPT_VCPUS] = { "vcpus", 0, "N", "@none",
+		"vcpus of the VM built from KVM or QEMU payloads, 0 to 255 (default 0)" },
+	[OPT_CHECK] = { "check", 'c', NULL, NULL,
+		"compare each result with its \"expect\" and stop at the first mismatch" },
+	[OPT_NO_STATE] = { "no-state", 'n', NULL, NULL,
+		"do not print the final state" },
+	[OPT_MAX_RECORDS] = { "max-records", 'm', "N", "@none",
+		"records printed per floating list in a state, 0 to 1000000 (default 256)" },
+};
+
+#define EXITS_DIFF "0 equal, 1 different, 2 error"
+
+/*
+ * Every command.  Rows of one noun stay together (help lists them in this
+ * order).  A command that talks to gisad sets CMD_NEEDS_DAEMON: main
+ * connects before its handler runs.
+ */
+const struct cmd_entry cmd_table[] = {
+	{
+		.noun = "snapshot", .verb = "info",
+		.usage = "FILE",
+		.help = "show a snapshot's container and header",
+		.long_help =
+			"Reads the container and the header of FILE without decompressing or\n"
+			"decoding the state: format and minimum reader versions, flags and\n"
+			"compression, the header, state and payload lengths, the stored state\n"
+			"digest (not verified here: see `snapshot verify'), the profile and\n"
+			"capabilities the state requires of its destination, and the descriptive\n"
+			"fields: VM name and UUID, creation time, producer.",
+		.exits = "0 a well-formed container and header, "
+			 "2 FILE unreadable or not a snapshot",
+		.complete = "@file",
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_info,
+	},
+	{
+		.noun = "snapshot", .verb = "verify",
+		.usage = "FILE",
+		.help = "check a snapshot completely, down to building its VM",
+		.long_help =
+			"Decodes FILE completely (container, header check, decompression, state\n"
+			"digest, the State message, the image's structural checks) and builds a\n"
+			"VM from it on a private engine host, which checks every invariant that\n"
+			"needs a VM.  Prints `valid' with the state digest, or `invalid' with the\n"
+			"first problem found: the field, the index and the offending value.",
+		.exits = "0 valid, 1 invalid, 2 FILE unreadable",
+		.complete = "@file",
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_verify,
+	},
+	{
+		.noun = "snapshot", .verb = "decode",
+		.usage = "FILE [-o OUT.json] [--compact]",
+		.help = "write a snapshot as JSON (schema gisa.v1)",
+		.long_help =
+			"Writes the state of FILE and its descriptive header fields (name, UUID,\n"
+			"creation time, producer) as a JSON document of schema gisa.v1\n"
+			"(docs/SNAPSHOT-JSON.md), indented unless --compact.  `snapshot encode'\n"
+			"reads it back; the round trip is lossless.  With --json and no -o, the\n"
+			"document is the \"document\" member of gisactl's output.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_OUTPUT) | OPT_BIT(OPT_COMPACT),
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_decode,
+	},
+	{
+		.noun = "snapshot", .verb = "encode",
+		.usage = "JSON [-o OUT.gsnap] [--level N | --stored]",
+		.help = "write a JSON document (schema gisa.v1) as a snapshot",
+		.long_help =
+			"Reads a JSON document of schema gisa.v1 (docs/SNAPSHOT-JSON.md), checks\n"
+			"it as hostile input, and writes it as a snapshot file, zstd-compressed\n"
+			"(level 1 unless --level) or stored.  Its \"meta\" member becomes the\n"
+			"header's name, UUID, creation time and producer.  A snapshot is binary:\n"
+			"it is not written to a terminal.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_OUTPUT) | OPT_BIT(OPT_LEVEL) | OPT_BIT(OPT_STORED),
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_encode,
+	},
+	{
+		.noun = "snapshot", .verb = "digest",
+		.usage = "FILE",
+		.help = "print the state's SHA-256 digest",
+		.long_help =
+			"Decodes FILE and prints the SHA-256 digest of its state's canonical\n"
+			"encoding, in lowercase hex: the digest `vm digest' prints for a VM in\n"
+			"the same state.  It is computed from the decoded state, not copied\n"
+			"from the file, so fields a newer writer added and this reader does not\n"
+			"know are left out, as they are from every state this reader holds.",
+		.complete = "@file",
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_digest,
+	},
+	{
+		.noun = "snapshot", .verb = "check",
+		.usage = "FILE --target-caps CAPS",
+		.help = "say whether a snapshot can be restored on a destination",
+		.long_help =
+			"Compares the state in FILE with a destination's profile and capabilities\n"
+			"(--target-caps, required) and gives the verdict: exact (the restored VM\n"
+			"behaves identically), lossy (it can be restored, with every change\n"
+			"listed) or impossible (some state cannot exist there; every reason\n"
+			"listed).  Each change names its kind, the section, key, index and value\n"
+			"it concerns, and what happens.",
+		.exits = "0 exact, 1 lossy, 2 impossible or an error",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_TARGET_CAPS),
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_check,
+	},
+	{
+		.noun = "snapshot", .verb = "convert",
+		.usage = "--from FORMAT --to FORMAT [-o OUT] [--order be|le]\n"
+			 "    [--ais FILE | --qemu-ais FILE] [--target-caps CAPS] [--vcpus N]\n"
+			 "    [--level N | --stored] [--compact] IN",
+		.help = "convert between snapshots, JSON, KVM buffers and QEMU payloads",
+		.long_help =
+			"Reads IN in one form and writes it in another.  The forms:\n"
+			"  snapshot  a snapshot file\n"
+			"  json      a JSON document of schema gisa.v1\n"
+			"  kvm       a FLIC GET_ALL_IRQS buffer: 72-byte records in byte order\n"
+			"            --order; the two AISM_ALL bytes travel in the --ais file\n"
+			"  qemu      the payload of the \"irqs\" field of QEMU's s390-flic\n"
+			"            section (a big-endian count, then the records); the\n"
+			"            \"s390-flic/ais\" subsection payload travels in the\n"
+			"            --qemu-ais file\n"
+			"KVM and QEMU forms hold only the floating interrupts, the GISA IPM and\n"
+			"the AIS masks: writing them drops the rest (adapters, routes, memory,\n"
+			"vcpus, GISA alert state, kick cursor), and the summary lists what was\n"
+			"dropped.  Reading them builds a VM with the destination's configuration\n"
+			"(--target-caps, required, and --vcpus) and enqueues the records as KVM\n"
+			"would, so adapter interrupts coalesce into a GISA and service signals\n"
+			"merge; the VM's abi_order is the buffer's byte order.  A VM with the AIS\n"
+			"facility needs --ais (or --qemu-ais) when written as KVM or QEMU.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_OUTPUT) |
+			OPT_BIT(OPT_ORDER) | OPT_BIT(OPT_AIS) | OPT_BIT(OPT_QEMU_AIS) |
+			OPT_BIT(OPT_TARGET_CAPS) | OPT_BIT(OPT_VCPUS) | OPT_BIT(OPT_LEVEL) |
+			OPT_BIT(OPT_STORED) | OPT_BIT(OPT_COMPACT),
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_snapshot_convert,
+	},
+	{
+		.noun = "diff",
+		.usage = "A B",
+		.help = "compare two states section by section",
+		.long_help =
+			"Compares the states of A and B, each a snapshot file (a `vm:NAME'\n"
+			"operand, a VM of the local gisad, needs the daemon), and lists every\n"
+			"difference grouped by section (config, float, ais, lists, gisa,\n"
+			"adapters, routes, memslots, pages, vcpus): what changed, was removed\n"
+			"(only in A), added (only in B) or moved within a list.  Equal state\n"
+			"digests mean equal states, and nothing is decoded then.  Equal states\n"
+			"print nothing (as diff(1)).",
+		.exits = EXITS_DIFF,
+		.complete = "@file",
+		.min_args = 2, .max_args = 2,
+		.fn = cmd_diff,
+	},
+	{
+		.noun = "scenario", .verb = "run",
+		.usage = "FILE [--check] [--no-state] [--max-records N]",
+		.help = "run a scenario file against an in-process engine",
+		.long_help =
+			"Runs the engine operations of FILE (`-' = standard input), one JSON\n"
+			"object per line (docs/SCENARIOS.md), on a private engine host, and\n"
+			"prints one JSON result line per operation, then the final state of\n"
+			"every VM.  No daemon is involved.",
+		.exits = "0 every line ran (and matched), 1 --check: a mismatch, "
+			 "2 usage or input error",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_CHECK) | OPT_BIT(OPT_NO_STATE) | OPT_BIT(OPT_MAX_RECORDS),
+		.min_args = 1, .max_args = 1,
+		.fn = cmd_scenario_run,
+	},
+	{
+		.noun = "help",
+		.usage = "[NOUN [VERB]]",
+		.help = "list the commands, or show one command's usage",
+		.long_help =
+			"Without operands, lists every command.  With a noun, lists its verbs;\n"
+			"with a noun and a verb, shows that command's usage, description,\n"
+			"options and exit statuses.  `gisactl NOUN VERB --help' does the same.",
+		.complete = "@help",
+		.min_args = 0, .max_args = 2,
+		.fn = cmd_help,
+	},
+	{
+		.noun = "version",
+		.usage = "",
+		.help = "print the version and the formats this gisactl reads and writes",
+		.long_help = "Prints gisactl's version, the snapshot format version it writes,\n"
+			     "the newest minimum reader version it accepts, and its JSON schemas.",
+		.min_args = 0, .max_args = 0,
+		.fn = cmd_version,
+	},
+	{
+		.noun = "__complete",
+		.usage = "",
+		.help = "print the command table for shell completion",
+		.long_help = "Prints one tab-separated line per global option, command and option.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_HIDDEN,
+		.fn = cmd_complete,
+	},
+};
+const size_t cmd_table_len = ARRAY_SIZE(cmd_table);
+
+/* Global options: main takes them before the noun and among a command's options. */
+static const struct {
+	const char *name;
+	char short_name;
+	const char *arg;
+	const char *complete;
+	const char *help;
+} global_opts[] = {
+	{ "socket", 0, "PATH", "@file",
+	  "gisad's control socket (default " GISACTL_DEFAULT_SOCKET ")" },
+	{ "json", 0, NULL, NULL,
+	  "print one JSON document (schema " GISACTL_SCHEMA ", docs/GISACTL-JSON.md)" },
+	{ "help", 'h', NULL, NULL, "show the usage (of the command, if one is named)" },
+	{ "version", 0, NULL, NULL, "print the version" },
+};
+
+static const char *const exit_statuses[] = {
+	"0  success (diff: equal; verify: valid; check: exact)",
+	"1  a negative answer (diff: different; verify: invalid; check: lossy;\n"
+	"   scenario run --check: a mismatch)",
+	"2  usage or runtime error (check: also impossible)",
+};
+
+const char *cmd_name(const struct cmd_entry *e, char *buf, size_t size)
+{
+	if (e->verb)
+		snprintf(buf, size, "%s %s", e->noun, e->verb);
+	else
+		snprintf(buf, size, "%s", e->noun);
+	return buf;
+}
+
+int gisactl_connect(struct gisactl *g)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (g->fd >= 0)
+		return 0;
+	if (strlen(g->socket) >= sizeof(sun.sun_path))
+		return out_fail(g, -ENAMETOOLONG, "socket path `%s' is longer than %zu bytes",
+				g->socket, sizeof(sun.sun_path) - 1);
+	memcpy(sun.sun_path, g->socket, strlen(g->socket) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return out_fail(g, -errno, "cannot create a socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return out_fail(g, -e, "cannot connect to gisad at `%s': %s", g->socket,
+				strerror(e));
+	}
+	g->fd = fd;
+	return 0;
+}
+
+/* ---- help, generated from the tables ------------------------------------ */
+
+static bool visible(const struct cmd_entry *e)
+{
+	return !(e->flags & CMD_HIDDEN);
+}
+
+/* Word-wrap text to width, every line after the first indented by indent. */
+static void wrap(FILE *f, const char *text, int col, int indent, int width)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (col > indent && col + 1 + (int)n > width) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, n, f);
+		col += (int)n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+static int opt_label(char *buf, size_t size, const char *name, char short_name, const char *arg)
+{
+	return snprintf(buf, size, "%c%c%s--%s%s%s", short_name ? '-' : ' ',
+			short_name ? short_name : ' ', short_name ? ", " : "  ", name,
+			arg ? " " : "", arg ? arg : "");
+}
+
+static void print_opt(FILE *f, const char *name, char short_name, const char *arg,
+		      const char *help)
+{
+	char label[64];
+	int n = opt_label(label, sizeof(label), name, short_name, arg);
+
+	/* The help starts in column 24, on the next line after a long label. */
+	if (n < 22)
+		fprintf(f, "  %s%*s", label, 22 - n, "");
+	else
+		fprintf(f, "  %s\n%24s", label, "");
+	wrap(f, help, 24, 24, 79);
+}
+
+static void print_exits(FILE *f)
+{
+	fprintf(f, "exit status:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(exit_statuses); i++) {
+		const char *p = exit_statuses[i];
+
+		fputs("  ", f);
+		for (; *p; p++) {
+			fputc(*p, f);
+			if (*p == '\n')
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_overview(FILE *f)
+{
+	char name[64];
+
+	fprintf(f, "usage: gisactl [--socket PATH] [--json] NOUN VERB [ARGS]\n"
+		   "       gisactl help [NOUN [VERB]]\n\ncommands:\n");
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+
+		if (!visible(e))
+			continue;
+		fprintf(f, "  %-18s %s%s\n", cmd_name(e, name, sizeof(name)), e->help,
+			e->flags & CMD_NEEDS_DAEMON ? " (gisad)" : "");
+	}
+	fprintf(f, "\nglobal options:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(global_opts); i++)
+		print_opt(f, global_opts[i].name, global_opts[i].short_name, global_opts[i].arg,
+			  global_opts[i].help);
+	fputc('\n', f);
+	print_exits(f);
+	fprintf(f, "\nCommands marked (gisad) talk to the daemon; the others work on files.\n"
+		   "`gisactl help NOUN VERB' shows a command's options.\n");
+}
+
+static void print_noun(FILE *f, const char *noun)
+{
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+
+		if (visible(e) && !strcmp(e->noun, noun))
+			out_usage_line(e, f);
+	}
+}
+
+static void print_command(FILE *f, const struct cmd_entry *e)
+{
+	out_usage_line(e, f);
+	fputc('\n', f);
+	wrap(f, e->help, 0, 0, 79);
+	fprintf(f, "\n%s\n", e->long_help);
+	if (e->flags & CMD_NEEDS_DAEMON)
+		fprintf(f, "\nThis command talks to gisad (--socket).\n");
+	if (e->opts) {
+		fprintf(f, "\noptions:\n");
+		for (int id = 0; id < OPT_NR; id++)
+			if (e->opts & OPT_BIT(id))
+				print_opt(f, opt_defs[id].name, opt_defs[id].short_name,
+					  opt_defs[id].arg, opt_defs[id].help);
+	}
+	fprintf(f, "\nexit status: %s\n", e->exits ? e->exits : "0 success, 2 error");
+}
+
+static json_t *json_command(const struct cmd_entry *e)
+{
+	json_t *o = json_object(), *opts = json_array();
+	char name[64];
+
+	jset(o, "command", json_string(cmd_name(e, name, sizeof(name))));
+	jset(o, "noun", json_string(e->noun));
+	jset(o, "verb", json_str_or_null(e->verb));
+	jset(o, "usage", json_string(e->usage));
+	jset(o, "help", json_string(e->help));
+	jset(o, "exits", json_string(e->exits ? e->exits : "0 success, 2 error"));
+	jset(o, "needs_daemon", json_boolean(e->flags & CMD_NEEDS_DAEMON));
+	jset(o, "min_args", json_integer(e->min_args));
+	jset(o, "max_args", e->max_args < 0 ? json_null() : json_integer(e->max_args));
+	for (int id = 0; id < OPT_NR && opts; id++) {
+		json_t *p;
+
+		if (!(e->opts & OPT_BIT(id)))
+			continue;
+		p = json_object();
+		jset(p, "name", json_string(opt_defs[id].name));
+		jset(p, "short", opt_defs[id].short_name ?
+			 json_sprintf("%c", opt_defs[id].short_name) : json_null());
+		jset(p, "arg", json_str_or_null(opt_defs[id].arg));
+		jset(p, "help", json_string(opt_defs[id].help));
+		if (!p || json_array_append_new(opts, p))
+			opts = NULL;
+	}
+	jset(o, "options", opts);
+	return o;
+}
+
+int cmd_help(struct gisactl *g, const struct cmd_args *a)
+{
+	const struct cmd_entry *found = NULL;
+	bool noun_known = false;
+	json_t *list = NULL;
+
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+
+		if (!visible(e) || (a->argc > 0 && strcmp(e->noun, a->argv[0])))
+			continue;
+		noun_known = true;
+		if (a->argc == 2 && e->verb && !strcmp(e->verb, a->argv[1]))
+			found = e;
+		if (a->argc == 1 && !e->verb)
+			found = e;
+	}
+	if (a->argc > 0 && !noun_known)
+		return out_usage(g, "unknown command `%s'", a->argv[0]);
+	if (a->argc == 2 && !found) {
+		g->noun = a->argv[0];
+		return out_usage(g, "%s: unknown verb `%s'", a->argv[0], a->argv[1]);
+	}
+
+	if (g->json) {
+		json_t *r = out_result(g);
+
+		list = json_array();
+		for (size_t i = 0; i < cmd_table_len && list; i++) {
+			const struct cmd_entry *e = &cmd_table[i];
+
+			if (!visible(e) || (found && e != found) ||
+			    (a->argc > 0 && strcmp(e->noun, a->argv[0])))
+				continue;
+			if (json_array_append_new(list, json_command(e)))
+				list = NULL;
+		}
+		jset(r, "commands", list);
+		if (a->argc == 0) {
+			json_t *go = json_array(), *ex = json_array();
+
+			for (size_t i = 0; i < ARRAY_SIZE(global_opts) && go; i++) {
+				json_t *p = json_object();
+
+				jset(p, "name", json_string(global_opts[i].name));
+				jset(p, "arg", json_str_or_null(global_opts[i].arg));
+				jset(p, "help", json_string(global_opts[i].help));
+				if (json_array_append_new(go, p))
+					go = NULL;
+			}
+			for (int s = 0; s <= 2 && ex; s++)
+				if (json_array_append_new(ex, json_integer(s)))
+					ex = NULL;
+			jset(r, "global_options", go);
+			jset(r, "exit_statuses", ex);
+		}
+		return GISACTL_EXIT_OK;
+	}
+	if (found && (a->argc == 2 || !found->verb))
+		print_command(stdout, found);
+	else if (a->argc == 1)
+		print_noun(stdout, a->argv[0]);
+	else
+		print_overview(stdout);
+	return GISACTL_EXIT_OK;
+}
+
+int cmd_version(struct gisactl *g, const struct cmd_args *a)
+{
+	if (g->json) {
+		json_t *r = out_result(g);
+
+		jset(r, "version", json_string(GISACTL_VERSION));
+		jset(r, "snapshot_format_version", json_integer(GISA_SNAP_FORMAT_VERSION));
+		jset(r, "snapshot_reader_version", json_integer(GISA_SNAP_READER_VERSION));
+		jset(r, "snapshot_json_schema", json_string(GISA_JSON_SCHEMA));
+		return GISACTL_EXIT_OK;
+	}
+	printf("gisactl %s\n", GISACTL_VERSION);
+	printf("snapshot format %u (reads files needing reader version %u or older)\n",
+	       GISA_SNAP_FORMAT_VERSION, GISA_SNAP_READER_VERSION);
+	printf("snapshot JSON schema %s, --json schema %s\n", GISA_JSON_SCHEMA, GISACTL_SCHEMA);
+	return GISACTL_EXIT_OK;
+}
+
+/*
+ * The table for the bash completion (gisactl.bash-completion), one
+ * tab-separated line each:
+ *   global  OPTION  VALUE
+ *   cmd     NOUN    VERB    OPERANDS
+ *   opt     NOUN    VERB    OPTION  VALUE
+ * VERB is "-" for a command named by its noun alone.  VALUE says what the
+ * option takes: "-" nothing, "@file" a file name, "@none" free text, else a
+ * space-separated list of words.  OPERANDS: "@file", "@help" (nouns, then
+ * verbs), "@none".  Short options get their own lines.
+ */
+int cmd_complete(struct gisactl *g, const struct cmd_args *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(global_opts); i++) {
+		const char *v = global_opts[i].arg ? global_opts[i].complete : "-";
+
+		printf("global\t--%s\t%s\n", global_opts[i].name, v);
+		if (global_opts[i].short_name)
+			printf("global\t-%c\t%s\n", global_opts[i].short_name, v);
+	}
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+		const char *verb = e->verb ? e->verb : "-";
+
+		if (!visible(e))
+			continue;
+		printf("cmd\t%s\t%s\t%s\n", e->noun, verb, e->complete ? e->complete : "@none");
+		for (int id = 0; id < OPT_NR; id++) {
+			const struct opt_def *o = &opt_defs[id];
+			const char *v = o->arg ? o->complete : "-";
+
+			if (!(e->opts & OPT_BIT(id)))
+				continue;
+			printf("opt\t%s\t%s\t--%s\t%s\n", e->noun, verb, o->name, v);
+			if (o->short_name)
+				printf("opt\t%s\t%s\t-%c\t%s\n", e->noun, verb, o->short_name, v);
+		}
+	}
+	(void)g;
+	(void)a;
+	return GISACTL_EXIT_OK;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Not exit statuses: parse_args returns GLOBAL_HELP beside them. */
+enum global_result {
+	GLOBAL_NONE = -1, GLOBAL_TAKEN = -2, GLOBAL_HELP = -3, GLOBAL_VERSION = -4,
+	GLOBAL_ERROR = -5
+};
+
+/*
+ * A global option at argv[*i]: consumes it (and its value).  Returns
+ * GLOBAL_NONE if argv[*i] is not one.
+ */
+static enum global_result parse_global(struct gisactl *g, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i];
+
+	if (!strcmp(s, "--json")) {
+		g->json = true;
+		return GLOBAL_TAKEN;
+	}
+	if (!strcmp(s, "-h") || !strcmp(s, "--help"))
+		return GLOBAL_HELP;
+	if (!strcmp(s, "--version"))
+		return GLOBAL_VERSION;
+	if (!strncmp(s, "--socket=", 9)) {
+		g->socket = s + 9;
+	} else if (!strcmp(s, "--socket")) {
+		if (*i + 1 >= argc) {
+			out_usage(g, "option `--socket' needs a value (PATH)");
+			return GLOBAL_ERROR;
+		}
+		g->socket = argv[++*i];
+	} else {
+		return GLOBAL_NONE;
+	}
+	if (!*g->socket) {
+		out_usage(g, "option `--socket' needs a non-empty PATH");
+		return GLOBAL_ERROR;
+	}
+	return GLOBAL_TAKEN;
+}
+
+static int find_opt(const struct cmd_entry *e, const char *name, size_t len, char short_name)
+{
+	for (int id = 0; id < OPT_NR; id++) {
+		const struct opt_def *o = &opt_defs[id];
+
+		if (short_name ? o->short_name == short_name :
+				 strlen(o->name) == len && !strncmp(o->name, name, len))
+			return (e->opts & OPT_BIT(id)) ? id : -2;
+	}
+	return -1;
+}
+
+/*
+ * Options and operands after the verb, in any order ("--" ends options;
+ * "-" alone is an operand).  Returns 0, GLOBAL_HELP, or an exit status
+ * (usage error reported).
+ */
+static int parse_args(struct gisactl *g, const struct cmd_entry *e, int argc, char **argv,
+		      struct cmd_args *a)
+{
+	bool operands_only = false;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		char *s = argv[i];
+		const char *name, *value = NULL;
+		enum global_result gr;
+		size_t len;
+		char sh = 0;
+		int id;
+
+		if (operands_only || s[0] != '-' || !s[1]) {
+			a->argv[a->argc++] = s;
+			continue;
+		}
+		if (!strcmp(s, "--")) {
+			operands_only = true;
+			continue;
+		}
+		gr = parse_global(g, argc, argv, &i);
+		switch (gr) {
+		case GLOBAL_TAKEN:
+			continue;
+		case GLOBAL_HELP:
+		case GLOBAL_VERSION:
+			return gr;
+		case GLOBAL_ERROR:
+			return GISACTL_EXIT_ERROR;
+		case GLOBAL_NONE:
+			break;
+		}
+		if (s[1] == '-') {
+			name = s + 2;
+			len = strcspn(name, "=");
+			if (name[len])
+				value = name + len + 1;
+		} else {
+			name = s + 1;
+			len = 1;
+			sh = s[1];
+			if (s[2])
+				value = s + 2;
+		}
+		id = find_opt(e, name, len, sh);
+		if (id == -1)
+			return out_usage(g, "unknown option `%s'", s);
+		if (id == -2)
+			return out_usage(g, "option `%.*s%.*s' does not apply to this command",
+					 sh ? 1 : 2, "--", (int)len, name);
+		if (a->opt[id])
+			return out_usage(g, "option `--%s' given twice", opt_defs[id].name);
+		if (!opt_defs[id].arg) {
+			if (value)
+				return out_usage(g, "option `--%s' takes no value: `%s'",
+						 opt_defs[id].name, s);
+			a->opt[id] = "";
+			continue;
+		}
+		if (!value) {
+			if (i + 1 >= argc)
+				return out_usage(g, "option `--%s' needs a value (%s)",
+						 opt_defs[id].name, opt_defs[id].arg);
+			value = argv[++i];
+		}
+		a->opt[id] = value;
+	}
+	return 0;
+}
+
+static const struct cmd_entry *find_cmd(const char *noun, const char *verb)
+{
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+
+		if (!strcmp(e->noun, noun) && (!e->verb || (verb && !strcmp(e->verb, verb))))
+			return e;
+	}
+	return NULL;
+}
+
+static bool noun_has_verbs(const char *noun)
+{
+	for (size_t i = 0; i < cmd_table_len; i++)
+		if (!strcmp(cmd_table[i].noun, noun))
+			return cmd_table[i].verb != NULL;
+	return false;
+}
+
+static bool noun_exists(const char *noun)
+{
+	for (size_t i = 0; i < cmd_table_len; i++)
+		if (!strcmp(cmd_table[i].noun, noun))
+			return true;
+	return false;
+}
+
+static int run(struct gisactl *g, int argc, char **argv)
+{
+	struct cmd_args args = { 0 };
+	const struct cmd_entry *e;
+	const char *noun, *verb = NULL;
+	int i = 1, r;
+
+	/* Global options before the noun. */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		switch (parse_global(g, argc, argv, &i)) {
+		case GLOBAL_TAKEN:
+			continue;
+		case GLOBAL_HELP:
+			g->cmd = find_cmd("help", NULL);
+			return cmd_help(g, &args);
+		case GLOBAL_VERSION:
+			g->cmd = find_cmd("version", NULL);
+			return cmd_version(g, &args);
+		case GLOBAL_ERROR:
+			return GISACTL_EXIT_ERROR;
+		case GLOBAL_NONE:
+			return out_usage(g, "unknown option `%s'", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return out_usage(g, "a command is needed");
+	noun = argv[i++];
+	if (!noun_exists(noun))
+		return out_usage(g, "unknown command `%s'", noun);
+	if (noun_has_verbs(noun)) {
+		if (i >= argc || argv[i][0] == '-') {
+			if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+				char *names[1] = { (char *)noun };
+
+				args.argc = 1;
+				args.argv = names;
+				g->cmd = find_cmd("help", NULL);
+				return cmd_help(g, &args);
+			}
+			g->noun = noun;
+			return out_usage(g, "%s: a verb is needed", noun);
+		}
+		verb = argv[i++];
+	}
+	e = find_cmd(noun, verb);
+	if (!e) {
+		g->noun = noun;
+		return out_usage(g, "%s: unknown verb `%s'", noun, verb);
+	}
+	g->cmd = e;
+
+	args.argv = calloc((size_t)(argc - i) + 1, sizeof(*args.argv));
+	if (!args.argv)
+		return out_fail(g, -ENOMEM, "out of memory");
+	r = parse_args(g, e, argc - i, argv + i, &args);
+	if (r == GLOBAL_HELP) {
+		struct cmd_args h = { .argc = e->verb ? 2 : 1 };
+		char *names[2] = { (char *)e->noun, (char *)e->verb };
+
+		h.argv = names;
+		g->cmd = find_cmd("help", NULL);
+		r = cmd_help(g, &h);
+		goto out;
+	}
+	if (r == GLOBAL_VERSION) {
+		g->cmd = find_cmd("version", NULL);
+		r = cmd_version(g, &args);
+		goto out;
+	}
+	if (r)
+		goto out;
+	if (args.argc < e->min_args || (e->max_args >= 0 && args.argc > e->max_args)) {
+		if (args.argc < e->min_args)
+			r = out_usage(g, "missing operand: %d given, %d needed", args.argc,
+				      e->min_args);
+		else
+			r = out_usage(g, "unexpected operand `%s'", args.argv[e->max_args]);
+		goto out;
+	}
+	if (e->flags & CMD_NEEDS_DAEMON) {
+		r = gisactl_connect(g);
+		if (r)
+			goto out;
+	}
+	r = e->fn(g, &args);
+out:
+	free(args.argv);
+	return r;
+}
+
+/*
+ * --json: the handler's document, or an error document when a command
+ * failed (or its document could not be made).  Returns the exit status.
+ */
+static int print_json(struct gisactl *g, int status)
+{
+	json_t *doc = g->result, *err, *cmd = json_null();
+	char name[64];
+
+	if (!g->errcode && out_json_ok(g)) {
+		if (doc && out_print_json(doc, stdout))
+			status = GISACTL_EXIT_ERROR;
+		return status;
+	}
+	if (!g->errcode) {
+		snprintf(g->errmsg, sizeof(g->errmsg), "out of memory");
+		g->errcode = errno_code(-ENOMEM);
+		status = GISACTL_EXIT_ERROR;
+	}
+	if (g->cmd)
+		cmd = json_string(cmd_name(g->cmd, name, sizeof(name)));
+	doc = json_object();
+	err = json_object();
+	jset(doc, "schema", json_string(GISACTL_SCHEMA));
+	jset(doc, "command", cmd);
+	jset(err, "code", json_string(g->errcode));
+	jset(err, "message", json_string(g->errmsg));
+	jset(doc, "error", err);
+	if (!doc || out_print_json(doc, stdout))
+		status = GISACTL_EXIT_ERROR;
+	json_decref(doc);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct gisactl g = { .socket = GISACTL_DEFAULT_SOCKET, .fd = -1 };
+	int status = run(&g, argc, argv);
+
+	if (g.json)
+		status = print_json(&g, status);
+	json_decref(g.result);
+	if (g.fd >= 0)
+		close(g.fd);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "gisactl: cannot write to standard output: %s\n", strerror(errno));
+		status = GISACTL_EXIT_ERROR;
+	}
+	return status;
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gisactl: the command table and what every command shares.
+ *
+ * One table (cmd_table[] in gisactl.c) lists every command as a row: noun,
+ * verb, usage, help, the options it takes, its operand counts, its handler
+ * and its flags.  Option parsing, usage errors, `gisactl help`, `--help` and
+ * `gisactl __complete` (read by the bash completion) are generated from the
+ * table and from opt_defs[], so adding a command is adding a row and a
+ * handler, and adding an option is adding an opt_defs[] entry.
+ *
+ * Output discipline:
+ *  - a handler prints human text to stdout, or, with --json, fills the one
+ *    JSON object out_result() gives it (schema "gisactl.v1",
+ *    docs/GISACTL-JSON.md), which main prints when the handler returns;
+ *  - errors go to stderr as "gisactl: MESSAGE" through out_fail() or
+ *    out_usage(), which quote the offending value; with --json main then
+ *    prints an error document instead of the result;
+ *  - exit statuses are the GISACTL_EXIT_* below, whatever the command.
+ */
+#ifndef GISACTL_H
+#define GISACTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <gisa/compat.h>
+
+/* Exit statuses (help and docs/GISACTL-JSON.md list them). */
+#define GISACTL_EXIT_OK        0   /* success: equal, valid, exact */
+#define GISACTL_EXIT_NEGATIVE  1   /* a negative answer: different, invalid, lossy */
+#define GISACTL_EXIT_ERROR     2   /* usage or runtime error; check: impossible */
+
+/* The --json schema; bump it with any incompatible change of a document. */
+#define GISACTL_SCHEMA         "gisactl.v1"
+#define GISACTL_DEFAULT_SOCKET "/run/gisad/control"
+
+/*
+ * Options of commands.  Each is defined once (opt_defs[]) and a row lists
+ * the ones it takes as a bit mask; a given option's value lands in
+ * cmd_args.opt[id] ("" for a flag).
+ */
+enum opt_id {
+	OPT_OUTPUT,
+	OPT_COMPACT,
+	OPT_LEVEL,
+	OPT_STORED,
+	OPT_TARGET_CAPS,
+	OPT_FROM,
+	OPT_TO,
+	OPT_ORDER,
+	OPT_AIS,
+	OPT_QEMU_AIS,
+	OPT_VCPUS,
+	OPT_CHECK,
+	OPT_NO_STATE,
+	OPT_MAX_RECORDS,
+	OPT_NR
+};
+#define OPT_BIT(id) (UINT64_C(1) << (id))
+
+struct opt_def {
+	const char *name;      /* long name, without "--" */
+	char short_name;       /* 0 = none */
+	const char *arg;       /* metavariable; NULL = a flag */
+	const char *complete;  /* completion of the value: "@file", "@none" or words */
+	const char *help;
+};
+extern const struct opt_def opt_defs[OPT_NR];
+
+struct cmd_args {
+	int argc;                  /* operands, in order */
+	char **argv;
+	const char *opt[OPT_NR];   /* value; "" for a flag given; NULL if absent */
+};
+
+struct gisactl;
+typedef int cmd_fn(struct gisactl *g, const struct cmd_args *a);
+
+#define CMD_NEEDS_DAEMON 0x1u  /* main connects to gisad (g->fd) before the handler */
+#define CMD_HIDDEN       0x2u  /* not listed by help, not offered by completion */
+
+struct cmd_entry {
+	const char *noun;
+	const char *verb;          /* NULL: the noun alone names the command */
+	const char *usage;         /* what follows "gisactl NOUN VERB" */
+	const char *help;          /* one line, no final period */
+	const char *long_help;     /* paragraphs for `gisactl help NOUN VERB` */
+	const char *exits;         /* exit statuses; NULL = "0 success, 2 error" */
+	const char *complete;      /* the operands, for completion: "@file", "@help" */
+	uint64_t opts;             /* OPT_BIT() of every option taken */
+	int min_args, max_args;    /* operand counts; max -1 = no limit */
+	unsigned flags;            /* CMD_* */
+	cmd_fn *fn;
+};
+
+struct gisactl {
+	const char *socket;        /* --socket, or GISACTL_DEFAULT_SOCKET */
+	bool json;                 /* --json */
+	const struct cmd_entry *cmd;
+	const char *noun;          /* a noun without (a known) verb, for usage */
+	int fd;                    /* control connection; -1 until gisactl_connect */
+	json_t *result;            /* --json: the document out_result() made */
+	char errmsg[1024];         /* the error out_fail() reported, for --json */
+	const char *errcode;       /* its code: an errno name, or "usage" */
+};
+
+/* gisactl.c */
+extern const struct cmd_entry cmd_table[];
+extern const size_t cmd_table_len;
+/* The command's full name: "snapshot info", "diff". */
+const char *cmd_name(const struct cmd_entry *e, char *buf, size_t size);
+/* Connect to gisad's control socket (g->socket); 0 or an exit status. */
+int gisactl_connect(struct gisactl *g);
+
+/* output.c: reporting, human layout, JSON values */
+json_t *out_result(struct gisactl *g);
+int out_fail(struct gisactl *g, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int out_usage(struct gisactl *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_usage_line(const struct cmd_entry *e, FILE *f);
+void out_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int out_print_json(json_t *doc, FILE *f);
+const char *errno_code(int err);
+json_t *json_hex64(uint64_t v);
+json_t *json_str_or_null(const char *s);
+/* Adds to an object, and does not fail silently: a member that cannot be
+ * made aborts the document (out_json_ok reports it). */
+void jset(json_t *obj, const char *key, json_t *v);
+bool out_json_ok(struct gisactl *g);
+const char *profile_name(unsigned profile);
+void fmt_caps(uint32_t caps, char *buf, size_t size);
+json_t *json_caps(uint32_t caps);
+void fmt_uuid(const uint8_t uuid[16], char out[37]);
+void fmt_time(uint64_t unix_ns, char *out, size_t size);
+
+/* files.c: bounded input, safe output, option values */
+/*
+ * The largest snapshot file a reader can accept: preamble, the header cap,
+ * the state cap plus zstd's worst-case expansion (well under 1/128 of it
+ * and 128 KiB), digest.  The codec checks the exact lengths; this only
+ * bounds what is read before it looks.
+ */
+#define GISACTL_MAX_SNAPSHOT_FILE \
+	(44u + (64u << 10) + (64u << 20) + ((64u << 20) >> 7) + (128u << 10) + 32u)
+int read_input(struct gisactl *g, const char *path, size_t cap, const char *what,
+	       uint8_t **ret, size_t *ret_len);
+int read_snapshot(struct gisactl *g, const char *path, uint8_t **ret, size_t *ret_len);
+int write_output(struct gisactl *g, const char *path, const void *buf, size_t len, bool binary);
+bool is_stdio(const char *path);
+int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
+	       unsigned long max, unsigned long *ret);
+int parse_target(struct gisactl *g, const char *opt, const char *s,
+		 struct gisa_compat_dest *ret);
+void fmt_target(const struct gisa_compat_dest *d, char *buf, size_t size);
+
+/* cmd-snapshot.c: what the commands on snapshots share */
+struct gisa_image;
+struct gisa_snap_info;
+struct gisa_snap_error;
+struct gisa_snap_meta;
+struct gisa_snap_opts;
+struct gisa_json_meta;
+struct gisa_json_error;
+struct gisa_restore_error;
+/* Report a library error about path (its sentence, or strerror). */
+int snap_fail(struct gisactl *g, const char *path, int r, const struct gisa_snap_error *err);
+int json_fail(struct gisactl *g, const char *path, int r, const struct gisa_json_error *e);
+void fmt_restore_error(const struct gisa_restore_error *re, int r, char *buf, size_t size);
+/* Read and decode a snapshot file; 0 or an exit status (reported). */
+int load_image(struct gisactl *g, const char *path, struct gisa_image **ret,
+	       struct gisa_snap_info *ret_info);
+void meta_from_info(const struct gisa_snap_info *in, struct gisa_json_meta *m);
+void snap_meta_from_json(const struct gisa_json_meta *m, struct gisa_snap_meta *s);
+/* --level / --stored; 0 or an exit status. */
+int parse_snap_opts(struct gisactl *g, const struct cmd_args *a, struct gisa_snap_opts *ret);
+/* A binary result cannot share standard output with the --json document. */
+int binary_output_ok(struct gisactl *g, const char *out);
+/* A JSON text: to out, or with --json to standard output inside the result. */
+int emit_json_text(struct gisactl *g, const char *out, const char *text, size_t len);
+/* --json: the "output" and "bytes" members. */
+void result_output(struct gisactl *g, const char *out, size_t len);
+
+/* Handlers: cmd-snapshot.c, cmd-convert.c, cmd-diff.c, cmd-scenario.c, gisactl.c */
+cmd_fn cmd_snapshot_info, cmd_snapshot_verify, cmd_snapshot_decode, cmd_snapshot_encode,
+	cmd_snapshot_digest, cmd_snapshot_check, cmd_snapshot_convert, cmd_diff,
+	cmd_scenario_run, cmd_help, cmd_version, cmd_complete;
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reporting and rendering shared by every command: error and usage
+ * messages (stderr, plus the --json error document), the aligned
+ * "key  value" layout of human output, and the value rules of --json
+ * (docs/GISACTL-JSON.md): 64-bit quantities as "0x" strings, names for
+ * enumerations, null for "none".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <gisa/engine.h>
+
+#include "gisactl.h"
+
+/* A member jset() could not make: the document is incomplete. */
+static bool json_broken;
+
+json_t *out_result(struct gisactl *g)
+{
+	char name[64];
+
+	if (g->result)
+		return g->result;
+	g->result = json_object();
+	jset(g->result, "schema", json_string(GISACTL_SCHEMA));
+	jset(g->result, "command", json_string(cmd_name(g->cmd, name, sizeof(name))));
+	return g->result;
+}
+
+static void vreport(struct gisactl *g, const char *code, const char *fmt, va_list ap)
+{
+	vsnprintf(g->errmsg, sizeof(g->errmsg), fmt, ap);
+	g->errcode = code;
+	fprintf(stderr, "gisactl: %s\n", g->errmsg);
+}
+
+int out_fail(struct gisactl *g, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(g, errno_code(err), fmt, ap);
+	va_end(ap);
+	return GISACTL_EXIT_ERROR;
+}
+
+void out_usage_line(const struct cmd_entry *e, FILE *f)
+{
+	fprintf(f, "usage: gisactl %s%s%s%s%s%s\n",
+		e->flags & CMD_NEEDS_DAEMON ? "[--socket PATH] [--json] " : "[--json] ", e->noun,
+		e->verb ? " " : "", e->verb ? e->verb : "", *e->usage ? " " : "", e->usage);
+}
+
+int out_usage(struct gisactl *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(g, "usage", fmt, ap);
+	va_end(ap);
+	if (g->cmd && strcmp(g->cmd->noun, "help")) {
+		out_usage_line(g->cmd, stderr);
+	} else if (g->noun) {
+		for (size_t i = 0; i < cmd_table_len; i++) {
+			const struct cmd_entry *e = &cmd_table[i];
+
+			if (!(e->flags & CMD_HIDDEN) && !strcmp(e->noun, g->noun))
+				out_usage_line(e, stderr);
+		}
+	} else {
+		fprintf(stderr, "usage: gisactl [--socket PATH] [--json] NOUN VERB [ARGS]\n"
+				"`gisactl help' lists the commands.\n");
+	}
+	return GISACTL_EXIT_ERROR;
+}
+
+void out_kv(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-20s ", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+int out_print_json(json_t *doc, FILE *f)
+{
+	if (json_dumpf(doc, f, JSON_INDENT(2)) || fputc('\n', f) == EOF)
+		return -EIO;
+	return 0;
+}
+
+const char *errno_code(int err)
+{
+	const char *name = err ? strerrorname_np(err < 0 ? -err : err) : NULL;
+
+	return name ? name : "EIO";
+}
+
+json_t *json_hex64(uint64_t v)
+{
+	return json_sprintf("0x%" PRIx64, v);
+}
+
+json_t *json_str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+void jset(json_t *obj, const char *key, json_t *v)
+{
+	if (!obj || !v || json_object_set_new(obj, key, v))
+		json_broken = true;
+}
+
+bool out_json_ok(struct gisactl *g)
+{
+	return !json_broken && (!g->json || g->result || g->errcode ||
+				(g->cmd && !strcmp(g->cmd->noun, "__complete")));
+}
+
+const char *profile_name(unsigned profile)
+{
+	switch (profile) {
+	case GISA_PROFILE_CLASSIC:
+		return "classic";
+	case GISA_PROFILE_NEWEST:
+		return "newest";
+	}
+	return "unknown";
+}
+
+void fmt_caps(uint32_t caps, char *buf, size_t size)
+{
+	snprintf(buf, size, "0x%x (%s%s%s)", caps, caps & GISA_CAP_GISA ? "gisa" : "",
+		 (caps & GISA_CAP_ALL) == GISA_CAP_ALL ? "," : "",
+		 caps & GISA_CAP_AIS ? "ais" : caps & GISA_CAP_GISA ? "" : "none");
+}
+
+json_t *json_caps(uint32_t caps)
+{
+	json_t *a = json_array();
+
+	if (a && (caps & GISA_CAP_GISA) && json_array_append_new(a, json_string("gisa")))
+		a = NULL;
+	if (a && (caps & GISA_CAP_AIS) && json_array_append_new(a, json_string("ais")))
+		a = NULL;
+	return a;
+}
+
+void fmt_uuid(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		 u[12], u[13], u[14], u[15]);
+}
+
+/* RFC 3339 in UTC with nanoseconds, as docs/SNAPSHOT-JSON.md spells "created". */
+void fmt_time(uint64_t ns, char *out, size_t size)
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	struct tm tm;
+
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(out, size, "@%" PRIu64 "ns", ns);
+		return;
+	}
+	snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%09uZ", (long long)tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ns % 1000000000u));
+}
