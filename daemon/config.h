@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gisad.conf: an INI file (parsed with inih) whose keys are all described
+ * by one table in config.c (name, type, default, parse function, whether
+ * SIGHUP applies it, help).  Help, --check-config and --dump-config are
+ * generated from that table.
+ */
+#ifndef GISAD_CONFIG_H
+#define GISAD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GISAD_DEFAULT_CONFIG  "/etc/gisad/gisad.conf"
+#define GISAD_CONF_SECTION    "gisad"
+
+/* sizeof(struct sockaddr_un.sun_path) */
+#define GISAD_SOCKET_PATH_MAX 108
+
+struct gisad_config {
+	char socket_path[GISAD_SOCKET_PATH_MAX];
+	char state_dir[PATH_MAX];
+	char group[64];
+	uint32_t max_conn_per_uid;
+	uint32_t max_vms;
+	int log_level;                 /* LOG_ERR .. LOG_DEBUG */
+	uint32_t profiles;             /* bit (1 << profile) per offered profile */
+	bool gisa;                     /* host offers GISA */
+	bool ais;                      /* host offers the AIS facility */
+	uint32_t kicker_interval_us;   /* 0: no wall-clock kicker timer */
+	uint32_t nisc;                 /* host ISC of GIB alerts */
+};
+
+struct conf_error {
+	int line;                      /* 0: not tied to a line */
+	char key[64];
+	char value[128];
+	char reason[256];
+};
+
+struct conf_errors {
+	struct conf_error *e;
+	size_t n;
+};
+
+/* Every key at its default. */
+void conf_defaults(struct gisad_config *cfg);
+
+/*
+ * Parse path over the defaults into *cfg.  Returns 0 if the file is
+ * valid, the number of errors (> 0, each in *errs) otherwise, or a
+ * negative errno if it cannot be read.  *cfg is only meaningful on 0.
+ */
+int conf_load(const char *path, struct gisad_config *cfg, struct conf_errors *errs);
+void conf_errors_free(struct conf_errors *errs);
+/* "FILE:LINE: key `k', value `v': reason", one line per error. */
+void conf_errors_format(const char *path, const struct conf_error *e, char *buf, size_t len);
+
+/* The host capabilities the configuration offers (GISA_CAP_* bits). */
+uint32_t conf_caps(const struct gisad_config *cfg);
+/* "classic,newest" into buf. */
+void conf_profiles_str(uint32_t profiles, char *buf, size_t len);
+
+/* The key table as help text, and a configuration as a gisad.conf. */
+void conf_help(FILE *out);
+void conf_dump(const struct gisad_config *cfg, FILE *out);
+
+/*
+ * SIGHUP: copy the keys that can change at run time from new into cur
+ * (each change logged), and log (notice) every other key whose value
+ * differs, so an operator knows a restart is needed for it.
+ */
+void conf_reload(struct gisad_config *cur, const struct gisad_config *new);
+
+#endif

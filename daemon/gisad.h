@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gisad: the daemon's shared types and the functions of its modules
+ * (one file and one prefix each, as tmux.h gathers tmux's):
+ *
+ *   gisad.c    main, start-up and shut-down, signals, sd_notify, timers
+ *   control.c  ctl_*    the control socket: accept, peer credentials, caps,
+ *                       datagrams, fd passing, replies, the event stream
+ *   verb.c     verb_*   the handler table and the request helpers
+ *   verb-*.c            the handlers, by subject
+ *   vmreg.c    vmreg_*  the VM registry (name -> struct gisa_vm) and events
+ *   store.c    store_*  snapshots in and out, checkpoint files
+ *   job.c      job_*    libvirt-shaped jobs
+ *   config.c   conf_*   gisad.conf (config.h)
+ *   log.c      log_*    logging (log.h)
+ *
+ * Everything runs on one libevent loop; no module blocks except on the
+ * regular files of checkpoints and fd-passed snapshots.
+ */
+#ifndef GISAD_GISAD_H
+#define GISAD_GISAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <gisa/engine.h>
+#include <gisa/snapshot.h>
+
+#include "control.pb-c.h"
+#include "config.h"
+
+/*
+ * Largest datagram in either direction.  A request is refused (and the
+ * connection kept) above it; a reply that would exceed it becomes an
+ * -E2BIG error reply.  Clients sending large requests raise their
+ * SO_SNDBUF accordingly (AF_UNIX refuses datagrams above the sender's
+ * send buffer).
+ */
+#define GISAD_MAX_DATAGRAM      (1u << 20)
+/* Room kept for the Response envelope around bulk result bytes. */
+#define GISAD_REPLY_HEADROOM    4096u
+/* Descriptors accepted in one SCM_RIGHTS message (more are refused). */
+#define GISAD_MAX_FDS           4
+/* Heap a decoded request may use, per byte of datagram, plus a floor. */
+#define GISAD_DECODE_FACTOR     32u
+#define GISAD_DECODE_FLOOR      (64u << 10)
+/* VM names and checkpoint tags: [A-Za-z0-9_.-]{1,64}, no leading '.'. */
+#define GISAD_NAME_MAX          64
+/* Finished jobs kept for status queries; the oldest go first. */
+#define GISAD_MAX_FINISHED_JOBS 1024u
+/* Event datagrams queued for a subscriber that does not read. */
+#define GISAD_MAX_EVENT_BACKLOG 256u
+/* Datagrams handled per connection per wake-up (fairness). */
+#define GISAD_BURST             32
+/* Largest snapshot file read or written. */
+#define GISAD_MAX_SNAPSHOT_FILE \
+	((size_t)GISA_SNAP_PREAMBLE_SIZE + GISA_SNAP_MAX_HEADER + GISA_SNAP_MAX_STATE + \
+	 (GISA_SNAP_MAX_STATE >> 7) + (1u << 16))
+
+#define GISAD_VERSION_STRING    "gisad " GISAD_VERSION
+
+struct event_base;
+struct event;
+struct conn;
+
+/* ---- VM registry (vmreg.c) --------------------------------------------- */
+
+struct vmrec {
+	struct vmrec *next;
+	char name[GISAD_NAME_MAX + 1];
+	uint8_t uuid[16];
+	struct gisa_vm *vm;
+	uint64_t last_job;
+	/*
+	 * The daemon drains the engine's event ring after every request that
+	 * may change the VM, into this ring of the same size, and publishes
+	 * each event to subscribers; events_read reads from here.
+	 */
+	struct gisa_event ev[GISA_EVENT_RING_SIZE];
+	uint32_t ev_head, ev_count;
+	uint64_t ev_dropped;            /* overwritten here (engine drops apart) */
+};
+
+/* ---- jobs (job.c) ------------------------------------------------------- */
+
+struct job {
+	struct job *next;
+	uint64_t id;
+	Gisa__V1__JobType type;
+	Gisa__V1__JobOperation op;
+	char vm[GISAD_NAME_MAX + 1];
+	char tag[GISAD_NAME_MAX + 1];
+	uint64_t started_unix_ns;
+	uint64_t start_ns, end_ns;       /* CLOCK_MONOTONIC */
+	uint64_t total, processed;
+	int error;
+	char errmsg[256];
+	bool has_digest;
+	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+};
+
+/* ---- the daemon --------------------------------------------------------- */
+
+struct uidcount {
+	uid_t uid;
+	uint32_t n;
+};
+
+struct gisad {
+	struct event_base *base;
+	struct gisad_config cfg;
+	const char *config_path;        /* NULL: defaults only */
+	gid_t gid;                      /* of cfg.group */
+	struct gisa_host *host;
+	uint64_t start_ns;
+
+	struct vmrec *vms;
+	uint32_t nr_vms;
+
+	struct job *jobs;               /* newest first */
+	uint64_t next_job_id;
+	uint32_t nr_finished_jobs;
+
+	/* control socket */
+	int listen_fd;
+	bool socket_activated;          /* fd from systemd: never unlinked */
+	bool socket_bound;              /* we created socket_path */
+	char bound_path[GISAD_SOCKET_PATH_MAX];
+	struct event *listen_ev;
+	struct event *resume_ev;        /* retries accept after EMFILE */
+	bool accept_paused;
+	struct conn *conns;
+	uint32_t nr_conns;
+	uint32_t nr_subscribers;
+	struct uidcount *uids;
+	size_t nr_uids, cap_uids;
+	uint8_t *rxbuf;                 /* GISAD_MAX_DATAGRAM */
+	uint8_t *txbuf;
+
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *watchdog_ev;
+	struct event *kicker_ev;
+	bool stopping;
+	int exit_status;
+};
+
+uint64_t gisad_now_ns(void);          /* CLOCK_MONOTONIC */
+uint64_t gisad_unix_ns(void);         /* CLOCK_REALTIME */
+/* Re-arm (or stop) the kicker timer after cfg.kicker_interval_us changed. */
+void gisad_kicker_update(struct gisad *d);
+
+/* ---- control socket (control.c) ---------------------------------------- */
+
+/* Bind cfg.socket_path, or take the socket systemd passed.  0 or -errno. */
+int ctl_listen(struct gisad *d);
+/* Resolve cfg.group into d->gid (and chown a socket we bound).  -errno. */
+int ctl_apply_group(struct gisad *d);
+void ctl_close_all(struct gisad *d);
+/*
+ * Publish an event to every subscriber that wants it (vm NULL for events
+ * of no VM).  Never blocks: a subscriber that does not read loses events
+ * and is told how many with the next one delivered.
+ */
+void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__ControlEvent *ev);
+/* Subscribe a connection (called by the subscribe verb). */
+void ctl_subscribe(struct conn *c, bool kicks, bool jobs, const char *vm);
+
+/* ---- requests and the handler table (verb.c) --------------------------- */
+
+struct arena_block;
+
+struct request {
+	struct gisad *d;
+	struct conn *conn;
+	const Gisa__V1__Request *req;
+	Gisa__V1__Response *resp;
+	int fd;                          /* the passed descriptor, or -1 */
+	int nfds;                        /* descriptors received (others closed) */
+	bool ctrunc;                     /* the kernel cut the control data */
+	struct vmrec *vm;                /* resolved VM: events drained after */
+	struct arena_block *arena;
+	char msg[512];
+};
+
+/* Verb flags. */
+#define VERB_MUTATES 0x1u    /* may change a VM or the daemon */
+#define VERB_FD      0x2u    /* needs exactly one SCM_RIGHTS descriptor */
+
+typedef int (*verb_fn)(struct request *r);
+
+struct verb {
+	const char *name;
+	Gisa__V1__Request__VerbCase verb;
+	verb_fn fn;
+	unsigned flags;
+	const char *help;
+};
+
+/* Attach a result: REPLY(r, pong, PONG, p) sets resp->pong = p and its case. */
+#define REPLY(r, member, CASE, value)                                          \
+	do {                                                                   \
+		(r)->resp->result_case = GISA__V1__RESPONSE__RESULT_##CASE;     \
+		(r)->resp->member = (value);                                   \
+	} while (0)
+
+const struct verb *verb_find(Gisa__V1__Request__VerbCase c);
+const struct verb *verb_table(size_t *n);
+
+/* Zeroed request-lifetime memory (freed after the reply); NULL if out. */
+void *req_alloc(struct request *r, size_t size);
+char *req_strdup(struct request *r, const char *s);
+void req_free(struct request *r);
+/* Set the message (printf) and return err, for `return req_fail(...)'. */
+int req_fail(struct request *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An engine error: "<verb> on VM `x': <what>: <strerror> (<err>)". */
+int req_engine(struct request *r, int err, const char *what);
+/*
+ * Look up the VM named by a request (-EINVAL for a missing or invalid
+ * name, -ENOENT for an unknown one, message set) and remember it in r->vm.
+ */
+int req_vm(struct request *r, const char *name, struct vmrec **ret);
+bool name_valid(const char *s);
+/* The checks shared by create and import: 0, or -EOPNOTSUPP with message. */
+int req_host_offers(struct request *r, const char *what, enum gisa_profile profile,
+		    uint32_t caps);
+const char *caps_str(uint32_t caps, char *buf, size_t len);
+/* Whether the host offers profile and caps; -EOPNOTSUPP with msg if not. */
+int host_offers(const struct gisad *d, const char *what, enum gisa_profile profile,
+		uint32_t caps, char *msg, size_t msglen);
+
+/* Handlers (verb-vm.c, verb-engine.c, verb-store.c). */
+int verb_ping(struct request *r);
+int verb_vm_create(struct request *r);
+int verb_vm_destroy(struct request *r);
+int verb_vm_list(struct request *r);
+int verb_vm_info(struct request *r);
+int verb_vm_digest(struct request *r);
+int verb_host_info(struct request *r);
+int verb_flic_create(struct request *r);
+int verb_flic_destroy(struct request *r);
+int verb_flic_has(struct request *r);
+int verb_flic_get(struct request *r);
+int verb_flic_set(struct request *r);
+int verb_batch_inject(struct request *r);
+int verb_interrupt(struct request *r);
+int verb_routes_set(struct request *r);
+int verb_route_trigger(struct request *r);
+int verb_mem_read(struct request *r);
+int verb_mem_write(struct request *r);
+int verb_memslot_set(struct request *r);
+int verb_dirty_log(struct request *r);
+int verb_vcpu_get(struct request *r);
+int verb_vcpu_set(struct request *r);
+int verb_vcpu_run(struct request *r);
+int verb_vcpu_wait(struct request *r);
+int verb_vcpu_deliver(struct request *r);
+int verb_vcpu_deliverable(struct request *r);
+int verb_vcpu_tpi(struct request *r);
+int verb_vcpu_tsch(struct request *r);
+int verb_gisc_register(struct request *r);
+int verb_gisc_unregister(struct request *r);
+int verb_hw_airq(struct request *r);
+int verb_process_alerts(struct request *r);
+int verb_timer_fire(struct request *r);
+int verb_events_read(struct request *r);
+int verb_snapshot_export(struct request *r);
+int verb_snapshot_import(struct request *r);
+int verb_checkpoint_create(struct request *r);
+int verb_checkpoint_restore(struct request *r);
+int verb_checkpoint_list(struct request *r);
+int verb_checkpoint_delete(struct request *r);
+int verb_job_list(struct request *r);
+int verb_job_status(struct request *r);
+int verb_job_abort(struct request *r);
+int verb_job_clear(struct request *r);
+int verb_subscribe(struct request *r);
+
+/*
+ * Handle one decoded request into r->resp (which the caller sends): the
+ * version and fd checks, the handler, then the events of the VM it touched.
+ */
+void verb_dispatch(struct request *r);
+
+/* ---- VM registry (vmreg.c) --------------------------------------------- */
+
+struct vmrec *vmreg_find(struct gisad *d, const char *name);
+/* Register vm under name (the caller checked name and cap).  -ENOMEM. */
+int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct gisa_vm *vm,
+	      struct vmrec **ret);
+/* Unregister and free the VM. */
+void vmreg_remove(struct gisad *d, struct vmrec *rec);
+/* Put vm in rec's place; the old VM is freed (already NULL is fine). */
+void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm);
+void vmreg_free_all(struct gisad *d);
+/* Move the engine's pending events into rec's ring and publish them. */
+void vmreg_drain(struct gisad *d, struct vmrec *rec);
+/* Take up to max events from rec's ring, oldest first. */
+size_t vmreg_events_take(struct vmrec *rec, struct gisa_event *out, size_t max);
+void uuid_random(uint8_t uuid[16]);
+
+/* ---- snapshots and checkpoints (store.c) -------------------------------- */
+
+/*
+ * The snapshot file of a VM (malloc'd) and its state digest.  err/msg
+ * carry a sentence on failure.
+ */
+int store_encode(struct vmrec *rec, bool compress, int level, uint8_t **ret_buf,
+		 size_t *ret_len, uint8_t digest[GISA_SNAP_DIGEST_SIZE], char *msg, size_t msglen);
+
+/* The state digest of a VM (SHA-256 of its canonical state).  -ENOMEM. */
+int store_digest(struct vmrec *rec, uint8_t digest[GISA_SNAP_DIGEST_SIZE]);
+
+/*
+ * Install a snapshot file as VM `name' (NULL: the name in the file), all
+ * or nothing: a new VM, or in place of an existing one only if replace.
+ * Checks the host's offered capabilities and max_vms first.  On success
+ * *ret is the record and digest the state digest.
+ */
+int store_install(struct gisad *d, const char *name, bool replace, const uint8_t *buf,
+		  size_t len, struct vmrec **ret, uint8_t digest[GISA_SNAP_DIGEST_SIZE],
+		  char *msg, size_t msglen);
+
+/* Whole regular file from fd (current offset to EOF) / to fd.  -errno, msg. */
+int store_read_fd(int fd, uint8_t **ret_buf, size_t *ret_len, char *msg, size_t msglen);
+int store_write_fd(int fd, const uint8_t *buf, size_t len, char *msg, size_t msglen);
+
+/* Checkpoints: <state_dir>/checkpoints/<vm>/{current,<tag>}.gsnap. */
+int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
+			   const uint8_t *buf, size_t len, char *msg, size_t msglen);
+int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint8_t **ret_buf,
+			  size_t *ret_len, char *msg, size_t msglen);
+int store_checkpoint_delete(struct gisad *d, const char *vm, const char *tag, char *msg,
+			    size_t msglen);
+
+struct ckpt_entry {
+	char tag[GISAD_NAME_MAX + 1];    /* "" = current */
+	uint64_t size;
+	uint64_t mtime_ns;
+	bool has_info;
+	struct gisa_snap_info info;
+};
+/* The checkpoints of vm (malloc'd array), current first, then tags sorted. */
+int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **ret, size_t *n,
+			  char *msg, size_t msglen);
+
+/* Make sure the state directory exists.  -errno with msg. */
+int store_init(struct gisad *d, char *msg, size_t msglen);
+/* Start-up: restore every VM that has a current checkpoint. */
+void store_restore_all(struct gisad *d);
+/* SIGTERM: write every VM's current checkpoint; number of failures. */
+int store_checkpoint_all(struct gisad *d);
+
+/* ---- jobs (job.c) ------------------------------------------------------- */
+
+struct job *job_start(struct gisad *d, Gisa__V1__JobOperation op, const char *vm,
+		      const char *tag);
+void job_progress(struct job *j, uint64_t processed, uint64_t total);
+/* err 0: COMPLETED; else FAILED with msg.  Publishes the change. */
+void job_finish(struct gisad *d, struct job *j, int err, const char *msg);
+struct job *job_find(struct gisad *d, uint64_t id);
+/* Fill a JobInfo (strings point into j). */
+void job_to_info(const struct job *j, Gisa__V1__JobInfo *info);
+/* Remove finished job id (0: all finished).  Returns how many went. */
+size_t job_clear(struct gisad *d, uint64_t id);
+void job_free_all(struct gisad *d);
+const char *job_op_name(Gisa__V1__JobOperation op);
+
+#endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Jobs in libvirt's shape (virDomainJobInfo): an id, a type that moves
+ * NONE -> BOUNDED -> COMPLETED | FAILED | CANCELLED, the operation, times
+ * and data counts.  A finished job stays readable (status by id, so a
+ * client can reattach) until cleared; at most GISAD_MAX_FINISHED_JOBS are
+ * kept, the oldest finished going first.
+ *
+ * Checkpoint, restore, export and import run within their request today,
+ * so every job is finished when its request is answered; the record and
+ * its events are what a client observes, as for a long job.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gisad.h"
+#include "log.h"
+
+static const char *const op_names[] = {
+	[GISA__V1__JOB_OPERATION__JOB_OPERATION_NONE] = "none",
+	[GISA__V1__JOB_OPERATION__JOB_OPERATION_CHECKPOINT] = "checkpoint",
+	[GISA__V1__JOB_OPERATION__JOB_OPERATION_RESTORE] = "restore",
+	[GISA__V1__JOB_OPERATION__JOB_OPERATION_EXPORT] = "export",
+	[GISA__V1__JOB_OPERATION__JOB_OPERATION_IMPORT] = "import",
+};
+
+const char *job_op_name(Gisa__V1__JobOperation op)
+{
+	if ((unsigned)op >= sizeof(op_names) / sizeof(op_names[0]))
+		return "?";
+	return op_names[op];
+}
+
+static bool finished(const struct job *j)
+{
+	return j->type == GISA__V1__JOB_TYPE__JOB_TYPE_COMPLETED ||
+	       j->type == GISA__V1__JOB_TYPE__JOB_TYPE_FAILED ||
+	       j->type == GISA__V1__JOB_TYPE__JOB_TYPE_CANCELLED;
+}
+
+static void publish(struct gisad *d, const struct job *j)
+{
+	Gisa__V1__ControlEvent ev = GISA__V1__CONTROL_EVENT__INIT;
+	Gisa__V1__JobInfo info;
+
+	if (!d->nr_subscribers)
+		return;
+	job_to_info(j, &info);
+	ev.has_kind = true;
+	ev.kind = GISA__V1__EVENT_KIND__EVENT_KIND_JOB;
+	ev.vm = (char *)j->vm;
+	ev.job = &info;
+	ctl_publish(d, j->vm, true, &ev);
+}
+
+/* Drop the oldest finished job once too many are kept. */
+static void trim(struct gisad *d)
+{
+	struct job **p, **oldest = NULL;
+
+	if (d->nr_finished_jobs <= GISAD_MAX_FINISHED_JOBS)
+		return;
+	for (p = &d->jobs; *p; p = &(*p)->next)
+		if (finished(*p))
+			oldest = p;
+	if (oldest) {
+		struct job *j = *oldest;
+
+		*oldest = j->next;
+		free(j);
+		d->nr_finished_jobs--;
+	}
+}
+
+struct job *job_start(struct gisad *d, Gisa__V1__JobOperation op, const char *vm,
+		      const char *tag)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->id = ++d->next_job_id;
+	j->type = GISA__V1__JOB_TYPE__JOB_TYPE_BOUNDED;
+	j->op = op;
+	snprintf(j->vm, sizeof(j->vm), "%s", vm ? vm : "");
+	snprintf(j->tag, sizeof(j->tag), "%s", tag ? tag : "");
+	j->started_unix_ns = gisad_unix_ns();
+	j->start_ns = gisad_now_ns();
+	j->next = d->jobs;
+	d->jobs = j;
+	log_debug("job %llu: %s of VM `%s' started", (unsigned long long)j->id,
+		  job_op_name(op), j->vm);
+	publish(d, j);
+	return j;
+}
+
+void job_progress(struct job *j, uint64_t processed, uint64_t total)
+{
+	j->processed = processed;
+	j->total = total;
+}
+
+void job_finish(struct gisad *d, struct job *j, int err, const char *msg)
+{
+	j->end_ns = gisad_now_ns();
+	j->error = err;
+	if (err) {
+		j->type = GISA__V1__JOB_TYPE__JOB_TYPE_FAILED;
+		snprintf(j->errmsg, sizeof(j->errmsg), "%s", msg ? msg : "failed");
+		log_info("job %llu: %s of VM `%s' failed: %s", (unsigned long long)j->id,
+			 job_op_name(j->op), j->vm, j->errmsg);
+	} else {
+		j->type = GISA__V1__JOB_TYPE__JOB_TYPE_COMPLETED;
+		j->processed = j->total;
+		log_debug("job %llu: %s of VM `%s' completed", (unsigned long long)j->id,
+			  job_op_name(j->op), j->vm);
+	}
+	d->nr_finished_jobs++;
+	publish(d, j);
+	trim(d);
+}
+
+struct job *job_find(struct gisad *d, uint64_t id)
+{
+	for (struct job *j = d->jobs; j; j = j->next)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+void job_to_info(const struct job *j, Gisa__V1__JobInfo *info)
+{
+	uint64_t end = j->end_ns ? j->end_ns : gisad_now_ns();
+
+	gisa__v1__job_info__init(info);
+	info->has_id = true;
+	info->id = j->id;
+	info->has_type = true;
+	info->type = j->type;
+	info->has_operation = true;
+	info->operation = j->op;
+	info->vm = (char *)j->vm;
+	info->has_started_unix_ns = true;
+	info->started_unix_ns = j->started_unix_ns;
+	info->has_elapsed_ns = true;
+	info->elapsed_ns = end - j->start_ns;
+	info->has_data_total = true;
+	info->data_total = j->total;
+	info->has_data_processed = true;
+	info->data_processed = j->processed;
+	info->has_data_remaining = true;
+	info->data_remaining = j->total > j->processed ? j->total - j->processed : 0;
+	if (j->error) {
+		info->has_error = true;
+		info->error = j->error;
+		info->error_message = (char *)j->errmsg;
+	}
+	if (j->tag[0])
+		info->tag = (char *)j->tag;
+	if (j->has_digest) {
+		info->has_digest = true;
+		info->digest.data = (uint8_t *)j->digest;
+		info->digest.len = GISA_SNAP_DIGEST_SIZE;
+	}
+}
+
+size_t job_clear(struct gisad *d, uint64_t id)
+{
+	size_t n = 0;
+
+	for (struct job **p = &d->jobs; *p;) {
+		struct job *j = *p;
+
+		if (finished(j) && (id == 0 || j->id == id)) {
+			*p = j->next;
+			free(j);
+			d->nr_finished_jobs--;
+			n++;
+		} else {
+			p = &j->next;
+		}
+	}
+	return n;
+}
+
+void job_free_all(struct gisad *d)
+{
+	while (d->jobs) {
+		struct job *j = d->jobs;
+
+		d->jobs = j->next;
+		free(j);
+	}
+	d->nr_finished_jobs = 0;
+}

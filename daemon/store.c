@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots in and out of the daemon, and the checkpoint store.
+ *
+ * Layout of the state directory (paths never come from a client; VM names
+ * and tags are validated by name_valid, which refuses '/' and a leading
+ * '.', so they cannot leave their directory):
+ *
+ *   <state_dir>/checkpoints/<vm>/current.gsnap   the VM's current checkpoint
+ *   <state_dir>/checkpoints/<vm>/<tag>.gsnap     named checkpoints
+ *   <state_dir>/checkpoints/<vm>/.<file>.<pid>.<n>.tmp   a write in progress
+ *
+ * Writes are atomic: a temporary file in the same directory is written,
+ * fsync'd and renamed over the target, then the directory is fsync'd, so
+ * after a crash the target is the old file or the new one, never a mix.
+ * Temporaries left by a crash are removed at start-up.
+ *
+ * Installing a snapshot is all or nothing: the file is decoded and the new
+ * VM built completely before it takes the old one's place.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gisa/image.h>
+
+#include "gisad.h"
+#include "log.h"
+
+#define CKPT_DIR     "checkpoints"
+#define CKPT_CURRENT "current"
+#define CKPT_SUFFIX  ".gsnap"
+
+/* ---- encoding and installing ------------------------------------------- */
+
+int store_encode(struct vmrec *rec, bool compress, int level, uint8_t **ret_buf,
+		 size_t *ret_len, uint8_t digest[GISA_SNAP_DIGEST_SIZE], char *msg, size_t msglen)
+{
+	struct gisa_snap_meta meta = {
+		.vm_name = rec->name,
+		.vm_uuid = rec->uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = compress, .level = level };
+	struct gisa_snap_info info;
+	struct gisa_snap_error serr = { { 0 } };
+	struct gisa_image *img = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = gisa_image_from_vm(rec->vm, &img);
+	if (r) {
+		snprintf(msg, msglen, "reading the state of VM `%s': %s", rec->name, strerror(-r));
+		return r;
+	}
+	r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
+	gisa_image_free(img);
+	if (r) {
+		snprintf(msg, msglen, "encoding the snapshot of VM `%s': %s", rec->name,
+			 strerror(-r));
+		return r;
+	}
+	/* The container carries the state digest as its check. */
+	r = gisa_snap_info(buf, len, &info, &serr);
+	if (r) {
+		free(buf);
+		snprintf(msg, msglen, "the snapshot just encoded does not parse: %s", serr.msg);
+		return r;
+	}
+	memcpy(digest, info.digest, GISA_SNAP_DIGEST_SIZE);
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int store_digest(struct vmrec *rec, uint8_t digest[GISA_SNAP_DIGEST_SIZE])
+{
+	struct gisa_image *img = NULL;
+	int r = gisa_image_from_vm(rec->vm, &img);
+
+	if (!r)
+		r = gisa_snap_digest(img, digest);
+	gisa_image_free(img);
+	return r;
+}
+
+static void restore_msg(const struct gisa_restore_error *e, int r, char *msg, size_t msglen)
+{
+	if (e->field)
+		snprintf(msg, msglen, "snapshot refused: %s[%llu] = %llu (0x%llx): %s", e->field,
+			 (unsigned long long)e->index, (unsigned long long)e->value,
+			 (unsigned long long)e->value, e->reason ? e->reason : "invalid");
+	else
+		snprintf(msg, msglen, "snapshot refused: building the VM failed: %s", strerror(-r));
+}
+
+int store_install(struct gisad *d, const char *name, bool replace, const uint8_t *buf,
+		  size_t len, struct vmrec **ret, uint8_t digest[GISA_SNAP_DIGEST_SIZE],
+		  char *msg, size_t msglen)
+{
+	struct gisa_snap_info info;
+	struct gisa_snap_error serr = { { 0 } };
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_image *img = NULL;
+	struct gisa_vm *vm = NULL;
+	struct vmrec *rec;
+	char what[128];
+	uint8_t uuid[16];
+	int r;
+
+	r = gisa_snap_info(buf, len, &info, &serr);
+	if (r) {
+		snprintf(msg, msglen, "snapshot refused: %s", serr.msg);
+		return r;
+	}
+	if (!name) {
+		if (!info.vm_name[0]) {
+			snprintf(msg, msglen, "the snapshot names no VM: give a name");
+			return -EINVAL;
+		}
+		name = info.vm_name;
+	}
+	if (!name_valid(name)) {
+		snprintf(msg, msglen,
+			 "VM name `%.80s' is invalid: expected 1 to %d of [A-Za-z0-9_.-], "
+			 "not starting with `.'",
+			 name, GISAD_NAME_MAX);
+		return -EINVAL;
+	}
+	rec = vmreg_find(d, name);
+	if (rec && !replace) {
+		snprintf(msg, msglen, "VM `%s' exists: ask for replace to overwrite it", name);
+		return -EEXIST;
+	}
+	if (!rec && d->nr_vms >= d->cfg.max_vms) {
+		snprintf(msg, msglen, "gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
+			 d->cfg.max_vms);
+		return -ENOSPC;
+	}
+	snprintf(what, sizeof(what), "the snapshot of VM `%.64s'", name);
+	r = host_offers(d, what, info.profile, info.caps, msg, msglen);
+	if (r)
+		return r;
+
+	r = gisa_snap_decode(buf, len, &img, &info, &serr);
+	if (r) {
+		snprintf(msg, msglen, "snapshot refused: %s", serr.msg);
+		return r;
+	}
+	if (info.has_uuid)
+		memcpy(uuid, info.vm_uuid, 16);
+	else if (rec)
+		memcpy(uuid, rec->uuid, 16);
+	else
+		uuid_random(uuid);
+
+	if (rec) {
+		struct gisa_state st;
+
+		gisa_state_read(rec->vm, &st);
+		if (st.gisa.on_alert_list) {
+			/*
+			 * Freeing a listed GISA processes the host's alert list
+			 * (spec §7.7), which would start the new VM's timer if
+			 * it were listed already: free the old VM first, and
+			 * rebuild it from its image if the new one fails.
+			 */
+			struct gisa_image *old = NULL;
+
+			r = gisa_image_from_vm(rec->vm, &old);
+			if (r) {
+				gisa_image_free(img);
+				snprintf(msg, msglen, "reading VM `%s' before replacing it: %s",
+					 name, strerror(-r));
+				return r;
+			}
+			vmreg_replace(rec, NULL);
+			r = gisa_image_build_vm(img, d->host, &vm, &rerr);
+			if (r) {
+				struct gisa_restore_error e2 = { 0 };
+
+				restore_msg(&rerr, r, msg, msglen);
+				if (gisa_image_build_vm(old, d->host, &rec->vm, &e2)) {
+					log_err("VM `%s' lost: its replacement failed and "
+						"rebuilding it failed too", name);
+					vmreg_remove(d, rec);
+				}
+				gisa_image_free(old);
+				gisa_image_free(img);
+				return r;
+			}
+			gisa_image_free(old);
+			rec->vm = vm;
+		} else {
+			r = gisa_image_build_vm(img, d->host, &vm, &rerr);
+			if (r) {
+				restore_msg(&rerr, r, msg, msglen);
+				gisa_image_free(img);
+				return r;
+			}
+			vmreg_replace(rec, vm);
+		}
+		memcpy(rec->uuid, uuid, 16);
+	} else {
+		r = gisa_image_build_vm(img, d->host, &vm, &rerr);
+		if (r) {
+			restore_msg(&rerr, r, msg, msglen);
+			gisa_image_free(img);
+			return r;
+		}
+		r = vmreg_add(d, name, uuid, vm, &rec);
+		if (r) {
+			gisa_vm_free(vm);
+			gisa_image_free(img);
+			snprintf(msg, msglen, "registering VM `%s': %s", name, strerror(-r));
+			return r;
+		}
+	}
+	gisa_image_free(img);
+	memcpy(digest, info.digest, GISA_SNAP_DIGEST_SIZE);
+	*ret = rec;
+	return 0;
+}
+
+/* ---- regular files ------------------------------------------------------ */
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "pipe";
+	if (S_ISSOCK(m))
+		return "socket";
+	if (S_ISCHR(m))
+		return "character device";
+	if (S_ISBLK(m))
+		return "block device";
+	if (S_ISDIR(m))
+		return "directory";
+	return "special file";
+}
+
+static int read_all(int fd, const char *what, uint8_t **ret_buf, size_t *ret_len, char *msg,
+		    size_t msglen)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t cap, len = 0;
+	off_t pos;
+
+	if (fstat(fd, &st)) {
+		snprintf(msg, msglen, "%s: fstat: %s", what, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msglen, "%s is a %s, not a regular file", what,
+			 file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0)
+		pos = 0;
+	if (st.st_size < pos || (uint64_t)(st.st_size - pos) > GISAD_MAX_SNAPSHOT_FILE) {
+		snprintf(msg, msglen, "%s holds %lld bytes, more than the %zu a snapshot may have",
+			 what, (long long)(st.st_size - pos), GISAD_MAX_SNAPSHOT_FILE);
+		return -EFBIG;
+	}
+	/* One byte more than expected: a file that grows is noticed. */
+	cap = (size_t)(st.st_size - pos) + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		snprintf(msg, msglen, "%s: no memory for %zu bytes", what, cap);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			snprintf(msg, msglen, "%s: read: %s", what, strerror(e));
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap) {
+			free(buf);
+			snprintf(msg, msglen, "%s grew while it was read", what);
+			return -EIO;
+		}
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int store_read_fd(int fd, uint8_t **ret_buf, size_t *ret_len, char *msg, size_t msglen)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) {
+		snprintf(msg, msglen, "the passed descriptor is not open for reading");
+		return -EBADF;
+	}
+	return read_all(fd, "the passed descriptor", ret_buf, ret_len, msg, msglen);
+}
+
+int store_write_fd(int fd, const uint8_t *buf, size_t len, char *msg, size_t msglen)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	int r;
+
+	if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
+		snprintf(msg, msglen, "the passed descriptor is not open for writing");
+		return -EBADF;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(msg, msglen, "the passed descriptor: fstat: %s", strerror(errno));
+		return -errno;
+	}
+	/* A pipe or socket could block the daemon's only thread. */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msglen, "the passed descriptor is a %s, not a regular file",
+			 file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	r = write_all(fd, buf, len);
+	if (r)
+		snprintf(msg, msglen, "writing %zu bytes to the passed descriptor: %s", len,
+			 strerror(-r));
+	return r;
+}
+
+/* ---- checkpoint files --------------------------------------------------- */
+
+static int path_fmt(char *buf, size_t len, char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int path_fmt(char *buf, size_t len, char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(msg, msglen, "path under the state directory is too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int mkdir_one(const char *path, char *msg, size_t msglen)
+{
+	if (mkdir(path, 0750) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(msg, msglen, "creating directory `%s': %s", path, strerror(errno));
+	return -errno;
+}
+
+int store_init(struct gisad *d, char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	char *p;
+	int r;
+
+	/* mkdir -p for the state directory itself, then checkpoints/. */
+	r = path_fmt(path, sizeof(path), msg, msglen, "%s", d->cfg.state_dir);
+	if (r)
+		return r;
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		r = mkdir_one(path, msg, msglen);
+		*p = '/';
+		if (r)
+			return r;
+	}
+	r = mkdir_one(path, msg, msglen);
+	if (r)
+		return r;
+	r = path_fmt(path, sizeof(path), msg, msglen, "%s/" CKPT_DIR, d->cfg.state_dir);
+	return r ? r : mkdir_one(path, msg, msglen);
+}
+
+static const char *tag_file(const char *tag)
+{
+	return tag && tag[0] ? tag : CKPT_CURRENT;
+}
+
+int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
+			   const uint8_t *buf, size_t len, char *msg, size_t msglen)
+{
+	static unsigned long counter;
+	char dir[PATH_MAX], tmp[GISAD_NAME_MAX + 64], final[GISAD_NAME_MAX + 16];
+	int dfd, fd, r;
+
+	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR, d->cfg.state_dir);
+	if (!r)
+		r = mkdir_one(dir, msg, msglen);
+	if (!r)
+		r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir,
+			     vm);
+	if (!r)
+		r = mkdir_one(dir, msg, msglen);
+	if (r)
+		return r;
+	snprintf(final, sizeof(final), "%s" CKPT_SUFFIX, tag_file(tag));
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu.tmp", final, (long)getpid(), ++counter);
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "creating `%s/%s': %s", dir, tmp, strerror(-r));
+		close(dfd);
+		return r;
+	}
+	r = write_all(fd, buf, len);
+	if (!r && fsync(fd))
+		r = -errno;
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && renameat(dfd, tmp, dfd, final))
+		r = -errno;
+	if (r) {
+		snprintf(msg, msglen, "writing checkpoint `%s/%s': %s", dir, final, strerror(-r));
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
+		return r;
+	}
+	/* The rename is durable only once the directory is. */
+	if (fsync(dfd)) {
+		r = -errno;
+		snprintf(msg, msglen, "fsync of `%s': %s", dir, strerror(-r));
+	}
+	close(dfd);
+	return r;
+}
+
+static int open_checkpoint(struct gisad *d, const char *vm, const char *tag, char *path,
+			   size_t pathlen, char *msg, size_t msglen)
+{
+	return path_fmt(path, pathlen, msg, msglen, "%s/" CKPT_DIR "/%s/%s" CKPT_SUFFIX,
+			d->cfg.state_dir, vm, tag_file(tag));
+}
+
+int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint8_t **ret_buf,
+			  size_t *ret_len, char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
+	if (r)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			snprintf(msg, msglen, "VM `%s' has no %s checkpoint%s%s%s", vm,
+				 tag && tag[0] ? "" : "current", tag && tag[0] ? " `" : "",
+				 tag && tag[0] ? tag : "", tag && tag[0] ? "'" : "");
+		else
+			snprintf(msg, msglen, "opening `%s': %s", path, strerror(-r));
+		return r;
+	}
+	r = read_all(fd, path, ret_buf, ret_len, msg, msglen);
+	close(fd);
+	return r;
+}
+
+int store_checkpoint_delete(struct gisad *d, const char *vm, const char *tag, char *msg,
+			    size_t msglen)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
+	if (r)
+		return r;
+	if (unlink(path)) {
+		r = -errno;
+		if (r == -ENOENT)
+			snprintf(msg, msglen, "VM `%s' has no checkpoint `%s'", vm, tag_file(tag));
+		else
+			snprintf(msg, msglen, "removing `%s': %s", path, strerror(-r));
+		return r;
+	}
+	/* Best effort: an empty VM directory goes too. */
+	r = path_fmt(path, sizeof(path), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
+	if (!r)
+		(void)rmdir(path);
+	msg[0] = '\0';
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ckpt_entry *x = a, *y = b;
+
+	return strcmp(x->tag, y->tag);   /* "" (current) sorts first */
+}
+
+int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **ret, size_t *n,
+			  char *msg, size_t msglen)
+{
+	char dir[PATH_MAX];
+	struct ckpt_entry *es = NULL;
+	size_t ne = 0;
+	struct dirent *de;
+	DIR *dh;
+	int dfd, r;
+
+	*ret = NULL;
+	*n = 0;
+	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
+	if (r)
+		return r;
+	dh = opendir(dir);
+	if (!dh) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	dfd = dirfd(dh);
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name), sl = strlen(CKPT_SUFFIX);
+		struct ckpt_entry *e, *grown;
+		char tag[GISAD_NAME_MAX + 1];
+		struct stat st;
+		uint8_t *buf;
+		size_t blen;
+		int fd;
+
+		if (de->d_name[0] == '.' || len <= sl || len - sl > GISAD_NAME_MAX ||
+		    strcmp(de->d_name + len - sl, CKPT_SUFFIX) != 0)
+			continue;
+		memcpy(tag, de->d_name, len - sl);
+		tag[len - sl] = '\0';
+		if (!name_valid(tag))
+			continue;
+		fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		grown = realloc(es, (ne + 1) * sizeof(*es));
+		if (!grown) {
+			close(fd);
+			free(es);
+			closedir(dh);
+			snprintf(msg, msglen, "out of memory listing `%s'", dir);
+			return -ENOMEM;
+		}
+		es = grown;
+		e = &es[ne++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->tag, sizeof(e->tag), "%s", strcmp(tag, CKPT_CURRENT) ? tag : "");
+		e->size = (uint64_t)st.st_size;
+		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+			      (uint64_t)st.st_mtim.tv_nsec;
+		if (!read_all(fd, de->d_name, &buf, &blen, msg, msglen)) {
+			struct gisa_snap_error serr;
+
+			e->has_info = gisa_snap_info(buf, blen, &e->info, &serr) == 0;
+			free(buf);
+		}
+		close(fd);
+	}
+	closedir(dh);
+	msg[0] = '\0';
+	if (ne)
+		qsort(es, ne, sizeof(*es), entry_cmp);
+	*ret = es;
+	*n = ne;
+	return 0;
+}
+
+/* ---- start-up and shut-down --------------------------------------------- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove temporaries a crash left in a VM's checkpoint directory. */
+static void remove_temporaries(const char *dir)
+{
+	struct dirent *de;
+	DIR *dh = opendir(dir);
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+			if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
+				log_notice("removed `%s/%s', left by an interrupted "
+					   "checkpoint", dir, de->d_name);
+		}
+	}
+	closedir(dh);
+}
+
+void store_restore_all(struct gisad *d)
+{
+	char dir[PATH_MAX], msg[512];
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *dh;
+
+	if (path_fmt(dir, sizeof(dir), msg, sizeof(msg), "%s/" CKPT_DIR, d->cfg.state_dir))
+		return;
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		char **grown;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (!name_valid(de->d_name)) {
+			log_warning("ignoring `%s/%s': not a valid VM name", dir, de->d_name);
+			continue;
+		}
+		grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			names = grown ? grown : names;
+			log_err("out of memory listing `%s'", dir);
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(dh);
+	/* A fixed order: the same start-up gives the same host alert list. */
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+		char vmdir[PATH_MAX], hex[65];
+		struct vmrec *rec;
+		struct job *j;
+		uint8_t *buf;
+		size_t len;
+		int r;
+
+		if (!path_fmt(vmdir, sizeof(vmdir), msg, sizeof(msg), "%s/%s", dir, names[i]))
+			remove_temporaries(vmdir);
+		msg[0] = '\0';
+		r = store_checkpoint_read(d, names[i], NULL, &buf, &len, msg, sizeof(msg));
+		if (r == -ENOENT)
+			continue;   /* only named checkpoints: nothing to activate */
+		j = job_start(d, GISA__V1__JOB_OPERATION__JOB_OPERATION_RESTORE, names[i], NULL);
+		if (!r) {
+			if (j)
+				job_progress(j, 0, len);
+			r = store_install(d, names[i], false, buf, len, &rec, digest, msg,
+					  sizeof(msg));
+			free(buf);
+		}
+		if (r) {
+			log_err("VM `%s' not restored: %s", names[i], msg);
+		} else {
+			gisa_snap_digest_hex(digest, hex);
+			log_info("VM `%s' restored from its checkpoint, digest %s", names[i], hex);
+			if (j) {
+				j->has_digest = true;
+				memcpy(j->digest, digest, sizeof(digest));
+				rec->last_job = j->id;
+			}
+		}
+		if (j)
+			job_finish(d, j, r, msg);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int store_checkpoint_all(struct gisad *d)
+{
+	int failed = 0;
+
+	for (struct vmrec *rec = d->vms; rec; rec = rec->next) {
+		uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+		char msg[512] = "", hex[65];
+		uint8_t *buf;
+		size_t len;
+		int r;
+
+		r = store_encode(rec, true, 0, &buf, &len, digest, msg, sizeof(msg));
+		if (!r) {
+			r = store_checkpoint_write(d, rec->name, NULL, buf, len, msg, sizeof(msg));
+			free(buf);
+		}
+		if (r) {
+			log_err("VM `%s' not checkpointed: %s", rec->name, msg);
+			failed++;
+			continue;
+		}
+		gisa_snap_digest_hex(digest, hex);
+		log_info("VM `%s' checkpointed, digest %s", rec->name, hex);
+	}
+	return failed;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM registry: names to VMs on the daemon's one gisa_host, and each
+ * VM's daemon-side event ring.
+ *
+ * Invariants: names are unique and valid (name_valid); every record holds
+ * a VM; d->nr_vms counts the records.  A VM's engine ring is empty after
+ * every request that may change it (vmreg_drain), so events_read and the
+ * subscribers see one ordered stream per VM.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "gisad.h"
+#include "log.h"
+
+struct vmrec *vmreg_find(struct gisad *d, const char *name)
+{
+	for (struct vmrec *rec = d->vms; rec; rec = rec->next)
+		if (strcmp(rec->name, name) == 0)
+			return rec;
+	return NULL;
+}
+
+int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct gisa_vm *vm,
+	      struct vmrec **ret)
+{
+	struct vmrec *rec = calloc(1, sizeof(*rec));
+	struct vmrec **tail = &d->vms;
+
+	if (!rec)
+		return -ENOMEM;
+	snprintf(rec->name, sizeof(rec->name), "%s", name);
+	memcpy(rec->uuid, uuid, 16);
+	rec->vm = vm;
+	/* Keep creation order: vm_list and shut-down checkpoints follow it. */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = rec;
+	d->nr_vms++;
+	*ret = rec;
+	return 0;
+}
+
+void vmreg_remove(struct gisad *d, struct vmrec *rec)
+{
+	for (struct vmrec **p = &d->vms; *p; p = &(*p)->next) {
+		if (*p == rec) {
+			*p = rec->next;
+			d->nr_vms--;
+			break;
+		}
+	}
+	gisa_vm_free(rec->vm);
+	free(rec);
+}
+
+void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm)
+{
+	gisa_vm_free(rec->vm);
+	rec->vm = vm;
+	/* The ring held the old VM's events; the new VM numbers its own from 1. */
+	rec->ev_head = 0;
+	rec->ev_count = 0;
+	rec->ev_dropped = 0;
+}
+
+void vmreg_free_all(struct gisad *d)
+{
+	while (d->vms)
+		vmreg_remove(d, d->vms);
+}
+
+static const Gisa__V1__EventKind kind_map[] = {
+	[GISA_EV_KICK] = GISA__V1__EVENT_KIND__EVENT_KIND_KICK,
+	[GISA_EV_GISA_WAKE] = GISA__V1__EVENT_KIND__EVENT_KIND_GISA_WAKE,
+};
+
+void vmreg_drain(struct gisad *d, struct vmrec *rec)
+{
+	struct gisa_event batch[64];
+	size_t n;
+
+	if (!rec->vm)
+		return;
+	while ((n = gisa_vm_events_read(rec->vm, batch, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t slot;
+
+			if (rec->ev_count == GISA_EVENT_RING_SIZE) {
+				rec->ev_head = (rec->ev_head + 1) % GISA_EVENT_RING_SIZE;
+				rec->ev_count--;
+				rec->ev_dropped++;
+			}
+			slot = (rec->ev_head + rec->ev_count) % GISA_EVENT_RING_SIZE;
+			rec->ev[slot] = batch[i];
+			rec->ev_count++;
+			if (d->nr_subscribers) {
+				Gisa__V1__ControlEvent ev = GISA__V1__CONTROL_EVENT__INIT;
+
+				ev.has_kind = true;
+				ev.kind = (unsigned)batch[i].kind < 3 ?
+						  kind_map[batch[i].kind] :
+						  GISA__V1__EVENT_KIND__EVENT_KIND_NONE;
+				ev.vm = rec->name;
+				ev.has_seq = true;
+				ev.seq = batch[i].seq;
+				ev.has_vcpu = true;
+				ev.vcpu = batch[i].vcpu;
+				ev.has_flag = batch[i].flag != GISA_KICK_NONE;
+				ev.flag = (uint32_t)batch[i].flag;
+				ctl_publish(d, rec->name, false, &ev);
+			}
+		}
+	}
+}
+
+size_t vmreg_events_take(struct vmrec *rec, struct gisa_event *out, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && rec->ev_count) {
+		out[n++] = rec->ev[rec->ev_head];
+		rec->ev_head = (rec->ev_head + 1) % GISA_EVENT_RING_SIZE;
+		rec->ev_count--;
+	}
+	return n;
+}
+
+void uuid_random(uint8_t uuid[16])
+{
+	ssize_t n = getrandom(uuid, 16, GRND_NONBLOCK);
+
+	if (n != 16) {
+		/* No entropy yet (early boot): a time-based fallback is fine for a label. */
+		uint64_t x = gisad_unix_ns() ^ (uint64_t)getpid() << 32;
+
+		for (int i = 0; i < 16; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			uuid[i] = (uint8_t)(x >> 56);
+		}
+	}
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);   /* version 4 */
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+}
