@@ -123,6 +123,11 @@ fi
 # verify insists that ExecStart= names an executable; gisad is not installed
 # where the unit says, so a copy of the service runs a stub instead.  The
 # rest of both units is verified unchanged.
+# Type=notify: the main process itself must report READY=1, so gisad must
+# not fork away from systemd.
+grep -q '^ExecStart=[^[:space:]]*gisad .*--foreground' "$service" ||
+	bad "$(basename "$service"): ExecStart must pass --foreground (Type=notify)"
+
 exec_path=$(sed -n 's/^ExecStart=\([^[:space:]]*\).*$/\1/p' "$service")
 if [ -z "$exec_path" ]; then
 	bad "$(basename "$service") has no ExecStart="
