@@ -51,14 +51,14 @@ static int parse_operand(struct gisactl *g, const char *s, struct operand *op)
 
 /*
  * The operand's state as snapshot bytes.  A VM's state comes from gisad's
- * snapshot export over the control socket; until this gisactl has that
- * verb, such an operand is refused here, and only here.
+ * snapshot export over the control socket (--socket), into a temporary
+ * file that is unlinked at once (cmd-store.c); then it is compared like a
+ * file.
  */
 static int load_operand(struct gisactl *g, struct operand *op)
 {
 	if (op->kind == OPERAND_VM)
-		return out_fail(g, -EOPNOTSUPP, "`%s': comparing a VM needs gisad's snapshot "
-				"export, which this gisactl does not have yet", op->text);
+		return vm_snapshot(g, op->name, &op->buf, &op->len);
 	return read_snapshot(g, op->name, &op->buf, &op->len);
 }
 

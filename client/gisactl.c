@@ -41,7 +41,8 @@ const struct opt_def opt_defs[OPT_NR] = {
 	[OPT_COMPACT] = { "compact", 0, NULL, NULL,
 		"JSON without any whitespace (default: indented, one element per line)" },
 	[OPT_LEVEL] = { "level", 0, "N", "@none",
-		"zstd compression level, 1 to 22 (default 1)" },
+		"writing a snapshot: the zstd compression level, 1 to 22 (default 1); "
+		"route trigger: the interrupt line's level (default 1)" },
 	[OPT_STORED] = { "stored", 0, NULL, NULL,
 		"store the state uncompressed" },
 	[OPT_TARGET_CAPS] = { "target-caps", 0, "CAPS", TARGET_WORDS,
@@ -52,8 +53,9 @@ const struct opt_def opt_defs[OPT_NR] = {
 	[OPT_TO] = { "to", 0, "FORMAT", "kvm qemu snapshot json",
 		"the output's form: kvm, qemu, snapshot or json" },
 	[OPT_ORDER] = { "order", 0, "ORDER", "be le",
-		"byte order of a KVM buffer, be or le (default: be when reading one, the "
-		"VM's abi_order when writing one)" },
+		"byte order, be or le: of a KVM buffer (default: be when reading one, the "
+		"VM's abi_order when writing one), or of a new VM's FLIC and route buffers "
+		"(vm create; default be)" },
 	[OPT_AIS] = { "ais", 0, "FILE", "@file",
 		"the two AISM_ALL bytes (simm, nimm) of a KVM conversion: read with "
 		"--from kvm, written with --to kvm" },
@@ -61,13 +63,76 @@ const struct opt_def opt_defs[OPT_NR] = {
 		"the \"s390-flic/ais\" subsection payload (simm, nimm) of a QEMU conversion: "
 		"read with --from qemu (without it: no subsection), written with --to qemu" },
 	[OPT_VCPUS] = { "vcpus", 0, "N", "@none",
-		"vcpus of the VM built from KVM or QEMU payloads, 0 to 255 (default 0)" },
+		"vcpus of the VM created, or built from KVM or QEMU payloads, 0 to 255 "
+		"(default 0)" },
 	[OPT_CHECK] = { "check", 'c', NULL, NULL,
 		"compare each result with its \"expect\" and stop at the first mismatch" },
 	[OPT_NO_STATE] = { "no-state", 'n', NULL, NULL,
 		"do not print the final state" },
 	[OPT_MAX_RECORDS] = { "max-records", 'm', "N", "@none",
 		"records printed per floating list in a state, 0 to 1000000 (default 256)" },
+	[OPT_UUID] = { "uuid", 0, "UUID", "@none",
+		"the VM's UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (default: a random one)" },
+	[OPT_PROFILE] = { "profile", 0, "PROFILE", "classic newest",
+		"the kernel profile to model, classic or newest (default classic)" },
+	[OPT_CAPS] = { "caps", 0, "CAPS", "none gisa ais gisa,ais",
+		"the VM's capabilities: gisa and/or ais, comma-separated, or none (default "
+		"none)" },
+	[OPT_MEM_CAP] = { "mem-cap", 0, "BYTES", "@none",
+		"guest memory the VM may back, in bytes (default: the engine's, 64 MiB)" },
+	[OPT_MEMSLOT] = { "memslot", 0, "SLOT:GPA:SIZE", "@none",
+		"a memslot of the new VM (numbers decimal or 0x hex); may be repeated", true },
+	[OPT_NO_FLIC] = { "no-flic", 0, NULL, NULL,
+		"create the VM without its FLIC device" },
+	[OPT_ATTR] = { "attr", 0, "N", "@none",
+		"kvm_device_attr.attr (default: the buffer's length, which GET_ALL_IRQS, "
+		"ENQUEUE, AISM_ALL and CLEAR_IO_IRQ take there)" },
+	[OPT_LEN] = { "len", 0, "BYTES", "@none",
+		"the size of the buffer to fetch into (default: as much as a reply carries, "
+		"1044432 bytes for records)" },
+	[OPT_FLAGS] = { "flags", 0, "N", "@none",
+		"flags of the call: kvm_device_attr.flags, or KVM_SET_GSI_ROUTING's flags "
+		"(default 0)" },
+	[OPT_DATA] = { "data", 0, "HEX", "@none",
+		"the buffer's bytes, in hex (raw: in the VM's byte order)" },
+	[OPT_DATA_FILE] = { "data-file", 0, "FILE", "@file",
+		"read the buffer's bytes from FILE (`-' = standard input)" },
+	[OPT_FAULT] = { "fault", 0, "OFF:LEN", "@none",
+		"model an unreadable range of LEN bytes at offset OFF of the buffer" },
+	[OPT_UNMAPPED] = { "unmapped", 0, NULL, NULL,
+		"model a buffer address that is not mapped at all" },
+	[OPT_HEX] = { "hex", 0, "HEX", "@none",
+		"the records in hex on the command line instead of a FILE" },
+	[OPT_ISC] = { "isc", 0, "N", "@none",
+		"the adapter's interruption subclass, 0 to 255 (not range-checked by KVM; "
+		"default 0)" },
+	[OPT_MASKABLE] = { "maskable", 0, NULL, NULL, "the adapter may be masked" },
+	[OPT_SWAP] = { "swap", 0, NULL, NULL,
+		"the adapter's indicator bits use MSB0 numbering" },
+	[OPT_SUPPRESSIBLE] = { "suppressible", 0, NULL, NULL,
+		"the adapter's interrupts are subject to AIS (flags bit 0x01)" },
+	[OPT_ROUTE] = { "route", 0, "GSI:IND:INDOFF:SUM:SUMOFF:ADAPTER", "@none",
+		"an adapter route: GSI, indicator address, indicator bit offset, summary "
+		"address, summary bit offset, adapter id; may be repeated", true },
+	[OPT_PSW_MASK] = { "psw-mask", 0, "X", "@none", "the vcpu's PSW mask" },
+	[OPT_CR0] = { "cr0", 0, "X", "@none", "the vcpu's control register 0" },
+	[OPT_CR6] = { "cr6", 0, "X", "@none", "the vcpu's control register 6" },
+	[OPT_CR14] = { "cr14", 0, "X", "@none", "the vcpu's control register 14" },
+	[OPT_RUN] = { "run", 0, "STATE", "running idle stopped",
+		"the vcpu's run state: running, idle or stopped" },
+	[OPT_GPR1] = { "gpr1", 0, "X", "@none",
+		"general register 1 of TEST SUBCHANNEL: the subchannel id and number "
+		"(default 0, which dequeues nothing)" },
+	[OPT_IN_SIE] = { "in-sie", 0, NULL, NULL,
+		"a vcpu of the VM is in SIE when the interruption arrives" },
+	[OPT_MAX] = { "max", 0, "N", "@none",
+		"take at most N events, 1 to 1024 (default: all)" },
+	[OPT_COUNT] = { "count", 0, "N", "@none",
+		"stop after N events (default: run until interrupted)" },
+	[OPT_ONLY] = { "only", 0, "KIND", "kicks jobs",
+		"only kicks (and GISA wake-ups) or only job changes" },
+	[OPT_REPLACE] = { "replace", 0, NULL, NULL,
+		"replace the VM if it exists (default: refuse)" },
 };
 
 #define EXITS_DIFF "0 equal, 1 different, 2 error"
@@ -204,6 +269,39 @@ const struct cmd_entry cmd_table[] = {
 		.fn = cmd_snapshot_convert,
 	},
 	{
+		.noun = "snapshot", .verb = "export",
+		.usage = "NAME FILE [--level N | --stored]",
+		.help = "write a VM's state to a snapshot file",
+		.long_help =
+			"Asks gisad for the snapshot of VM NAME.  The file travels as a passed\n"
+			"descriptor, never as a path: gisactl creates a temporary file beside\n"
+			"FILE, gisad writes into it, and it replaces FILE only once complete (`-'\n"
+			"= standard output, through an unlinked temporary file).  The export is a\n"
+			"job of gisad (`job status').  Prints the state digest, the one `vm\n"
+			"digest' and `snapshot digest FILE' print.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_LEVEL) | OPT_BIT(OPT_STORED),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_snapshot_export,
+	},
+	{
+		.noun = "snapshot", .verb = "import",
+		.usage = "NAME FILE [--replace]",
+		.help = "create a VM from a snapshot file (or replace one)",
+		.long_help =
+			"Hands FILE (`-' = standard input, spooled through an unlinked temporary\n"
+			"file) to gisad as a passed descriptor; gisad decodes and validates it\n"
+			"and builds VM NAME from it, all or nothing.  A VM of that name is\n"
+			"replaced only with --replace. gisad refuses a snapshot needing a profile\n"
+			"or capability its host does not offer.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_REPLACE),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_snapshot_import,
+	},
+	{
 		.noun = "diff",
 		.usage = "A B",
 		.help = "compare two states section by section",
@@ -235,6 +333,668 @@ const struct cmd_entry cmd_table[] = {
 		.opts = OPT_BIT(OPT_CHECK) | OPT_BIT(OPT_NO_STATE) | OPT_BIT(OPT_MAX_RECORDS),
 		.min_args = 1, .max_args = 1,
 		.fn = cmd_scenario_run,
+	},
+	{
+		.noun = "ping",
+		.usage = "",
+		.help = "check that gisad answers; show its version and host capabilities",
+		.long_help =
+			"Sends gisad's ping verb and prints its answer: the daemon's version, the\n"
+			"largest datagram it takes, the profiles and capabilities its host offers\n"
+			"(gisad.conf), and its uptime.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_ping,
+	},
+	{
+		.noun = "host", .verb = "info",
+		.usage = "",
+		.help = "show the engine host: NISC, GIB alert list, VM count",
+		.long_help =
+			"Prints the state of gisad's engine host: the NISC GISA alerts arrive on,\n"
+			"the GIB alert list (origin and length), the GAL interruptions so far,\n"
+			"and the number of VMs.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_host_info,
+	},
+	{
+		.noun = "vm", .verb = "create",
+		.usage = "NAME [--uuid U] [--profile P] [--caps CAPS] [--vcpus N] "
+			 "[--mem-cap BYTES] [--memslot SLOT:GPA:SIZE]... [--no-flic] [--order O]",
+		.help = "create a VM",
+		.long_help =
+			"Creates VM NAME ([A-Za-z0-9_.-], 1 to 64, not starting with `.') with a\n"
+			"FLIC device (unless --no-flic) and the memslots given, and prints it as\n"
+			"`vm info' does. gisad refuses a profile or capability its host does not\n"
+			"offer; a memslot it refuses leaves nothing created.",
+		.opts = OPT_BIT(OPT_UUID) | OPT_BIT(OPT_PROFILE) | OPT_BIT(OPT_CAPS) |
+			OPT_BIT(OPT_VCPUS) | OPT_BIT(OPT_MEM_CAP) | OPT_BIT(OPT_MEMSLOT) |
+			OPT_BIT(OPT_NO_FLIC) | OPT_BIT(OPT_ORDER),
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vm_create,
+	},
+	{
+		.noun = "vm", .verb = "destroy",
+		.usage = "NAME",
+		.help = "destroy a VM and its current checkpoint",
+		.long_help =
+			"Destroys VM NAME.  Its current checkpoint goes too, so that a restart of\n"
+			"gisad does not bring it back; named checkpoints stay.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vm_destroy,
+	},
+	{
+		.noun = "vm", .verb = "list",
+		.usage = "",
+		.help = "list the VMs",
+		.long_help =
+			"Lists gisad's VMs in creation order: name, UUID, profile, capabilities,\n"
+			"vcpus and migration state.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vm_list,
+	},
+	{
+		.noun = "vm", .verb = "info",
+		.usage = "NAME",
+		.help = "show a VM's configuration, interrupt state and digest",
+		.long_help =
+			"Prints VM NAME's configuration (UUID, profile, capabilities, vcpus, byte\n"
+			"order, memory), its floating-interrupt state (pending count and list\n"
+			"lengths, service signal, machine check, AIS masks, GISA), its adapters,\n"
+			"routes and memslots, and its state digest.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vm_info,
+	},
+	{
+		.noun = "vm", .verb = "digest",
+		.usage = "NAME",
+		.help = "print a VM's state digest",
+		.long_help =
+			"Prints the SHA-256 digest of VM NAME's canonical state, in lowercase\n"
+			"hex: what `snapshot digest' prints for a snapshot of the same state.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vm_digest,
+	},
+	{
+		.noun = "flic", .verb = "create",
+		.usage = "NAME",
+		.help = "create the VM's FLIC device (KVM_CREATE_DEVICE)",
+		.long_help =
+			"Creates VM NAME's FLIC device; gisad refuses a second one (-EINVAL).",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_flic_create,
+	},
+	{
+		.noun = "flic", .verb = "destroy",
+		.usage = "NAME",
+		.help = "forget the VM's FLIC device",
+		.long_help =
+			"Removes VM NAME's FLIC device; its attribute calls then fail with\n"
+			"-EBADF.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_flic_destroy,
+	},
+	{
+		.noun = "flic", .verb = "has",
+		.usage = "NAME GROUP [--attr N] [--flags N]",
+		.help = "KVM_HAS_DEVICE_ATTR on the VM's FLIC",
+		.long_help =
+			"Asks whether the FLIC of VM NAME has attribute group GROUP, a number or\n"
+			"one of: get-all-irqs enqueue clear-irqs apf-enable apf-disable-wait\n"
+			"adapter-register adapter-modify clear-io-irq aism airq-inject\n"
+			"aism-all.  Prints the call's return value.",
+		.opts = OPT_BIT(OPT_ATTR) | OPT_BIT(OPT_FLAGS),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_flic_has,
+	},
+	{
+		.noun = "flic", .verb = "get",
+		.usage = "NAME GROUP [--attr N] [--len BYTES] [--data HEX | --data-file FILE] "
+			 "[--fault OFF:LEN] [--unmapped] [-o FILE]",
+		.help = "KVM_GET_DEVICE_ATTR on the VM's FLIC",
+		.long_help =
+			"Calls GET on group GROUP (see `flic has') of VM NAME's FLIC with a\n"
+			"buffer of --len bytes (at least the --data given, zero-padded) and\n"
+			"prints the return value and the buffer as the call left it, in hex (with\n"
+			"-o, the raw buffer goes to FILE).  CLASSIC GET_ALL_IRQS moves GISA IPM\n"
+			"bits into the records it returns: this can change state.",
+		.opts = OPT_BIT(OPT_ATTR) | OPT_BIT(OPT_LEN) | OPT_BIT(OPT_FLAGS) |
+			OPT_BIT(OPT_DATA) | OPT_BIT(OPT_DATA_FILE) | OPT_BIT(OPT_FAULT) |
+			OPT_BIT(OPT_UNMAPPED) | OPT_BIT(OPT_OUTPUT),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_flic_get,
+	},
+	{
+		.noun = "flic", .verb = "set",
+		.usage = "NAME GROUP [--attr N] [--flags N] [--data HEX | --data-file FILE] "
+			 "[--fault OFF:LEN] [--unmapped]",
+		.help = "KVM_SET_DEVICE_ATTR on the VM's FLIC",
+		.long_help =
+			"Calls SET on group GROUP (see `flic has') of VM NAME's FLIC with the\n"
+			"buffer given (raw bytes in the VM's byte order) and prints the return\n"
+			"value.  The nouns irq, adapter, ais, airq and apf spell the common calls\n"
+			"without raw bytes.",
+		.opts = OPT_BIT(OPT_ATTR) | OPT_BIT(OPT_FLAGS) | OPT_BIT(OPT_DATA) |
+			OPT_BIT(OPT_DATA_FILE) | OPT_BIT(OPT_FAULT) | OPT_BIT(OPT_UNMAPPED),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_flic_set,
+	},
+	{
+		.noun = "irq", .verb = "inject",
+		.usage = "NAME [FILE | --hex HEX]",
+		.help = "inject raw 72-byte kvm_s390_irq records (FLIC ENQUEUE)",
+		.long_help =
+			"Injects the records of FILE (`-' = standard input), or of --hex, into VM\n"
+			"NAME: an array of 72-byte struct kvm_s390_irq in the VM's byte order\n"
+			"(big-endian unless created --order le), as one ENQUEUE would, in order,\n"
+			"stopping at the first error without rollback.  They travel in requests\n"
+			"of at most 256 KiB.  Prints how many went in.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_HEX),
+		.min_args = 1, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_irq_inject,
+	},
+	{
+		.noun = "irq", .verb = "get",
+		.usage = "NAME [--len BYTES]",
+		.help = "list the pending floating interrupts (FLIC GET_ALL_IRQS)",
+		.long_help =
+			"Fetches VM NAME's floating interrupts with GET_ALL_IRQS into a buffer of\n"
+			"--len bytes and prints each record decoded and in hex.  A buffer too\n"
+			"small fails with -ENOMEM, as in KVM.  CLASSIC moves pending GISA IPM\n"
+			"bits into adapter records here, clearing them.",
+		.opts = OPT_BIT(OPT_LEN),
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_irq_get,
+	},
+	{
+		.noun = "irq", .verb = "clear",
+		.usage = "NAME",
+		.help = "drop every floating interrupt (FLIC CLEAR_IRQS)",
+		.long_help =
+			"Empties VM NAME's floating lists and clears its GISA IPM;  AIS masks,\n"
+			"adapters and routes stay.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_irq_clear,
+	},
+	{
+		.noun = "irq", .verb = "clear-io",
+		.usage = "NAME SCHID",
+		.help = "drop one I/O interrupt of a subchannel (FLIC CLEAR_IO_IRQ)",
+		.long_help =
+			"Removes the first pending I/O interrupt of subchannel SCHID (the\n"
+			"subchannel id in the high half, its number in the low half) from VM\n"
+			"NAME's ISC lists.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_irq_clear_io,
+	},
+	{
+		.noun = "irq", .verb = "interrupt",
+		.usage = "NAME TYPE [PARM [PARM64]]",
+		.help = "inject with the legacy KVM_S390_INTERRUPT ioctl",
+		.long_help =
+			"Injects one floating interrupt of TYPE (a kvm_s390_interrupt type, e.g.\n"
+			"0xffff2401 service) with PARM and PARM64 (default 0) into VM NAME.",
+		.min_args = 2, .max_args = 4,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_irq_interrupt,
+	},
+	{
+		.noun = "adapter", .verb = "register",
+		.usage = "NAME ID [--isc N] [--maskable] [--swap] [--suppressible]",
+		.help = "register an I/O adapter (FLIC ADAPTER_REGISTER)",
+		.long_help =
+			"Registers adapter ID (0 to 63) of VM NAME.",
+		.opts = OPT_BIT(OPT_ISC) | OPT_BIT(OPT_MASKABLE) | OPT_BIT(OPT_SWAP) |
+			OPT_BIT(OPT_SUPPRESSIBLE),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_adapter_register,
+	},
+	{
+		.noun = "adapter", .verb = "modify",
+		.usage = "NAME ID mask|unmask|map ADDR|unmap ADDR",
+		.help = "mask, unmask, map or unmap an adapter (FLIC ADAPTER_MODIFY)",
+		.long_help =
+			"Masks or unmasks adapter ID of VM NAME (a maskable one), or maps or\n"
+			"unmaps the guest page at ADDR for it (NEWEST keeps a map list;  CLASSIC\n"
+			"ignores both).",
+		.min_args = 3, .max_args = 4,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_adapter_modify,
+	},
+	{
+		.noun = "ais", .verb = "set",
+		.usage = "NAME ISC all|single",
+		.help = "set an ISC's adapter-interruption suppression mode (FLIC AISM)",
+		.long_help =
+			"Sets ISC's AIS mode of VM NAME: all (no suppression) or single (one\n"
+			"interruption, then suppressed until set again).  Needs the AIS\n"
+			"capability.",
+		.min_args = 3, .max_args = 3,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_ais_set,
+	},
+	{
+		.noun = "ais", .verb = "get",
+		.usage = "NAME",
+		.help = "show the AIS masks (FLIC AISM_ALL get)",
+		.long_help =
+			"Prints VM NAME's simm and nimm masks (MSB0 per ISC).",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_ais_get,
+	},
+	{
+		.noun = "ais", .verb = "set-all",
+		.usage = "NAME SIMM NIMM",
+		.help = "set both AIS masks verbatim (FLIC AISM_ALL set)",
+		.long_help =
+			"Sets VM NAME's simm and nimm masks (0 to 255 each), as a restore does.",
+		.min_args = 3, .max_args = 3,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_ais_set_all,
+	},
+	{
+		.noun = "airq", .verb = "inject",
+		.usage = "NAME ADAPTER",
+		.help = "inject an adapter interruption (FLIC AIRQ_INJECT)",
+		.long_help =
+			"Injects an adapter interruption for adapter ADAPTER of VM NAME, subject\n"
+			"to AIS, whether or not the adapter is masked.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_airq_inject,
+	},
+	{
+		.noun = "apf", .verb = "enable",
+		.usage = "NAME",
+		.help = "enable async page faults (FLIC APF_ENABLE)",
+		.long_help =
+			"Enables guest async page faults on VM NAME.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_apf_enable,
+	},
+	{
+		.noun = "apf", .verb = "disable-wait",
+		.usage = "NAME",
+		.help = "disable async page faults (FLIC APF_DISABLE_WAIT)",
+		.long_help =
+			"Disables guest async page faults on VM NAME.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_apf_disable_wait,
+	},
+	{
+		.noun = "route", .verb = "set",
+		.usage = "NAME [FILE.json | --route GSI:IND:INDOFF:SUM:SUMOFF:ADAPTER ...] "
+			 "[--flags N]",
+		.help = "replace the VM's GSI routing table (KVM_SET_GSI_ROUTING)",
+		.long_help =
+			"Replaces VM NAME's whole routing table with the routes given, all or\n"
+			"nothing.  FILE.json (`-' = standard input) holds an array of routes, or\n"
+			"an object with a \"routes\" array (and optional \"flags\"); each route\n"
+			"has \"gsi\", \"ind_addr\", \"ind_offset\", \"summary_addr\",\n"
+			"\"summary_offset\", \"adapter_id\" and optional \"type\" (default 3,\n"
+			"S390 adapter) and \"flags\", numbers or \"0x\" strings.  An empty array\n"
+			"clears the table.",
+		.complete = "@file",
+		.opts = OPT_BIT(OPT_ROUTE) | OPT_BIT(OPT_FLAGS),
+		.min_args = 1, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_route_set,
+	},
+	{
+		.noun = "route", .verb = "trigger",
+		.usage = "NAME GSI [--level N]",
+		.help = "signal a GSI (an irqfd firing)",
+		.long_help =
+			"Signals GSI of VM NAME at --level (default 1) and prints the result: 1\n"
+			"injected, 0 coalesced (or level 0).  KVM's bare -1 (no route, no\n"
+			"adapter, or an address no memslot backs) is an error (EPERM).",
+		.opts = OPT_BIT(OPT_LEVEL),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_route_trigger,
+	},
+	{
+		.noun = "mem", .verb = "read",
+		.usage = "NAME GPA LEN [-o FILE]",
+		.help = "read guest memory",
+		.long_help =
+			"Reads LEN bytes of VM NAME's guest memory at GPA and prints them as a\n"
+			"hex dump (with -o, raw to FILE).",
+		.opts = OPT_BIT(OPT_OUTPUT),
+		.min_args = 3, .max_args = 3,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_mem_read,
+	},
+	{
+		.noun = "mem", .verb = "write",
+		.usage = "NAME GPA --data HEX | --data-file FILE",
+		.help = "write guest memory (e.g. a guest clearing an indicator)",
+		.long_help =
+			"Writes the bytes given into VM NAME's guest memory at GPA.",
+		.opts = OPT_BIT(OPT_DATA) | OPT_BIT(OPT_DATA_FILE),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_mem_write,
+	},
+	{
+		.noun = "mem", .verb = "dirty-log",
+		.usage = "NAME SLOT",
+		.help = "fetch and clear a memslot's dirty log",
+		.long_help =
+			"Prints the pages of memslot SLOT of VM NAME that route triggers wrote\n"
+			"since the last fetch, and clears the log.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_mem_dirty_log,
+	},
+	{
+		.noun = "memslot", .verb = "set",
+		.usage = "NAME SLOT GPA SIZE",
+		.help = "create, move or resize a memslot",
+		.long_help =
+			"Sets memslot SLOT of VM NAME to [GPA, GPA + SIZE);  SIZE 0 deletes it.",
+		.min_args = 4, .max_args = 4,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_memslot_set,
+	},
+	{
+		.noun = "memslot", .verb = "delete",
+		.usage = "NAME SLOT",
+		.help = "delete a memslot",
+		.long_help =
+			"Deletes memslot SLOT of VM NAME (a `memslot set' of size 0).",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_memslot_delete,
+	},
+	{
+		.noun = "memslot", .verb = "list",
+		.usage = "NAME",
+		.help = "list a VM's memslots",
+		.long_help =
+			"Lists the memslots of VM NAME: slot, guest address and size.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_memslot_list,
+	},
+	{
+		.noun = "vcpu", .verb = "get",
+		.usage = "NAME VCPU",
+		.help = "show a vcpu's PSW mask, control registers and run state",
+		.long_help =
+			"Prints vcpu VCPU of VM NAME:  PSW mask, CR0, CR6, CR14, run state and\n"
+			"whether it was kicked.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_get,
+	},
+	{
+		.noun = "vcpu", .verb = "set",
+		.usage = "NAME VCPU [--psw-mask X] [--cr0 X] [--cr6 X] [--cr14 X] [--run STATE]",
+		.help = "change a vcpu's PSW mask, control registers or run state",
+		.long_help =
+			"Changes the values given of vcpu VCPU of VM NAME; the others keep their\n"
+			"values (gisactl reads them first).",
+		.opts = OPT_BIT(OPT_PSW_MASK) | OPT_BIT(OPT_CR0) | OPT_BIT(OPT_CR6) |
+			OPT_BIT(OPT_CR14) | OPT_BIT(OPT_RUN),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_set,
+	},
+	{
+		.noun = "vcpu", .verb = "run",
+		.usage = "NAME VCPU",
+		.help = "the vcpu enters SIE (running)",
+		.long_help =
+			"Makes vcpu VCPU of VM NAME running; a stopped vcpu refuses (-EBUSY).",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_run,
+	},
+	{
+		.noun = "vcpu", .verb = "wait",
+		.usage = "NAME VCPU",
+		.help = "the vcpu executes an enabled wait",
+		.long_help =
+			"Puts vcpu VCPU of VM NAME into an enabled wait and prints 1 if it\n"
+			"sleeps, 0 if a deliverable interrupt keeps it running.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_wait,
+	},
+	{
+		.noun = "vcpu", .verb = "deliver",
+		.usage = "NAME VCPU",
+		.help = "deliver the highest-priority deliverable interrupt",
+		.long_help =
+			"Delivers one interrupt to vcpu VCPU of VM NAME, as the CPU would on\n"
+			"entering SIE, and prints what was delivered (or nothing).",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_deliver,
+	},
+	{
+		.noun = "vcpu", .verb = "deliverable",
+		.usage = "NAME VCPU",
+		.help = "show the pending interrupts the vcpu could take",
+		.long_help =
+			"Prints the pending-interrupt bits deliverable to vcpu VCPU of VM NAME\n"
+			"under its PSW mask and control registers.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_deliverable,
+	},
+	{
+		.noun = "vcpu", .verb = "tpi",
+		.usage = "NAME VCPU",
+		.help = "TEST PENDING INTERRUPTION: dequeue one I/O interrupt",
+		.long_help =
+			"Dequeues the I/O interrupt vcpu VCPU of VM NAME would take and prints\n"
+			"its record, or that there was none.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_tpi,
+	},
+	{
+		.noun = "vcpu", .verb = "tsch",
+		.usage = "NAME VCPU [--gpr1 X]",
+		.help = "TEST SUBCHANNEL: dequeue a subchannel's I/O interrupt",
+		.long_help =
+			"Dequeues the pending I/O interrupt of the subchannel in --gpr1 for vcpu\n"
+			"VCPU of VM NAME and prints its record, or that there was none.",
+		.opts = OPT_BIT(OPT_GPR1),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_vcpu_tsch,
+	},
+	{
+		.noun = "gisa", .verb = "gisc-register",
+		.usage = "NAME GISC",
+		.help = "register a guest ISC for GISA alerts",
+		.long_help =
+			"Registers guest ISC GISC of VM NAME (which needs a GISA) and prints the\n"
+			"host NISC alerts arrive on.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_gisa_gisc_register,
+	},
+	{
+		.noun = "gisa", .verb = "gisc-unregister",
+		.usage = "NAME GISC",
+		.help = "unregister a guest ISC",
+		.long_help =
+			"Drops one registration of guest ISC GISC of VM NAME.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_gisa_gisc_unregister,
+	},
+	{
+		.noun = "gisa", .verb = "hw-airq",
+		.usage = "NAME ISC [--in-sie]",
+		.help = "a hardware adapter interruption for the VM's GISA",
+		.long_help =
+			"Sets ISC's IPM bit in VM NAME's GISA as the hardware would, alerting the\n"
+			"host when no vcpu is in SIE (unless --in-sie) and the ISC is\n"
+			"alert-enabled.",
+		.opts = OPT_BIT(OPT_IN_SIE),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_gisa_hw_airq,
+	},
+	{
+		.noun = "gisa", .verb = "process-alerts",
+		.usage = "",
+		.help = "process the host's GIB alert list",
+		.long_help =
+			"Processes the host's GIB alert list and prints how many GISAs it took\n"
+			"off.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_gisa_process_alerts,
+	},
+	{
+		.noun = "gisa", .verb = "timer-fire",
+		.usage = "NAME",
+		.help = "fire the VM's GISA kicker timer",
+		.long_help =
+			"Fires VM NAME's armed kicker timer and prints 1 if it re-armed, 0 if it\n"
+			"stopped. gisad runs no wall-clock timer unless configured to.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_gisa_timer_fire,
+	},
+	{
+		.noun = "events", .verb = "read",
+		.usage = "NAME [--max N]",
+		.help = "take a VM's queued kick events",
+		.long_help =
+			"Takes (and removes) VM NAME's queued kick and GISA wake-up events from\n"
+			"gisad's ring, oldest first, and prints how many were dropped.",
+		.opts = OPT_BIT(OPT_MAX),
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_events_read,
+	},
+	{
+		.noun = "events", .verb = "follow",
+		.usage = "[NAME] [--count N] [--only kicks|jobs]",
+		.help = "print events as they happen, until interrupted",
+		.long_help =
+			"Subscribes to gisad's event stream (of VM NAME only, if given) and\n"
+			"prints each event as it arrives, until interrupted (SIGINT or SIGTERM:\n"
+			"exit 0) or --count events arrived.  With --json, one compact document\n"
+			"per event and line (JSON Lines).",
+		.opts = OPT_BIT(OPT_COUNT) | OPT_BIT(OPT_ONLY),
+		.min_args = 0, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON | CMD_STREAM,
+		.fn = cmd_events_follow,
+	},
+	{
+		.noun = "checkpoint", .verb = "create",
+		.usage = "NAME [TAG]",
+		.help = "write a VM's checkpoint in gisad's state directory",
+		.long_help =
+			"Writes VM NAME's current checkpoint, or the one named TAG, atomically\n"
+			"into gisad's state directory (a job), and prints the state digest. gisad\n"
+			"restores current checkpoints when it starts.",
+		.min_args = 1, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_checkpoint_create,
+	},
+	{
+		.noun = "checkpoint", .verb = "restore",
+		.usage = "NAME [TAG]",
+		.help = "restore a VM from its checkpoint, all or nothing",
+		.long_help =
+			"Builds VM NAME from its current checkpoint, or the one named TAG,\n"
+			"replacing the VM if it exists.  A checkpoint that cannot be restored\n"
+			"leaves the VM as it was.",
+		.min_args = 1, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_checkpoint_restore,
+	},
+	{
+		.noun = "checkpoint", .verb = "list",
+		.usage = "NAME",
+		.help = "list a VM's checkpoints",
+		.long_help =
+			"Lists the checkpoints of VM NAME (which need not exist): tag, size,\n"
+			"creation time and stored digest.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_checkpoint_list,
+	},
+	{
+		.noun = "checkpoint", .verb = "delete",
+		.usage = "NAME [TAG]",
+		.help = "delete a checkpoint",
+		.long_help =
+			"Deletes VM NAME's current checkpoint, or the one named TAG.",
+		.min_args = 1, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_checkpoint_delete,
+	},
+	{
+		.noun = "job", .verb = "list",
+		.usage = "",
+		.help = "list gisad's jobs",
+		.long_help =
+			"Lists every job gisad keeps (active, and finished until cleared), by id.",
+		.min_args = 0, .max_args = 0,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_job_list,
+	},
+	{
+		.noun = "job", .verb = "status",
+		.usage = "ID",
+		.help = "show one job",
+		.long_help =
+			"Prints job ID: type, operation, VM, times, data processed, error and\n"
+			"digest.",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_job_status,
+	},
+	{
+		.noun = "job", .verb = "abort",
+		.usage = "ID",
+		.help = "abort an active job",
+		.long_help =
+			"Aborts job ID; a finished job refuses (-EALREADY).",
+		.min_args = 1, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_job_abort,
+	},
+	{
+		.noun = "job", .verb = "clear",
+		.usage = "[ID]",
+		.help = "forget a finished job, or all of them",
+		.long_help =
+			"Forgets finished job ID, or without ID every finished job, and prints\n"
+			"how many went.",
+		.min_args = 0, .max_args = 1,
+		.flags = CMD_NEEDS_DAEMON,
+		.fn = cmd_job_clear,
 	},
 	{
 		.noun = "help",
@@ -398,15 +1158,25 @@ static void print_overview(FILE *f)
 {
 	char name[64];
 
+	int w = 0;
+
 	fprintf(f, "usage: gisactl [--socket PATH] [--json] NOUN VERB [ARGS]\n"
 		   "       gisactl help [NOUN [VERB]]\n\ncommands:\n");
+	/* The names' column is as wide as the longest visible name. */
+	for (size_t i = 0; i < cmd_table_len; i++)
+		if (visible(&cmd_table[i]) &&
+		    (int)strlen(cmd_name(&cmd_table[i], name, sizeof(name))) > w)
+			w = (int)strlen(name);
 	for (size_t i = 0; i < cmd_table_len; i++) {
 		const struct cmd_entry *e = &cmd_table[i];
+		char text[256];
 
 		if (!visible(e))
 			continue;
-		fprintf(f, "  %-18s %s%s\n", cmd_name(e, name, sizeof(name)), e->help,
-			e->flags & CMD_NEEDS_DAEMON ? " (gisad)" : "");
+		fprintf(f, "  %-*s ", w, cmd_name(e, name, sizeof(name)));
+		snprintf(text, sizeof(text), "%s%s", e->help,
+			 e->flags & CMD_NEEDS_DAEMON ? " (gisad)" : "");
+		wrap(f, text, w + 3, w + 3, 79);
 	}
 	fprintf(f, "\nglobal options:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(global_opts); i++)
@@ -717,7 +1487,7 @@ static int parse_args(struct gisactl *g, const struct cmd_entry *e, int argc, ch
 		if (id == -2)
 			return out_usage(g, "option `%.*s%.*s' does not apply to this command",
 					 sh ? 1 : 2, "--", (int)len, name);
-		if (a->opt[id])
+		if (a->opt[id] && !opt_defs[id].repeat)
 			return out_usage(g, "option `--%s' given twice", opt_defs[id].name);
 		if (!opt_defs[id].arg) {
 			if (value)
@@ -732,7 +1502,16 @@ static int parse_args(struct gisactl *g, const struct cmd_entry *e, int argc, ch
 						 opt_defs[id].name, opt_defs[id].arg);
 			value = argv[++i];
 		}
-		a->opt[id] = value;
+		if (!a->opt[id])
+			a->opt[id] = value;
+		if (opt_defs[id].repeat) {
+			if (!a->list[id]) {
+				a->list[id] = calloc((size_t)argc, sizeof(*a->list[id]));
+				if (!a->list[id])
+					return out_fail(g, -ENOMEM, "out of memory");
+			}
+			a->list[id][a->nlist[id]++] = value;
+		}
 	}
 	return 0;
 }
@@ -854,6 +1633,8 @@ static int run(struct gisactl *g, int argc, char **argv)
 	}
 	r = e->fn(g, &args);
 out:
+	for (int id = 0; id < OPT_NR; id++)
+		free(args.list[id]);
 	free(args.argv);
 	return r;
 }
@@ -867,6 +1648,8 @@ static int print_json(struct gisactl *g, int status)
 	json_t *doc = g->result, *err, *cmd = json_null();
 	char name[64];
 
+	if (!g->errcode && g->cmd && (g->cmd->flags & CMD_STREAM))
+		return status;
 	if (!g->errcode && out_json_ok(g)) {
 		if (doc && out_print_json(doc, stdout))
 			status = GISACTL_EXIT_ERROR;

@@ -59,6 +59,37 @@ enum opt_id {
 	OPT_CHECK,
 	OPT_NO_STATE,
 	OPT_MAX_RECORDS,
+	/* the online commands' */
+	OPT_UUID,
+	OPT_PROFILE,
+	OPT_CAPS,
+	OPT_MEM_CAP,
+	OPT_MEMSLOT,
+	OPT_NO_FLIC,
+	OPT_ATTR,
+	OPT_LEN,
+	OPT_FLAGS,
+	OPT_DATA,
+	OPT_DATA_FILE,
+	OPT_FAULT,
+	OPT_UNMAPPED,
+	OPT_HEX,
+	OPT_ISC,
+	OPT_MASKABLE,
+	OPT_SWAP,
+	OPT_SUPPRESSIBLE,
+	OPT_ROUTE,
+	OPT_PSW_MASK,
+	OPT_CR0,
+	OPT_CR6,
+	OPT_CR14,
+	OPT_RUN,
+	OPT_GPR1,
+	OPT_IN_SIE,
+	OPT_MAX,
+	OPT_COUNT,
+	OPT_ONLY,
+	OPT_REPLACE,
 	OPT_NR
 };
 #define OPT_BIT(id) (UINT64_C(1) << (id))
@@ -69,6 +100,7 @@ struct opt_def {
 	const char *arg;       /* metavariable; NULL = a flag */
 	const char *complete;  /* completion of the value: "@file", "@none" or words */
 	const char *help;
+	bool repeat;           /* may be given more than once (cmd_args.list) */
 };
 extern const struct opt_def opt_defs[OPT_NR];
 
@@ -76,6 +108,9 @@ struct cmd_args {
 	int argc;                  /* operands, in order */
 	char **argv;
 	const char *opt[OPT_NR];   /* value; "" for a flag given; NULL if absent */
+	/* Every value of a repeatable option, in order (opt[] holds the first). */
+	const char **list[OPT_NR];
+	int nlist[OPT_NR];
 };
 
 struct gisactl;
@@ -83,6 +118,7 @@ typedef int cmd_fn(struct gisactl *g, const struct cmd_args *a);
 
 #define CMD_NEEDS_DAEMON 0x1u  /* main connects to gisad (g->fd) before the handler */
 #define CMD_HIDDEN       0x2u  /* not listed by help, not offered by completion */
+#define CMD_STREAM       0x4u  /* --json: prints its own documents, one per line */
 
 struct cmd_entry {
 	const char *noun;
@@ -189,5 +225,28 @@ void result_output(struct gisactl *g, const char *out, size_t len);
 cmd_fn cmd_snapshot_info, cmd_snapshot_verify, cmd_snapshot_decode, cmd_snapshot_encode,
 	cmd_snapshot_digest, cmd_snapshot_check, cmd_snapshot_convert, cmd_diff,
 	cmd_scenario_run, cmd_help, cmd_version, cmd_complete;
+/* Online handlers: cmd-vm.c */
+cmd_fn cmd_ping, cmd_host_info, cmd_vm_create, cmd_vm_destroy, cmd_vm_list, cmd_vm_info,
+	cmd_vm_digest;
+/* cmd-engine.c */
+cmd_fn cmd_flic_create, cmd_flic_destroy, cmd_flic_has, cmd_flic_get, cmd_flic_set,
+	cmd_irq_inject, cmd_irq_get, cmd_irq_clear, cmd_irq_clear_io, cmd_irq_interrupt,
+	cmd_adapter_register, cmd_adapter_modify, cmd_ais_set, cmd_ais_get, cmd_ais_set_all,
+	cmd_airq_inject, cmd_apf_enable, cmd_apf_disable_wait, cmd_route_set,
+	cmd_route_trigger, cmd_mem_read, cmd_mem_write, cmd_mem_dirty_log, cmd_memslot_set,
+	cmd_memslot_delete, cmd_memslot_list, cmd_vcpu_get, cmd_vcpu_set, cmd_vcpu_run,
+	cmd_vcpu_wait, cmd_vcpu_deliver, cmd_vcpu_deliverable, cmd_vcpu_tpi, cmd_vcpu_tsch,
+	cmd_gisa_gisc_register, cmd_gisa_gisc_unregister, cmd_gisa_hw_airq,
+	cmd_gisa_process_alerts, cmd_gisa_timer_fire, cmd_events_read, cmd_events_follow;
+/* cmd-store.c */
+cmd_fn cmd_snapshot_export, cmd_snapshot_import, cmd_checkpoint_create,
+	cmd_checkpoint_restore, cmd_checkpoint_list, cmd_checkpoint_delete, cmd_job_list,
+	cmd_job_status, cmd_job_abort, cmd_job_clear;
+
+/*
+ * cmd-store.c: a VM's state as snapshot bytes, through gisad's snapshot
+ * export (a temporary file, unlinked at once); 0 or an exit status.
+ */
+int vm_snapshot(struct gisactl *g, const char *vm, uint8_t **ret, size_t *ret_len);
 
 #endif

@@ -490,9 +490,12 @@ int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ENOENT)
-			snprintf(msg, msglen, "VM `%s' has no %s checkpoint%s%s%s", vm,
-				 tag && tag[0] ? "" : "current", tag && tag[0] ? " `" : "",
-				 tag && tag[0] ? tag : "", tag && tag[0] ? "'" : "");
+		{
+			if (tag && tag[0])
+				snprintf(msg, msglen, "VM `%s' has no checkpoint `%s'", vm, tag);
+			else
+				snprintf(msg, msglen, "VM `%s' has no current checkpoint", vm);
+		}
 		else
 			snprintf(msg, msglen, "opening `%s': %s", path, strerror(-r));
 		return r;

@@ -31,9 +31,9 @@ expect()
 	[ "$got" = "$want" ] || fail "completing [$*]: got \`$got', expected \`$want'"
 }
 
-expect 'diff help scenario snapshot version' ''
+expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot ping route scenario snapshot vcpu version vm' ''
 expect 'scenario snapshot' s
-expect 'check convert decode digest encode info verify' snapshot ''
+expect 'check convert decode digest encode export import info verify' snapshot ''
 expect 'check convert' snapshot c
 expect 'run' scenario ''
 expect '--from' snapshot convert --fr
@@ -43,9 +43,9 @@ expect 'be le' snapshot convert --order ''
 expect 'newest newest,ais newest,gisa newest,gisa,ais' snapshot check x --target-caps new
 expect '--check --help --json --max-records --no-state --socket --version' scenario run --
 expect '--help --json --socket --version' diff --
-expect 'check convert decode digest encode info verify' --json snapshot ''
-expect 'check convert decode digest encode info verify' --socket /tmp/s snapshot ''
-expect 'diff help scenario snapshot version' help ''
+expect 'check convert decode digest encode export import info verify' --json snapshot ''
+expect 'check convert decode digest encode export import info verify' --socket /tmp/s snapshot ''
+expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot ping route scenario snapshot vcpu version vm' help ''
 expect 'run' help scenario ''
 expect '' help snapshot info ''
 expect '' snapshot encode x --level ''
