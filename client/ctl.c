@@ -221,7 +221,7 @@ int arg_u64(struct gisactl *g, const char *what, const char *s, uint64_t max, ui
 
 int arg_u32(struct gisactl *g, const char *what, const char *s, uint32_t *ret)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int r = arg_u64(g, what, s, UINT32_MAX, &v);
 
 	if (!r)
