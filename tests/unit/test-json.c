@@ -34,6 +34,7 @@
 #include <gisa/json.h>
 #include <gisa/snapshot.h>
 
+#include "randvm.h"
 #include "support.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -43,27 +44,6 @@
 
 /* Where a failure happened, printed with it. */
 static char g_where[128];
-
-/* ---- seeded generator ---------------------------------------------------------- */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rnd(struct rng *r)
-{
-	/* splitmix64: small, and the same everywhere. */
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rn(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(rnd(r) % n);
-}
 
 /* ---- comparing images field by field ----------------------------------------------- */
 
@@ -197,14 +177,6 @@ static void meta_equal(const struct gisa_json_meta *a, const struct gisa_json_me
 		assert_memory_equal(a->uuid, b->uuid, sizeof(a->uuid));
 	assert_int_equal(a->created_unix_ns, b->created_unix_ns);
 	assert_string_equal(a->producer, b->producer);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	assert_non_null(p);
-	return p;
 }
 
 static struct gisa_image *new_image(void)
