@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Image deltas: the content of a DELTA object of a migration (a
+ * gisa.v1.MigDelta, docs/MIGRATION-PROTOCOL.md section 4).  A delta turns
+ * a base image into a result image; precopy rounds and the switchover carry
+ * one each.
+ *
+ * What a delta holds, and why:
+ *  - State fields other than the interrupt lists and the pages (scalars,
+ *    adapters, routes, memslots, vcpus, the GISA) are listed in `replaced`
+ *    and travel whole, in the snapshot's own canonical encoding: they change
+ *    rarely and are small next to the lists.
+ *  - Interrupt lists are FIFO: while the VM runs, deliveries consume the head
+ *    and injections append at the tail.  A list that changed is an edit
+ *    {drop, keep}: the result is base[drop, drop + keep) followed by the
+ *    appended entries (encoded as that list of a gisa.v1.State).
+ *  - Pages are set or cleared one by one.
+ *
+ * The encoding is canonical: the same (base, result) pair always gives the
+ * same bytes, so the two sides of a migration can compare them.
+ */
+#ifndef GISA_DELTA_H
+#define GISA_DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+#include "snapshot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Largest encoded delta a reader accepts (the DELTA object's cap of the
+ * protocol): a full state plus the edits' and digests' overhead.
+ */
+#define GISA_DELTA_MAX_BYTES   (65u << 20)
+
+/*
+ * The encoded MigDelta that turns base into cur (malloc'd).  Both images
+ * must pass gisa_image_check (-EINVAL otherwise).  -ENOMEM, -E2BIG (a state
+ * over the snapshot cap).
+ */
+int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
+		    uint8_t **ret_bytes, size_t *ret_len);
+
+/*
+ * Apply an encoded MigDelta to base; *ret_cur is a new image that passed
+ * gisa_image_check.  Hostile input is expected: every count and length is
+ * checked against its cap before anything is allocated.  Errors, with err
+ * (may be NULL) naming the problem and the value:
+ *   -ESTALE           base's state digest is not the delta's base_digest;
+ *   -EPROTONOSUPPORT  a replaced field number this reader does not know;
+ *   -E2BIG            a length or count over its cap;
+ *   -EBADMSG          malformed, inconsistent, or a result whose digest is
+ *                     not result_digest;
+ *   -EINVAL           a result the model refuses (gisa_image_check);
+ *   -ENOMEM.
+ */
+int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t len,
+		     struct gisa_image **ret_cur, struct gisa_snap_error *err);
+
+/*
+ * The digests a delta names, without applying it (for logs and the
+ * protocol's checks).  -EBADMSG if the bytes are not a MigDelta, -E2BIG.
+ */
+int gisa_delta_digests(const uint8_t *bytes, size_t len,
+		       uint8_t ret_base[GISA_SNAP_DIGEST_SIZE],
+		       uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err);
+
+/*
+ * An upper bound of gisa_delta_make's length for (base, cur), for the
+ * downtime budget, computed without encoding either image: changed list
+ * tails and pages at their uncompressed column sizes, every changed
+ * section whole.  Costs one pass over the lists (linear) and the pages.
+ * Returns 0 and the bound in *ret_bytes, or -ENOMEM.
+ */
+int gisa_delta_estimate(const struct gisa_image *base, const struct gisa_image *cur,
+			uint64_t *ret_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Image deltas (delta.h, docs/MIGRATION-PROTOCOL.md section 4).
+ *
+ * 1. Round trips of seeded random pairs: base is a random VM's image, cur
+ *    the image after N further random operations on it (N = 0: the empty
+ *    delta), in both profiles with GISA and AIS on and off.  apply(base,
+ *    make(base, cur)) must equal cur (every field, and the digest); making
+ *    the delta twice gives the same bytes; the generated MigDelta decoder
+ *    reads the bytes as the protocol defines them; the estimate bounds the
+ *    size.  The second VM, built from base, runs the same operations and
+ *    must behave identically (a check of the pair itself).
+ * 2. Directed list and page shapes: heads consumed and tails appended,
+ *    lists drained, refilled with other entries, an entry cleared from the
+ *    middle, lists created from nothing, pages set, changed and cleared.
+ * 3. Size: a state with all 266,250 I/O entries in which 1 % changed
+ *    (consumed at the head, injected at the tail): the delta must be below
+ *    5 % of the full state's bytes (the switchover goal).
+ * 4. Hostile deltas: every truncation, 5,000 random bit flips, a wrong base,
+ *    counts over their caps, inconsistent edits: clean errors, never a
+ *    wrong result.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <gisa/delta.h>
+
+#include "migration.pb-c.h"
+#include "randvm.h"
+#include "support.h"
+
+#include "../support-snap/snaptest.h"
+
+static const struct randvm_opts gen_opts = {
+	.flags = RANDVM_IO_PARM_REPEATS,
+	.view_every = 500,
+};
+
+static void digest_ok(const struct gisa_image *img, uint8_t d[GISA_SNAP_DIGEST_SIZE])
+{
+	assert_int_equal(gisa_snap_digest(img, d), 0);
+}
+
+/* What the deltas of the random pairs contained (a coverage check). */
+static struct {
+	unsigned deltas, empty, replaced, edits, kept, dropped, whole, cleared;
+} seen;
+
+/* The generated decoder must read our bytes as migration.proto says. */
+static void check_wire(const struct gisa_image *base, const struct gisa_image *cur,
+		       const uint8_t *bytes, size_t len)
+{
+	uint8_t db[GISA_SNAP_DIGEST_SIZE], dc[GISA_SNAP_DIGEST_SIZE];
+	Gisa__V1__MigDelta *m = gisa__v1__mig_delta__unpack(NULL, len, bytes);
+
+	assert_non_null(m);
+	digest_ok(base, db);
+	digest_ok(cur, dc);
+	assert_true(m->has_base_digest && m->base_digest.len == 32);
+	assert_memory_equal(m->base_digest.data, db, 32);
+	assert_true(m->has_result_digest && m->result_digest.len == 32);
+	assert_memory_equal(m->result_digest.data, dc, 32);
+	for (size_t i = 0; i < m->n_replaced; i++) {
+		assert_true(m->replaced[i] >= 1 && m->replaced[i] <= 25);
+		assert_true(m->replaced[i] != 17 && m->replaced[i] != 18 &&
+			    m->replaced[i] != 19 && m->replaced[i] != 23);
+		if (i)
+			assert_true(m->replaced[i] > m->replaced[i - 1]);
+	}
+	for (size_t i = 0; i < m->n_lists; i++) {
+		const Gisa__V1__MigListEdit *e = m->lists[i];
+
+		assert_true(e->list < GISA_NR_LISTS);
+		if (i)
+			assert_true(e->list > m->lists[i - 1]->list);
+		assert_true((uint64_t)e->drop + e->keep <= base->lists[e->list].n);
+		/* The kept run is equal in base and result. */
+		for (uint32_t k = 0; k < e->keep; k++)
+			assert_memory_equal(&base->lists[e->list].e[e->drop + k],
+					    &cur->lists[e->list].e[k], sizeof(struct gisa_list_entry));
+	}
+	for (size_t i = 1; i < m->n_pages_cleared; i++)
+		assert_true(m->pages_cleared[i] > m->pages_cleared[i - 1]);
+	seen.deltas++;
+	seen.empty += !m->n_replaced && !m->n_lists && !m->has_state && !m->n_pages_cleared;
+	seen.replaced += m->n_replaced != 0;
+	for (size_t i = 0; i < m->n_lists; i++) {
+		seen.edits++;
+		seen.kept += m->lists[i]->keep != 0;
+		seen.dropped += m->lists[i]->drop != 0 && m->lists[i]->keep != 0;
+		seen.whole += m->lists[i]->keep == 0;
+	}
+	seen.cleared += m->n_pages_cleared != 0;
+	gisa__v1__mig_delta__free_unpacked(m, NULL);
+}
+
+/* make, apply, compare; returns the delta's length. */
+static size_t round_trip(const char *where, const struct gisa_image *base,
+			 const struct gisa_image *cur)
+{
+	uint8_t *bytes, *again, d1[GISA_SNAP_DIGEST_SIZE], d2[GISA_SNAP_DIGEST_SIZE];
+	size_t len, len2;
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_image *out = NULL;
+	uint64_t est;
+	int r;
+
+	assert_int_equal(gisa_delta_make(base, cur, &bytes, &len), 0);
+	assert_int_equal(gisa_delta_make(base, cur, &again, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(bytes, again, len);
+	free(again);
+	check_wire(base, cur, bytes, len);
+
+	r = gisa_delta_apply(base, bytes, len, &out, &err);
+	if (r)
+		print_error("%s: apply: %d %s\n", where, r, err.msg);
+	assert_int_equal(r, 0);
+	snapt_image_equal(where, cur, out);
+	digest_ok(cur, d1);
+	digest_ok(out, d2);
+	assert_memory_equal(d1, d2, sizeof(d1));
+	gisa_image_free(out);
+
+	assert_int_equal(gisa_delta_estimate(base, cur, &est), 0);
+	if (est < len)
+		print_error("%s: estimate %llu below the delta's %zu bytes\n", where,
+			    (unsigned long long)est, len);
+	assert_true(est >= len);
+	free(bytes);
+	return len;
+}
+
+/* ---- 1. seeded random pairs ------------------------------------------------------ */
+
+static void random_pair(enum gisa_profile profile, uint32_t caps, uint32_t seed, unsigned ops)
+{
+	static const uint32_t nr_vcpus[] = { 4, 3, 1, 2 };
+	struct gisa_vm_config cfg = {
+		.profile = profile,
+		.caps = caps,
+		.nr_vcpus = nr_vcpus[seed % 4],
+		.mem_cap = seed % 3 ? 16u << 20 : 0,
+		.abi_order = seed & 1 ? GISA_LE : GISA_BE,
+	};
+	struct rng r = { .s = seed * 0x9e3779b1ull + profile * 0x100 + caps + 0xde17a };
+	struct randvm_side a = { 0 }, b = { 0 };
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_image *base, *cur;
+	char label[128];
+
+	snprintf(label, sizeof(label), "delta profile %d caps %u seed %u ops %u", profile, caps,
+		 seed, ops);
+	snprintf(randvm_where, sizeof(randvm_where), "%s (build)", label);
+	randvm_build(&a, &cfg, &r, &gen_opts, seed == 0 && cfg.nr_vcpus == 4 &&
+		     cfg.abi_order == GISA_BE, 100 + rn(&r, 600));
+	assert_int_equal(gisa_image_from_vm(a.vm, &base), 0);
+
+	assert_int_equal(gisa_host_new(NULL, &b.host), 0);
+	b.order = cfg.abi_order;
+	assert_int_equal(gisa_image_build_vm(base, b.host, &b.vm, &rerr), 0);
+	randvm_settle(&a, &b);
+	if (ops)
+		randvm_run_compared(&a, &b, &r, &gen_opts, cfg.nr_vcpus, ops, label);
+	assert_int_equal(gisa_image_from_vm(a.vm, &cur), 0);
+
+	round_trip(label, base, cur);
+	/* And backwards: a delta is any pair, not only forward in time. */
+	round_trip(label, cur, base);
+
+	gisa_image_free(base);
+	gisa_image_free(cur);
+	randvm_side_free(&a);
+	randvm_side_free(&b);
+}
+
+static void test_random_pairs(void **state)
+{
+	static const unsigned ops[] = { 0, 1, 20, 300, 3000 };
+	(void)state;
+
+	for (unsigned p = 0; p < 2; p++)
+		for (uint32_t caps = 0; caps <= GISA_CAP_ALL; caps++)
+			for (uint32_t seed = 0; seed < 10; seed++)
+				random_pair((enum gisa_profile)p, caps, seed,
+					    ops[seed % (sizeof(ops) / sizeof(ops[0]))]);
+	print_message("delta: %u random deltas: %u empty, %u replacing sections, %u list edits "
+		      "(%u keeping a run, %u of them after a consumed head, %u whole), "
+		      "%u clearing pages\n", seen.deltas, seen.empty, seen.replaced, seen.edits,
+		      seen.kept, seen.dropped, seen.whole, seen.cleared);
+	assert_true(seen.empty >= 8);
+	assert_true(seen.replaced > 0 && seen.kept > 0 && seen.dropped > 0 && seen.whole > 0);
+	assert_true(seen.cleared > 0);
+}
+
+/* ---- 2. directed shapes ------------------------------------------------------------ */
+
+static struct gisa_image *base_image(uint32_t caps, uint32_t seed)
+{
+	struct gisa_vm_config cfg = {
+		.profile = GISA_PROFILE_NEWEST, .caps = caps, .nr_vcpus = 4,
+		.abi_order = GISA_BE,
+	};
+	struct rng r = { .s = seed };
+	struct randvm_side a = { 0 };
+	struct gisa_image *img;
+
+	randvm_build(&a, &cfg, &r, &gen_opts, true, 0);
+	assert_int_equal(gisa_image_from_vm(a.vm, &img), 0);
+	randvm_side_free(&a);
+	return img;
+}
+
+static struct gisa_list_entry io_entry(unsigned isc, uint32_t k)
+{
+	struct gisa_list_entry e = { 0 };
+
+	e.type = k & 0xffff;
+	e.u.io.subchannel_id = (uint16_t)(0x1 + (k >> 16));
+	e.u.io.subchannel_nr = (uint16_t)k;
+	e.u.io.io_int_parm = k * 2654435761u;
+	e.u.io.io_int_word = (uint32_t)isc << 27 | (k & 0xff);
+	return e;
+}
+
+static struct gisa_list_entry ext_entry(unsigned list, uint32_t k)
+{
+	struct gisa_list_entry e = { 0 };
+
+	e.type = list == GISA_LIST_PFAULT ? GISA_INT_PFAULT_DONE : GISA_INT_VIRTIO;
+	e.u.ext.ext_params = k;
+	e.u.ext.ext_params2 = (uint64_t)k << 20 | 7;
+	return e;
+}
+
+static struct gisa_list_entry entry(unsigned list, uint32_t k)
+{
+	return list <= GISA_MAX_ISC ? io_entry(list, k) : ext_entry(list, k);
+}
+
+/* List l becomes n entries keyed first, first + 1, ... */
+static void fill(struct gisa_image *img, unsigned l, uint32_t first, uint32_t n)
+{
+	assert_int_equal(gisa_image_set_list(img, l, n), 0);
+	for (uint32_t i = 0; i < n; i++)
+		img->lists[l].e[i] = entry(l, first + i);
+}
+
+static struct gisa_image *img_dup(const struct gisa_image *img)
+{
+	struct gisa_image *d;
+
+	assert_int_equal(gisa_image_dup(img, &d), 0);
+	return d;
+}
+
+static void test_directed_shapes(void **state)
+{
+	(void)state;
+
+	for (uint32_t caps = 0; caps <= GISA_CAP_ALL; caps++) {
+		struct gisa_image *base = base_image(caps, 7 + caps), *cur;
+
+		for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+			fill(base, l, 1000 * l, 50 + l);
+
+		/* Nothing changed: no edits, nothing replaced. */
+		cur = img_dup(base);
+		round_trip("unchanged", base, cur);
+		gisa_image_free(cur);
+
+		/* FIFO: heads consumed, tails appended. */
+		cur = img_dup(base);
+		for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+			fill(cur, l, 1000 * l + 3 + l, 50 + l + 2);
+		round_trip("head consumed, tail appended", base, cur);
+		gisa_image_free(cur);
+
+		/* Drained, and drained then refilled with other entries. */
+		cur = img_dup(base);
+		for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+			fill(cur, l, 0, 0);
+		round_trip("drained", base, cur);
+		round_trip("filled from nothing", cur, base);
+		for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+			fill(cur, l, 500000 + 1000 * l, 40);
+		round_trip("refilled", base, cur);
+		gisa_image_free(cur);
+
+		/* An entry cleared from the middle (TSCH): the run ends early. */
+		cur = img_dup(base);
+		for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+			struct gisa_image_list *li = &cur->lists[l];
+
+			memmove(&li->e[10], &li->e[11], (li->n - 11) * sizeof(li->e[0]));
+			li->n--;
+		}
+		round_trip("middle cleared", base, cur);
+		gisa_image_free(cur);
+
+		/* Pages: one cleared, one changed, one added; scalars and vcpus. */
+		cur = img_dup(base);
+		if (cur->nr_pages >= 2) {
+			cur->pages[1].data[17] ^= 0x5a;
+			memmove(&cur->pages[0], &cur->pages[1],
+				(cur->nr_pages - 1) * sizeof(cur->pages[0]));
+			cur->nr_pages--;
+		}
+		cur->fl.kick_cursor += 3;
+		cur->fl.service_pending = !cur->fl.service_pending;
+		cur->vcpus[1].cr6 ^= 0xff000000u;
+		round_trip("pages and sections", base, cur);
+		round_trip("pages and sections back", cur, base);
+		gisa_image_free(cur);
+
+		gisa_image_free(base);
+	}
+}
+
+/* ---- 3. size at the largest state ----------------------------------------------------- */
+
+static void test_switchover_size(void **state)
+{
+	struct gisa_image *base = base_image(GISA_CAP_AIS, 3), *cur;
+	uint32_t per = GISA_MAX_FLOAT_IRQS / 8, rest = GISA_MAX_FLOAT_IRQS % 8, changed = 0;
+	uint8_t *full;
+	size_t full_len, len;
+	(void)state;
+
+	for (unsigned l = 0; l <= GISA_MAX_ISC; l++)
+		fill(base, l, 0x100000 * l, per + (l < rest));
+	fill(base, GISA_LIST_PFAULT, 0, 0);
+	fill(base, GISA_LIST_VIRTIO, 0, 0);
+	cur = img_dup(base);
+	/* 1 %: half delivered from the heads, as many injected at the tails. */
+	for (unsigned l = 0; l <= GISA_MAX_ISC; l++) {
+		uint32_t n = base->lists[l].n, moved = n / 200;
+
+		fill(cur, l, 0x100000 * l + moved, n);
+		changed += 2 * moved;
+	}
+	assert_true(changed <= GISA_MAX_FLOAT_IRQS / 100);
+	assert_int_equal(gisa_snap_state_bytes(cur, &full, &full_len), 0);
+	len = round_trip("266,250 entries, 1 % changed", base, cur);
+	print_message("delta: %u of %u entries changed: delta %zu bytes, full state %zu bytes "
+		      "(%.2f %%)\n", changed, GISA_MAX_FLOAT_IRQS, len, full_len,
+		      100.0 * (double)len / (double)full_len);
+	assert_true(len * 20 < full_len);
+	free(full);
+	gisa_image_free(base);
+	gisa_image_free(cur);
+}
+
+/* ---- 4. hostile deltas ------------------------------------------------------------------ */
+
+static int apply_err(const struct gisa_image *base, const uint8_t *p, size_t len)
+{
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_image *out = NULL;
+	int r = gisa_delta_apply(base, p, len, &out, &err);
+
+	assert_true(r <= 0);
+	if (r) {
+		assert_null(out);
+		assert_true(err.msg[0] != 0 || r == -ENOMEM);
+	}
+	gisa_image_free(out);
+	return r;
+}
+
+/* Only the digests, then `extra` raw bytes. */
+static size_t hand_delta(uint8_t *out, const uint8_t base[32], const uint8_t *extra,
+			 size_t nextra)
+{
+	size_t n = 0;
+
+	out[n++] = 0x0a;
+	out[n++] = 32;
+	memcpy(out + n, base, 32);
+	n += 32;
+	out[n++] = 0x12;
+	out[n++] = 32;
+	memcpy(out + n, base, 32);
+	n += 32;
+	if (nextra)
+		memcpy(out + n, extra, nextra);
+	return n + nextra;
+}
+
+static void test_hostile(void **state)
+{
+	struct gisa_image *base = base_image(GISA_CAP_GISA | GISA_CAP_AIS, 11), *cur, *other, *out;
+	uint8_t *bytes, *buf, db[32];
+	size_t len;
+	struct rng r = { .s = 0xbadde17a };
+	unsigned ok = 0;
+	(void)state;
+
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+		fill(base, l, 77 * l, 30);
+	cur = img_dup(base);
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+		fill(cur, l, 77 * l + 5, 31);
+	cur->fl.kick_cursor++;
+	if (cur->nr_pages)
+		cur->pages[0].data[5] ^= 1;
+	assert_int_equal(gisa_delta_make(base, cur, &bytes, &len), 0);
+	buf = malloc(len);
+	assert_non_null(buf);
+
+	/* Every truncation. */
+	for (size_t n = 0; n < len; n++) {
+		memcpy(buf, bytes, n);
+		assert_true(apply_err(base, buf, n) < 0);
+	}
+
+	/* 5,000 random bit flips (1 to 3 each): an error, or exactly cur. */
+	for (unsigned i = 0; i < 5000; i++) {
+		unsigned flips = 1 + rn(&r, 3);
+
+		memcpy(buf, bytes, len);
+		for (unsigned f = 0; f < flips; f++)
+			buf[rn(&r, (uint32_t)len)] ^= (uint8_t)(1u << rn(&r, 8));
+		out = NULL;
+		if (!gisa_delta_apply(base, buf, len, &out, NULL)) {
+			snapt_image_equal("bit flips", cur, out);
+			ok++;
+		}
+		gisa_image_free(out);
+	}
+	print_message("delta: %u of 5000 bit-flipped deltas still applied (to the right image)\n",
+		      ok);
+
+	/* The wrong base: -ESTALE. */
+	other = img_dup(base);
+	other->fl.simm ^= 1;
+	assert_int_equal(apply_err(other, bytes, len), -ESTALE);
+	assert_int_equal(apply_err(cur, bytes, len), -ESTALE);
+	gisa_image_free(other);
+
+	/* Over the caps, and inconsistent. */
+	digest_ok(base, db);
+	{
+		uint8_t msg[20000], extra[18000];
+		size_t n;
+
+		/* Length over the delta cap: refused before reading. */
+		assert_int_equal(apply_err(base, bytes, (size_t)GISA_DELTA_MAX_BYTES + 1), -E2BIG);
+		/* No digests. */
+		assert_int_equal(apply_err(base, extra, 0), -EBADMSG);
+		/* The empty delta on its own base is valid. */
+		n = hand_delta(msg, db, NULL, 0);
+		out = NULL;
+		assert_int_equal(gisa_delta_apply(base, msg, n, &out, NULL), 0);
+		snapt_image_equal("hand-made empty delta", base, out);
+		gisa_image_free(out);
+		/* 33 replaced fields. */
+		extra[0] = 0x1a;
+		extra[1] = 33;
+		for (unsigned i = 0; i < 33; i++)
+			extra[2 + i] = 1;
+		n = hand_delta(msg, db, extra, 35);
+		assert_int_equal(apply_err(base, msg, n), -E2BIG);
+		/* Unknown field number, a list field, not ascending. */
+		extra[1] = 1;
+		extra[2] = 26;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 3)), -EPROTONOSUPPORT);
+		extra[2] = 17;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 3)), -EBADMSG);
+		extra[1] = 2;
+		extra[2] = 5;
+		extra[3] = 5;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 4)), -EBADMSG);
+		/* 8193 cleared pages: over the cap. */
+		extra[0] = 0x32;
+		extra[1] = 0x88;         /* varint 8 * 8193 = 65544 = 0x10008 */
+		extra[2] = 0x80;
+		extra[3] = 0x04;
+		assert_true(GISA_IMAGE_MAX_PAGES == 8192);
+		{
+			uint8_t *big = calloc(1, 80 + 4 + 65544);
+
+			assert_non_null(big);
+			n = hand_delta(big, db, extra, 4);
+			assert_int_equal(apply_err(base, big, n + 65544), -E2BIG);
+			free(big);
+		}
+		/* A cleared page that is not in the base. */
+		extra[1] = 8;
+		memset(extra + 2, 0, 8);
+		extra[2 + 1] = 0x10;  /* 0x1000 */
+		extra[2 + 7] = 0x7f;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 10)), -EBADMSG);
+		/* drop + keep beyond the base list. */
+		extra[0] = 0x2a;
+		extra[1] = 6;
+		extra[2] = 0x08; extra[3] = 2;
+		extra[4] = 0x10; extra[5] = 20;
+		extra[6] = 0x18; extra[7] = 11;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 8)), -EBADMSG);
+		/* Edits not ascending, a list number out of range. */
+		extra[1] = 2;
+		extra[2] = 0x08; extra[3] = 10;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 4)), -EBADMSG);
+		/* The state carries a field that is not replaced: kick_cursor (16) = 5. */
+		extra[0] = 0x22;
+		extra[1] = 3;
+		extra[2] = 0x80;  /* tag of field 16, varint: 0x80 0x01 */
+		extra[3] = 0x01;
+		extra[4] = 0x05;
+		assert_int_equal(apply_err(base, msg, hand_delta(msg, db, extra, 5)), -EBADMSG);
+		/* A wrong result digest: the one changed byte is caught. */
+		n = hand_delta(msg, db, NULL, 0);
+		msg[40] ^= 1;
+		assert_int_equal(apply_err(base, msg, n), -EBADMSG);
+	}
+
+	free(buf);
+	free(bytes);
+	gisa_image_free(base);
+	gisa_image_free(cur);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_pairs),
+		cmocka_unit_test(test_directed_shapes),
+		cmocka_unit_test(test_switchover_size),
+		cmocka_unit_test(test_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
