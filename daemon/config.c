@@ -9,6 +9,7 @@
  * that counts the lines it hands out; inih handles each line before asking
  * for the next one, so the count is the handler's line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <gisa/engine.h>
+#include <gisa/tls.h>
 
 #include "config.h"
 #include "log.h"
@@ -28,6 +30,8 @@ enum conf_type {
 	CONF_BOOL,
 	CONF_LEVEL,
 	CONF_PROFILES,
+	CONF_ADDR,                     /* HOST:PORT, or empty */
+	CONF_ALLOW,                    /* TLS allow-list entries, or empty */
 };
 
 struct conf_key;
@@ -168,6 +172,129 @@ static int parse_profiles(const struct conf_key *k, const char *v, struct gisad_
 	return 0;
 }
 
+/* An absolute path, or empty for "not set". */
+static int parse_opt_path(const struct conf_key *k, const char *v, struct gisad_config *cfg,
+			  char *err, size_t errlen)
+{
+	if (!v[0]) {
+		FIELD(cfg, k)[0] = '\0';
+		return 0;
+	}
+	return parse_path(k, v, cfg, err, errlen);
+}
+
+int conf_listen_split(const char *v, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon, *h = v, *p;
+	size_t hl;
+	unsigned long x;
+	char *end;
+
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = v + 1;
+		hl = (size_t)(close - h);
+		p = close + 2;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon || strchr(v, ':') != colon)
+			return -EINVAL;   /* an IPv6 address needs brackets */
+		hl = (size_t)(colon - v);
+		p = colon + 1;
+	}
+	if (hl == 0 || hl >= hostlen || hl > GISA_TLS_MAX_NAME)
+		return -EINVAL;
+	errno = 0;
+	x = strtoul(p, &end, 10);
+	if (p[0] < '0' || p[0] > '9' || *end || errno || x > 65535 || strlen(p) >= portlen)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, p, strlen(p) + 1);
+	if (v[0] == '[') {
+		struct in6_addr a6;
+
+		return inet_pton(AF_INET6, host, &a6) == 1 ? 0 : -EINVAL;
+	}
+	for (size_t i = 0; i < hl; i++) {
+		char c = host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_listen(const struct conf_key *k, const char *v, struct gisad_config *cfg,
+			char *err, size_t errlen)
+{
+	char host[GISAD_LISTEN_MAX], port[8];
+
+	if (v[0] && (strlen(v) >= k->max ||
+		     conf_listen_split(v, host, sizeof(host), port, sizeof(port)))) {
+		snprintf(err, errlen,
+			 "expected HOST:PORT or [IPv6]:PORT (a host name or address, a port "
+			 "of 0 to 65535), or nothing for no listener");
+		return -1;
+	}
+	memcpy(FIELD(cfg, k), v, strlen(v) + 1);
+	return 0;
+}
+
+int conf_allow_split(const char *v, char *buf, const char **entries, size_t max)
+{
+	size_t n = 0;
+	char *p = buf;
+
+	memcpy(buf, v, strlen(v) + 1);
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		if (n == max)
+			return -E2BIG;
+		entries[n++] = p;
+		p += len;
+		if (*p)
+			*p++ = '\0';
+	}
+	return (int)n;
+}
+
+static int parse_allow(const struct conf_key *k, const char *v, struct gisad_config *cfg,
+		       char *err, size_t errlen)
+{
+	static const char *entries[GISA_TLS_MAX_ALLOW];
+	char buf[GISAD_ALLOW_MAX];
+	struct gisa_tls_error te;
+	int n;
+
+	if (strlen(v) >= k->max) {
+		snprintf(err, errlen, "%zu bytes, at most %u allowed", strlen(v), k->max - 1);
+		return -1;
+	}
+	n = conf_allow_split(v, buf, entries, GISA_TLS_MAX_ALLOW);
+	if (n < 0) {
+		snprintf(err, errlen, "more than %u allow-list entries", GISA_TLS_MAX_ALLOW);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (gisa_tls_allow_check(entries[i], &te)) {
+			snprintf(err, errlen, "%s", te.msg);
+			return -1;
+		}
+	}
+	memcpy(FIELD(cfg, k), v, strlen(v) + 1);
+	return 0;
+}
+
 #define OFF(f) offsetof(struct gisad_config, f)
 #define SIZE(f) ((uint32_t)sizeof(((struct gisad_config *)0)->f))
 
@@ -198,6 +325,23 @@ static const struct conf_key keys[] = {
 	  "fire armed GISA kicker timers every N us; 0 = only on request (deterministic)" },
 	{ "nisc", CONF_UINT, "5", parse_uint, OFF(nisc), 0, 7, false,
 	  "host ISC of GIB alert interruptions" },
+	{ "migration_listen", CONF_ADDR, "", parse_listen, OFF(migration_listen),
+	  0, SIZE(migration_listen), false,
+	  "HOST:PORT of the migration listener (TLS 1.3); empty = none; port 0 = any free" },
+	{ "tls_ca", CONF_PATH, "", parse_opt_path, OFF(tls_ca), 0, SIZE(tls_ca), true,
+	  "PEM file: the CA certificate(s) every migration peer must chain to" },
+	{ "tls_cert", CONF_PATH, "", parse_opt_path, OFF(tls_cert), 0, SIZE(tls_cert), true,
+	  "PEM file: this gisad's certificate, then its intermediates" },
+	{ "tls_key", CONF_PATH, "", parse_opt_path, OFF(tls_key), 0, SIZE(tls_key), true,
+	  "PEM file: its private key, unencrypted" },
+	{ "tls_allow", CONF_ALLOW, "", parse_allow, OFF(tls_allow), 0, SIZE(tls_allow), true,
+	  "migration peers admitted: host names, IP addresses, sha256:HEX (comma-separated)" },
+	{ "handshake_timeout_ms", CONF_UINT, "5000", parse_uint, OFF(handshake_timeout_ms),
+	  100, 600000, true, "a migration peer's TLS handshake must complete within this" },
+	{ "idle_timeout_ms", CONF_UINT, "30000", parse_uint, OFF(idle_timeout_ms),
+	  100, 3600000, true, "close a migration connection silent this long while waiting" },
+	{ "max_connections_per_peer", CONF_UINT, "4", parse_uint, OFF(max_conn_per_peer),
+	  1, 1024, true, "migration connections one peer certificate may hold at once" },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -308,6 +452,27 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
+/* A listener needs every TLS key: say which are missing, at its line. */
+static void check_migration(struct load_ctx *lc)
+{
+	const struct gisad_config *cfg = lc->cfg;
+	const struct conf_key *k = key_find("migration_listen");
+	char reason[256];
+	int line = lc->line;
+
+	if (!cfg->migration_listen[0] ||
+	    (cfg->tls_ca[0] && cfg->tls_cert[0] && cfg->tls_key[0] && cfg->tls_allow[0]))
+		return;
+	snprintf(reason, sizeof(reason),
+		 "a migration listener needs tls_ca, tls_cert, tls_key and tls_allow; "
+		 "missing:%s%s%s%s",
+		 cfg->tls_ca[0] ? "" : " tls_ca", cfg->tls_cert[0] ? "" : " tls_cert",
+		 cfg->tls_key[0] ? "" : " tls_key", cfg->tls_allow[0] ? "" : " tls_allow");
+	lc->line = lc->seen[k - keys];
+	add_error(lc, k->name, cfg->migration_listen, reason);
+	lc->line = line;
+}
+
 int conf_load(const char *path, struct gisad_config *cfg, struct conf_errors *errs)
 {
 	struct load_ctx lc = { .cfg = cfg, .errs = errs };
@@ -342,6 +507,7 @@ int conf_load(const char *path, struct gisad_config *cfg, struct conf_errors *er
 				  "syntax error: expected `key = value', `[section]' or a comment");
 		}
 	}
+	check_migration(&lc);
 	/* inih's syntax error comes last: sort by line, stably. */
 	for (size_t i = 1; i < errs->n; i++) {
 		struct conf_error e = errs->e[i];
@@ -396,6 +562,8 @@ static void format_value(const struct conf_key *k, const struct gisad_config *cf
 	switch (k->type) {
 	case CONF_PATH:
 	case CONF_NAME:
+	case CONF_ADDR:
+	case CONF_ALLOW:
 		snprintf(buf, len, "%s", p);
 		break;
 	case CONF_UINT:
@@ -428,6 +596,10 @@ static const char *type_name(enum conf_type t)
 		return "level";
 	case CONF_PROFILES:
 		return "list";
+	case CONF_ADDR:
+		return "host:port";
+	case CONF_ALLOW:
+		return "allow-list";
 	}
 	return "?";
 }
@@ -438,7 +610,8 @@ void conf_help(FILE *out)
 	for (size_t i = 0; i < NR_KEYS; i++) {
 		const struct conf_key *k = &keys[i];
 
-		fprintf(out, "  %-24s %s, default %s%s\n", k->name, type_name(k->type), k->def,
+		fprintf(out, "  %-24s %s, default %s%s\n", k->name, type_name(k->type),
+			k->def[0] ? k->def : "empty",
 			k->reload ? "" : "; takes effect on restart");
 		if (k->type == CONF_UINT)
 			fprintf(out, "  %-24s %u..%u: %s\n", "", k->min, k->max, k->help);
@@ -463,6 +636,8 @@ static size_t field_size(const struct conf_key *k)
 	switch (k->type) {
 	case CONF_PATH:
 	case CONF_NAME:
+	case CONF_ADDR:
+	case CONF_ALLOW:
 		return k->max;
 	case CONF_BOOL:
 		return sizeof(bool);

@@ -19,6 +19,10 @@
 
 /* sizeof(struct sockaddr_un.sun_path) */
 #define GISAD_SOCKET_PATH_MAX 108
+/* migration_listen: a host name of 253 bytes, brackets, ':', a port. */
+#define GISAD_LISTEN_MAX      264
+/* tls_allow: far more than one INI line holds. */
+#define GISAD_ALLOW_MAX       4096
 
 struct gisad_config {
 	char socket_path[GISAD_SOCKET_PATH_MAX];
@@ -32,6 +36,15 @@ struct gisad_config {
 	bool ais;                      /* host offers the AIS facility */
 	uint32_t kicker_interval_us;   /* 0: no wall-clock kicker timer */
 	uint32_t nisc;                 /* host ISC of GIB alerts */
+	/* Migration listener (mig-listen.c); migration_listen "" = none. */
+	char migration_listen[GISAD_LISTEN_MAX];   /* "HOST:PORT" or "[IPv6]:PORT" */
+	char tls_ca[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	char tls_allow[GISAD_ALLOW_MAX];           /* entries, comma-separated */
+	uint32_t handshake_timeout_ms;
+	uint32_t idle_timeout_ms;
+	uint32_t max_conn_per_peer;
 };
 
 struct conf_error {
@@ -63,6 +76,20 @@ void conf_errors_format(const char *path, const struct conf_error *e, char *buf,
 uint32_t conf_caps(const struct gisad_config *cfg);
 /* "classic,newest" into buf. */
 void conf_profiles_str(uint32_t profiles, char *buf, size_t len);
+
+/*
+ * Split a migration_listen value into host (brackets of an IPv6 address
+ * removed) and port.  0, or -EINVAL if it is not HOST:PORT / [IPv6]:PORT
+ * with a port of 0 to 65535.
+ */
+int conf_listen_split(const char *v, char *host, size_t hostlen, char *port, size_t portlen);
+
+/*
+ * Split a tls_allow value (entries separated by commas or blanks) into
+ * buf (at least strlen(v) + 1 bytes), pointers in entries[max].  Returns
+ * the number of entries, or -E2BIG if there are more than max.
+ */
+int conf_allow_split(const char *v, char *buf, const char **entries, size_t max);
 
 /* The key table as help text, and a configuration as a gisad.conf. */
 void conf_help(FILE *out);

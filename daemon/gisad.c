@@ -6,9 +6,11 @@
  *
  *   load config -> [fork, unless --foreground] -> host, group, state dir
  *   -> restore every VM with a current checkpoint -> listen (or take the
- *   socket systemd passed) -> READY=1 -> loop
+ *   socket systemd passed) -> migration listener, if configured -> READY=1
+ *   -> loop
  *   SIGHUP:  reload gisad.conf (RELOADING=1 ... READY=1); keys that need a
- *            restart are reported, not applied
+ *            restart are reported, not applied; a new migration TLS context
+ *            for new connections
  *   SIGTERM, SIGINT: STOPPING=1 -> checkpoint every VM -> leave the loop
  *            -> close connections, remove the socket we bound -> exit
  *            (status 1 if a checkpoint failed)
@@ -71,7 +73,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct gisad *d = arg;
-	struct gisad_config next;
+	static struct gisad_config next, old;
 	struct conf_errors errs;
 	char oldgroup[sizeof(d->cfg.group)];
 	int r;
@@ -99,6 +101,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	conf_errors_free(&errs);
 	memcpy(oldgroup, d->cfg.group, sizeof(oldgroup));
+	old = d->cfg;
 	conf_reload(&d->cfg, &next);
 	log_set_level(d->cfg.log_level);
 	if (strcmp(oldgroup, d->cfg.group) != 0 && ctl_apply_group(d)) {
@@ -107,6 +110,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		(void)ctl_apply_group(d);
 	}
 	gisad_kicker_update(d);
+	mig_reload(d, &old);
 	log_info("SIGHUP: configuration reloaded from %s", d->config_path);
 	sd_notify(0, "READY=1");
 }
@@ -217,6 +221,8 @@ static int run(struct gisad *d, int ready_fd)
 		goto out;
 	store_restore_all(d);
 	r = ctl_listen(d);
+	if (!r)
+		r = mig_listen(d);
 	if (r)
 		goto out;
 	setup_watchdog(d);
@@ -237,6 +243,7 @@ out:
 		d->exit_status = 1;
 	if (ready_fd >= 0)
 		close(ready_fd);
+	mig_close_all(d);
 	ctl_close_all(d);
 	vmreg_free_all(d);
 	job_free_all(d);
@@ -318,7 +325,8 @@ static void usage(FILE *out)
 		"  -V, --version            the version\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT checkpoint every VM and exit; SIGHUP reloads the\n"
-		"configuration (socket, state_dir and nisc take effect on restart).\n"
+		"configuration (socket, state_dir, nisc and migration_listen take effect on\n"
+		"restart; the migration TLS files and allow-list are read again).\n"
 		"\n",
 		GISAD_DEFAULT_CONFIG);
 	conf_help(out);

@@ -11,6 +11,7 @@
  *   vmreg.c    vmreg_*  the VM registry (name -> struct gisa_vm) and events
  *   store.c    store_*  snapshots in and out, checkpoint files
  *   job.c      job_*    libvirt-shaped jobs
+ *   mig-listen.c mig_*  the migration listener: TLS, peer identities, hello
  *   config.c   conf_*   gisad.conf (config.h)
  *   log.c      log_*    logging (log.h)
  *
@@ -64,6 +65,7 @@
 struct event_base;
 struct event;
 struct conn;
+struct mig;
 
 /* ---- VM registry (vmreg.c) --------------------------------------------- */
 
@@ -139,6 +141,8 @@ struct gisad {
 	uint8_t *rxbuf;                 /* GISAD_MAX_DATAGRAM */
 	uint8_t *txbuf;
 
+	struct mig *mig;                /* migration listener; NULL: none */
+
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog_ev;
 	struct event *kicker_ev;
@@ -166,6 +170,21 @@ void ctl_close_all(struct gisad *d);
 void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__ControlEvent *ev);
 /* Subscribe a connection (called by the subscribe verb). */
 void ctl_subscribe(struct conn *c, bool kicks, bool jobs, const char *vm);
+
+/* ---- migration listener (mig-listen.c) --------------------------------- */
+
+/*
+ * Listen on cfg.migration_listen (nothing to do when it is empty): TLS
+ * context, socket.  0, or -errno after logging why.
+ */
+int mig_listen(struct gisad *d);
+/*
+ * SIGHUP, after conf_reload: a new TLS context for new connections.  On
+ * failure the old one stays and the TLS keys of d->cfg get back their
+ * values from old.
+ */
+void mig_reload(struct gisad *d, const struct gisad_config *old);
+void mig_close_all(struct gisad *d);
 
 /* ---- requests and the handler table (verb.c) --------------------------- */
 

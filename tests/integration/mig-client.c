@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mig-client: a minimal migration source for the integration tests of
+ * gisad's migration listener.  It dials, runs the TLS handshake with
+ * lib/net/tls.c, sends a MigHello in a frame of lib/net/frame.c, and
+ * prints what it got as `key=value' lines:
+ *
+ *   handshake=ok | handshake=failed
+ *   result=hello | result=error | result=refused | result=closed | result=io
+ *   version=, hello.min=, hello.max=, hello.role=, hello.caps=,
+ *   hello.profiles=0,1, hello.max_vms=, hello.max_frame=, hello.daemon=
+ *   error.code=, error.message=             (a MigError)
+ *   tls.kind=, tls.alert=, tls.msg=          (a TLS failure)
+ *   close=notify | close=error               (after the answer)
+ *
+ * Misbehaviour on purpose: --no-cert (an empty client certificate),
+ * --plain TEXT (no TLS at all), --silent (send nothing, wait for the
+ * close), --hello-min/--hello-max (a version range), --garbage (bytes
+ * that are no frame), --delay MS (hold the connection after the
+ * handshake).  `mig-client --fingerprint CERT' prints sha256:HEX.
+ *
+ * Exit status: 0 when it ran (whatever the answer), 2 on usage or
+ * set-up errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <gisa/frame.h>
+#include <gisa/tls.h>
+
+#include "migration.pb-c.h"
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mig-client: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int fingerprint(const char *path)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	FILE *f = fopen(path, "r");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	if (!x || X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32)
+		die("%s: cannot read a certificate", path);
+	printf("sha256:");
+	for (unsigned int i = 0; i < n; i++)
+		printf("%02x", md[i]);
+	printf("\n");
+	X509_free(x);
+	return 0;
+}
+
+static int dial(const char *host, int port, int timeout_s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = timeout_s };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		die("socket or address `%s' unusable", host);
+	/* Never hang a test: every read and write gives up after timeout_s. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect %s:%d: %s", host, port, strerror(errno));
+	return fd;
+}
+
+/* No TLS: write text, then read until the daemon closes. */
+static int run_plain(int fd, const char *text)
+{
+	uint64_t t0 = now_ms();
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+
+	if (text[0] && write(fd, text, strlen(text)) < 0)
+		printf("write.error=%s\n", strerror(errno));
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		got += (size_t)n;
+	printf("result=%s\n", n == 0 ? "closed" : "io");
+	if (n < 0)
+		printf("io.error=%s\n", strerror(errno));
+	printf("bytes=%zu\nclosed_after_ms=%llu\n", got, (unsigned long long)(now_ms() - t0));
+	return 0;
+}
+
+static void print_tls(const char *what, const struct gisa_tls_error *err)
+{
+	printf("result=%s\ntls.kind=%s\ntls.alert=%d\ntls.msg=%s\n", what,
+	       gisa_tls_errkind_name(err->kind), err->alert, err->msg);
+}
+
+static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigHello h = GISA__V1__MIG_HELLO__INIT;
+	Gisa__V1__MigPeer p = GISA__V1__MIG_PEER__INIT;
+	struct gisa_tls_error err;
+	struct gisa_fbuf fb = { 0 };
+	uint8_t payload[1024];
+	size_t len, off = 0, n;
+	int r = 0;
+
+	p.daemon = (char *)"mig-client";
+	p.hostname = (char *)"test";
+	p.dialled = (char *)dialled;
+	h.has_min_version = h.has_max_version = true;
+	h.min_version = min;
+	h.max_version = max;
+	h.has_role = true;
+	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
+	h.has_purpose = true;
+	h.purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE;
+	h.peer = &p;
+	msg.has_version = true;
+	msg.version = max;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_HELLO;
+	msg.hello = &h;
+	len = gisa__v1__mig_message__get_packed_size(&msg);
+	if (len > sizeof(payload))
+		die("hello too large");
+	gisa__v1__mig_message__pack(&msg, payload);
+	if (gisa_fbuf_put(&fb, GISA_FRAME_MSG, payload, len))
+		die("framing the hello");
+	while (off < fb.len && r == 0) {
+		r = gisa_tls_write(ssl, fb.data + off, fb.len - off, &n, &err);
+		off += r == 0 ? n : 0;
+	}
+	if (r)
+		print_tls("refused", &err);
+	gisa_fbuf_release(&fb);
+	return r;
+}
+
+static int send_raw(SSL *ssl, const void *data, size_t len)
+{
+	struct gisa_tls_error err;
+	size_t n;
+	int r = gisa_tls_write(ssl, data, len, &n, &err);
+
+	if (r)
+		print_tls("refused", &err);
+	return r;
+}
+
+static void print_message(const Gisa__V1__MigMessage *m)
+{
+	printf("version=%u\n", m->version);
+	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_HELLO) {
+		const Gisa__V1__MigHello *h = m->hello;
+
+		printf("result=hello\nhello.min=%u\nhello.max=%u\nhello.role=%d\n", h->min_version,
+		       h->max_version, (int)h->role);
+		if (h->host_caps) {
+			printf("hello.caps=%u\nhello.profiles=", h->host_caps->caps);
+			for (size_t i = 0; i < h->host_caps->n_profiles; i++)
+				printf("%s%u", i ? "," : "", h->host_caps->profiles[i]);
+			printf("\n");
+		}
+		printf("hello.max_vms=%u\n", h->max_vms);
+		if (h->limits)
+			printf("hello.max_frame=%u\nhello.max_msg=%u\nhello.max_object=%llu\n",
+			       h->limits->max_frame, h->limits->max_msg,
+			       (unsigned long long)h->limits->max_object);
+		if (h->peer)
+			printf("hello.daemon=%s\nhello.instance_len=%zu\n",
+			       h->peer->daemon ? h->peer->daemon : "",
+			       h->peer->has_instance ? h->peer->instance.len : 0);
+	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ERROR) {
+		printf("result=error\nerror.code=%d\nerror.message=%s\n", m->error->error,
+		       m->error->message ? m->error->message : "");
+	} else {
+		printf("result=other\nbody=%d\n", (int)m->body_case);
+	}
+}
+
+/* Read one frame and print it, then wait for the close and say how. */
+static void read_answer(SSL *ssl)
+{
+	struct gisa_frame_decoder *dec = NULL;
+	struct gisa_tls_error err;
+	struct gisa_frame f;
+	uint8_t buf[16384];
+	size_t n = 0, used;
+	int r, got = 0;
+
+	if (gisa_frame_decoder_new(NULL, &dec))
+		die("decoder");
+	while (!got) {
+		struct gisa_frame_error ferr;
+		size_t off = 0;
+
+		r = gisa_tls_read(ssl, buf, sizeof(buf), &n, &err);
+		if (r) {
+			print_tls("refused", &err);
+			goto out;
+		}
+		if (n == 0) {
+			printf("result=closed\n");
+			goto out;
+		}
+		while (off < n && !got) {
+			r = gisa_frame_decode(dec, buf + off, n - off, &used, &f, &ferr);
+			if (r < 0) {
+				printf("result=badframe\nframe.error=%s\n", ferr.msg);
+				goto out;
+			}
+			off += used;
+			if (r == 1) {
+				Gisa__V1__MigMessage *m;
+
+				got = 1;
+				m = NULL;
+				if (f.type == GISA_FRAME_MSG)
+					m = gisa__v1__mig_message__unpack(NULL, f.len, f.payload);
+				if (!m) {
+					printf("result=badmessage\n");
+					goto out;
+				}
+				print_message(m);
+				gisa__v1__mig_message__free_unpacked(m, NULL);
+			}
+		}
+	}
+	/* Then the daemon ends the connection: with close_notify, we hope. */
+	do
+		r = gisa_tls_read(ssl, buf, sizeof(buf), &n, &err);
+	while (r == 0 && n > 0);
+	printf("close=%s\n", r == 0 ? "notify" : "error");
+	if (r)
+		printf("close.kind=%s\n", gisa_tls_errkind_name(err.kind));
+out:
+	gisa_frame_decoder_free(dec);
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
+	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT };
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "dialled", required_argument, NULL, O_DIALLED },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "no-cert", no_argument, NULL, O_NOCERT },
+		{ "plain", required_argument, NULL, O_PLAIN },
+		{ "silent", no_argument, NULL, O_SILENT },
+		{ "hello-min", required_argument, NULL, O_MIN },
+		{ "hello-max", required_argument, NULL, O_MAX },
+		{ "garbage", no_argument, NULL, O_GARBAGE },
+		{ "delay", required_argument, NULL, O_DELAY },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "fingerprint", required_argument, NULL, O_FP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
+	const char *allow = "host-a", *plain = NULL;
+	bool no_cert = false, silent = false, garbage = false;
+	uint32_t vmin = 1, vmax = 1;
+	int port = -1, delay_ms = 0, timeout_s = 20, opt, fd, r;
+	struct gisa_tls_ctx *ctx = NULL;
+	struct gisa_tls_error err;
+	SSL *ssl = NULL;
+
+	while ((opt = getopt_long(argc, argv, "p:H:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case O_DIALLED:
+			dialled = optarg;
+			break;
+		case O_CA:
+			ca = optarg;
+			break;
+		case O_CERT:
+			cert = optarg;
+			break;
+		case O_KEY:
+			key = optarg;
+			break;
+		case O_ALLOW:
+			allow = optarg;
+			break;
+		case O_NOCERT:
+			no_cert = true;
+			break;
+		case O_PLAIN:
+			plain = optarg;
+			break;
+		case O_SILENT:
+			silent = true;
+			break;
+		case O_MIN:
+			vmin = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case O_MAX:
+			vmax = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case O_GARBAGE:
+			garbage = true;
+			break;
+		case O_DELAY:
+			delay_ms = atoi(optarg);
+			break;
+		case O_TIMEOUT:
+			timeout_s = atoi(optarg);
+			break;
+		case O_FP:
+			return fingerprint(optarg);
+		default:
+			die("unknown option");
+		}
+	}
+	if (port < 0)
+		die("usage: mig-client -p PORT [--ca F --cert F --key F] [options]");
+	signal(SIGPIPE, SIG_IGN);
+	fd = dial(host, port, timeout_s);
+	if (plain)
+		return run_plain(fd, plain);
+	if (!ca || !cert || !key)
+		die("--ca, --cert and --key are required for TLS");
+
+	{
+		const char *entries[] = { allow };
+		struct gisa_tls_config tc = {
+			.cert_file = cert, .key_file = key, .ca_file = ca,
+			.allow = entries, .n_allow = 1,
+		};
+
+		if (gisa_tls_ctx_new(GISA_TLS_CLIENT, &tc, &ctx, &err))
+			die("client context: %s", err.msg);
+	}
+	if (gisa_tls_ssl_new(ctx, fd, dialled ? dialled : host, &ssl, &err))
+		die("SSL: %s", err.msg);
+	/* An empty Certificate message: the server must refuse it. */
+	if (no_cert)
+		SSL_certs_clear(ssl);
+	r = gisa_tls_handshake(ssl, &err);
+	if (r) {
+		printf("handshake=failed\n");
+		print_tls("refused", &err);
+		goto out;
+	}
+	printf("handshake=ok\n");
+	fflush(stdout);
+	if (delay_ms > 0)
+		usleep((useconds_t)delay_ms * 1000u);
+	if (silent) {
+		uint64_t t0 = now_ms();
+
+		read_answer(ssl);
+		printf("closed_after_ms=%llu\n", (unsigned long long)(now_ms() - t0));
+		goto out;
+	}
+	if (garbage)
+		r = send_raw(ssl, "GET / HTTP/1.0\r\n\r\n", 18);
+	else
+		r = send_hello(ssl, vmin, vmax, dialled ? dialled : host);
+	if (r == 0)
+		read_answer(ssl);
+out:
+	fflush(stdout);
+	SSL_free(ssl);
+	gisa_tls_ctx_free(ctx);
+	close(fd);
+	return 0;
+}

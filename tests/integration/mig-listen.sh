@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The migration listener of a real gisad on 127.0.0.1 (port 0: the kernel
+# picks a free one, gisad logs it): a listed peer gets the destination's
+# hello with the configured capabilities; no client certificate, a wrong
+# CA, an expired certificate, an identity not on the allow-list, a
+# plaintext client and a handshake that never comes are refused, each with
+# a log line that says why, and the control socket keeps serving; bad
+# hellos get MigError; the idle timeout; the per-peer limit (by
+# fingerprint); SIGHUP with a changed allow-list applies to new
+# connections while an open one keeps its context, and a reload that
+# fails keeps the old one.
+. "$(dirname "$0")/lib.sh"
+
+: "${MIGC:?MIGC must name the mig-client binary}"
+: "${MAKE_CERTS:?MAKE_CERTS must name the make-certs binary}"
+
+C=$T/certs
+"$MAKE_CERTS" "$C" || fail "make-certs failed"
+
+# ---- configuration keys -----------------------------------------------------
+
+bad=$T/bad.conf
+cat >"$bad" <<CONF
+[gisad]
+migration_listen = no-port-here
+tls_allow = host-a, *.example.com
+handshake_timeout_ms = 10
+max_connections_per_peer = 0
+tls_ca = relative.pem
+CONF
+rc=0
+out=$("$GISAD" --check-config "$bad" 2>&1) || rc=$?
+[ "$rc" -ne 0 ] || fail "bad migration keys accepted"
+expect_match "$out" "^$bad:2: key \`migration_listen', value \`no-port-here': expected HOST:PORT"
+expect_match "$out" \
+	"^$bad:3: key \`tls_allow', value \`host-a, \*.example.com': \
+allow-list entry \`\*.example.com'"
+expect_match "$out" \
+	"^$bad:4: key \`handshake_timeout_ms', value \`10': out of range: expected 100 to 600000$"
+expect_match "$out" "^$bad:5: key \`max_connections_per_peer', value \`0': out of range"
+expect_match "$out" "^$bad:6: key \`tls_ca', value \`relative.pem': expected an absolute path$"
+
+cat >"$bad" <<CONF
+[gisad]
+tls_ca = $C/ca.crt
+migration_listen = [::1]:7000
+CONF
+rc=0
+out=$("$GISAD" --check-config "$bad" 2>&1) || rc=$?
+[ "$rc" -ne 0 ] || fail "a listener without certificates accepted"
+needs="a migration listener needs tls_ca, tls_cert, tls_key and tls_allow"
+expect_match "$out" \
+	"^$bad:3: key \`migration_listen', value \`\[::1\]:7000': $needs; \
+missing: tls_cert tls_key tls_allow$"
+
+# ---- a daemon with a listener --------------------------------------------------
+
+tls_conf() {
+	write_conf migration_listen=127.0.0.1:0 tls_ca="$C/ca.crt" tls_cert="$C/host-a.crt" \
+		tls_key="$C/host-a.key" handshake_timeout_ms=1000 idle_timeout_ms=3000 \
+		max_connections_per_peer=2 profiles=newest ais=no max_vms=7 "$@"
+}
+tls_conf tls_allow="host-a, host-b"
+"$GISAD" --check-config "$CONF" >/dev/null || fail "valid listener configuration refused"
+start_gisad
+PORT=$(sed -n 's/.*migration: listening on 127\.0\.0\.1:\([0-9]*\) (TLS 1\.3, 2 allow.*/\1/p' \
+	"$LOG" | tail -n 1)
+[ -n "$PORT" ] || fail "no \`listening on' line in the log"
+
+mig() {
+	"$MIGC" -p "$PORT" --ca "$C/ca.crt" "$@" 2>&1 || true
+}
+as() {
+	local who=$1
+	shift
+	mig --cert "$C/$who.crt" --key "$C/$who.key" "$@"
+}
+# log_has REGEX: a line of the log matches (waits up to 5 s: logging is async to us).
+log_has() {
+	for _ in $(seq 1 100); do
+		grep -Eq -- "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	fail "no log line matches /$1/"
+}
+HS="refused during the TLS handshake"
+serving() {
+	ctl ping >/dev/null 2>&1 || fail "control socket does not answer after: $1"
+	kill -0 "$PID" 2>/dev/null || fail "gisad died after: $1"
+}
+FP_B=$("$MIGC" --fingerprint "$C/host-b.crt")
+FP_C=$("$MIGC" --fingerprint "$C/host-c.crt")
+
+# A listed peer gets the destination's hello: version 1, role DESTINATION,
+# profiles {newest}, caps GISA (ais = no), room for 7 VMs, frame limits.
+out=$(as host-b)
+expect_field "$out" handshake ok
+expect_field "$out" result hello
+expect_field "$out" version 1
+expect_field "$out" hello.min 1
+expect_field "$out" hello.max 1
+expect_field "$out" hello.role 2
+expect_field "$out" hello.profiles 1
+expect_field "$out" hello.caps 1
+expect_field "$out" hello.max_vms 7
+expect_field "$out" hello.max_frame 16842752
+expect_field "$out" hello.max_msg 1048576
+expect_field "$out" hello.max_object 75497472
+expect_field "$out" hello.instance_len 16
+expect_match "$out" '^hello.daemon=gisad '
+expect_field "$out" close notify
+log_has "127\.0\.0\.1:[0-9]+: \`host-b' \($FP_B\) admitted by allow-list entry \`host-b'$"
+log_has "hello from \`host-b' \(mig-client, host \`test'\): speaks 1\.\.1, purpose MIGRATE"
+serving "a valid peer"
+
+# No client certificate: TLS 1.3 lets the client finish its handshake; it
+# learns of the refusal at its first read.
+out=$(as host-b --no-cert)
+expect_field "$out" result refused
+expect_field "$out" tls.kind peer-refused
+expect_field "$out" tls.alert 116
+log_has "$HS: the peer sent no certificate \(a client certificate is required\) \
+\[no-peer-certificate; alert 116 \`certificate required'\]"
+serving "no client certificate"
+
+out=$(as wrongca-b)
+expect_field "$out" result refused
+expect_field "$out" tls.kind peer-refused
+expect_field "$out" tls.alert 48
+log_has "$HS: certificate of \`host-b' \(sha256:[0-9a-f]{64}\) is signed by an unknown CA \
+\`CN=gisad wrong CA' \[unknown-ca; alert 48"
+serving "a wrong CA"
+
+out=$(as expired)
+expect_field "$out" result refused
+expect_field "$out" tls.alert 45
+log_has "$HS: certificate of \`host-a' \(sha256:[0-9a-f]{64}\) expired at .* \[expired; alert 45"
+serving "an expired certificate"
+
+out=$(as host-c)
+expect_field "$out" result refused
+expect_field "$out" tls.alert 42
+log_has "$HS: certificate of \`host-c' \($FP_C\) is not on the allow-list \[not-allowed; alert 42"
+serving "an identity not on the allow-list"
+
+out=$(mig --plain $'GET / HTTP/1.0\r\n\r\n')
+expect_field "$out" result closed
+log_has "$HS: the peer does not speak TLS \(plaintext or another protocol.*\) \[not-tls"
+serving "a plaintext client"
+
+# A client that connects and never starts TLS is cut at the handshake timeout.
+out=$(mig --plain '')
+expect_field "$out" result closed
+ms=$(field "$out" closed_after_ms)
+[ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "handshake timeout after $ms ms, expected ~1000"
+log_has "refused: the TLS handshake did not complete within 1000 ms \(handshake_timeout_ms\)"
+serving "a handshake timeout"
+
+# ---- the hello ---------------------------------------------------------------------
+
+out=$(as host-b --hello-min 2 --hello-max 3)
+expect_field "$out" result error
+expect_field "$out" error.code -93
+expect_field "$out" error.message "source speaks 2..3, this gisad speaks 1..1"
+log_has "source speaks 2\.\.3, this gisad speaks 1\.\.1: answered MigError -93 and closing"
+
+out=$(as host-b --garbage)
+expect_field "$out" result error
+expect_field "$out" error.code -74
+log_has "\`host-b' $FP_B\): .*magic.*: answered MigError -74"
+
+# Silent after the handshake: MigError -ETIMEDOUT at the idle timeout.
+out=$(as host-b --silent)
+expect_field "$out" result error
+expect_field "$out" error.code -110
+ms=$(field "$out" closed_after_ms)
+[ "$ms" -ge 2900 ] && [ "$ms" -lt 8000 ] || fail "idle timeout after $ms ms, expected ~3000"
+log_has "nothing received for 3000 ms \(idle_timeout_ms\): answered MigError -110"
+serving "bad hellos and an idle peer"
+
+# ---- per-peer limit: 2 connections per certificate ---------------------------------
+
+admitted_b() {
+	grep -c "\`host-b' ($FP_B) admitted by allow-list entry \`host-b'$" "$LOG" || true
+}
+n0=$(admitted_b)
+as host-b --delay 1500 >"$T/hold1" &
+h1=$!
+as host-b --delay 1500 >"$T/hold2" &
+h2=$!
+for _ in $(seq 1 100); do
+	[ "$(admitted_b)" -ge $((n0 + 2)) ] && break
+	sleep 0.02
+done
+[ "$(admitted_b)" -ge $((n0 + 2)) ] || fail "the two held connections were not admitted"
+out=$(as host-b)
+expect_field "$out" result error
+expect_field "$out" error.code -87
+cap="\(max_connections_per_peer = 2\)"
+expect_match "$out" \
+	"^error.message=peer \`host-b' \($FP_B\) already holds 2 migration connections $cap$"
+log_has "\`host-b' \($FP_B\) admitted by allow-list entry \`host-b', but it already holds \
+2 connections $cap: refused after its hello"
+# Another certificate is counted apart.
+out=$(as host-a)
+expect_field "$out" result hello
+wait "$h1" "$h2"
+expect_field "$(cat "$T/hold1")" result hello
+expect_field "$(cat "$T/hold2")" result hello
+# The limit counts open connections only.
+out=$(as host-b)
+expect_field "$out" result hello
+serving "the per-peer limit"
+
+# ---- SIGHUP: a new allow-list for new connections ----------------------------------
+
+n0=$(admitted_b)
+as host-b --delay 1500 >"$T/held" &
+h1=$!
+for _ in $(seq 1 100); do
+	[ "$(admitted_b)" -gt "$n0" ] && break
+	sleep 0.02
+done
+[ "$(admitted_b)" -gt "$n0" ] || fail "the held connection was not admitted"
+tls_conf tls_allow="host-a, $FP_C"
+kill -HUP "$PID"
+log_has "SIGHUP: migration TLS reloaded: 2 allow-list entries for new connections; \
+open connections \(1\) keep the previous ones$"
+out=$(as host-c)
+expect_field "$out" result hello
+log_has "\`host-c' \($FP_C\) admitted by allow-list entry \`$FP_C'$"
+out=$(as host-b)
+expect_field "$out" result refused
+expect_field "$out" tls.alert 42
+log_has "certificate of \`host-b' \($FP_B\) is not on the allow-list \[not-allowed"
+# The connection opened before the reload keeps its context and is served.
+wait "$h1"
+expect_field "$(cat "$T/held")" result hello
+serving "SIGHUP"
+
+# A reload that fails keeps the previous context (and allow-list).
+tls_conf tls_allow="host-b" tls_cert="$C/missing.crt"
+kill -HUP "$PID"
+log_has "SIGHUP: migration TLS: certificate \`$C/missing.crt': No such file or directory: \
+keeping the previous certificates and allow-list"
+out=$(as host-c)
+expect_field "$out" result hello
+out=$(as host-b)
+expect_field "$out" result refused
+serving "a failed reload"
+
+stop_gisad 0
+
+# A listener whose certificate cannot be loaded stops the start, naming it.
+tls_conf tls_allow="host-b" tls_cert="$C/missing.crt"
+rc=0
+"$GISAD" --foreground --config "$CONF" 2>>"$LOG" || rc=$?
+[ "$rc" -eq 1 ] || fail "gisad started (status $rc) without its TLS certificate"
+log_has "migration TLS: certificate \`$C/missing.crt': No such file or directory$"
+
+echo "ok: migration listener"
