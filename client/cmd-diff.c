@@ -16,27 +16,36 @@
 #include "gisactl.h"
 
 #define VM_PREFIX "vm:"
+#define REMOTE_PREFIX "tls://"
 
 enum operand_kind {
 	OPERAND_FILE,          /* a snapshot file */
 	OPERAND_VM,            /* a VM of the local gisad */
+	OPERAND_REMOTE,        /* a VM of another gisad, fetched by the local one */
 };
 
 struct operand {
 	const char *text;      /* as typed */
 	enum operand_kind kind;
-	const char *name;      /* the file's path or the VM's name */
+	const char *name;      /* the file's path, the VM's name, or the remote URI */
 	uint8_t *buf;          /* its state as a snapshot */
 	size_t len;
 };
 
 /*
- * "vm:NAME" names a VM of the local gisad; anything else is a snapshot file
- * (write "./vm:x" for a file whose name starts with "vm:").
+ * "vm:NAME" names a VM of the local gisad, "tls://HOST:PORT/NAME" a VM of
+ * another gisad; anything else is a snapshot file (write "./vm:x" for a
+ * file whose name starts with "vm:").  Both operands are checked before
+ * either is loaded.
  */
 static int parse_operand(struct gisactl *g, const char *s, struct operand *op)
 {
 	op->text = s;
+	if (!strncmp(s, REMOTE_PREFIX, strlen(REMOTE_PREFIX))) {
+		op->kind = OPERAND_REMOTE;
+		op->name = s;
+		return check_tls_uri(g, "a remote VM", s, true);
+	}
 	if (strncmp(s, VM_PREFIX, strlen(VM_PREFIX))) {
 		op->kind = OPERAND_FILE;
 		op->name = s;
@@ -51,14 +60,20 @@ static int parse_operand(struct gisactl *g, const char *s, struct operand *op)
 
 /*
  * The operand's state as snapshot bytes.  A VM's state comes from gisad's
- * snapshot export over the control socket (--socket), into a temporary
- * file that is unlinked at once (cmd-store.c); then it is compared like a
- * file.
+ * snapshot export over the control socket (--socket), or for a remote VM
+ * from its remote fetch, into a temporary file that is unlinked at once
+ * (cmd-store.c); then it is compared like a file.
  */
 static int load_operand(struct gisactl *g, struct operand *op)
 {
-	if (op->kind == OPERAND_VM)
+	switch (op->kind) {
+	case OPERAND_VM:
 		return vm_snapshot(g, op->name, &op->buf, &op->len);
+	case OPERAND_REMOTE:
+		return remote_snapshot(g, op->name, &op->buf, &op->len);
+	case OPERAND_FILE:
+		break;
+	}
 	return read_snapshot(g, op->name, &op->buf, &op->len);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Online commands that move state: snapshot export and import, checkpoints
- * in gisad's state directory, and jobs.
+ * in gisad's state directory, a remote VM's snapshot (for diff), and jobs.
  *
  * Snapshot files never travel as paths: gisactl opens them and passes the
  * descriptor (SCM_RIGHTS).  gisad takes regular files only (a pipe could
@@ -236,6 +236,43 @@ int vm_snapshot(struct gisactl *g, const char *vm, uint8_t **ret, size_t *ret_le
 		return r;
 	/* Stored: the copy is read back at once, compressing it gains nothing. */
 	r = export_fd(g, vm, fd, true, 0, &resp);
+	ctl_free(resp);
+	if (!r)
+		r = read_back(g, fd, GISACTL_MAX_SNAPSHOT_FILE, ret, ret_len);
+	close(fd);
+	return r;
+}
+
+/*
+ * The local gisad dials uri (tls://HOST:PORT/NAME, checked by the caller)
+ * and writes VM NAME's snapshot into the spool file passed with the
+ * request: a fetch job, followed until it ends.
+ */
+int remote_snapshot(struct gisactl *g, const char *uri, uint8_t **ret, size_t *ret_len)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__RemoteFetch f = GISA__V1__REMOTE_FETCH__INIT;
+	ctl_response *resp = NULL;
+	int fd, r = spool_file(g, &fd);
+
+	if (r)
+		return r;
+	f.uri = (char *)uri;
+	req.verb_case = GISA__V1__REQUEST__VERB_REMOTE_FETCH;
+	req.remote_fetch = &f;
+	r = ctl_call(g, &req, fd, &resp);
+	if (!r && resp->result_case == GISA__V1__RESPONSE__RESULT_JOB) {
+		uint64_t id = resp->job->id;
+
+		ctl_free(resp);
+		resp = NULL;
+		r = job_follow(g, id, &resp);
+		if (!r && resp->job->type != GISA__V1__JOB_TYPE__JOB_TYPE_COMPLETED)
+			r = out_fail(g, resp->job->error ? resp->job->error : -EIO,
+				     "fetching %s: %s", uri,
+				     resp->job->error_message ? resp->job->error_message :
+				     "the fetch job failed");
+	}
 	ctl_free(resp);
 	if (!r)
 		r = read_back(g, fd, GISACTL_MAX_SNAPSHOT_FILE, ret, ret_len);
@@ -503,6 +540,40 @@ static int job_ref(struct gisactl *g, const char *id_text, Gisa__V1__Request__Ve
 	return ctl_call(g, &req, -1, ret);
 }
 
+int job_get(struct gisactl *g, uint64_t id, ctl_response **ret)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__JobRef j = GISA__V1__JOB_REF__INIT;
+	int r;
+
+	j.has_id = true;
+	j.id = id;
+	req.verb_case = GISA__V1__REQUEST__VERB_JOB_STATUS;
+	req.job_status = &j;
+	r = ctl_call(g, &req, -1, ret);
+	if (!r)
+		r = ctl_expect(g, *ret, GISA__V1__RESPONSE__RESULT_JOB);
+	if (r) {
+		ctl_free(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
+
+void show_job(struct gisactl *g, const Gisa__V1__JobInfo *job)
+{
+	json_t *j;
+
+	if (!g->json) {
+		print_job(job);
+		return;
+	}
+	j = json_job(job);
+	if (!j || json_object_update(out_result(g), j))
+		jset(out_result(g), "job", NULL);
+	json_decref(j);
+}
+
 int cmd_job_list(struct gisactl *g, const struct cmd_args *a)
 {
 	const Gisa__V1__JobList *l;
@@ -518,7 +589,7 @@ int cmd_job_list(struct gisactl *g, const struct cmd_args *a)
 	if (g->json)
 		list = json_array();
 	else if (l->n_jobs)
-		printf("%-6s %-10s %-10s %-20s %-16s %12s  %s\n", "ID", "OPERATION", "TYPE", "VM",
+		printf("%-6s %-11s %-10s %-20s %-16s %12s  %s\n", "ID", "OPERATION", "TYPE", "VM",
 		       "TAG", "BYTES", "ERROR");
 	for (size_t i = 0; i < l->n_jobs; i++) {
 		const Gisa__V1__JobInfo *j = l->jobs[i];
@@ -528,10 +599,16 @@ int cmd_job_list(struct gisactl *g, const struct cmd_args *a)
 				list = NULL;
 			continue;
 		}
-		printf("%-6" PRIu64 " %-10s %-10s %-20s %-16s %12" PRIu64 "  %s\n", j->id,
+		printf("%-6" PRIu64 " %-11s %-10s %-20s %-16s %12" PRIu64 "  %s\n", j->id,
 		       job_op_name(j->operation), job_type_name(j->type), j->vm ? j->vm : "",
 		       j->tag && j->tag[0] ? j->tag : "-", j->data_total,
 		       j->error ? errno_code(j->error) : "-");
+		if (j->migration) {
+			char brief[512];
+
+			fmt_migration_brief(j->migration, brief, sizeof(brief));
+			printf("%-6s migration: %s\n", "", brief);
+		}
 	}
 	if (g->json)
 		jset(out_result(g), "jobs", list);
@@ -548,14 +625,38 @@ int cmd_job_status(struct gisactl *g, const struct cmd_args *a)
 
 	if (!r)
 		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_JOB);
-	if (!r && g->json) {
-		json_t *j = json_job(resp->job);
+	if (!r)
+		show_job(g, resp->job);
+	ctl_free(resp);
+	return r;
+}
 
-		if (!j || json_object_update(out_result(g), j))
-			jset(out_result(g), "job", NULL);
-		json_decref(j);
-	} else if (!r)
-		print_job(resp->job);
+/* An operator's decision on an in-doubt migrate-out job. */
+int cmd_job_resolve(struct gisactl *g, const struct cmd_args *a)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__JobResolve jr = GISA__V1__JOB_RESOLVE__INIT;
+	const char *id = a->argv[0], *outcome = a->argv[1];
+	ctl_response *resp = NULL;
+	int r;
+
+	if (arg_u64(g, "ID", id, UINT64_MAX, &jr.id))
+		return GISACTL_EXIT_ERROR;
+	if (!jr.id)
+		return out_usage(g, "ID names a job: 1 or more, not `%s'", id);
+	if (strcmp(outcome, "committed") && strcmp(outcome, "resumed"))
+		return out_usage(g, "the outcome is committed (the VM is active at the "
+				 "destination) or resumed (it is not), not `%s'", outcome);
+	jr.has_id = true;
+	jr.has_committed = true;
+	jr.committed = !strcmp(outcome, "committed");
+	req.verb_case = GISA__V1__REQUEST__VERB_JOB_RESOLVE;
+	req.job_resolve = &jr;
+	r = ctl_call(g, &req, -1, &resp);
+	if (!r)
+		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_JOB);
+	if (!r)
+		show_job(g, resp->job);
 	ctl_free(resp);
 	return r;
 }

@@ -234,7 +234,49 @@ static json_t *json_u32s(const uint32_t *v, size_t n)
 	return a;
 }
 
-static void info_json(struct gisactl *g, const Gisa__V1__VmInfo *v)
+/*
+ * Where a migrating or migrated VM went: VmInfo does not say, its line of
+ * vm_list does (migrated_to).  0 with *ret (NULL: none, else free it), or
+ * an exit status.
+ */
+static int vm_destination(struct gisactl *g, const char *vm, char **ret)
+{
+	ctl_response *resp;
+	int r = ctl_noargs(g, GISA__V1__REQUEST__VERB_VM_LIST, &resp);
+
+	*ret = NULL;
+	if (!r)
+		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_VM_LIST);
+	for (size_t i = 0; !r && i < resp->vm_list->n_vms; i++) {
+		const Gisa__V1__VmSummary *v = resp->vm_list->vms[i];
+
+		if (!v->name || strcmp(v->name, vm) || !v->migrated_to || !v->migrated_to[0])
+			continue;
+		*ret = strdup(v->migrated_to);
+		if (!*ret)
+			r = out_fail(g, -ENOMEM, "out of memory");
+		break;
+	}
+	ctl_free(resp);
+	return r;
+}
+
+/* "outgoing to tls://b:7600", or just the state. */
+static void fmt_migration(int state, const char *dest, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", migration_state_name(state), dest && *dest ? " to " : "",
+		 dest && *dest ? dest : "");
+}
+
+/* The migration members: the state, and the destination only when there is one. */
+static void json_migration_state(json_t *o, int state, const char *dest)
+{
+	jset(o, "migration", json_string(migration_state_name(state)));
+	if (dest && *dest)
+		jset(o, "migrated_to", json_string(dest));
+}
+
+static void info_json(struct gisactl *g, const Gisa__V1__VmInfo *v, const char *dest)
 {
 	const Gisa__V1__GisaInfo *gi = v->gisa;
 	json_t *o = out_result(g), *slots = json_array(), *go = json_object();
@@ -280,7 +322,7 @@ static void info_json(struct gisactl *g, const Gisa__V1__VmInfo *v)
 	jset(o, "memslots", slots);
 	jset(o, "events_dropped", json_integer((json_int_t)v->events_dropped));
 	jset(o, "last_job", v->last_job ? json_integer((json_int_t)v->last_job) : json_null());
-	jset(o, "migration", json_string("none"));
+	json_migration_state(o, v->migration, dest);
 	if (v->digest.len == GISA_SNAP_DIGEST_SIZE) {
 		gisa_snap_digest_hex(v->digest.data, hex);
 		jset(o, "digest", json_string(hex));
@@ -289,10 +331,10 @@ static void info_json(struct gisactl *g, const Gisa__V1__VmInfo *v)
 	}
 }
 
-static void info_human(const Gisa__V1__VmInfo *v)
+static void info_human(const Gisa__V1__VmInfo *v, const char *dest)
 {
 	const Gisa__V1__GisaInfo *gi = v->gisa;
-	char uuid[37] = "(none)", caps[32], hex[65] = "(none)", lists[160] = "";
+	char uuid[37] = "(none)", caps[32], hex[65] = "(none)", lists[160] = "", mig[320];
 
 	if (v->uuid.len == 16)
 		fmt_uuid(v->uuid.data, uuid);
@@ -344,19 +386,29 @@ static void info_human(const Gisa__V1__VmInfo *v)
 		out_kv("last job", "%" PRIu64, v->last_job);
 	else
 		out_kv("last job", "(none)");
+	fmt_migration(v->migration, dest, mig, sizeof(mig));
+	out_kv("migration", "%s", mig);
 	out_kv("digest", "%s", hex);
 }
 
 static int show_info(struct gisactl *g, ctl_response *resp)
 {
+	const Gisa__V1__VmInfo *v;
+	char *dest = NULL;
 	int r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_VM_INFO);
 
 	if (r)
 		return r;
+	v = resp->vm_info;
+	if (v->migration != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE && v->name)
+		r = vm_destination(g, v->name, &dest);
+	if (r)
+		return r;
 	if (g->json)
-		info_json(g, resp->vm_info);
+		info_json(g, v, dest);
 	else
-		info_human(resp->vm_info);
+		info_human(v, dest);
+	free(dest);
 	return 0;
 }
 
@@ -467,7 +519,7 @@ int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 		       "VCPUS", "MIGRATION");
 	for (size_t i = 0; i < l->n_vms; i++) {
 		const Gisa__V1__VmSummary *v = l->vms[i];
-		char uuid[37] = "(none)", caps[16];
+		char uuid[37] = "(none)", caps[16], mig[320];
 
 		if (v->uuid.len == 16)
 			fmt_uuid(v->uuid.data, uuid);
@@ -479,7 +531,7 @@ int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 			jset(o, "profile", json_string(profile_name(v->profile)));
 			jset(o, "caps", json_caps(v->caps));
 			jset(o, "vcpus", json_integer(v->vcpus));
-			jset(o, "migration", json_string("none"));
+			json_migration_state(o, v->migration, v->migrated_to);
 			if (!list || !o || json_array_append_new(list, o))
 				list = NULL;
 			continue;
@@ -487,8 +539,9 @@ int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 		snprintf(caps, sizeof(caps), "%s%s%s", v->caps & GISA_CAP_GISA ? "gisa" : "",
 			 (v->caps & GISA_CAP_ALL) == GISA_CAP_ALL ? "," : "",
 			 v->caps & GISA_CAP_AIS ? "ais" : v->caps & GISA_CAP_GISA ? "" : "none");
+		fmt_migration(v->migration, v->migrated_to, mig, sizeof(mig));
 		printf("%-24s %-36s %-8s %-9s %5u  %s\n", v->name ? v->name : "", uuid,
-		       profile_name(v->profile), caps, v->vcpus, "none");
+		       profile_name(v->profile), caps, v->vcpus, mig);
 	}
 	if (g->json)
 		jset(out_result(g), "vms", list);

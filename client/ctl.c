@@ -115,14 +115,28 @@ int ctl_recv(struct gisactl *g, ctl_response **ret)
 	}
 }
 
-/* The reply's error, reported with gisad's own sentence. */
+/*
+ * The reply's error, reported with gisad's own sentence.  The "migrating"
+ * refusal (-EAGAIN of a mutating verb on a VM being migrated) carries the
+ * VM's migration state, which goes in front of it (and into the --json
+ * error document).
+ */
 int ctl_reply_fail(struct gisactl *g, const ctl_response *resp)
 {
+	const char *msg = resp->message && resp->message[0] ? resp->message : NULL;
 	int err = resp->error;
+	char dflt[96];
 
-	if (resp->message && resp->message[0])
-		return out_fail(g, err, "%s", resp->message);
-	return out_fail(g, err, "gisad: %s (%d)", strerror(err < 0 ? -err : err), err);
+	if (!msg) {
+		snprintf(dflt, sizeof(dflt), "gisad: %s (%d)", strerror(err < 0 ? -err : err),
+			 err);
+		msg = dflt;
+	}
+	if (resp->has_migration) {
+		g->errmigration = migration_state_name(resp->migration);
+		return out_fail(g, err, "VM is migrating (state %s): %s", g->errmigration, msg);
+	}
+	return out_fail(g, err, "%s", msg);
 }
 
 int ctl_exchange(struct gisactl *g, ctl_request *req, int pass_fd, ctl_response **ret)
@@ -396,9 +410,26 @@ const char *job_type_name(int type)
 const char *job_op_name(int op)
 {
 	static const char *const names[] = { "none", "checkpoint", "restore", "export",
-					     "import" };
+					     "import", "migrate-out", "migrate-in", "fetch" };
 
-	return op >= 0 && op < 5 ? names[op] : "unknown";
+	return op >= 0 && op < 8 ? names[op] : "unknown";
+}
+
+const char *migration_state_name(int state)
+{
+	static const char *const names[] = { "none", "outgoing", "frozen", "in-doubt",
+					     "migrated" };
+
+	return state >= 0 && state < 5 ? names[state] : "unknown";
+}
+
+const char *migration_phase_name(int phase)
+{
+	static const char *const names[] = { "none", "connecting", "setup", "precopy",
+					     "switchover", "in-doubt", "committed", "resumed",
+					     "discarded" };
+
+	return phase >= 0 && phase < 9 ? names[phase] : "unknown";
 }
 
 static const struct {
@@ -517,6 +548,7 @@ json_t *json_job(const Gisa__V1__JobInfo *j)
 	} else {
 		jset(o, "digest", json_null());
 	}
+	jset(o, "migration", j->migration ? json_migration(j->migration) : json_null());
 	return o;
 }
 
@@ -545,4 +577,6 @@ void print_job(const Gisa__V1__JobInfo *j)
 		gisa_snap_digest_hex(j->digest.data, hex);
 		out_kv("digest", "%s", hex);
 	}
+	if (j->migration)
+		print_migration(j->migration);
 }

@@ -86,7 +86,21 @@ const char *job_op_name(int op);
 /* One 72-byte kvm_s390_irq record: its type's name and payload. */
 void fmt_irq(const struct gisa_irq *irq, char *buf, size_t size);
 json_t *json_irq(const uint8_t *rec, enum gisa_byteorder order);
+const char *migration_state_name(int state);
+const char *migration_phase_name(int phase);
+/* A job; with its migration statistics (cmd-migrate.c) when it has them. */
 json_t *json_job(const Gisa__V1__JobInfo *j);
 void print_job(const Gisa__V1__JobInfo *j);
+json_t *json_migration(const Gisa__V1__MigrationStats *m);
+void print_migration(const Gisa__V1__MigrationStats *m);
+/* One line: phase, peer, rounds, downtime (job list). */
+void fmt_migration_brief(const Gisa__V1__MigrationStats *m, char *out, size_t size);
+
+/* cmd-migrate.c: poll job id until it is final (0 with its last reply), or fail. */
+int job_follow(struct gisactl *g, uint64_t id, ctl_response **ret);
+/* cmd-store.c: job_status of job id (a reply carrying an error is reported). */
+int job_get(struct gisactl *g, uint64_t id, ctl_response **ret);
+/* A job as `job status' shows it: the result's members, or the human table. */
+void show_job(struct gisactl *g, const Gisa__V1__JobInfo *j);
 
 #endif

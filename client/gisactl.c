@@ -133,6 +133,25 @@ const struct opt_def opt_defs[OPT_NR] = {
 		"only kicks (and GISA wake-ups) or only job changes" },
 	[OPT_REPLACE] = { "replace", 0, NULL, NULL,
 		"replace the VM if it exists (default: refuse)" },
+	[OPT_DOWNTIME] = { "downtime", 0, "MS", "@none",
+		"the longest the VM may stay frozen at the switchover, 1 to 600000 ms "
+		"(default: gisad.conf's)" },
+	[OPT_ALLOW_LOSSY] = { "allow-lossy", 0, NULL, NULL,
+		"migrate when the destination can hold the state only lossily (default: "
+		"exact only)" },
+	[OPT_NAME] = { "name", 0, "NEW", "@none",
+		"the VM's name at the destination (default: the same)" },
+	[OPT_COMPRESSION] = { "compression", 0, "ALGO", "none zstd",
+		"how the state travels: none, zstd, or zstd:LEVEL with LEVEL 1 to 19 "
+		"(default: gisad.conf's)" },
+	[OPT_MAX_ROUNDS] = { "max-rounds", 0, "N", "@none",
+		"precopy rounds at most before the switchover, 1 to 1000 (default: "
+		"gisad.conf's)" },
+	[OPT_STALL_TIMEOUT] = { "stall-timeout", 0, "MS", "@none",
+		"give up when the destination acknowledges nothing for MS, 100 to 3600000 "
+		"ms (default: gisad.conf's)" },
+	[OPT_DETACH] = { "detach", 0, NULL, NULL,
+		"print the new job and return instead of following the migration" },
 };
 
 #define EXITS_DIFF "0 equal, 1 different, 2 error"
@@ -306,13 +325,14 @@ const struct cmd_entry cmd_table[] = {
 		.usage = "A B",
 		.help = "compare two states section by section",
 		.long_help =
-			"Compares the states of A and B, each a snapshot file (a `vm:NAME'\n"
-			"operand, a VM of the local gisad, needs the daemon), and lists every\n"
-			"difference grouped by section (config, float, ais, lists, gisa,\n"
-			"adapters, routes, memslots, pages, vcpus): what changed, was removed\n"
-			"(only in A), added (only in B) or moved within a list.  Equal state\n"
-			"digests mean equal states, and nothing is decoded then.  Equal states\n"
-			"print nothing (as diff(1)).",
+			"Compares the states of A and B, each a snapshot file, `vm:NAME' (a VM\n"
+			"of the local gisad) or `tls://HOST:PORT/NAME' (VM NAME of the gisad at\n"
+			"HOST:PORT, fetched by the local gisad over TLS with its own identity;\n"
+			"both need the daemon), and lists every difference grouped by section\n"
+			"(config, float, ais, lists, gisa, adapters, routes, memslots, pages,\n"
+			"vcpus): what changed, was removed (only in A), added (only in B) or\n"
+			"moved within a list.  Equal state digests mean equal states, and\n"
+			"nothing is decoded then.  Equal states print nothing (as diff(1)).",
 		.exits = EXITS_DIFF,
 		.complete = "@file",
 		.min_args = 2, .max_args = 2,
@@ -392,7 +412,8 @@ const struct cmd_entry cmd_table[] = {
 		.help = "list the VMs",
 		.long_help =
 			"Lists gisad's VMs in creation order: name, UUID, profile, capabilities,\n"
-			"vcpus and migration state.",
+			"vcpus and migration state (none, outgoing, frozen, in-doubt or\n"
+			"migrated) with the destination.",
 		.min_args = 0, .max_args = 0,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_vm_list,
@@ -405,7 +426,8 @@ const struct cmd_entry cmd_table[] = {
 			"Prints VM NAME's configuration (UUID, profile, capabilities, vcpus, byte\n"
 			"order, memory), its floating-interrupt state (pending count and list\n"
 			"lengths, service signal, machine check, AIS masks, GISA), its adapters,\n"
-			"routes and memslots, and its state digest.",
+			"routes and memslots, its state digest, and its migration state (none,\n"
+			"outgoing, frozen, in-doubt or migrated) with the destination.",
 		.min_args = 1, .max_args = 1,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_vm_info,
@@ -955,11 +977,39 @@ const struct cmd_entry cmd_table[] = {
 		.fn = cmd_checkpoint_delete,
 	},
 	{
+		.noun = "migrate",
+		.usage = "NAME tls://HOST:PORT [--downtime MS]\n"
+			 "    [--allow-lossy] [--name NEW] [--compression none|zstd[:LEVEL]]\n"
+			 "    [--max-rounds N] [--stall-timeout MS] [--detach]",
+		.help = "move a VM live to another gisad",
+		.long_help =
+			"Moves VM NAME live to the gisad listening at tls://HOST:PORT (HOST a\n"
+			"name, an IPv4 address, or an IPv6 address in brackets).  gisad dials it\n"
+			"over TLS with its own identity, checks that the destination can hold\n"
+			"the state (exactly, or lossily with --allow-lossy), copies it in\n"
+			"precopy rounds while the VM runs, then freezes the VM for the last\n"
+			"delta and activates it at the destination.  The migration is a job\n"
+			"(migrate-out): gisactl polls it every 100 ms, draws a progress line on\n"
+			"a terminal, and prints its statistics at the end.  With --detach it\n"
+			"prints the new job and returns.  Interrupting gisactl only stops the\n"
+			"watching: the migration goes on (`job status ID', `job abort ID').  A\n"
+			"source that cannot learn the outcome stays in doubt, the VM frozen,\n"
+			"until the destination answers or `job resolve ID' decides.",
+		.exits = "0 completed, 1 failed or cancelled, 2 error (or interrupted)",
+		.opts = OPT_BIT(OPT_DOWNTIME) | OPT_BIT(OPT_ALLOW_LOSSY) | OPT_BIT(OPT_NAME) |
+			OPT_BIT(OPT_COMPRESSION) | OPT_BIT(OPT_MAX_ROUNDS) |
+			OPT_BIT(OPT_STALL_TIMEOUT) | OPT_BIT(OPT_DETACH),
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON | CMD_LATE_CONNECT,
+		.fn = cmd_migrate,
+	},
+	{
 		.noun = "job", .verb = "list",
 		.usage = "",
 		.help = "list gisad's jobs",
 		.long_help =
-			"Lists every job gisad keeps (active, and finished until cleared), by id.",
+			"Lists every job gisad keeps (active, and finished until cleared), by id;\n"
+			"under a migration's line, its phase, peer, rounds and downtime.",
 		.min_args = 0, .max_args = 0,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_job_list,
@@ -970,10 +1020,23 @@ const struct cmd_entry cmd_table[] = {
 		.help = "show one job",
 		.long_help =
 			"Prints job ID: type, operation, VM, times, data processed, error and\n"
-			"digest.",
+			"digest, and a migration's statistics (as `migrate' prints them).",
 		.min_args = 1, .max_args = 1,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_job_status,
+	},
+	{
+		.noun = "job", .verb = "resolve",
+		.usage = "ID committed|resumed",
+		.help = "decide an in-doubt migration by hand",
+		.long_help =
+			"Decides migrate-out job ID, in doubt because its source could not learn\n"
+			"the outcome, once the destination was checked: committed (the VM is\n"
+			"active there, so it is retired here) or resumed (it never will be, so\n"
+			"it runs here again).  Prints the job as `job status' does.",
+		.min_args = 2, .max_args = 2,
+		.flags = CMD_NEEDS_DAEMON | CMD_LATE_CONNECT,
+		.fn = cmd_job_resolve,
 	},
 	{
 		.noun = "job", .verb = "abort",
@@ -1048,7 +1111,7 @@ static const struct {
 static const char *const exit_statuses[] = {
 	"0  success (diff: equal; verify: valid; check: exact)",
 	"1  a negative answer (diff: different; verify: invalid; check: lossy;\n"
-	"   scenario run --check: a mismatch)",
+	"   scenario run --check: a mismatch; migrate: failed or cancelled)",
 	"2  usage or runtime error (check: also impossible)",
 };
 
@@ -1626,7 +1689,7 @@ static int run(struct gisactl *g, int argc, char **argv)
 			r = out_usage(g, "unexpected operand `%s'", args.argv[e->max_args]);
 		goto out;
 	}
-	if (e->flags & CMD_NEEDS_DAEMON) {
+	if ((e->flags & CMD_NEEDS_DAEMON) && !(e->flags & CMD_LATE_CONNECT)) {
 		r = gisactl_connect(g);
 		if (r)
 			goto out;
@@ -1668,6 +1731,8 @@ static int print_json(struct gisactl *g, int status)
 	jset(doc, "command", cmd);
 	jset(err, "code", json_string(g->errcode));
 	jset(err, "message", json_string(g->errmsg));
+	if (g->errmigration)
+		jset(err, "migration", json_string(g->errmigration));
 	jset(doc, "error", err);
 	if (!doc || out_print_json(doc, stdout))
 		status = GISACTL_EXIT_ERROR;

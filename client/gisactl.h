@@ -90,6 +90,14 @@ enum opt_id {
 	OPT_COUNT,
 	OPT_ONLY,
 	OPT_REPLACE,
+	/* migrate's */
+	OPT_DOWNTIME,
+	OPT_ALLOW_LOSSY,
+	OPT_NAME,
+	OPT_COMPRESSION,
+	OPT_MAX_ROUNDS,
+	OPT_STALL_TIMEOUT,
+	OPT_DETACH,
 	OPT_NR
 };
 #define OPT_BIT(id) (UINT64_C(1) << (id))
@@ -119,6 +127,9 @@ typedef int cmd_fn(struct gisactl *g, const struct cmd_args *a);
 #define CMD_NEEDS_DAEMON 0x1u  /* main connects to gisad (g->fd) before the handler */
 #define CMD_HIDDEN       0x2u  /* not listed by help, not offered by completion */
 #define CMD_STREAM       0x4u  /* --json: prints its own documents, one per line */
+/* With CMD_NEEDS_DAEMON: the handler checks its operands before its first
+ * request connects, so that a usage error needs no daemon. */
+#define CMD_LATE_CONNECT 0x8u
 
 struct cmd_entry {
 	const char *noun;
@@ -143,6 +154,7 @@ struct gisactl {
 	json_t *result;            /* --json: the document out_result() made */
 	char errmsg[1024];         /* the error out_fail() reported, for --json */
 	const char *errcode;       /* its code: an errno name, or "usage" */
+	const char *errmigration;  /* gisad's "migrating" refusal: the VM's state */
 };
 
 /* gisactl.c */
@@ -160,6 +172,12 @@ int out_fail(struct gisactl *g, int err, const char *fmt, ...)
 int out_usage(struct gisactl *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_usage_line(const struct cmd_entry *e, FILE *f);
 void out_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * One line of progress on standard error, redrawn in place (the caller
+ * checks that it is a terminal); out_fail and out_usage clear it first.
+ */
+void out_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_progress_clear(void);
 int out_print_json(json_t *doc, FILE *f);
 const char *errno_code(int err);
 json_t *json_hex64(uint64_t v);
@@ -173,6 +191,10 @@ void fmt_caps(uint32_t caps, char *buf, size_t size);
 json_t *json_caps(uint32_t caps);
 void fmt_uuid(const uint8_t uuid[16], char out[37]);
 void fmt_time(uint64_t unix_ns, char *out, size_t size);
+/* A byte count for people: "512 B", "1.5 KiB", "3.2 MiB". */
+void fmt_bytes(uint64_t n, char *out, size_t size);
+/* Nanoseconds as milliseconds with 3 decimals ("1.234 ms"), "-" if absent. */
+void fmt_ms(bool has, uint64_t ns, char *out, size_t size);
 
 /* files.c: bounded input, safe output, option values */
 /*
@@ -241,12 +263,28 @@ cmd_fn cmd_flic_create, cmd_flic_destroy, cmd_flic_has, cmd_flic_get, cmd_flic_s
 /* cmd-store.c */
 cmd_fn cmd_snapshot_export, cmd_snapshot_import, cmd_checkpoint_create,
 	cmd_checkpoint_restore, cmd_checkpoint_list, cmd_checkpoint_delete, cmd_job_list,
-	cmd_job_status, cmd_job_abort, cmd_job_clear;
+	cmd_job_status, cmd_job_abort, cmd_job_clear, cmd_job_resolve;
+/* cmd-migrate.c */
+cmd_fn cmd_migrate;
 
 /*
  * cmd-store.c: a VM's state as snapshot bytes, through gisad's snapshot
  * export (a temporary file, unlinked at once); 0 or an exit status.
  */
 int vm_snapshot(struct gisactl *g, const char *vm, uint8_t **ret, size_t *ret_len);
+/*
+ * The same for a VM of another gisad, tls://HOST:PORT/NAME: the local gisad
+ * fetches it over its own TLS identity (remote_fetch).
+ */
+int remote_snapshot(struct gisactl *g, const char *uri, uint8_t **ret, size_t *ret_len);
+
+/*
+ * cmd-migrate.c: a VM name as gisad takes it ([A-Za-z0-9_.-]{1,64}, not
+ * starting with `.'), and a migration URI: tls://HOST:PORT, HOST a name, an
+ * IPv4 address or an IPv6 address in brackets, PORT 1 to 65535; with_vm:
+ * followed by /NAME.  Each reports a usage error naming what and s.
+ */
+int check_vm_name(struct gisactl *g, const char *what, const char *s);
+int check_tls_uri(struct gisactl *g, const char *what, const char *s, bool with_vm);
 
 #endif

@@ -10,7 +10,9 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gisa/engine.h>
 
@@ -18,6 +20,8 @@
 
 /* A member jset() could not make: the document is incomplete. */
 static bool json_broken;
+/* A progress line is on standard error (a terminal): clear it before a message. */
+static bool progress_shown;
 
 json_t *out_result(struct gisactl *g)
 {
@@ -35,6 +39,7 @@ static void vreport(struct gisactl *g, const char *code, const char *fmt, va_lis
 {
 	vsnprintf(g->errmsg, sizeof(g->errmsg), fmt, ap);
 	g->errcode = code;
+	out_progress_clear();
 	fprintf(stderr, "gisactl: %s\n", g->errmsg);
 }
 
@@ -76,6 +81,33 @@ int out_usage(struct gisactl *g, const char *fmt, ...)
 				"`gisactl help' lists the commands.\n");
 	}
 	return GISACTL_EXIT_ERROR;
+}
+
+void out_progress(const char *fmt, ...)
+{
+	struct winsize ws;
+	int width = 80;
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* A line longer than the terminal wraps, and \r no longer reaches its start. */
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1)
+		width = ws.ws_col;
+	fprintf(stderr, "\r%.*s\033[K", width - 1, line);
+	fflush(stderr);
+	progress_shown = true;
+}
+
+void out_progress_clear(void)
+{
+	if (!progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress_shown = false;
 }
 
 void out_kv(const char *key, const char *fmt, ...)
@@ -175,4 +207,28 @@ void fmt_time(uint64_t ns, char *out, size_t size)
 	snprintf(out, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%09uZ", (long long)tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (unsigned)(ns % 1000000000u));
+}
+
+void fmt_bytes(uint64_t n, char *out, size_t size)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	unsigned u = 0;
+
+	if (n < 1024) {
+		snprintf(out, size, "%" PRIu64 " B", n);
+		return;
+	}
+	for (v /= 1024; v >= 1024 && u < 3; v /= 1024)
+		u++;
+	snprintf(out, size, "%.1f %s", v, units[u]);
+}
+
+void fmt_ms(bool has, uint64_t ns, char *out, size_t size)
+{
+	if (!has)
+		snprintf(out, size, "-");
+	else
+		snprintf(out, size, "%" PRIu64 ".%03" PRIu64 " ms", ns / 1000000u,
+			 ns / 1000u % 1000u);
 }

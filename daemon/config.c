@@ -32,6 +32,7 @@ enum conf_type {
 	CONF_PROFILES,
 	CONF_ADDR,                     /* HOST:PORT, or empty */
 	CONF_ALLOW,                    /* TLS allow-list entries, or empty */
+	CONF_COMP,                     /* none, zstd, zstd:LEVEL */
 };
 
 struct conf_key;
@@ -295,6 +296,47 @@ static int parse_allow(const struct conf_key *k, const char *v, struct gisad_con
 	return 0;
 }
 
+int conf_compression(const char *v, bool *zstd, int *level)
+{
+	char *end;
+	long n;
+
+	if (strcmp(v, "none") == 0) {
+		*zstd = false;
+		*level = 0;
+		return 0;
+	}
+	if (strcmp(v, "zstd") == 0) {
+		*zstd = true;
+		*level = GISAD_ZSTD_DEFAULT_LEVEL;
+		return 0;
+	}
+	if (strncmp(v, "zstd:", 5) != 0 || v[5] < '0' || v[5] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtol(v + 5, &end, 10);
+	if (*end || errno || n < 1 || n > GISAD_ZSTD_MAX_LEVEL)
+		return -EINVAL;
+	*zstd = true;
+	*level = (int)n;
+	return 0;
+}
+
+static int parse_comp(const struct conf_key *k, const char *v, struct gisad_config *cfg,
+		      char *err, size_t errlen)
+{
+	bool z;
+	int level;
+
+	if (strlen(v) >= k->max || conf_compression(v, &z, &level)) {
+		snprintf(err, errlen, "expected none, zstd or zstd:LEVEL with a level of 1 to %d",
+			 GISAD_ZSTD_MAX_LEVEL);
+		return -1;
+	}
+	memcpy(FIELD(cfg, k), v, strlen(v) + 1);
+	return 0;
+}
+
 #define OFF(f) offsetof(struct gisad_config, f)
 #define SIZE(f) ((uint32_t)sizeof(((struct gisad_config *)0)->f))
 
@@ -342,6 +384,19 @@ static const struct conf_key keys[] = {
 	  100, 3600000, true, "close a migration connection silent this long while waiting" },
 	{ "max_connections_per_peer", CONF_UINT, "4", parse_uint, OFF(max_conn_per_peer),
 	  1, 1024, true, "migration connections one peer certificate may hold at once" },
+	{ "max_incoming_migrations", CONF_UINT, "16", parse_uint, OFF(max_incoming),
+	  1, 1024, true, "incoming migrations, outcome queries and fetches served at once" },
+	{ "migration_downtime_ms", CONF_UINT, "300", parse_uint, OFF(mig_downtime_ms),
+	  1, 600000, true, "default downtime budget of a migration (gisactl migrate --downtime)" },
+	{ "migration_max_rounds", CONF_UINT, "30", parse_uint, OFF(mig_max_rounds),
+	  1, 1000, true, "precopy rounds before the switchover happens whatever the estimate" },
+	{ "migration_stall_timeout_ms", CONF_UINT, "30000", parse_uint, OFF(mig_stall_ms),
+	  100, 3600000, true, "a migration waiting this long for its peer's answer fails" },
+	{ "migration_compression", CONF_COMP, "none", parse_comp, OFF(mig_compression),
+	  0, SIZE(mig_compression), true,
+	  "compression of migration objects: none, zstd or zstd:LEVEL (see docs/PERFORMANCE.md)" },
+	{ "outcome_records", CONF_UINT, "1024", parse_uint, OFF(outcome_records),
+	  16, 65536, true, "outcomes of incoming migrations kept for an in-doubt source to query" },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -564,6 +619,7 @@ static void format_value(const struct conf_key *k, const struct gisad_config *cf
 	case CONF_NAME:
 	case CONF_ADDR:
 	case CONF_ALLOW:
+	case CONF_COMP:
 		snprintf(buf, len, "%s", p);
 		break;
 	case CONF_UINT:
@@ -600,6 +656,8 @@ static const char *type_name(enum conf_type t)
 		return "host:port";
 	case CONF_ALLOW:
 		return "allow-list";
+	case CONF_COMP:
+		return "compression";
 	}
 	return "?";
 }
@@ -638,6 +696,7 @@ static size_t field_size(const struct conf_key *k)
 	case CONF_NAME:
 	case CONF_ADDR:
 	case CONF_ALLOW:
+	case CONF_COMP:
 		return k->max;
 	case CONF_BOOL:
 		return sizeof(bool);

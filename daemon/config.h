@@ -45,7 +45,19 @@ struct gisad_config {
 	uint32_t handshake_timeout_ms;
 	uint32_t idle_timeout_ms;
 	uint32_t max_conn_per_peer;
+	uint32_t max_incoming;         /* incoming migration sessions at once */
+	uint32_t mig_downtime_ms;      /* migrate defaults (mig-out.c) */
+	uint32_t mig_max_rounds;
+	uint32_t mig_stall_ms;
+	char mig_compression[16];      /* none, zstd, zstd:LEVEL */
+	uint32_t outcome_records;      /* decided incoming migrations kept */
 };
+
+#define GISAD_ZSTD_DEFAULT_LEVEL 1
+#define GISAD_ZSTD_MAX_LEVEL     19
+
+/* Parse none / zstd / zstd:LEVEL.  0 or -EINVAL. */
+int conf_compression(const char *v, bool *zstd, int *level);
 
 struct conf_error {
 	int line;                      /* 0: not tied to a line */

@@ -342,13 +342,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	conn_reading(c, true);
 }
 
-/* Decoding budget: a request may not make the daemon allocate without bound. */
-struct budget {
-	size_t left;
-	bool exceeded;
-};
-
-static void *budget_alloc(void *ctx, size_t size)
+/* Decoding budget: a message may not make the daemon allocate without bound. */
+void *budget_alloc(void *ctx, size_t size)
 {
 	struct budget *b = ctx;
 	size_t *p;
@@ -365,7 +360,7 @@ static void *budget_alloc(void *ctx, size_t size)
 	return (char *)p + 16;
 }
 
-static void budget_free(void *ctx, void *ptr)
+void budget_free(void *ctx, void *ptr)
 {
 	struct budget *b = ctx;
 	size_t *p;

@@ -111,6 +111,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	gisad_kicker_update(d);
 	mig_reload(d, &old);
+	mig_client_reload(d);
 	log_info("SIGHUP: configuration reloaded from %s", d->config_path);
 	sd_notify(0, "READY=1");
 }
@@ -219,7 +220,9 @@ static int run(struct gisad *d, int ready_fd)
 		r = setup_signals(d);
 	if (r)
 		goto out;
+	mig_recover(d);
 	store_restore_all(d);
+	mig_recover_after(d);
 	r = ctl_listen(d);
 	if (!r)
 		r = mig_listen(d);

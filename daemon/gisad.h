@@ -11,7 +11,8 @@
  *   vmreg.c    vmreg_*  the VM registry (name -> struct gisa_vm) and events
  *   store.c    store_*  snapshots in and out, checkpoint files
  *   job.c      job_*    libvirt-shaped jobs
- *   mig-listen.c mig_*  the migration listener: TLS, peer identities, hello
+ *   mig-*.c             live migration (mig.h): links, the listener, the
+ *                       destination (migin_*), the source (migout_*), records
  *   config.c   conf_*   gisad.conf (config.h)
  *   log.c      log_*    logging (log.h)
  *
@@ -66,6 +67,15 @@ struct event_base;
 struct event;
 struct conn;
 struct mig;
+struct mig_in;
+struct mlink;
+struct request;
+struct mig_out;
+struct migrec;
+struct gisa_tls_ctx;
+
+/* A destination as text: "tls://HOST:PORT" or a peer address. */
+#define GISAD_PEER_MAX          (GISAD_LISTEN_MAX + GISAD_NAME_MAX + 16)
 
 /* ---- VM registry (vmreg.c) --------------------------------------------- */
 
@@ -83,9 +93,46 @@ struct vmrec {
 	struct gisa_event ev[GISA_EVENT_RING_SIZE];
 	uint32_t ev_head, ev_count;
 	uint64_t ev_dropped;            /* overwritten here (engine drops apart) */
+	/*
+	 * Live migration: OUTGOING (precopy) refuses structural verbs,
+	 * FROZEN and IN_DOUBT every mutating verb (the "migrating" error).
+	 */
+	Gisa__V1__MigrationState mig;
+	char mig_peer[GISAD_PEER_MAX];
+};
+
+/* A VM retired after migrating away: listed until destroyed here. */
+struct retired {
+	struct retired *next;
+	char name[GISAD_NAME_MAX + 1];
+	uint8_t uuid[16];
+	char to[GISAD_PEER_MAX];
+	uint8_t id[16];                  /* the migration */
 };
 
 /* ---- jobs (job.c) ------------------------------------------------------- */
+
+/* Statistics of a migration job (MigrationStats in control.proto); 0 = unknown. */
+#define GISAD_MIG_ROUNDS_KEPT 64u
+struct migstats {
+	Gisa__V1__MigrationPhase phase;
+	char peer[GISAD_PEER_MAX];
+	char peer_identity[640];
+	uint8_t id[16];
+	char remote_vm[GISAD_NAME_MAX + 1];
+	uint32_t rounds;
+	uint64_t round_bytes[GISAD_MIG_ROUNDS_KEPT];   /* the first rounds */
+	uint64_t precopy_bytes, switchover_bytes;
+	uint32_t budget_ms;
+	char compression[16];
+	char verdict[16];
+	uint64_t setup_ns, transfer_ns, down_active_ns, down_informed_ns;
+	uint64_t freeze_ns, encode_ns, send_ns;
+	uint64_t recv_ns, import_ns, verify_ns, commit_ns, answer_ns, rtt_ns;
+	bool has_src_digest, has_dst_digest, has_match, digests_match;
+	uint8_t src_digest[32], dst_digest[32];
+	uint32_t query_attempts;
+};
 
 struct job {
 	struct job *next;
@@ -101,6 +148,9 @@ struct job {
 	char errmsg[256];
 	bool has_digest;
 	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+	struct migstats *ms;            /* migration jobs (freed with the job) */
+	struct mig_out *out;            /* the running migrate-out/fetch, else NULL */
+	struct mig_in *in;              /* the running migrate-in, else NULL */
 };
 
 /* ---- the daemon --------------------------------------------------------- */
@@ -142,6 +192,15 @@ struct gisad {
 	uint8_t *txbuf;
 
 	struct mig *mig;                /* migration listener; NULL: none */
+	struct mlink *mig_links;        /* every migration connection */
+	uint32_t nr_mig_links;
+	struct gisa_tls_ctx *client_ctx; /* dialling peers; built on first use */
+	struct mig_in *ins;             /* incoming migrations, queries, fetches */
+	uint32_t nr_ins;
+	struct mig_out *outs;           /* outgoing migrations and fetches */
+	struct migrec *outcomes;        /* decided incoming migrations, oldest first */
+	size_t nr_outcomes;
+	struct retired *retired;
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog_ev;
@@ -156,6 +215,17 @@ uint64_t gisad_unix_ns(void);         /* CLOCK_REALTIME */
 void gisad_kicker_update(struct gisad *d);
 
 /* ---- control socket (control.c) ---------------------------------------- */
+
+/*
+ * A protobuf-c allocator with a budget, for decoding what peers send
+ * (requests, migration messages): { budget_alloc, budget_free, &budget }.
+ */
+struct budget {
+	size_t left;
+	bool exceeded;
+};
+void *budget_alloc(void *ctx, size_t size);
+void budget_free(void *ctx, void *ptr);
 
 /* Bind cfg.socket_path, or take the socket systemd passed.  0 or -errno. */
 int ctl_listen(struct gisad *d);
@@ -185,6 +255,21 @@ int mig_listen(struct gisad *d);
  */
 void mig_reload(struct gisad *d, const struct gisad_config *old);
 void mig_close_all(struct gisad *d);
+/* SIGHUP: the dialling side builds its TLS context again on next use. */
+void mig_client_reload(struct gisad *d);
+/*
+ * Start-up, before store_restore_all: read the migration records, settle
+ * the destination's, list retired VMs.  After it: mig_recover_after.
+ */
+void mig_recover(struct gisad *d);
+void mig_recover_after(struct gisad *d);
+/* Whether restore must skip VM name (retired here, or never activated). */
+bool mig_skip_restore(const struct gisad *d, const char *name);
+const struct retired *mig_retired_find(const struct gisad *d, const char *name);
+/* Forget a retired VM (vm destroy): its record goes.  0 or -ENOENT. */
+int mig_retired_clear(struct gisad *d, const char *name);
+/* The "migrating" error for a VM in a migration state: -EAGAIN, msg. */
+int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb);
 
 /* ---- requests and the handler table (verb.c) --------------------------- */
 
@@ -199,6 +284,7 @@ struct request {
 	int nfds;                        /* descriptors received (others closed) */
 	bool ctrunc;                     /* the kernel cut the control data */
 	struct vmrec *vm;                /* resolved VM: events drained after */
+	const struct verb *verb;         /* the handler's table entry */
 	struct arena_block *arena;
 	char msg[512];
 };
@@ -206,6 +292,7 @@ struct request {
 /* Verb flags. */
 #define VERB_MUTATES 0x1u    /* may change a VM or the daemon */
 #define VERB_FD      0x2u    /* needs exactly one SCM_RIGHTS descriptor */
+#define VERB_STRUCT  0x4u    /* replaces or removes a VM: refused while it migrates */
 
 typedef int (*verb_fn)(struct request *r);
 
@@ -296,6 +383,9 @@ int verb_job_status(struct request *r);
 int verb_job_abort(struct request *r);
 int verb_job_clear(struct request *r);
 int verb_subscribe(struct request *r);
+int verb_migrate(struct request *r);
+int verb_job_resolve(struct request *r);
+int verb_remote_fetch(struct request *r);
 
 /*
  * Handle one decoded request into r->resp (which the caller sends): the
@@ -306,6 +396,12 @@ void verb_dispatch(struct request *r);
 /* ---- VM registry (vmreg.c) --------------------------------------------- */
 
 struct vmrec *vmreg_find(struct gisad *d, const char *name);
+/*
+ * Whether name may not be given to a new VM: an active VM, a VM retired
+ * after migrating away, or an incoming migration's reservation.  -EEXIST
+ * with msg, or 0.
+ */
+int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen);
 /* Register vm under name (the caller checked name and cap).  -ENOMEM. */
 int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct gisa_vm *vm,
 	      struct vmrec **ret);
@@ -345,6 +441,12 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 /* Whole regular file from fd (current offset to EOF) / to fd.  -errno, msg. */
 int store_read_fd(int fd, uint8_t **ret_buf, size_t *ret_len, char *msg, size_t msglen);
 int store_write_fd(int fd, const uint8_t *buf, size_t len, char *msg, size_t msglen);
+/* Write dir/name atomically and durably (temporary, fsync, rename, fsync dir). */
+int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
+		     char *msg, size_t msglen);
+/* <state_dir>/checkpoints/<vm>, created if missing.  -errno with msg. */
+int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len, char *msg,
+			 size_t msglen);
 
 /* Checkpoints: <state_dir>/checkpoints/<vm>/{current,<tag>}.gsnap. */
 int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
@@ -377,11 +479,16 @@ int store_checkpoint_all(struct gisad *d);
 struct job *job_start(struct gisad *d, Gisa__V1__JobOperation op, const char *vm,
 		      const char *tag);
 void job_progress(struct job *j, uint64_t processed, uint64_t total);
-/* err 0: COMPLETED; else FAILED with msg.  Publishes the change. */
+/* err 0: COMPLETED; -ECANCELED: CANCELLED; else FAILED with msg.  Publishes. */
 void job_finish(struct gisad *d, struct job *j, int err, const char *msg);
+/* Publish a change of a running job (phase, progress). */
+void job_changed(struct gisad *d, const struct job *j);
 struct job *job_find(struct gisad *d, uint64_t id);
-/* Fill a JobInfo (strings point into j). */
-void job_to_info(const struct job *j, Gisa__V1__JobInfo *info);
+/*
+ * Fill a JobInfo (strings point into j); a migration job's statistics go
+ * into *ms, which must outlive info.
+ */
+void job_to_info(const struct job *j, Gisa__V1__JobInfo *info, Gisa__V1__MigrationStats *ms);
 /* Remove finished job id (0: all finished).  Returns how many went. */
 size_t job_clear(struct gisad *d, uint64_t id);
 void job_free_all(struct gisad *d);

@@ -139,6 +139,8 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 		snprintf(msg, msglen, "VM `%s' exists: ask for replace to overwrite it", name);
 		return -EEXIST;
 	}
+	if (!rec && vmreg_name_taken(d, name, msg, msglen))
+		return -EEXIST;
 	if (!rec && d->nr_vms >= d->cfg.max_vms) {
 		snprintf(msg, msglen, "gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
 			 d->cfg.max_vms);
@@ -416,26 +418,18 @@ static const char *tag_file(const char *tag)
 	return tag && tag[0] ? tag : CKPT_CURRENT;
 }
 
-int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
-			   const uint8_t *buf, size_t len, char *msg, size_t msglen)
+int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
+		     char *msg, size_t msglen)
 {
 	static unsigned long counter;
-	char dir[PATH_MAX], tmp[GISAD_NAME_MAX + 64], final[GISAD_NAME_MAX + 16];
+	char tmp[NAME_MAX + 1];
 	int dfd, fd, r;
 
-	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR, d->cfg.state_dir);
-	if (!r)
-		r = mkdir_one(dir, msg, msglen);
-	if (!r)
-		r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir,
-			     vm);
-	if (!r)
-		r = mkdir_one(dir, msg, msglen);
-	if (r)
-		return r;
-	snprintf(final, sizeof(final), "%s" CKPT_SUFFIX, tag_file(tag));
-	snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu.tmp", final, (long)getpid(), ++counter);
-
+	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu.tmp", name, (long)getpid(),
+			     ++counter) >= sizeof(tmp)) {
+		snprintf(msg, msglen, "file name `%s' is too long", name);
+		return -ENAMETOOLONG;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
@@ -453,10 +447,10 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 		r = -errno;
 	if (close(fd) && !r)
 		r = -errno;
-	if (!r && renameat(dfd, tmp, dfd, final))
+	if (!r && renameat(dfd, tmp, dfd, name))
 		r = -errno;
 	if (r) {
-		snprintf(msg, msglen, "writing checkpoint `%s/%s': %s", dir, final, strerror(-r));
+		snprintf(msg, msglen, "writing `%s/%s': %s", dir, name, strerror(-r));
 		unlinkat(dfd, tmp, 0);
 		close(dfd);
 		return r;
@@ -467,6 +461,37 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 		snprintf(msg, msglen, "fsync of `%s': %s", dir, strerror(-r));
 	}
 	close(dfd);
+	return r;
+}
+
+int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len, char *msg,
+			 size_t msglen)
+{
+	int r;
+
+	r = path_fmt(dir, len, msg, msglen, "%s/" CKPT_DIR, d->cfg.state_dir);
+	if (!r)
+		r = mkdir_one(dir, msg, msglen);
+	if (!r)
+		r = path_fmt(dir, len, msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
+	if (!r)
+		r = mkdir_one(dir, msg, msglen);
+	return r;
+}
+
+int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
+			   const uint8_t *buf, size_t len, char *msg, size_t msglen)
+{
+	char dir[PATH_MAX], final[GISAD_NAME_MAX + 16];
+	int r;
+
+	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
+	if (r)
+		return r;
+	snprintf(final, sizeof(final), "%s" CKPT_SUFFIX, tag_file(tag));
+	r = store_file_write(dir, final, buf, len, msg, msglen);
+	if (r && strncmp(msg, "writing", 7) == 0)
+		snprintf(msg, msglen, "writing checkpoint `%s/%s': %s", dir, final, strerror(-r));
 	return r;
 }
 
@@ -690,6 +715,8 @@ void store_restore_all(struct gisad *d)
 		if (!path_fmt(vmdir, sizeof(vmdir), msg, sizeof(msg), "%s/%s", dir, names[i]))
 			remove_temporaries(vmdir);
 		msg[0] = '\0';
+		if (mig_skip_restore(d, names[i]))
+			continue;
 		r = store_checkpoint_read(d, names[i], NULL, &buf, &len, msg, sizeof(msg));
 		if (r == -ENOENT)
 			continue;   /* only named checkpoints: nothing to activate */

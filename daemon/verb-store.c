@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gisad.h"
+#include "mig.h"
 #include "log.h"
 
 static int tag_check(struct request *r, const char *verb, const char *tag)
@@ -267,9 +268,11 @@ int verb_checkpoint_delete(struct request *r)
 static Gisa__V1__JobInfo *job_info(struct request *r, const struct job *j)
 {
 	Gisa__V1__JobInfo *info = req_alloc(r, sizeof(*info));
+	Gisa__V1__MigrationStats *ms = req_alloc(r, sizeof(*ms));
 
-	if (info)
-		job_to_info(j, info);
+	if (!info || !ms)
+		return NULL;
+	job_to_info(j, info, ms);
 	return info;
 }
 
@@ -347,7 +350,11 @@ int verb_job_abort(struct request *r)
 
 	if (err)
 		return err;
-	/* Every job today finishes within its request: none is ever active here. */
+	if (j->out)
+		return migout_abort(r->d, j, r->msg, sizeof(r->msg));
+	if (j->in)
+		return migin_abort(r->d, j, r->msg, sizeof(r->msg));
+	/* Other jobs finish within their request: never active here. */
 	return req_fail(r, -EALREADY, "job_abort: job %llu (%s of VM `%s') already %s",
 			(unsigned long long)j->id, job_op_name(j->op), j->vm, type_word(j->type));
 }

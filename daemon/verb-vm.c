@@ -6,6 +6,7 @@
 #include <gisa/state.h>
 
 #include "gisad.h"
+#include "mig.h"
 #include "log.h"
 
 int verb_ping(struct request *r)
@@ -137,7 +138,7 @@ int verb_vm_create(struct request *r)
 	struct gisa_vm *vm = NULL;
 	struct vmrec *rec = NULL;
 	uint8_t uuid[16];
-	char what[128];
+	char what[128], taken[512];
 	int err;
 
 	if (!q->name || !q->name[0])
@@ -147,8 +148,8 @@ int verb_vm_create(struct request *r)
 				"vm_create: VM name `%.80s' is invalid: expected 1 to %d of "
 				"[A-Za-z0-9_.-], not starting with `.'",
 				q->name, GISAD_NAME_MAX);
-	if (vmreg_find(d, q->name))
-		return req_fail(r, -EEXIST, "vm_create: VM `%s' already exists", q->name);
+	if (vmreg_name_taken(d, q->name, taken, sizeof(taken)))
+		return req_fail(r, -EEXIST, "vm_create: %.400s", taken);
 	if (d->nr_vms >= d->cfg.max_vms)
 		return req_fail(r, -ENOSPC, "vm_create: gisad already hosts %u VMs (max_vms = %u)",
 				d->nr_vms, d->cfg.max_vms);
@@ -226,8 +227,17 @@ int verb_vm_destroy(struct request *r)
 	struct vmrec *rec = NULL;
 	char name[GISAD_NAME_MAX + 1];
 	char msg[256];
-	int err = req_vm(r, r->req->vm_destroy->vm, &rec);
+	const char *q = r->req->vm_destroy->vm;
+	int err;
 
+	/* A VM that migrated away is listed until destroyed here. */
+	if (q && !vmreg_find(r->d, q) && mig_retired_find(r->d, q)) {
+		err = mig_retired_clear(r->d, q);
+		if (!err)
+			log_info("VM `%s' (migrated away) forgotten", q);
+		return err;
+	}
+	err = req_vm(r, q, &rec);
 	if (err)
 		return err;
 	snprintf(name, sizeof(name), "%s", rec->name);
@@ -244,8 +254,12 @@ int verb_vm_destroy(struct request *r)
 int verb_vm_list(struct request *r)
 {
 	Gisa__V1__VmList *l = req_alloc(r, sizeof(*l));
-	Gisa__V1__VmSummary **v = req_alloc(r, (r->d->nr_vms + 1) * sizeof(*v));
+	Gisa__V1__VmSummary **v;
+	size_t n = r->d->nr_vms + 1;
 
+	for (const struct retired *t = r->d->retired; t; t = t->next)
+		n++;
+	v = req_alloc(r, n * sizeof(*v));
 	if (!l || !v)
 		return -ENOMEM;
 	gisa__v1__vm_list__init(l);
@@ -265,7 +279,23 @@ int verb_vm_list(struct request *r)
 		s->profile = (uint32_t)cfg.profile;
 		s->caps = cfg.caps;
 		s->vcpus = cfg.nr_vcpus;
-		s->migration = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE;
+		s->migration = rec->mig;
+		if (rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
+			s->migrated_to = rec->mig_peer;
+		v[l->n_vms++] = s;
+	}
+	for (struct retired *t = r->d->retired; t; t = t->next) {
+		Gisa__V1__VmSummary *s = req_alloc(r, sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		gisa__v1__vm_summary__init(s);
+		s->name = t->name;
+		s->has_uuid = s->has_migration = true;
+		s->uuid.data = t->uuid;
+		s->uuid.len = 16;
+		s->migration = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_MIGRATED;
+		s->migrated_to = t->to;
 		v[l->n_vms++] = s;
 	}
 	l->vms = v;

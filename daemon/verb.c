@@ -19,12 +19,13 @@
 
 #define M VERB_MUTATES
 #define F VERB_FD
+#define S VERB_STRUCT
 #define V(c) GISA__V1__REQUEST__VERB_##c
 
 static const struct verb verbs[] = {
 	{ "ping", V(PING), verb_ping, 0, "liveness, version and limits" },
 	{ "vm_create", V(VM_CREATE), verb_vm_create, M, "create a VM" },
-	{ "vm_destroy", V(VM_DESTROY), verb_vm_destroy, M,
+	{ "vm_destroy", V(VM_DESTROY), verb_vm_destroy, M | S,
 	  "destroy a VM and its current checkpoint" },
 	{ "vm_list", V(VM_LIST), verb_vm_list, 0, "list the VMs" },
 	{ "vm_info", V(VM_INFO), verb_vm_info, 0, "a VM's configuration, state and digest" },
@@ -66,11 +67,11 @@ static const struct verb verbs[] = {
 	{ "host_info", V(HOST_INFO), verb_host_info, 0, "the host's GIB state" },
 	{ "snapshot_export", V(SNAPSHOT_EXPORT), verb_snapshot_export, F,
 	  "write a VM's snapshot into the passed fd" },
-	{ "snapshot_import", V(SNAPSHOT_IMPORT), verb_snapshot_import, M | F,
+	{ "snapshot_import", V(SNAPSHOT_IMPORT), verb_snapshot_import, M | F | S,
 	  "create (or replace) a VM from the snapshot in the passed fd" },
 	{ "checkpoint_create", V(CHECKPOINT_CREATE), verb_checkpoint_create, M,
 	  "write a VM's checkpoint (current or a tag)" },
-	{ "checkpoint_restore", V(CHECKPOINT_RESTORE), verb_checkpoint_restore, M,
+	{ "checkpoint_restore", V(CHECKPOINT_RESTORE), verb_checkpoint_restore, M | S,
 	  "restore a VM from its checkpoint (current or a tag)" },
 	{ "checkpoint_list", V(CHECKPOINT_LIST), verb_checkpoint_list, 0,
 	  "a VM's checkpoints" },
@@ -81,10 +82,17 @@ static const struct verb verbs[] = {
 	{ "job_abort", V(JOB_ABORT), verb_job_abort, M, "abort an active job" },
 	{ "job_clear", V(JOB_CLEAR), verb_job_clear, M, "forget finished jobs" },
 	{ "subscribe", V(SUBSCRIBE), verb_subscribe, 0, "receive event datagrams" },
+	{ "migrate", V(MIGRATE), verb_migrate, M,
+	  "start migrating a VM to another gisad (a migrate-out job)" },
+	{ "job_resolve", V(JOB_RESOLVE), verb_job_resolve, M,
+	  "decide an in-doubt migration: committed (retire) or not (resume)" },
+	{ "remote_fetch", V(REMOTE_FETCH), verb_remote_fetch, F,
+	  "fetch a remote gisad's VM snapshot into the passed fd (a fetch job)" },
 };
 
 #undef M
 #undef F
+#undef S
 #undef V
 
 #define NR_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -211,8 +219,18 @@ int req_vm(struct request *r, const char *name, struct vmrec **ret)
 				"[A-Za-z0-9_.-], not starting with `.'",
 				verb_name(r), name, GISAD_NAME_MAX);
 	rec = vmreg_find(r->d, name);
-	if (!rec)
+	if (!rec) {
+		const struct retired *t = mig_retired_find(r->d, name);
+
+		if (t)
+			return req_fail(r, -ENOENT, "%s: VM `%s' migrated to %s: it is active "
+					"there, not here", verb_name(r), name, t->to);
 		return req_fail(r, -ENOENT, "%s: no VM named `%s'", verb_name(r), name);
+	}
+	if (rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE && r->verb &&
+	    (r->verb->flags & (rec->mig == GISA__V1__MIGRATION_STATE__MIGRATION_STATE_OUTGOING ?
+			       VERB_STRUCT : VERB_MUTATES)))
+		return mig_refuse(r, rec, verb_name(r));
 	r->vm = rec;
 	*ret = rec;
 	return 0;
@@ -299,6 +317,7 @@ void verb_dispatch(struct request *r)
 			       v->name);
 		goto out;
 	}
+	r->verb = v;
 	err = v->fn(r);
 	if (err < 0 && !r->msg[0])
 		req_fail(r, err, "%s: %s (%d)", v->name, strerror(-err), err);

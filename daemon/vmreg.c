@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gisad.h"
+#include "mig.h"
 #include "log.h"
 
 struct vmrec *vmreg_find(struct gisad *d, const char *name)
@@ -23,6 +24,27 @@ struct vmrec *vmreg_find(struct gisad *d, const char *name)
 		if (strcmp(rec->name, name) == 0)
 			return rec;
 	return NULL;
+}
+
+int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen)
+{
+	const struct retired *t;
+
+	if (vmreg_find(d, name)) {
+		snprintf(msg, msglen, "VM `%s' already exists", name);
+		return -EEXIST;
+	}
+	t = mig_retired_find(d, name);
+	if (t) {
+		snprintf(msg, msglen, "VM `%s' migrated to %s and is listed here until "
+			 "destroyed: `gisactl vm destroy %s' frees the name", name, t->to, name);
+		return -EEXIST;
+	}
+	if (migin_reserved(d, name, NULL)) {
+		snprintf(msg, msglen, "the name `%s' is reserved by an incoming migration", name);
+		return -EEXIST;
+	}
+	return 0;
 }
 
 int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct gisa_vm *vm,

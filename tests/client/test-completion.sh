@@ -31,7 +31,7 @@ expect()
 	[ "$got" = "$want" ] || fail "completing [$*]: got \`$got', expected \`$want'"
 }
 
-expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot ping route scenario snapshot vcpu version vm' ''
+expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot migrate ping route scenario snapshot vcpu version vm' ''
 expect 'scenario snapshot' s
 expect 'check convert decode digest encode export import info verify' snapshot ''
 expect 'check convert' snapshot c
@@ -45,10 +45,15 @@ expect '--check --help --json --max-records --no-state --socket --version' scena
 expect '--help --json --socket --version' diff --
 expect 'check convert decode digest encode export import info verify' --json snapshot ''
 expect 'check convert decode digest encode export import info verify' --socket /tmp/s snapshot ''
-expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot ping route scenario snapshot vcpu version vm' help ''
+expect 'adapter airq ais apf checkpoint diff events flic gisa help host irq job mem memslot migrate ping route scenario snapshot vcpu version vm' help ''
 expect 'run' help scenario ''
 expect '' help snapshot info ''
 expect '' snapshot encode x --level ''
+# migrate and job resolve
+expect '--allow-lossy --compression --detach --downtime --help --json --max-rounds --name --socket --stall-timeout --version' migrate a tls://h:1 --
+expect 'none zstd' migrate a tls://h:1 --compression ''
+expect '' migrate a tls://h:1 --downtime ''
+expect 'abort clear list resolve status' job ''
 # file names where the table says so
 mkdir "$T/files"
 : >"$T/files/alpha.gsnap"
@@ -63,5 +68,8 @@ has "$T/out" $'opt\tsnapshot\tconvert\t--qemu-ais\t@file'
 has "$T/out" $'opt\tscenario\trun\t-c\t-'
 has "$T/out" $'global\t--socket\t@file'
 has "$T/out" $'cmd\thelp\t-\t@help'
+has "$T/out" $'cmd\tmigrate\t-\t@none'
+has "$T/out" $'opt\tmigrate\t-\t--detach\t-'
+has "$T/out" $'cmd\tjob\tresolve\t@none'
 
 finish

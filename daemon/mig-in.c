@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The destination of a migration (docs/MIGRATION-PROTOCOL.md, sections
+ * 6.2 and 7), and the answers to outcome queries and fetches.
+ *
+ *   BEGIN --MigBegin accepted (record STAGING)--> STAGING
+ *   STAGING --MigRound--> ROUND --object: applied--> MigRoundAck, STAGING
+ *   STAGING --MigSwitchover--> FINAL --object: checks, build, record
+ *        COMMITTED, activate--> MigOutcome COMMITTED, CONFIRM
+ *   FINAL --a check fails--> MigOutcome DISCARDED
+ *   BEGIN..FINAL (before END) --failure, MigAbort, idle, cut--> DISCARDED
+ *   CONFIRM --MigConfirm or the link ends--> done
+ *
+ * Invariants:
+ *  - the staging image is no VM: control verbs cannot see or change it;
+ *    only its name (and UUID) are reserved;
+ *  - the COMMITTED record is written after every check passed and before
+ *    the VM is activated; the staged checkpoint is durable before it, so
+ *    a restart after the record restores the VM, and one before it finds
+ *    a STAGING record and discards;
+ *  - once the final object's END arrived, the decision is taken within
+ *    the same loop turn: no loss of the link can stop it;
+ *  - an outcome is answered only to a peer admitted by the same
+ *    allow-list entry that ran the migration.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include <gisa/compat.h>
+#include <gisa/delta.h>
+#include <gisa/image.h>
+
+#include "log.h"
+#include "mig.h"
+
+enum in_state {
+	I_BEGIN,
+	I_STAGING,
+	I_ROUND,        /* a round's object is arriving */
+	I_FINAL,        /* the final delta is arriving */
+	I_CONFIRM,      /* committed: waiting for MigConfirm */
+	I_DONE,
+};
+
+struct mig_in {
+	struct mig_in *next;
+	struct gisad *d;
+	struct mlink *l;
+	struct job *job;
+	struct migstats *ms;
+	enum in_state st;
+	Gisa__V1__MigPurpose purpose;
+	struct migrec rec;
+	bool reserved;                  /* rec.vm and rec.uuid are reserved */
+	struct gisa_compat_dest target;
+	enum gisa_compat_verdict allowed;
+	struct gisa_image *img;         /* the staging image I_r */
+	uint8_t digest[MIG_DIGEST_SIZE];
+	uint8_t chain[MIG_DIGEST_SIZE];
+	uint32_t round;                 /* the next round expected */
+	/* the announced object */
+	bool a_zstd;
+	uint64_t a_raw;
+	uint8_t a_digest[MIG_DIGEST_SIZE], a_chain[MIG_DIGEST_SIZE], a_target[MIG_DIGEST_SIZE];
+	uint64_t t_announce;
+};
+
+/* ---- bookkeeping --------------------------------------------------------------- */
+
+bool migin_reserved(const struct gisad *d, const char *name, const uint8_t uuid[16])
+{
+	for (const struct mig_in *s = d->ins; s; s = s->next)
+		if (s->reserved && ((name && strcmp(s->rec.vm, name) == 0) ||
+				    (uuid && memcmp(s->rec.uuid, uuid, 16) == 0)))
+			return true;
+	return false;
+}
+
+void migin_remember(struct gisad *d, const struct migrec *r)
+{
+	size_t cap = d->cfg.outcome_records;
+
+	for (size_t i = 0; i < d->nr_outcomes; i++) {
+		if (memcmp(d->outcomes[i].id, r->id, MIG_ID_SIZE) == 0) {
+			d->outcomes[i] = *r;
+			return;
+		}
+	}
+	if (!d->outcomes) {
+		d->outcomes = calloc(cap, sizeof(*d->outcomes));
+		if (!d->outcomes) {
+			log_err("out of memory for outcome records: migration %s is not kept",
+				r->vm);
+			return;
+		}
+	}
+	if (d->nr_outcomes >= cap) {
+		/* The oldest goes, with its record file. */
+		(void)migrec_remove(d, d->outcomes[0].id);
+		memmove(d->outcomes, d->outcomes + 1, (cap - 1) * sizeof(*d->outcomes));
+		d->nr_outcomes = cap - 1;
+	}
+	d->outcomes[d->nr_outcomes++] = *r;
+}
+
+static const struct migrec *outcome_find(const struct gisad *d, const uint8_t *id)
+{
+	for (size_t i = 0; i < d->nr_outcomes; i++)
+		if (memcmp(d->outcomes[i].id, id, MIG_ID_SIZE) == 0)
+			return &d->outcomes[i];
+	return NULL;
+}
+
+static void in_free(struct mig_in *s)
+{
+	for (struct mig_in **p = &s->d->ins; *p; p = &(*p)->next) {
+		if (*p == s) {
+			*p = s->next;
+			s->d->nr_ins--;
+			break;
+		}
+	}
+	if (s->l)
+		mlink_drop(s->l);
+	if (s->job)
+		s->job->in = NULL;
+	gisa_image_free(s->img);
+	free(s);
+}
+
+static void finish(struct mig_in *s, int err, const char *msg)
+{
+	struct job *j = s->job;
+
+	s->st = I_DONE;
+	s->job = NULL;
+	if (j) {
+		j->in = NULL;
+		job_finish(s->d, j, err, msg);
+	}
+	in_free(s);
+}
+
+/* Before the commit: staging goes, record DISCARDED, the job fails. */
+static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...)
+{
+	char msg[512], why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->rec.state == MIGREC_STAGING) {
+		s->rec.state = MIGREC_DISCARDED;
+		s->rec.error = err;
+		snprintf(s->rec.message, sizeof(s->rec.message), "%.255s", msg);
+		s->rec.decided_unix_ns = gisad_unix_ns();
+		if (migrec_write(s->d, &s->rec, why, sizeof(why)))
+			log_err("migration of VM `%s': the DISCARDED record: %s", s->rec.vm, why);
+		migin_remember(s->d, &s->rec);
+	}
+	s->reserved = false;
+	if (s->ms)
+		s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_DISCARDED;
+	if (s->l && answer) {
+		Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+		Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
+
+		oc.has_outcome = oc.has_error = oc.has_decided_unix_ns = true;
+		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_DISCARDED;
+		oc.error = err;
+		oc.message = msg;
+		oc.decided_unix_ns = s->rec.decided_unix_ns;
+		m.body_case = GISA__V1__MIG_MESSAGE__BODY_OUTCOME;
+		m.outcome = &oc;
+		(void)mlink_send(s->l, &m);
+		mlink_close(s->l);
+		s->l = NULL;
+	} else if (s->l) {
+		mlink_error(s->l, err, "%s", msg);
+		s->l = NULL;
+	}
+	if (s->job)
+		log_notice("incoming migration of VM `%s' discarded: %s", s->rec.vm, msg);
+	finish(s, err, msg);
+}
+
+/* ---- begin ---------------------------------------------------------------------- */
+
+static bool uuid_taken(const struct gisad *d, const uint8_t uuid[16])
+{
+	for (const struct vmrec *v = d->vms; v; v = v->next)
+		if (memcmp(v->uuid, uuid, 16) == 0)
+			return true;
+	return migin_reserved(d, NULL, uuid);
+}
+
+/* Name and UUID at this host; -EEXIST etc. with msg. */
+static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_t msglen)
+{
+	struct gisad *d = s->d;
+	const char *name = b->new_name ? b->new_name : b->vm_name;
+	const struct retired *t;
+
+	if (!b->vm_name || !name_valid(b->vm_name) || (b->new_name && !name_valid(b->new_name)) ||
+	    !b->has_vm_uuid || b->vm_uuid.len != 16) {
+		snprintf(msg, msglen, "MigBegin needs a valid vm_name, new_name and a 16-byte "
+			 "vm_uuid");
+		return -EINVAL;
+	}
+	memcpy(s->rec.uuid, b->vm_uuid.data, 16);
+	t = mig_retired_find(d, name);
+	/* The VM coming back to where it was retired is welcome. */
+	if (!(t && memcmp(t->uuid, s->rec.uuid, 16) == 0) &&
+	    (vmreg_find(d, name) || t || migin_reserved(d, name, NULL))) {
+		snprintf(msg, msglen, "VM `%s' already exists here%s", name,
+			 b->new_name ? "" : ": give the migration a new name");
+		return -EEXIST;
+	}
+	if (uuid_taken(d, s->rec.uuid)) {
+		if (!b->new_name) {
+			snprintf(msg, msglen, "a VM with the UUID of `%s' already exists here: give "
+				 "the migration a new name", b->vm_name);
+			return -EEXIST;
+		}
+		uuid_random(s->rec.uuid);
+	}
+	if (d->nr_vms >= d->cfg.max_vms) {
+		snprintf(msg, msglen, "this gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
+			 d->cfg.max_vms);
+		return -ENOSPC;
+	}
+	snprintf(s->rec.vm, sizeof(s->rec.vm), "%s", name);
+	mig_clean_text(b->vm_name, s->rec.remote_vm, sizeof(s->rec.remote_vm));
+	return 0;
+}
+
+static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *msg,
+			size_t msglen)
+{
+	const Gisa__V1__MigBegin *b = m->begin;
+	int r;
+
+	if (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE) {
+		snprintf(msg, msglen, "MigBegin without a 16-byte migration id");
+		return -EPROTO;
+	}
+	memcpy(s->rec.id, m->migration_id.data, MIG_ID_SIZE);
+	if (outcome_find(s->d, s->rec.id)) {
+		snprintf(msg, msglen, "migration id already used here");
+		return -EALREADY;
+	}
+	for (const struct mig_in *o = s->d->ins; o; o = o->next)
+		if (o != s && o->reserved && memcmp(o->rec.id, s->rec.id, MIG_ID_SIZE) == 0) {
+			snprintf(msg, msglen, "migration id already running here");
+			return -EALREADY;
+		}
+	if (!b->has_target_profile || !b->has_target_caps || b->target_profile > 1 ||
+	    (b->target_caps & ~GISA_CAP_ALL)) {
+		snprintf(msg, msglen, "MigBegin with target profile %u and caps %#x", b->target_profile,
+			 b->target_caps);
+		return -EINVAL;
+	}
+	r = host_offers(s->d, "the migrating VM", (enum gisa_profile)b->target_profile,
+			b->target_caps, msg, msglen);
+	if (r)
+		return r;
+	if (b->compression == GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD &&
+	    (b->level < 1 || b->level > GISAD_ZSTD_MAX_LEVEL)) {
+		snprintf(msg, msglen, "zstd level %d: expected 1 to %d", b->level,
+			 GISAD_ZSTD_MAX_LEVEL);
+		return -EINVAL;
+	}
+	r = place(s, b, msg, msglen);
+	if (r)
+		return r;
+	s->target.profile = (enum gisa_profile)b->target_profile;
+	s->target.caps = b->target_caps;
+	s->allowed = b->allow_lossy ? GISA_COMPAT_LOSSY : GISA_COMPAT_EXACT;
+	s->rec.state = MIGREC_STAGING;
+	s->rec.created_unix_ns = gisad_unix_ns();
+	snprintf(s->rec.peer, sizeof(s->rec.peer), "%s", s->l->addr);
+	snprintf(s->rec.peer_name, sizeof(s->rec.peer_name), "%s", s->l->peer.name);
+	snprintf(s->rec.peer_entry, sizeof(s->rec.peer_entry), "%s", s->l->peer.matched);
+	snprintf(s->rec.peer_fp, sizeof(s->rec.peer_fp), "%s", s->l->peer.fingerprint);
+	return migrec_write(s->d, &s->rec, msg, msglen);
+}
+
+static void begin(struct mig_in *s, const Gisa__V1__MigMessage *m)
+{
+	Gisa__V1__MigMessage out = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigReady rd = GISA__V1__MIG_READY__INIT;
+	const Gisa__V1__MigBegin *b = m->begin;
+	char msg[512];
+	int r;
+
+	r = accept_begin(s, m, msg, sizeof(msg));
+	if (r) {
+		s->rec.state = MIGREC_NONE;
+		mlink_error(s->l, r, "%s", msg);
+		s->l = NULL;
+		finish(s, r, msg);
+		return;
+	}
+	s->reserved = true;
+	memcpy(s->l->id, s->rec.id, MIG_ID_SIZE);
+	s->l->has_id = true;
+	s->ms = calloc(1, sizeof(*s->ms));
+	s->job = s->ms ? job_start(s->d, GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_IN,
+				   s->rec.vm, NULL) : NULL;
+	if (!s->job) {
+		free(s->ms);
+		s->ms = NULL;
+		discard(s, -ENOMEM, false, "out of memory for the job");
+		return;
+	}
+	s->job->ms = s->ms;
+	s->job->in = s;
+	s->job->type = GISA__V1__JOB_TYPE__JOB_TYPE_UNBOUNDED;
+	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_PRECOPY;
+	snprintf(s->ms->peer, sizeof(s->ms->peer), "%s", s->l->addr);
+	snprintf(s->ms->peer_identity, sizeof(s->ms->peer_identity), "%s (%s, allow-list `%s')",
+		 s->l->peer.name, s->l->peer.fingerprint, s->l->peer.matched);
+	memcpy(s->ms->id, s->rec.id, MIG_ID_SIZE);
+	snprintf(s->ms->remote_vm, sizeof(s->ms->remote_vm), "%s", s->rec.remote_vm);
+	s->ms->budget_ms = b->downtime_budget_ms;
+	s->a_zstd = b->compression == GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD;
+	if (s->a_zstd)
+		snprintf(s->ms->compression, sizeof(s->ms->compression), "zstd:%d", b->level);
+	else
+		snprintf(s->ms->compression, sizeof(s->ms->compression), "none");
+	if (b->verdict && b->verdict->has_verdict && b->verdict->verdict <= 2)
+		snprintf(s->ms->verdict, sizeof(s->ms->verdict), "%s",
+			 gisa_compat_verdict_name((enum gisa_compat_verdict)b->verdict->verdict));
+	r = gisa_frame_chain_init(s->rec.id, s->chain);
+	if (r) {
+		discard(s, r, false, "digest chain: %s", strerror(-r));
+		return;
+	}
+	rd.vm_name = s->rec.vm;
+	rd.has_vm_uuid = rd.has_compression = rd.has_level = true;
+	rd.vm_uuid.data = s->rec.uuid;
+	rd.vm_uuid.len = 16;
+	rd.compression = b->compression;
+	rd.level = b->level;
+	out.body_case = GISA__V1__MIG_MESSAGE__BODY_READY;
+	out.ready = &rd;
+	s->st = I_STAGING;
+	log_info("incoming migration of VM `%s' from %s (`%s') as `%s': staging", s->rec.remote_vm,
+		 s->l->addr, s->l->peer.name, s->rec.vm);
+	if (mlink_send(s->l, &out))
+		discard(s, -ENOMEM, false, "out of memory sending MigReady");
+}
+
+/* ---- rounds ----------------------------------------------------------------------- */
+
+static int announce(struct mig_in *s, uint32_t stream, uint64_t bytes, const ProtobufCBinaryData *dg,
+		    const ProtobufCBinaryData *ch, char *msg, size_t msglen)
+{
+	if (dg->len != MIG_DIGEST_SIZE || ch->len != MIG_DIGEST_SIZE) {
+		snprintf(msg, msglen, "round %u announced without a 32-byte digest and chain",
+			 s->round);
+		return -EPROTO;
+	}
+	memcpy(s->a_digest, dg->data, MIG_DIGEST_SIZE);
+	memcpy(s->a_chain, ch->data, MIG_DIGEST_SIZE);
+	s->t_announce = gisad_now_ns();
+	if (s->job)
+		job_progress(s->job, s->job->processed, s->job->processed + bytes);
+	return mlink_expect(s->l, stream, bytes, msg, msglen);
+}
+
+static void round_msg(struct mig_in *s, const Gisa__V1__MigRound *rd)
+{
+	Gisa__V1__MigObjectKind want = s->round == 0 ? GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_FULL :
+				       GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA;
+	char msg[256];
+	int r;
+
+	if (rd->round != s->round || rd->kind != want) {
+		discard(s, -EPROTO, false, "MigRound %u of kind %d: expected round %u of kind %d",
+			rd->round, (int)rd->kind, s->round, (int)want);
+		return;
+	}
+	if (want == GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA)
+		s->a_raw = rd->raw_bytes;
+	r = announce(s, rd->stream, rd->object_bytes, &rd->state_digest, &rd->chain, msg,
+		     sizeof(msg));
+	if (r) {
+		discard(s, r, false, "%s", msg);
+		return;
+	}
+	s->st = I_ROUND;
+}
+
+/* A DELTA object: decompress (bounded) when it was compressed. */
+static int unwrap(struct mig_in *s, uint8_t **buf, size_t *len, char *msg, size_t msglen)
+{
+	unsigned long long n;
+	uint8_t *out;
+	size_t got;
+
+	if (!s->a_zstd)
+		return 0;
+	n = ZSTD_getFrameContentSize(*buf, *len);
+	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    n > GISA_DELTA_MAX_BYTES || n != s->a_raw) {
+		snprintf(msg, msglen, "compressed delta declares %llu bytes (announced %llu, at "
+			 "most %u)", n, (unsigned long long)s->a_raw, GISA_DELTA_MAX_BYTES);
+		return -EBADMSG;
+	}
+	out = malloc(n ? (size_t)n : 1);
+	if (!out)
+		return -ENOMEM;
+	got = ZSTD_decompress(out, (size_t)n, *buf, *len);
+	if (ZSTD_isError(got) || got != n) {
+		free(out);
+		snprintf(msg, msglen, "compressed delta does not decompress to %llu bytes", n);
+		return -EBADMSG;
+	}
+	free(*buf);
+	*buf = out;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Turn the object into the next staging image; checks digest and chain. */
+static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *msg,
+		 size_t msglen)
+{
+	struct gisa_snap_error serr = { { 0 } };
+	struct gisa_image *img = NULL;
+	uint8_t digest[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE];
+	int r;
+
+	if (full) {
+		r = gisa_snap_decode(buf, len, &img, NULL, &serr);
+	} else {
+		r = unwrap(s, &buf, &len, msg, msglen);
+		if (r) {
+			free(buf);
+			return r;
+		}
+		r = gisa_delta_apply(s->img, buf, len, &img, &serr);
+	}
+	free(buf);
+	if (r) {
+		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
+			 strerror(-r));
+		return r;
+	}
+	r = gisa_snap_digest(img, digest);
+	if (!r)
+		r = gisa_frame_chain_next(s->chain, s->round, digest, chain);
+	if (r) {
+		gisa_image_free(img);
+		snprintf(msg, msglen, "round %u: digest: %s", s->round, strerror(-r));
+		return r;
+	}
+	if (memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ||
+	    memcmp(chain, s->a_chain, MIG_DIGEST_SIZE)) {
+		gisa_image_free(img);
+		snprintf(msg, msglen, "round %u: the image's %s differs from the source's", s->round,
+			 memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
+		return -EBADMSG;
+	}
+	gisa_image_free(s->img);
+	s->img = img;
+	memcpy(s->digest, digest, MIG_DIGEST_SIZE);
+	memcpy(s->chain, chain, MIG_DIGEST_SIZE);
+	return 0;
+}
+
+static int judge(struct mig_in *s, enum gisa_compat_verdict *ret, char *msg, size_t msglen)
+{
+	struct gisa_compat_report rep = { 0 };
+	int r = gisa_compat_check(s->img, &s->target, &rep);
+
+	if (r) {
+		snprintf(msg, msglen, "compatibility check: %s", strerror(-r));
+		return r;
+	}
+	*ret = rep.verdict;
+	if (rep.verdict > s->allowed) {
+		snprintf(msg, msglen, "round %u is %s here (%s), beyond what the migration allows",
+			 s->round, gisa_compat_verdict_name(rep.verdict),
+			 rep.reason ? rep.reason :
+			 rep.nr_changes ? gisa_compat_kind_name(rep.changes[0].kind) : "?");
+		r = -EOPNOTSUPP;
+	}
+	gisa_compat_report_release(&rep);
+	return r;
+}
+
+static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
+{
+	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigRoundAck a = GISA__V1__MIG_ROUND_ACK__INIT;
+	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
+	enum gisa_compat_verdict verdict = GISA_COMPAT_EXACT;
+	uint64_t t0 = gisad_now_ns();
+	char msg[512];
+	int r;
+
+	r = apply(s, buf, len, s->round == 0, msg, sizeof(msg));
+	if (!r)
+		r = judge(s, &verdict, msg, sizeof(msg));
+	if (r) {
+		discard(s, r, false, "%s", msg);
+		return;
+	}
+	if (s->round < GISAD_MIG_ROUNDS_KEPT)
+		s->ms->round_bytes[s->round] = len;
+	s->ms->precopy_bytes += len;
+	s->ms->rounds = s->round + 1;
+	s->job->processed += len;
+	v.has_verdict = v.has_profile = v.has_caps = true;
+	v.verdict = (Gisa__V1__MigCompatVerdict)verdict;
+	v.profile = (uint32_t)s->target.profile;
+	v.caps = s->target.caps;
+	a.has_round = a.has_state_digest = a.has_chain = a.has_import_ns = true;
+	a.round = s->round;
+	a.state_digest.data = s->digest;
+	a.state_digest.len = MIG_DIGEST_SIZE;
+	a.chain.data = s->chain;
+	a.chain.len = MIG_DIGEST_SIZE;
+	a.verdict = &v;
+	a.import_ns = gisad_now_ns() - t0;
+	m.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK;
+	m.round_ack = &a;
+	s->round++;
+	s->st = I_STAGING;
+	if (mlink_send(s->l, &m))
+		discard(s, -ENOMEM, false, "out of memory sending MigRoundAck");
+}
+
+/* ---- the final delta and the commit ----------------------------------------------- */
+
+static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
+{
+	char msg[256];
+	int r;
+
+	if (sw->round != s->round || s->round == 0 || !sw->has_target_digest ||
+	    sw->target_digest.len != MIG_DIGEST_SIZE) {
+		discard(s, -EPROTO, false, "MigSwitchover for round %u (expected %u, after round "
+			"0) or without a target digest", sw->round, s->round);
+		return;
+	}
+	memcpy(s->a_target, sw->target_digest.data, MIG_DIGEST_SIZE);
+	s->a_raw = sw->raw_bytes;
+	r = announce(s, sw->stream, sw->object_bytes, &sw->state_digest, &sw->chain, msg,
+		     sizeof(msg));
+	if (r) {
+		discard(s, r, false, "%s", msg);
+		return;
+	}
+	s->ms->freeze_ns = sw->freeze_ns;
+	s->ms->encode_ns = sw->encode_ns;
+	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER;
+	job_changed(s->d, s->job);
+	s->st = I_FINAL;
+}
+
+/* Build the VM the destination will run; check it hashes to the target. */
+static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image **ret_conv,
+		    char *msg, size_t msglen)
+{
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_image *conv = NULL, *back = NULL;
+	struct gisa_vm *vm = NULL;
+	uint8_t digest[MIG_DIGEST_SIZE];
+	int r;
+
+	r = gisa_compat_convert(s->img, &s->target, &conv, NULL);
+	if (r) {
+		snprintf(msg, msglen, "converting to profile %u caps %#x: %s",
+			 (unsigned)s->target.profile, s->target.caps, strerror(-r));
+		return r;
+	}
+	r = gisa_image_build_vm(conv, s->d->host, &vm, &rerr);
+	if (r) {
+		snprintf(msg, msglen, "building the staging VM: %s%s%s", rerr.field ? rerr.field : "",
+			 rerr.field ? ": " : "", strerror(-r));
+		gisa_image_free(conv);
+		return r;
+	}
+	s->ms->import_ns = gisad_now_ns() - s->ms->import_ns;
+	r = gisa_image_from_vm(vm, &back);
+	if (!r)
+		r = gisa_snap_digest(back, digest);
+	gisa_image_free(back);
+	if (!r && memcmp(digest, s->a_target, MIG_DIGEST_SIZE)) {
+		snprintf(msg, msglen, "the staging VM's digest differs from the target digest");
+		r = -EBADMSG;
+	}
+	if (r) {
+		if (!msg[0])
+			snprintf(msg, msglen, "digest of the staging VM: %s", strerror(-r));
+		gisa_vm_free(vm);
+		gisa_image_free(conv);
+		return r;
+	}
+	memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
+	s->rec.has_active_digest = true;
+	*ret_vm = vm;
+	*ret_conv = conv;
+	return 0;
+}
+
+/* Durable: the staged checkpoint, then the COMMITTED record (no return after it). */
+static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, size_t msglen)
+{
+	struct gisa_snap_meta meta = {
+		.vm_name = s->rec.vm,
+		.vm_uuid = s->rec.uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = false };
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = gisa_snap_encode(conv, &meta, &opts, &buf, &len);
+
+	if (r) {
+		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
+		return r;
+	}
+	r = migrec_stage_write(s->d, s->rec.id, buf, len, msg, msglen);
+	free(buf);
+	if (r)
+		return r;
+	memcpy(s->rec.final_digest, s->digest, MIG_DIGEST_SIZE);
+	memcpy(s->rec.chain, s->chain, MIG_DIGEST_SIZE);
+	memcpy(s->rec.target_digest, s->a_target, MIG_DIGEST_SIZE);
+	s->rec.has_digests = true;
+	s->rec.state = MIGREC_COMMITTED;
+	s->rec.decided_unix_ns = gisad_unix_ns();
+	r = migrec_write(s->d, &s->rec, msg, msglen);
+	if (r)
+		s->rec.state = MIGREC_STAGING;
+	return r;
+}
+
+static void activate(struct mig_in *s, struct gisa_vm *vm)
+{
+	struct gisad *d = s->d;
+	const struct retired *t = mig_retired_find(d, s->rec.vm);
+	struct vmrec *rec = NULL;
+	char msg[256];
+	int r;
+
+	/* The VM came back where it had been retired: that listing ends. */
+	if (t && memcmp(t->uuid, s->rec.uuid, 16) == 0)
+		(void)mig_retired_clear(d, s->rec.vm);
+	r = migrec_stage_commit(d, s->rec.id, s->rec.vm, msg, sizeof(msg));
+	if (r)
+		log_err("incoming VM `%s': %s (moved into place at the next start)", s->rec.vm,
+			msg);
+	s->reserved = false;
+	r = vmreg_add(d, s->rec.vm, s->rec.uuid, vm, &rec);
+	if (r) {
+		/* Committed and durable: the next start restores it. */
+		log_err("incoming VM `%s' committed but not activated: out of memory (restart "
+			"gisad to activate it from its checkpoint)", s->rec.vm);
+		gisa_vm_free(vm);
+		return;
+	}
+	rec->last_job = s->job->id;
+}
+
+static void answer_committed(struct mig_in *s, uint64_t t_active)
+{
+	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
+
+	oc.has_outcome = oc.has_state_digest = oc.has_decided_unix_ns = true;
+	oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
+	oc.vm_name = s->rec.vm;
+	oc.state_digest.data = s->rec.active_digest;
+	oc.state_digest.len = MIG_DIGEST_SIZE;
+	oc.decided_unix_ns = s->rec.decided_unix_ns;
+	oc.has_recv_ns = oc.has_import_ns = oc.has_verify_ns = oc.has_commit_ns = true;
+	oc.recv_ns = s->ms->recv_ns;
+	oc.import_ns = s->ms->import_ns;
+	oc.verify_ns = s->ms->verify_ns;
+	oc.commit_ns = s->ms->commit_ns;
+	oc.has_answer_ns = true;
+	oc.answer_ns = gisad_now_ns() - t_active;
+	s->ms->answer_ns = oc.answer_ns;
+	m.body_case = GISA__V1__MIG_MESSAGE__BODY_OUTCOME;
+	m.outcome = &oc;
+	if (mlink_send(s->l, &m))
+		log_err("incoming VM `%s' committed; the outcome could not be queued (the source "
+			"will ask)", s->rec.vm);
+}
+
+static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
+{
+	enum gisa_compat_verdict verdict;
+	struct gisa_image *conv = NULL;
+	struct gisa_vm *vm = NULL;
+	uint64_t t_end = gisad_now_ns(), t_imported, t_verified, t_active;
+	char msg[512] = "";
+	char hex[65];
+	int r;
+
+	s->ms->recv_ns = t_end - s->t_announce;
+	s->ms->switchover_bytes = len;
+	s->job->processed += len;
+	s->ms->import_ns = t_end;   /* stage_vm turns it into a duration */
+	r = apply(s, buf, len, false, msg, sizeof(msg));
+	if (!r)
+		r = judge(s, &verdict, msg, sizeof(msg));
+	t_imported = gisad_now_ns();
+	if (!r)
+		r = stage_vm(s, &vm, &conv, msg, sizeof(msg));
+	if (r) {
+		discard(s, r, true, "%s", msg);
+		gisa_image_free(conv);
+		return;
+	}
+	t_verified = gisad_now_ns();
+	s->ms->verify_ns = t_verified - t_imported;
+	r = commit(s, conv, msg, sizeof(msg));
+	gisa_image_free(conv);
+	if (r) {
+		gisa_vm_free(vm);
+		discard(s, r, true, "%s", msg);
+		return;
+	}
+	/* COMMITTED: the point of no return. */
+	migin_remember(s->d, &s->rec);
+	activate(s, vm);
+	t_active = gisad_now_ns();
+	s->ms->commit_ns = t_active - t_verified;
+	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
+	memcpy(s->ms->dst_digest, s->rec.active_digest, MIG_DIGEST_SIZE);
+	s->ms->has_dst_digest = true;
+	answer_committed(s, t_active);
+	mig_hex(s->rec.active_digest, MIG_DIGEST_SIZE, hex);
+	log_notice("VM `%s' arrived from %s (`%s') and is active: digest %s", s->rec.vm,
+		   s->l->addr, s->l->peer.name, hex);
+	s->st = I_CONFIRM;
+	job_changed(s->d, s->job);
+}
+
+static void confirm(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
+{
+	s->ms->send_ns = cf->send_ns;
+	s->ms->rtt_ns = cf->rtt_ns;
+	s->ms->down_active_ns = cf->downtime_active_ns;
+	s->ms->down_informed_ns = cf->downtime_informed_ns;
+	if (cf->has_state_digest && cf->state_digest.len == MIG_DIGEST_SIZE) {
+		memcpy(s->ms->src_digest, cf->state_digest.data, MIG_DIGEST_SIZE);
+		s->ms->has_src_digest = true;
+	}
+	s->ms->has_match = cf->has_digests_match;
+	s->ms->digests_match = cf->digests_match;
+	if (cf->has_digests_match && !cf->digests_match)
+		log_err("VM `%s': the source reports that the digests differ after the commit",
+			s->rec.vm);
+	mlink_close(s->l);
+	s->l = NULL;
+	if (cf->has_digests_match && !cf->digests_match)
+		finish(s, -EBADMSG, "committed, but the source's digest differs");
+	else
+		finish(s, 0, NULL);
+}
+
+/* ---- queries and fetches ----------------------------------------------------------- */
+
+static void query(struct mig_in *s, const Gisa__V1__MigMessage *m)
+{
+	Gisa__V1__MigMessage out = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
+	const struct migrec *r;
+
+	if (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE) {
+		mlink_error(s->l, -EPROTO, "MigQuery without a 16-byte migration id");
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	memcpy(s->l->id, m->migration_id.data, MIG_ID_SIZE);
+	s->l->has_id = true;
+	oc.has_outcome = true;
+	oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_UNKNOWN;
+	for (const struct mig_in *o = s->d->ins; o; o = o->next)
+		if (o->reserved && memcmp(o->rec.id, s->l->id, MIG_ID_SIZE) == 0)
+			oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_IN_PROGRESS;
+	r = outcome_find(s->d, s->l->id);
+	if (r && strcmp(r->peer_entry, s->l->peer.matched) != 0) {
+		mlink_error(s->l, -EACCES, "that migration ran with another peer (allow-list entry "
+			    "`%s', not `%s')", r->peer_entry, s->l->peer.matched);
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	if (r && r->state == MIGREC_COMMITTED) {
+		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
+		oc.vm_name = (char *)r->vm;
+		oc.has_state_digest = r->has_active_digest;
+		oc.state_digest.data = (uint8_t *)r->active_digest;
+		oc.state_digest.len = MIG_DIGEST_SIZE;
+	} else if (r && r->state == MIGREC_DISCARDED) {
+		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_DISCARDED;
+		oc.has_error = true;
+		oc.error = r->error ? r->error : -ECANCELED;
+		oc.message = (char *)r->message;
+	}
+	if (r) {
+		oc.has_decided_unix_ns = true;
+		oc.decided_unix_ns = r->decided_unix_ns;
+	}
+	out.body_case = GISA__V1__MIG_MESSAGE__BODY_OUTCOME;
+	out.outcome = &oc;
+	log_info("migration: %s (`%s') asked for an outcome: %d", s->l->addr, s->l->peer.name,
+		 (int)oc.outcome);
+	(void)mlink_send(s->l, &out);
+	mlink_close(s->l);
+	s->l = NULL;
+	finish(s, 0, NULL);
+}
+
+static void fetch(struct mig_in *s, const Gisa__V1__MigFetch *f)
+{
+	Gisa__V1__MigMessage out = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigFetchReply fr = GISA__V1__MIG_FETCH_REPLY__INIT;
+	struct vmrec *rec = f->vm && name_valid(f->vm) ? vmreg_find(s->d, f->vm) : NULL;
+	uint8_t digest[MIG_DIGEST_SIZE];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char msg[256];
+	int r;
+
+	if (!rec) {
+		mig_clean_text(f->vm, msg, sizeof(msg));
+		mlink_error(s->l, -ENOENT, "no VM named `%s' here", msg);
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	r = store_encode(rec, true, 0, &buf, &len, digest, msg, sizeof(msg));
+	if (r) {
+		mlink_error(s->l, r, "%s", msg);
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	fr.vm = rec->name;
+	fr.has_stream = fr.has_object_bytes = fr.has_state_digest = true;
+	fr.stream = mlink_next_stream(s->l);
+	fr.object_bytes = len;
+	fr.state_digest.data = digest;
+	fr.state_digest.len = MIG_DIGEST_SIZE;
+	out.body_case = GISA__V1__MIG_MESSAGE__BODY_FETCH_REPLY;
+	out.fetch_reply = &fr;
+	r = mlink_send(s->l, &out);
+	if (!r)
+		r = mlink_send_object(s->l, fr.stream, buf, len);
+	free(buf);
+	log_info("migration: %s (`%s') fetched VM `%s' (%zu bytes)%s", s->l->addr,
+		 s->l->peer.name, rec->name, len, r ? ": could not queue it" : "");
+	mlink_close(s->l);
+	s->l = NULL;
+	finish(s, 0, NULL);
+}
+
+/* ---- the link ---------------------------------------------------------------------- */
+
+static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
+{
+	struct mig_in *s = l->owner;
+	Gisa__V1__MigMessage__BodyCase b = m->body_case;
+
+	if (b == GISA__V1__MIG_MESSAGE__BODY_ERROR || b == GISA__V1__MIG_MESSAGE__BODY_ABORT) {
+		const char *text = b == GISA__V1__MIG_MESSAGE__BODY_ERROR ? m->error->message :
+				   m->abort->message;
+		char clean[256];
+
+		mig_clean_text(text, clean, sizeof(clean));
+		mlink_drop(l);
+		s->l = NULL;
+		if (s->st == I_CONFIRM)
+			finish(s, 0, NULL);
+		else
+			discard(s, b == GISA__V1__MIG_MESSAGE__BODY_ABORT ? -ECANCELED : -EPROTO,
+				false, "the source %s: %s", b == GISA__V1__MIG_MESSAGE__BODY_ABORT ?
+				"aborted" : "failed", clean);
+		return;
+	}
+	switch (s->st) {
+	case I_BEGIN:
+		if (b == GISA__V1__MIG_MESSAGE__BODY_BEGIN &&
+		    s->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE)
+			begin(s, m);
+		else if (b == GISA__V1__MIG_MESSAGE__BODY_QUERY &&
+			 s->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY)
+			query(s, m);
+		else if (b == GISA__V1__MIG_MESSAGE__BODY_FETCH &&
+			 s->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH)
+			fetch(s, m->fetch);
+		else
+			break;
+		return;
+	case I_STAGING:
+		if (b == GISA__V1__MIG_MESSAGE__BODY_ROUND)
+			round_msg(s, m->round);
+		else if (b == GISA__V1__MIG_MESSAGE__BODY_SWITCHOVER)
+			switchover_msg(s, m->switchover);
+		else
+			break;
+		return;
+	case I_CONFIRM:
+		if (b != GISA__V1__MIG_MESSAGE__BODY_CONFIRM)
+			break;
+		confirm(s, m->confirm);
+		return;
+	default:
+		break;
+	}
+	if (s->st == I_CONFIRM) {
+		mlink_error(l, -EPROTO, "message (field %d) unexpected after the commit", (int)b);
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	discard(s, -EPROTO, false, "message (field %d) unexpected in state %d", (int)b,
+		(int)s->st);
+}
+
+static void on_object(struct mlink *l, uint8_t *buf, size_t len)
+{
+	struct mig_in *s = l->owner;
+
+	if (s->st == I_ROUND) {
+		round_object(s, buf, len);
+	} else if (s->st == I_FINAL) {
+		final_object(s, buf, len);
+	} else {
+		free(buf);
+		discard(s, -EPROTO, false, "an object in state %d", (int)s->st);
+	}
+}
+
+static void on_timeout(struct mlink *l)
+{
+	struct mig_in *s = l->owner;
+
+	if (s->st == I_CONFIRM) {
+		mlink_close(l);
+		s->l = NULL;
+		finish(s, 0, NULL);
+		return;
+	}
+	discard(s, -ETIMEDOUT, false, "nothing received for %u ms (idle_timeout_ms)", l->wait_ms);
+}
+
+static void on_down(struct mlink *l, int err, const char *why)
+{
+	struct mig_in *s = l->owner;
+
+	s->l = NULL;
+	if (s->st == I_CONFIRM || !s->reserved)
+		finish(s, 0, NULL);
+	else
+		discard(s, err, false, "connection lost: %s", why);
+}
+
+static const struct mlink_ops in_ops = {
+	.msg = on_msg,
+	.object = on_object,
+	.timeout = on_timeout,
+	.down = on_down,
+};
+
+void migin_attach(struct mlink *l, Gisa__V1__MigPurpose purpose)
+{
+	struct gisad *d = l->d;
+	struct mig_in *s;
+
+	if (d->nr_ins >= d->cfg.max_incoming) {
+		mlink_error(l, -EUSERS, "this gisad already serves %u incoming migrations, queries "
+			    "and fetches (max_incoming_migrations)", d->nr_ins);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		mlink_error(l, -ENOMEM, "out of memory");
+		return;
+	}
+	s->d = d;
+	s->l = l;
+	s->purpose = purpose;
+	s->st = I_BEGIN;
+	s->next = d->ins;
+	d->ins = s;
+	d->nr_ins++;
+	mlink_attach(l, &in_ops, s);
+	mlink_wait(l, d->cfg.idle_timeout_ms);
+}
+
+int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
+{
+	struct mig_in *s = j->in;
+
+	if (s->st != I_STAGING && s->st != I_ROUND && s->st != I_BEGIN) {
+		snprintf(msg, msglen, "job_abort: job %llu: the final delta of VM `%s' is being "
+			 "decided: it cannot be aborted now", (unsigned long long)j->id,
+			 s->rec.vm);
+		return -EBUSY;
+	}
+	if (s->l) {
+		Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+		Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
+
+		a.has_error = true;
+		a.error = -ECANCELED;
+		a.message = (char *)"aborted by the destination's operator";
+		m.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
+		m.abort = &a;
+		(void)mlink_send(s->l, &m);
+		mlink_close(s->l);
+		s->l = NULL;
+	}
+	discard(s, -ECANCELED, false, "aborted by the operator");
+	(void)d;
+	return 0;
+}
+
+void migin_recover(struct gisad *d, const struct migrec *r)
+{
+	struct migrec rec = *r;
+	char path[4096], msg[256];
+
+	if (rec.state == MIGREC_STAGING) {
+		rec.state = MIGREC_DISCARDED;
+		rec.error = -ECONNRESET;
+		snprintf(rec.message, sizeof(rec.message), "the destination restarted before "
+			 "the commit");
+		rec.decided_unix_ns = gisad_unix_ns();
+		if (migrec_write(d, &rec, msg, sizeof(msg)))
+			log_err("migration record of VM `%s': %s", rec.vm, msg);
+		if (!migrec_stage_path(d, rec.id, path, sizeof(path)))
+			(void)unlink(path);
+		log_notice("incoming migration of VM `%s' was staging when gisad stopped: "
+			   "discarded", rec.vm);
+	} else if (rec.state == MIGREC_COMMITTED &&
+		   !migrec_stage_path(d, rec.id, path, sizeof(path)) && access(path, F_OK) == 0) {
+		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg)))
+			log_err("committed VM `%s': %s", rec.vm, msg);
+		else
+			log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
+	}
+	migin_remember(d, &rec);
+}
+
+void migin_free_all(struct gisad *d)
+{
+	while (d->ins) {
+		struct mig_in *s = d->ins;
+
+		if (s->job) {
+			s->job->in = NULL;
+			s->job = NULL;
+		}
+		in_free(s);
+	}
+	free(d->outcomes);
+	d->outcomes = NULL;
+	d->nr_outcomes = 0;
+}

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One TLS connection between two gisad (docs/MIGRATION-PROTOCOL.md,
+ * sections 1 to 3): the transport both roles share.
+ *
+ *   dial/accept --CONNECTED, identity ok--> up: frames flow
+ *     frames: MSG -> decoded with a budget, version and id checked -> ops->msg
+ *             CHUNK/END -> the open stream (mlink_expect) -> ops->object
+ *   handshake_timeout_ms, TLS error, EOF, a bad frame -> ops->down, freed
+ *   mlink_close: no more reading, the output drains, close_notify, freed
+ *   mlink_drop: freed from the loop at once
+ *
+ * Invariants:
+ *  - no frame is read before the handshake completed and the peer's
+ *    identity was checked (tls.c refuses during the handshake;
+ *    gisa_tls_verify_peer repeats the check to name the peer);
+ *  - callbacks are deferred (BEV_OPT_DEFER_CALLBACKS), so nothing the
+ *    owner calls re-enters it; an owner never frees a link, it detaches
+ *    (close, drop, error) and the link frees itself from the loop;
+ *  - everything a peer sends is checked against a cap before memory is
+ *    allocated for it: frame lengths (frame.c), a message's decoding heap,
+ *    an object's announced size and GISA_FRAME_OBJECT_MAX;
+ *  - bytes still in the input when the peer closes are processed first:
+ *    a final delta whose END arrived is never lost to the close behind it.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "log.h"
+#include "mig.h"
+
+void mig_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void mig_clean_text(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; s && s[i] && i + 1 < len && i < MIG_PEER_TEXT; i++)
+		out[i] = (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\'' || s[i] == '`' ||
+			  s[i] == '"') ? '?' : s[i];
+	out[i] = '\0';
+}
+
+int mig_uri_parse(const char *uri, char *host, size_t hostlen, char *port, size_t portlen,
+		  char *name, size_t namelen, char *msg, size_t msglen)
+{
+	char hp[GISAD_LISTEN_MAX];
+	const char *p, *slash;
+	size_t n;
+
+	if (!uri || strncmp(uri, "tls://", 6) != 0) {
+		snprintf(msg, msglen, "destination `%.80s': expected tls://HOST:PORT%s",
+			 uri ? uri : "", name ? "/NAME" : "");
+		return -EINVAL;
+	}
+	p = uri + 6;
+	slash = p[0] == '[' && strchr(p, ']') ? strchr(strchr(p, ']'), '/') : strchr(p, '/');
+	n = slash ? (size_t)(slash - p) : strlen(p);
+	if (n == 0 || n >= sizeof(hp)) {
+		snprintf(msg, msglen, "destination `%.80s': HOST:PORT is %s", uri,
+			 n ? "too long" : "missing");
+		return -EINVAL;
+	}
+	memcpy(hp, p, n);
+	hp[n] = '\0';
+	if (conf_listen_split(hp, host, hostlen, port, portlen) || !host[0] ||
+	    strcmp(port, "0") == 0) {
+		snprintf(msg, msglen, "destination `%.80s': `%s' is not HOST:PORT with a port "
+			 "of 1 to 65535", uri, hp);
+		return -EINVAL;
+	}
+	if (!name) {
+		if (slash) {
+			snprintf(msg, msglen, "destination `%.80s': nothing may follow HOST:PORT",
+				 uri);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!slash || !name_valid(slash + 1) || strlen(slash + 1) >= namelen) {
+		snprintf(msg, msglen, "`%.80s': expected tls://HOST:PORT/NAME with a VM name of "
+			 "1 to %d of [A-Za-z0-9_.-]", uri, GISAD_NAME_MAX);
+		return -EINVAL;
+	}
+	snprintf(name, namelen, "%s", slash + 1);
+	return 0;
+}
+
+static void tls_reason(const struct gisa_tls_error *err, char *buf, size_t len)
+{
+	/* OpenSSL 3.0 has no name for TLS 1.3's certificate_required (116). */
+	if (err->alert >= 0)
+		snprintf(buf, len, "%s [%s; alert %d `%s']", err->msg,
+			 gisa_tls_errkind_name(err->kind), err->alert,
+			 err->alert == 116 ? "certificate required" :
+			 SSL_alert_desc_string_long(err->alert));
+	else
+		snprintf(buf, len, "%s [%s]", err->msg, gisa_tls_errkind_name(err->kind));
+}
+
+static void arm(struct event *ev, uint32_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000u, .tv_usec = (ms % 1000u) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+/* ---- freeing ------------------------------------------------------------ */
+
+static void link_free(struct mlink *l)
+{
+	evutil_socket_t fd = l->bev ? bufferevent_getfd(l->bev) : -1;
+	char buf[4096];
+
+	{
+		if (l->prev)
+			l->prev->next = l->next;
+		else
+			l->d->mig_links = l->next;
+		if (l->next)
+			l->next->prev = l->prev;
+		l->d->nr_mig_links--;
+	}
+
+	/*
+	 * Closing a socket with unread bytes sends a reset, which can make the
+	 * peer lose what we sent last: read what is pending first.
+	 */
+	for (int i = 0; fd >= 0 && i < 16 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0; i++)
+		;
+	if (l->timer)
+		event_free(l->timer);
+	if (l->reaper)
+		event_free(l->reaper);
+	if (l->bev)
+		bufferevent_free(l->bev);
+	gisa_frame_decoder_free(l->dec);
+	gisa_reasm_free(l->reasm);
+	free(l);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct mlink *l = arg;
+
+	if (l->ops && l->ops->down)
+		l->ops->down(l, -ECONNRESET, "closed");
+	link_free(l);
+}
+
+static void detach(struct mlink *l)
+{
+	l->ops = NULL;
+	l->owner = NULL;
+	l->closing = true;
+	if (l->timer)
+		evtimer_del(l->timer);
+}
+
+void mlink_drop(struct mlink *l)
+{
+	detach(l);
+	bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+	event_active(l->reaper, EV_TIMEOUT, 0);
+}
+
+static void shutdown_and_reap(struct mlink *l)
+{
+	ERR_clear_error();
+	(void)SSL_shutdown(l->ssl);
+	ERR_clear_error();
+	event_active(l->reaper, EV_TIMEOUT, 0);
+}
+
+void mlink_free_all(struct gisad *d)
+{
+	while (d->mig_links)
+		link_free(d->mig_links);
+}
+
+void mlink_close(struct mlink *l)
+{
+	detach(l);
+	bufferevent_disable(l->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0)
+		shutdown_and_reap(l);
+	else
+		arm(l->reaper, l->handshake_ms);   /* a peer that does not read */
+}
+
+/* The link failed: tell the owner, free from the loop. */
+static void link_down(struct mlink *l, int err, const char *why)
+{
+	const struct mlink_ops *ops = l->ops;
+	void *owner = l->owner;
+
+	detach(l);
+	bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+	l->ops = ops;
+	l->owner = owner;
+	if (ops && ops->down)
+		ops->down(l, err, why);
+	l->ops = NULL;
+	l->owner = NULL;
+	event_active(l->reaper, EV_TIMEOUT, 0);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
+{
+	uint8_t hdr[GISA_FRAME_HEADER_SIZE];
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (!l->bev)
+		return -ENOTCONN;
+	m->has_version = true;
+	m->version = l->version ? l->version : MIG_VERSION_MAX;
+	if (l->has_id) {
+		m->has_migration_id = true;
+		m->migration_id.data = l->id;
+		m->migration_id.len = MIG_ID_SIZE;
+	}
+	len = gisa__v1__mig_message__get_packed_size(m);
+	if (len == 0 || len > GISA_FRAME_MSG_MAX)
+		return -E2BIG;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	gisa__v1__mig_message__pack(m, buf);
+	gisa_frame_header_write(hdr, GISA_FRAME_MSG, (uint32_t)len);
+	r = bufferevent_write(l->bev, hdr, sizeof(hdr)) || bufferevent_write(l->bev, buf, len) ?
+	    -ENOMEM : 0;
+	free(buf);
+	if (!r)
+		l->tx_queued += sizeof(hdr) + len;
+	return r;
+}
+
+uint32_t mlink_next_stream(struct mlink *l)
+{
+	return ++l->tx_stream;
+}
+
+int mlink_send_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size_t len)
+{
+	struct gisa_chunker *ch = NULL;
+	struct gisa_frame_out out;
+	int r, more;
+
+	r = gisa_chunker_new(stream, buf, len, 0, &ch);
+	if (r)
+		return r;
+	do {
+		more = gisa_chunker_next(ch, &out);
+		if (more < 0) {
+			r = more;
+			break;
+		}
+		if (bufferevent_write(l->bev, out.head, out.head_len) ||
+		    (out.data_len && bufferevent_write(l->bev, out.data, out.data_len))) {
+			r = -ENOMEM;
+			break;
+		}
+		l->tx_queued += out.head_len + out.data_len;
+	} while (more);
+	gisa_chunker_free(ch);
+	return r;
+}
+
+int mlink_expect(struct mlink *l, uint32_t stream, uint64_t bytes, char *msg, size_t msglen)
+{
+	struct gisa_frame_error ferr;
+	int r;
+
+	if (!l->reasm) {
+		r = gisa_reasm_new(0, &l->reasm);
+		if (r) {
+			snprintf(msg, msglen, "out of memory for an object stream");
+			return r;
+		}
+	}
+	r = gisa_reasm_begin(l->reasm, stream, bytes, &ferr);
+	if (r)
+		snprintf(msg, msglen, "%s", ferr.msg);
+	return r;
+}
+
+size_t mlink_unsent(const struct mlink *l)
+{
+	return l->bev ? evbuffer_get_length(bufferevent_get_output(l->bev)) : 0;
+}
+
+void mlink_wait(struct mlink *l, uint32_t ms)
+{
+	l->wait_ms = ms;
+	if (ms)
+		arm(l->timer, ms);
+	else
+		evtimer_del(l->timer);
+}
+
+void mlink_attach(struct mlink *l, const struct mlink_ops *ops, void *owner)
+{
+	l->ops = ops;
+	l->owner = owner;
+}
+
+void mlink_error(struct mlink *l, int err, const char *fmt, ...)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigError e = GISA__V1__MIG_ERROR__INIT;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_notice("migration: %s (`%s' %s): %s: answered MigError %d and closing", l->addr,
+		   l->peer.name, l->peer.fingerprint, text, err);
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ERROR;
+	msg.error = &e;
+	e.has_error = true;
+	e.error = err;
+	e.message = text;
+	if (mlink_send(l, &msg))
+		log_err("migration: %s: cannot queue MigError: closing", l->addr);
+	mlink_close(l);
+}
+
+/* ---- receiving ----------------------------------------------------------- */
+
+static void handle_msg(struct mlink *l, const struct gisa_frame *f)
+{
+	struct budget budget = { .left = MIG_DECODE_FLOOR + (size_t)MIG_DECODE_FACTOR * f->len };
+	ProtobufCAllocator alloc = { budget_alloc, budget_free, &budget };
+	Gisa__V1__MigMessage *m;
+
+	m = gisa__v1__mig_message__unpack(&alloc, f->len, f->payload);
+	if (!m) {
+		mlink_error(l, -EBADMSG, "a MSG frame of %u bytes does not decode as a "
+			    "gisa.v1.MigMessage", f->len);
+		return;
+	}
+	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY__NOT_SET) {
+		mlink_error(l, -EPROTO, "a MigMessage without a body");
+	} else if (l->version && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
+		   (!m->has_version || m->version != l->version)) {
+		mlink_error(l, -EPROTO, "message (field %d) of protocol version %u: version %u "
+			    "was agreed", (int)m->body_case, m->version, l->version);
+	} else if (l->has_id && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
+		   (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE ||
+		    memcmp(m->migration_id.data, l->id, MIG_ID_SIZE))) {
+		mlink_error(l, -EPROTO, "message (field %d) for another migration than this "
+			    "connection's", (int)m->body_case);
+	} else if (l->ops && l->ops->msg) {
+		l->ops->msg(l, m);
+	}
+	gisa__v1__mig_message__free_unpacked(m, &alloc);
+}
+
+static void handle_stream(struct mlink *l, const struct gisa_frame *f)
+{
+	struct gisa_frame_error ferr;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!l->reasm || (!gisa_reasm_open(l->reasm))) {
+		mlink_error(l, -EPROTO, "a %s frame outside an announced object stream",
+			    gisa_frame_type_name(f->type));
+		return;
+	}
+	r = gisa_reasm_feed(l->reasm, f, &ferr);
+	if (r < 0) {
+		mlink_error(l, r, "object stream: %s", ferr.msg);
+		return;
+	}
+	if (r == 0)
+		return;
+	r = gisa_reasm_take(l->reasm, &buf, &len, NULL);
+	if (r) {
+		mlink_error(l, r, "object stream: nothing to take");
+		return;
+	}
+	if (l->ops && l->ops->object)
+		l->ops->object(l, buf, len);
+	else
+		free(buf);
+}
+
+static void process_input(struct mlink *l)
+{
+	struct evbuffer *in = bufferevent_get_input(l->bev);
+
+	while (!l->closing && evbuffer_get_length(in) > 0) {
+		struct gisa_frame_error ferr;
+		struct evbuffer_iovec v;
+		struct gisa_frame f;
+		size_t used = 0;
+		int r;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		r = gisa_frame_decode(l->dec, v.iov_base, v.iov_len, &used, &f, &ferr);
+		if (r < 0) {
+			mlink_error(l, r, "%s", ferr.msg);
+			return;
+		}
+		/* f.payload lives in the decoder, or in v until the drain. */
+		if (r == 1) {
+			if (f.type == GISA_FRAME_MSG)
+				handle_msg(l, &f);
+			else
+				handle_stream(l, &f);
+		}
+		evbuffer_drain(in, used);
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct mlink *l = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (l->closing || !l->up) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (l->wait_ms)
+		arm(l->timer, l->wait_ms);
+	process_input(l);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct mlink *l = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (l->closing) {
+		shutdown_and_reap(l);
+		return;
+	}
+	if (l->ops && l->ops->drained)
+		l->ops->drained(l);
+}
+
+/* Messages are small and answered: never wait for a delayed ACK (Nagle). */
+static void no_delay(struct mlink *l)
+{
+	int one = 1;
+	evutil_socket_t fd = bufferevent_getfd(l->bev);
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static void connected(struct mlink *l)
+{
+	struct gisa_tls_error err;
+	char why[GISA_TLS_MSG_MAX + 96];
+	int r;
+
+	r = gisa_tls_verify_peer(l->ssl, &l->peer, &err);
+	if (r) {
+		tls_reason(&err, why, sizeof(why));
+		log_notice("migration: %s refused after the TLS handshake: %s", l->addr, why);
+		link_down(l, -EACCES, why);
+		return;
+	}
+	r = gisa_frame_decoder_new(NULL, &l->dec);
+	if (r) {
+		link_down(l, r, "out of memory for the frame decoder");
+		return;
+	}
+	l->up = true;
+	evtimer_del(l->timer);
+	if (l->ops && l->ops->up)
+		l->ops->up(l);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct mlink *l = arg;
+	struct gisa_tls_error err;
+	char why[GISA_TLS_MSG_MAX + 128];
+	unsigned long code = 0, e;
+	int r;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (!l->up && !l->closing)
+			connected(l);
+		return;
+	}
+	/* The first OpenSSL error is the cause; the others follow from it. */
+	while ((e = bufferevent_get_openssl_error(bev)))
+		if (!code)
+			code = e;
+	if (l->closing) {
+		event_active(l->reaper, EV_TIMEOUT, 0);
+		return;
+	}
+	if (l->up)
+		process_input(l);   /* what arrived before the close counts */
+	if (l->closing)
+		return;
+	if (!l->up || code || !(what & BEV_EVENT_EOF)) {
+		r = gisa_tls_explain(l->ssl, code, &err);
+		if (!code && (what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() &&
+		    err.kind == GISA_TLS_ERR_CLOSED) {
+			snprintf(err.msg, sizeof(err.msg), "%s",
+				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+			err.kind = GISA_TLS_ERR_IO;
+		}
+		tls_reason(&err, why, sizeof(why));
+		if (!l->up)
+			log_notice("migration: %s refused during the TLS handshake: %s", l->addr,
+				   why);
+		else
+			log_info("migration: %s (`%s'): connection ended: %s", l->addr,
+				 l->peer.name, why);
+		link_down(l, r ? r : -ECONNRESET, why);
+		return;
+	}
+	log_info("migration: %s (`%s'): the peer closed the connection", l->addr, l->peer.name);
+	link_down(l, -ECONNRESET, "the peer closed the connection");
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct mlink *l = arg;
+	char why[128];
+
+	if (!l->up) {
+		snprintf(why, sizeof(why), "the TLS handshake did not complete within %u ms "
+			 "(handshake_timeout_ms)", l->handshake_ms);
+		log_notice("migration: %s refused: %s", l->addr, why);
+		link_down(l, -ETIMEDOUT, why);
+		return;
+	}
+	if (l->ops && l->ops->timeout)
+		l->ops->timeout(l);
+}
+
+/* ---- making links --------------------------------------------------------- */
+
+static int link_new(struct gisad *d, struct gisa_tls_ctx *ctx, const char *dialled,
+		    int fd, const char *addr, const struct mlink_ops *ops, void *owner,
+		    struct mlink **ret, char *msg, size_t msglen)
+{
+	struct gisa_tls_error err;
+	struct mlink *l = calloc(1, sizeof(*l));
+	SSL *ssl = NULL;
+	int r;
+
+	if (!l) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	l->d = d;
+	l->ops = ops;
+	l->owner = owner;
+	l->server = !dialled;
+	{
+		l->next = d->mig_links;
+		if (l->next)
+			l->next->prev = l;
+		d->mig_links = l;
+		d->nr_mig_links++;
+	}
+	l->handshake_ms = d->cfg.handshake_timeout_ms;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	r = gisa_tls_ssl_new(ctx, -1, dialled, &ssl, &err);
+	if (r) {
+		snprintf(msg, msglen, "%s", err.msg);
+		if (fd >= 0)
+			evutil_closesocket(fd);
+		link_free(l);
+		return r;
+	}
+	l->ssl = ssl;
+	l->timer = evtimer_new(d->base, on_timer, l);
+	l->reaper = evtimer_new(d->base, on_reap, l);
+	/*
+	 * On failure libevent 2.1 may or may not have freed ssl depending on
+	 * where it failed; leaking one SSL when out of memory beats a double
+	 * free.
+	 */
+	l->bev = bufferevent_openssl_socket_new(d->base, fd, ssl,
+						dialled ? BUFFEREVENT_SSL_CONNECTING :
+						BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!l->bev || !l->timer || !l->reaper) {
+		snprintf(msg, msglen, "out of memory");
+		if (!l->bev && fd >= 0)
+			evutil_closesocket(fd);
+		link_free(l);
+		return -ENOMEM;
+	}
+	/* A close without close_notify is then EOF, not an error (also handled). */
+	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
+	if (fd >= 0)
+		no_delay(l);
+	bufferevent_setcb(l->bev, on_read, on_write, on_event, l);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	arm(l->timer, l->handshake_ms);
+	*ret = l;
+	return 0;
+}
+
+int mlink_accept(struct gisad *d, struct gisa_tls_ctx *ctx, int fd, const char *addr,
+		 const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
+		 size_t msglen)
+{
+	return link_new(d, ctx, NULL, fd, addr, ops, owner, ret, msg, msglen);
+}
+
+int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, const char *port,
+	       const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
+	       size_t msglen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	struct mlink *l;
+	char addr[MIG_ADDR_MAX];
+	int r;
+
+	/*
+	 * Resolution blocks the loop: destinations are named by addresses or
+	 * by names /etc/hosts (or a local resolver) answers at once.
+	 */
+	r = getaddrinfo(host, port, &hints, &ai);
+	if (r) {
+		snprintf(msg, msglen, "cannot resolve `%s': %s", host, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	r = link_new(d, ctx, host, -1, addr, ops, owner, &l, msg, msglen);
+	if (r) {
+		freeaddrinfo(ai);
+		return r;
+	}
+	if (bufferevent_socket_connect(l->bev, ai->ai_addr, (int)ai->ai_addrlen)) {
+		r = -(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
+		snprintf(msg, msglen, "cannot connect to %s: %s", addr, strerror(-r));
+		freeaddrinfo(ai);
+		detach(l);
+		link_free(l);
+		return r;
+	}
+	freeaddrinfo(ai);
+	no_delay(l);
+	*ret = l;
+	return 0;
+}

@@ -1,0 +1,1564 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The source of a migration (docs/MIGRATION-PROTOCOL.md, sections 6.1, 7
+ * and 9), and the client side of outcome queries and remote fetches.
+ *
+ *   CONNECT --up--> HELLO --MigHello--> READY (MigBegin sent)
+ *   READY --MigReady--> PRECOPY: round 0 (FULL), then DELTA rounds,
+ *        each sent after the previous one's MigRoundAck
+ *   PRECOPY --ack, the estimate fits the budget or the round limit-->
+ *        freeze, final image, IN_DOUBT record, MigSwitchover --> OUTCOME
+ *   OUTCOME --COMMITTED--> retire, MigConfirm, done
+ *   OUTCOME --DISCARDED--> resume
+ *   OUTCOME --anything else--> DOUBT --backoff--> QUERY --outcome--> ...
+ *   CONNECT..PRECOPY --any failure, abort, stall--> resume (job failed)
+ *
+ * Invariants:
+ *  - the VM is frozen (rec->mig FROZEN or IN_DOUBT) from the moment its
+ *    final image is taken until an outcome or an operator decides; the
+ *    final image is taken in the same loop turn as the freeze, so nothing
+ *    the VM accepted can be missing from it;
+ *  - the IN_DOUBT record and the frozen VM's checkpoint are durable before
+ *    the first byte of MigSwitchover is queued; until then every failure
+ *    unfreezes the VM;
+ *  - after MigSwitchover only COMMITTED (retire), DISCARDED (resume) or an
+ *    operator's `job resolve' end the doubt; UNKNOWN never does;
+ *  - a struct mig_out lives while its job is active (job->out) and is on
+ *    d->outs; its link, when it has one, is owned by it alone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+#include <zstd.h>
+
+#include <gisa/compat.h>
+#include <gisa/delta.h>
+#include <gisa/image.h>
+
+#include "log.h"
+#include "mig.h"
+
+/* Outcome queries of an in-doubt source: first retry, and the slowest. */
+#define QUERY_BACKOFF_MIN_MS 100u
+#define QUERY_BACKOFF_MAX_MS 10000u
+
+enum out_state {
+	O_CONNECT,
+	O_HELLO,
+	O_READY,
+	O_PRECOPY,
+	O_OUTCOME,      /* MigSwitchover sent */
+	O_DOUBT,        /* no link: a query is scheduled */
+	O_QUERY,        /* asking */
+	O_FETCH,        /* remote fetch: waiting for the reply and object */
+	O_DONE,
+};
+
+struct mig_out {
+	struct mig_out *next;
+	struct gisad *d;
+	struct job *job;
+	struct migstats *ms;
+	enum out_state st;
+	Gisa__V1__MigPurpose purpose;
+	struct mlink *l;
+	struct event *retry;
+	uint32_t backoff_ms;
+
+	/* the job's parameters */
+	char vm[GISAD_NAME_MAX + 1];
+	char uri[MIG_URI_MAX];
+	char host[GISAD_LISTEN_MAX], port[8];
+	char new_name[GISAD_NAME_MAX + 1];
+	uint32_t budget_ms, max_rounds, stall_ms;
+	bool allow_lossy, zstd;
+	int level;
+	int fetch_fd;                   /* FETCH: where the snapshot goes */
+
+	/* the migration */
+	struct migrec rec;              /* the source's record */
+	enum gisa_profile target_profile;
+	uint32_t target_caps;
+	enum gisa_compat_verdict accepted;
+	struct gisa_image *base;        /* the image of the last round sent */
+	uint8_t base_digest[MIG_DIGEST_SIZE];
+	uint8_t chain[MIG_DIGEST_SIZE];
+	uint32_t round;                 /* the round sent last */
+	uint8_t *round0;                /* round 0's snapshot file until MigReady */
+	size_t round0_len;
+	uint64_t obj_queued;            /* object bytes queued so far */
+	uint64_t last_estimate;
+
+	/* times (CLOCK_MONOTONIC ns) */
+	uint64_t t_dial, t_hello, t_first, t_round, t_freeze, t_switch_sent, t_outcome;
+	uint64_t last_round_ns, last_round_bytes, rtt_min;
+};
+
+static void out_free(struct mig_out *o)
+{
+	for (struct mig_out **p = &o->d->outs; *p; p = &(*p)->next) {
+		if (*p == o) {
+			*p = o->next;
+			break;
+		}
+	}
+	if (o->l)
+		mlink_drop(o->l);
+	if (o->retry)
+		event_free(o->retry);
+	if (o->fetch_fd >= 0)
+		close(o->fetch_fd);
+	if (o->job)
+		o->job->out = NULL;
+	gisa_image_free(o->base);
+	free(o->round0);
+	free(o);
+}
+
+static struct vmrec *out_vm(struct mig_out *o)
+{
+	return vmreg_find(o->d, o->vm);
+}
+
+static void set_vm_state(struct mig_out *o, Gisa__V1__MigrationState s)
+{
+	struct vmrec *rec = out_vm(o);
+
+	if (!rec)
+		return;
+	rec->mig = s;
+	snprintf(rec->mig_peer, sizeof(rec->mig_peer), "%s", o->uri);
+}
+
+static void phase(struct mig_out *o, Gisa__V1__MigrationPhase p)
+{
+	o->ms->phase = p;
+	job_changed(o->d, o->job);
+}
+
+static void progress(struct mig_out *o)
+{
+	uint64_t unsent = o->l ? mlink_unsent(o->l) : 0;
+	uint64_t done = o->obj_queued > unsent ? o->obj_queued - unsent : 0;
+
+	job_progress(o->job, done, o->obj_queued + o->last_estimate);
+}
+
+/* The job ends: finished, and the session goes. */
+static void out_end(struct mig_out *o, int err, const char *msg)
+{
+	struct gisad *d = o->d;
+	struct job *j = o->job;
+
+	o->st = O_DONE;
+	o->job = NULL;
+	j->out = NULL;
+	if (o->t_first && !o->ms->transfer_ns)
+		o->ms->transfer_ns = gisad_now_ns() - o->t_first;
+	job_finish(d, j, err, msg);
+	out_free(o);
+}
+
+/* Before MigSwitchover: unfreeze (if frozen), drop the record, fail the job. */
+static void resume(struct mig_out *o, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void resume(struct mig_out *o, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE) {
+		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE);
+		if (o->rec.state != MIGREC_NONE)
+			(void)migrec_remove(o->d, o->rec.id);
+		o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_RESUMED;
+		log_notice("migration of VM `%s' to %s %s; the VM runs here: %s", o->vm, o->uri,
+			   err == -ECANCELED ? "cancelled" : "failed", msg);
+	} else {
+		log_info("%s: %s", o->uri, msg);
+	}
+	out_end(o, err, msg);
+}
+
+/* ---- the link -------------------------------------------------------------- */
+
+static void send_hello(struct mig_out *o)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigHello h = GISA__V1__MIG_HELLO__INIT;
+	Gisa__V1__MigPeer p = GISA__V1__MIG_PEER__INIT;
+	Gisa__V1__MigLimits lim = GISA__V1__MIG_LIMITS__INIT;
+	char hostname[256] = "?";
+
+	(void)gethostname(hostname, sizeof(hostname) - 1);
+	p.daemon = (char *)GISAD_VERSION_STRING;
+	p.hostname = hostname;
+	p.dialled = o->host;
+	lim.has_max_frame = lim.has_max_msg = lim.has_max_object = true;
+	lim.max_frame = GISA_FRAME_MAX;
+	lim.max_msg = GISA_FRAME_MSG_MAX;
+	lim.max_object = GISA_FRAME_OBJECT_MAX;
+	h.has_min_version = h.has_max_version = h.has_role = h.has_purpose = true;
+	h.min_version = MIG_VERSION_MIN;
+	h.max_version = MIG_VERSION_MAX;
+	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
+	h.purpose = o->purpose;
+	h.peer = &p;
+	h.limits = &lim;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_HELLO;
+	msg.hello = &h;
+	o->t_hello = gisad_now_ns();
+	if (mlink_send(o->l, &msg))
+		resume(o, -ENOMEM, "out of memory sending the hello");
+}
+
+static void on_up(struct mlink *l)
+{
+	struct mig_out *o = l->owner;
+
+	snprintf(o->ms->peer_identity, sizeof(o->ms->peer_identity), "%s (%s, allow-list `%s')",
+		 l->peer.name, l->peer.fingerprint, l->peer.matched);
+	snprintf(o->rec.peer_name, sizeof(o->rec.peer_name), "%s", l->peer.name);
+	snprintf(o->rec.peer_entry, sizeof(o->rec.peer_entry), "%s", l->peer.matched);
+	snprintf(o->rec.peer_fp, sizeof(o->rec.peer_fp), "%s", l->peer.fingerprint);
+	o->st = O_HELLO;
+	mlink_wait(l, o->stall_ms);
+	send_hello(o);
+}
+
+static void schedule_query(struct mig_out *o);
+static void doubt(struct mig_out *o, const char *why);
+
+static void on_down(struct mlink *l, int err, const char *why)
+{
+	struct mig_out *o = l->owner;
+
+	o->l = NULL;
+	switch (o->st) {
+	case O_OUTCOME:
+		doubt(o, why);
+		break;
+	case O_QUERY:
+		log_info("migration of VM `%s': outcome query to %s: %s", o->vm, o->uri, why);
+		schedule_query(o);
+		break;
+	case O_DONE:
+	case O_DOUBT:
+		break;
+	default:
+		resume(o, err, "connection to %s: %s", o->uri, why);
+	}
+}
+
+static void on_timeout(struct mlink *l)
+{
+	struct mig_out *o = l->owner;
+
+	switch (o->st) {
+	case O_OUTCOME:
+		mlink_drop(l);
+		o->l = NULL;
+		doubt(o, "no outcome within the stall timeout");
+		break;
+	case O_QUERY:
+		mlink_drop(l);
+		o->l = NULL;
+		schedule_query(o);
+		break;
+	default:
+		resume(o, -ETIMEDOUT, "%s did not answer within %u ms (stall timeout)", o->uri,
+		       o->stall_ms);
+	}
+}
+
+static void on_drained(struct mlink *l)
+{
+	struct mig_out *o = l->owner;
+
+	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns)
+		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
+	if (o->job)
+		progress(o);
+}
+
+/* ---- verdicts -------------------------------------------------------------- */
+
+static int check_image(struct mig_out *o, const struct gisa_image *img,
+		       enum gisa_compat_verdict *ret, char *msg, size_t msglen)
+{
+	struct gisa_compat_dest dest = { o->target_profile, o->target_caps };
+	struct gisa_compat_report rep = { 0 };
+	int r = gisa_compat_check(img, &dest, &rep);
+
+	if (r) {
+		snprintf(msg, msglen, "compatibility check: %s", strerror(-r));
+		return r;
+	}
+	*ret = rep.verdict;
+	if (rep.verdict == GISA_COMPAT_IMPOSSIBLE) {
+		snprintf(msg, msglen, "cannot migrate VM `%s' to %s: %s (%s, key %u, value %llu)",
+			 o->vm, o->uri, rep.reason ? rep.reason : "impossible",
+			 rep.nr_changes ? gisa_compat_kind_name(rep.changes[0].kind) : "?",
+			 rep.nr_changes ? rep.changes[0].key : 0,
+			 rep.nr_changes ? (unsigned long long)rep.changes[0].value : 0ull);
+		r = -EOPNOTSUPP;
+	} else if (rep.verdict == GISA_COMPAT_LOSSY && !o->allow_lossy) {
+		size_t off = (size_t)snprintf(msg, msglen, "migrating VM `%s' to %s would be lossy "
+					      "(%zu change%s:", o->vm, o->uri, rep.nr_changes,
+					      rep.nr_changes == 1 ? "" : "s");
+
+		for (size_t i = 0; i < rep.nr_changes && i < 4 && off < msglen; i++)
+			off += (size_t)snprintf(msg + off, msglen - off, " %s %s key %u;",
+						gisa_compat_kind_name(rep.changes[i].kind),
+						rep.changes[i].section, rep.changes[i].key);
+		if (off < msglen)
+			snprintf(msg + off, msglen - off, "): retry with --allow-lossy to accept");
+		r = -EOPNOTSUPP;
+	}
+	gisa_compat_report_release(&rep);
+	return r;
+}
+
+static void verdict_msg(Gisa__V1__MigVerdict *v, enum gisa_compat_verdict verdict,
+			enum gisa_profile profile, uint32_t caps, const uint8_t *digest)
+{
+	v->has_verdict = v->has_profile = v->has_caps = true;
+	v->verdict = (Gisa__V1__MigCompatVerdict)verdict;
+	v->profile = (uint32_t)profile;
+	v->caps = caps;
+	if (digest) {
+		v->has_state_digest = true;
+		v->state_digest.data = (uint8_t *)digest;
+		v->state_digest.len = MIG_DIGEST_SIZE;
+	}
+}
+
+/* ---- setup: begin ------------------------------------------------------------ */
+
+static bool offers(const Gisa__V1__MigHostCaps *hc, uint32_t profile)
+{
+	for (size_t i = 0; hc && i < hc->n_profiles; i++)
+		if (hc->profiles[i] == profile)
+			return true;
+	return false;
+}
+
+static int pick_target(struct mig_out *o, const Gisa__V1__MigHello *h,
+		       const struct gisa_image *img, char *msg, size_t msglen)
+{
+	const Gisa__V1__MigHostCaps *hc = h->host_caps;
+	uint32_t dcaps = hc && hc->has_caps ? hc->caps : 0;
+
+	if (!hc || hc->n_profiles == 0 || hc->profiles[0] > GISA_PROFILE_NEWEST) {
+		snprintf(msg, msglen, "%s offers no profile this gisad knows", o->uri);
+		return -EOPNOTSUPP;
+	}
+	o->target_profile = offers(hc, img->config.profile) ? img->config.profile :
+			    (enum gisa_profile)hc->profiles[0];
+	o->target_caps = (img->config.caps & GISA_CAP_AIS & dcaps) | (dcaps & GISA_CAP_GISA);
+	return 0;
+}
+
+static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t **buf,
+		       size_t *len)
+{
+	struct vmrec *rec = out_vm(o);
+	struct gisa_snap_meta meta = {
+		.vm_name = o->vm,
+		.vm_uuid = rec ? rec->uuid : NULL,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = o->zstd, .level = o->level };
+
+	return gisa_snap_encode(img, &meta, &opts, buf, len);
+}
+
+static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
+	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
+	struct vmrec *rec = out_vm(o);
+	struct gisa_image *img = NULL;
+	char why[512];
+	int r;
+
+	if (!rec) {
+		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
+		return;
+	}
+	r = gisa_image_from_vm(rec->vm, &img);
+	if (r) {
+		resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
+		return;
+	}
+	r = pick_target(o, h, img, why, sizeof(why));
+	if (!r)
+		r = check_image(o, img, &o->accepted, why, sizeof(why));
+	if (!r)
+		r = gisa_snap_digest(img, o->base_digest);
+	if (!r)
+		r = encode_full(o, img, &o->round0, &o->round0_len);
+	if (r) {
+		gisa_image_free(img);
+		mlink_error(o->l, -ECANCELED, "the source gives up: %s", why);
+		o->l = NULL;
+		resume(o, r, "%s", r == -EOPNOTSUPP ? why : strerror(-r));
+		return;
+	}
+	o->base = img;
+	snprintf(o->ms->verdict, sizeof(o->ms->verdict), "%s",
+		 gisa_compat_verdict_name(o->accepted));
+	if (RAND_bytes(o->rec.id, MIG_ID_SIZE) != 1) {
+		resume(o, -EIO, "no random bytes for the migration id");
+		return;
+	}
+	memcpy(o->ms->id, o->rec.id, MIG_ID_SIZE);
+	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
+	o->l->has_id = true;
+	memcpy(o->rec.uuid, rec->uuid, 16);
+
+	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps, o->base_digest);
+	b.vm_name = o->vm;
+	b.has_vm_uuid = true;
+	b.vm_uuid.data = rec->uuid;
+	b.vm_uuid.len = 16;
+	if (o->new_name[0])
+		b.new_name = o->new_name;
+	b.has_downtime_budget_ms = b.has_compression = b.has_level = b.has_allow_lossy = true;
+	b.downtime_budget_ms = o->budget_ms;
+	b.compression = o->zstd ? GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD :
+			GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_NONE;
+	b.level = o->level;
+	b.allow_lossy = o->allow_lossy;
+	b.has_target_profile = b.has_target_caps = true;
+	b.target_profile = (uint32_t)o->target_profile;
+	b.target_caps = o->target_caps;
+	b.verdict = &v;
+	b.has_estimated_bytes = b.has_started_unix_ns = true;
+	b.estimated_bytes = o->round0_len;
+	b.started_unix_ns = o->job->started_unix_ns;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_BEGIN;
+	msg.begin = &b;
+	o->st = O_READY;
+	o->last_estimate = o->round0_len;
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SETUP);
+	if (mlink_send(o->l, &msg))
+		resume(o, -ENOMEM, "out of memory sending MigBegin");
+}
+
+static bool hello_ok(struct mig_out *o, const Gisa__V1__MigMessage *m)
+{
+	const Gisa__V1__MigHello *h = m->hello;
+	uint32_t v = m->has_version ? m->version : 0;
+
+	if (!h->has_role || h->role != GISA__V1__MIG_ROLE__MIG_ROLE_DESTINATION) {
+		resume(o, -EPROTO, "%s answered a hello with role %d, not DESTINATION", o->uri,
+		       h->has_role ? (int)h->role : 0);
+		return false;
+	}
+	if (v < MIG_VERSION_MIN || v > MIG_VERSION_MAX || v < h->min_version ||
+	    v > h->max_version) {
+		resume(o, -EPROTONOSUPPORT, "%s chose protocol version %u (it speaks %u..%u, this "
+		       "gisad %u..%u)", o->uri, v, h->min_version, h->max_version,
+		       MIG_VERSION_MIN, MIG_VERSION_MAX);
+		return false;
+	}
+	o->l->version = v;
+	o->rtt_min = gisad_now_ns() - o->t_hello;
+	o->ms->rtt_ns = o->rtt_min;
+	return true;
+}
+
+/* ---- precopy ---------------------------------------------------------------- */
+
+static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uint8_t *obj,
+		      size_t len, uint64_t raw, const uint8_t digest[MIG_DIGEST_SIZE])
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigRound rd = GISA__V1__MIG_ROUND__INIT;
+	uint32_t stream = mlink_next_stream(o->l);
+	int r;
+
+	rd.has_round = rd.has_kind = rd.has_stream = rd.has_object_bytes = true;
+	rd.round = o->round;
+	rd.kind = kind;
+	rd.stream = stream;
+	rd.object_bytes = len;
+	if (kind == GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA) {
+		rd.has_raw_bytes = rd.has_compression = true;
+		rd.raw_bytes = raw;
+		rd.compression = len != raw || o->zstd ?
+				 (o->zstd ? GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD :
+				  GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_NONE) :
+				 GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_NONE;
+	}
+	rd.has_state_digest = rd.has_chain = true;
+	rd.state_digest.data = (uint8_t *)digest;
+	rd.state_digest.len = MIG_DIGEST_SIZE;
+	rd.chain.data = o->chain;
+	rd.chain.len = MIG_DIGEST_SIZE;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND;
+	msg.round = &rd;
+	r = mlink_send(o->l, &msg);
+	if (!r)
+		r = mlink_send_object(o->l, stream, obj, len);
+	if (!r) {
+		o->obj_queued += len;
+		o->last_round_bytes = len;
+		if (o->round < GISAD_MIG_ROUNDS_KEPT)
+			o->ms->round_bytes[o->round] = len;
+		o->ms->precopy_bytes += len;
+		o->t_round = gisad_now_ns();
+		progress(o);
+	}
+	return r;
+}
+
+static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
+{
+	int r;
+
+	o->ms->setup_ns = gisad_now_ns() - o->t_dial;
+	if (rd->vm_name)
+		mig_clean_text(rd->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
+	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
+	o->rec.state = MIGREC_PRECOPY;
+	o->rec.created_unix_ns = gisad_unix_ns();
+	r = gisa_frame_chain_init(o->rec.id, o->chain);
+	if (!r)
+		r = gisa_frame_chain_next(o->chain, 0, o->base_digest, o->chain);
+	if (r) {
+		resume(o, r, "digest chain: %s", strerror(-r));
+		return;
+	}
+	o->t_first = gisad_now_ns();
+	o->round = 0;
+	o->st = O_PRECOPY;
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_PRECOPY);
+	r = send_round(o, GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_FULL, o->round0, o->round0_len,
+		       o->round0_len, o->base_digest);
+	if (r) {
+		resume(o, r, "sending round 0: %s", strerror(-r));
+		return;
+	}
+	/* The chunks were copied into the output. */
+	free(o->round0);
+	o->round0 = NULL;
+}
+
+/* A delta (maybe compressed: *ret_obj then differs from *ret_raw's buffer). */
+static int make_delta(struct mig_out *o, const struct gisa_image *cur, uint8_t **ret_obj,
+		      size_t *ret_len, size_t *ret_raw)
+{
+	uint8_t *raw = NULL, *z;
+	size_t len = 0, bound, zlen;
+	int r = gisa_delta_make(o->base, cur, &raw, &len);
+
+	if (r)
+		return r;
+	*ret_raw = len;
+	if (!o->zstd) {
+		*ret_obj = raw;
+		*ret_len = len;
+		return 0;
+	}
+	bound = ZSTD_compressBound(len);
+	z = malloc(bound ? bound : 1);
+	if (!z) {
+		free(raw);
+		return -ENOMEM;
+	}
+	zlen = ZSTD_compress(z, bound, raw, len, o->level);
+	free(raw);
+	if (ZSTD_isError(zlen)) {
+		free(z);
+		return -EIO;
+	}
+	*ret_obj = z;
+	*ret_len = zlen;
+	return 0;
+}
+
+static void switchover(struct mig_out *o, struct gisa_image *img);
+
+/* Take the VM's image and send it as the next round's delta. */
+static void next_round(struct mig_out *o, struct gisa_image *img)
+{
+	uint8_t digest[MIG_DIGEST_SIZE];
+	uint8_t *obj = NULL;
+	size_t len = 0, raw = 0;
+	int r;
+
+	r = gisa_snap_digest(img, digest);
+	if (!r)
+		r = make_delta(o, img, &obj, &len, &raw);
+	if (!r) {
+		o->round++;
+		r = gisa_frame_chain_next(o->chain, o->round, digest, o->chain);
+	}
+	if (!r)
+		r = send_round(o, GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA, obj, len, raw,
+			       digest);
+	free(obj);
+	if (r) {
+		gisa_image_free(img);
+		resume(o, r, "precopy round %u: %s", o->round, strerror(-r));
+		return;
+	}
+	gisa_image_free(o->base);
+	o->base = img;
+	memcpy(o->base_digest, digest, MIG_DIGEST_SIZE);
+}
+
+static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
+{
+	struct vmrec *rec = out_vm(o);
+	struct gisa_image *img = NULL;
+	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt;
+	int r;
+
+	if (!a->has_round || a->round != o->round) {
+		mlink_error(o->l, -EPROTO, "MigRoundAck for round %u, round %u was sent",
+			    a->round, o->round);
+		o->l = NULL;
+		resume(o, -EPROTO, "%s acknowledged round %u, not %u", o->uri, a->round, o->round);
+		return;
+	}
+	if (!a->has_state_digest || a->state_digest.len != MIG_DIGEST_SIZE ||
+	    memcmp(a->state_digest.data, o->base_digest, MIG_DIGEST_SIZE) || !a->has_chain ||
+	    a->chain.len != MIG_DIGEST_SIZE || memcmp(a->chain.data, o->chain, MIG_DIGEST_SIZE)) {
+		mlink_error(o->l, -EBADMSG, "round %u: your digest or chain differs from mine",
+			    o->round);
+		o->l = NULL;
+		resume(o, -EBADMSG, "round %u: the destination's image digest or chain differs "
+		       "from the source's", o->round);
+		return;
+	}
+	if (a->verdict && a->verdict->has_verdict && (int)a->verdict->verdict > (int)o->accepted) {
+		mlink_error(o->l, -EOPNOTSUPP, "your verdict is worse than the one accepted");
+		o->l = NULL;
+		resume(o, -EOPNOTSUPP, "the destination judges round %u %s (accepted: %s)",
+		       o->round, a->verdict->verdict == GISA__V1__MIG_COMPAT_VERDICT__MIG_COMPAT_LOSSY ?
+		       "lossy" : "impossible", gisa_compat_verdict_name(o->accepted));
+		return;
+	}
+	o->ms->rounds = o->round + 1;
+	o->last_round_ns = now - o->t_round;
+	rtt = o->last_round_ns > a->import_ns ? o->last_round_ns - a->import_ns : 0;
+	if (o->round == 0 || (rtt && rtt < o->rtt_min))
+		o->rtt_min = rtt && rtt < o->rtt_min ? rtt : o->rtt_min;
+	o->ms->rtt_ns = o->rtt_min;
+	if (!rec) {
+		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
+		return;
+	}
+	r = gisa_image_from_vm(rec->vm, &img);
+	if (!r)
+		r = gisa_delta_estimate(o->base, img, &estimate);
+	if (r) {
+		gisa_image_free(img);
+		resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
+		return;
+	}
+	o->last_estimate = estimate;
+	predicted = o->rtt_min + (o->last_round_bytes ?
+				  estimate * o->last_round_ns / o->last_round_bytes : 0);
+	log_debug("migration of VM `%s': round %u acknowledged in %.3f ms; next delta <= %llu "
+		  "bytes, predicted downtime %.3f ms (budget %u ms)", o->vm, o->round,
+		  (double)o->last_round_ns / 1e6, (unsigned long long)estimate,
+		  (double)predicted / 1e6, o->budget_ms);
+	if (predicted <= (uint64_t)o->budget_ms * 1000000u || o->round + 1 >= o->max_rounds)
+		switchover(o, img);
+	else
+		next_round(o, img);
+}
+
+/* ---- switchover ---------------------------------------------------------------- */
+
+static int target_digest(struct mig_out *o, const struct gisa_image *img,
+			 const uint8_t digest[MIG_DIGEST_SIZE], uint8_t out[MIG_DIGEST_SIZE])
+{
+	struct gisa_compat_dest dest = { o->target_profile, o->target_caps };
+	struct gisa_image *conv = NULL;
+	int r;
+
+	/* Nothing to convert: the same image. */
+	if (img->config.profile == o->target_profile && img->config.caps == o->target_caps) {
+		memcpy(out, digest, MIG_DIGEST_SIZE);
+		return 0;
+	}
+	r = gisa_compat_convert(img, &dest, &conv, NULL);
+	if (!r)
+		r = gisa_snap_digest(conv, out);
+	gisa_image_free(conv);
+	return r;
+}
+
+static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, size_t raw,
+			   const uint8_t *target, uint64_t encode_ns)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigSwitchover sw = GISA__V1__MIG_SWITCHOVER__INIT;
+	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
+	uint32_t stream = mlink_next_stream(o->l);
+	int r;
+
+	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps, o->rec.final_digest);
+	sw.has_round = sw.has_stream = sw.has_object_bytes = sw.has_raw_bytes = true;
+	sw.round = o->round;
+	sw.stream = stream;
+	sw.object_bytes = len;
+	sw.raw_bytes = raw;
+	sw.has_compression = true;
+	sw.compression = o->zstd ? GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD :
+			 GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_NONE;
+	sw.has_state_digest = sw.has_chain = sw.has_target_digest = true;
+	sw.state_digest.data = o->rec.final_digest;
+	sw.state_digest.len = MIG_DIGEST_SIZE;
+	sw.chain.data = o->rec.chain;
+	sw.chain.len = MIG_DIGEST_SIZE;
+	sw.target_digest.data = (uint8_t *)target;
+	sw.target_digest.len = MIG_DIGEST_SIZE;
+	sw.verdict = &v;
+	sw.has_freeze_ns = sw.has_encode_ns = true;
+	sw.freeze_ns = o->ms->freeze_ns;
+	sw.encode_ns = encode_ns;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_SWITCHOVER;
+	msg.switchover = &sw;
+	o->t_switch_sent = gisad_now_ns();
+	r = mlink_send(o->l, &msg);
+	if (!r)
+		r = mlink_send_object(o->l, stream, obj, len);
+	return r;
+}
+
+/* Write the frozen VM's checkpoint and the IN_DOUBT record. */
+static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *msg,
+			size_t msglen)
+{
+	struct vmrec *rec = out_vm(o);
+	struct gisa_snap_meta meta = {
+		.vm_name = o->vm,
+		.vm_uuid = rec->uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = false };
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
+
+	if (r) {
+		snprintf(msg, msglen, "encoding the frozen VM's checkpoint: %s", strerror(-r));
+		return r;
+	}
+	r = store_checkpoint_write(o->d, o->vm, NULL, buf, len, msg, msglen);
+	free(buf);
+	if (r)
+		return r;
+	o->rec.state = MIGREC_IN_DOUBT;
+	return migrec_write(o->d, &o->rec, msg, msglen);
+}
+
+static void switchover(struct mig_out *o, struct gisa_image *img)
+{
+	enum gisa_compat_verdict verdict;
+	uint8_t target[MIG_DIGEST_SIZE];
+	uint8_t *obj = NULL;
+	size_t len = 0, raw = 0;
+	uint64_t t_frozen;
+	char why[512];
+	int r;
+
+	/*
+	 * T0.  The VM is frozen from here on.  img was taken in this same
+	 * loop turn and no request ran since: it is the frozen VM's image.
+	 */
+	o->t_freeze = gisad_now_ns();
+	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_FROZEN);
+	t_frozen = gisad_now_ns();
+	o->ms->freeze_ns = t_frozen - o->t_freeze;
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER);
+
+	r = check_image(o, img, &verdict, why, sizeof(why));
+	if (!r && verdict > o->accepted) {
+		snprintf(why, sizeof(why), "the frozen image's verdict is %s, worse than the %s "
+			 "accepted", gisa_compat_verdict_name(verdict),
+			 gisa_compat_verdict_name(o->accepted));
+		r = -EOPNOTSUPP;
+	}
+	if (r) {
+		gisa_image_free(img);
+		mlink_error(o->l, -ECANCELED, "the source gives up: %s", why);
+		o->l = NULL;
+		resume(o, r, "%s", why);
+		return;
+	}
+	o->round++;
+	r = gisa_snap_digest(img, o->rec.final_digest);
+	if (!r)
+		r = gisa_frame_chain_next(o->chain, o->round, o->rec.final_digest, o->rec.chain);
+	if (!r)
+		r = make_delta(o, img, &obj, &len, &raw);
+	if (!r)
+		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
+	if (r) {
+		gisa_image_free(img);
+		free(obj);
+		resume(o, r, "encoding the final delta: %s", strerror(-r));
+		return;
+	}
+	o->rec.has_digests = true;
+	memcpy(target, o->rec.target_digest, MIG_DIGEST_SIZE);
+	memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
+	o->ms->has_src_digest = true;
+	r = record_doubt(o, img, why, sizeof(why));
+	gisa_image_free(img);
+	if (r) {
+		free(obj);
+		resume(o, r, "the IN_DOUBT record: %s", why);
+		return;
+	}
+	/* From the first byte of MigSwitchover on, only an outcome decides. */
+	o->ms->encode_ns = gisad_now_ns() - t_frozen;
+	o->ms->switchover_bytes = len;
+	o->st = O_OUTCOME;
+	r = send_switchover(o, obj, len, raw, target, o->ms->encode_ns);
+	o->obj_queued += len;
+	o->last_estimate = 0;
+	free(obj);
+	if (r) {
+		mlink_drop(o->l);
+		o->l = NULL;
+		doubt(o, "the final delta could not be queued");
+		return;
+	}
+	mlink_wait(o->l, o->stall_ms);
+	log_info("migration of VM `%s' to %s: frozen, final delta of %zu bytes sent after %u "
+		 "precopy round%s", o->vm, o->uri, len, o->round, o->round == 1 ? "" : "s");
+}
+
+/* ---- outcomes --------------------------------------------------------------------- */
+
+static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigConfirm cf = GISA__V1__MIG_CONFIRM__INIT;
+	struct gisad *d = o->d;
+	struct vmrec *rec = out_vm(o);
+	struct retired *t = calloc(1, sizeof(*t));
+	char why[512], a[65], b[65];
+	uint64_t now = gisad_now_ns();
+	bool match;
+	int r;
+
+	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
+	if (o->t_freeze) {
+		o->ms->down_informed_ns = now - o->t_freeze;
+		o->ms->down_active_ns = o->ms->down_informed_ns - oc->answer_ns - o->rtt_min / 2;
+		if (oc->answer_ns + o->rtt_min / 2 > o->ms->down_informed_ns)
+			o->ms->down_active_ns = 0;
+	}
+	o->ms->recv_ns = oc->recv_ns;
+	o->ms->import_ns = oc->import_ns;
+	o->ms->verify_ns = oc->verify_ns;
+	o->ms->commit_ns = oc->commit_ns;
+	o->ms->answer_ns = oc->answer_ns;
+	/* Only an operator's resolution comes without the destination's digest. */
+	match = !oc->has_state_digest ||
+		(oc->state_digest.len == MIG_DIGEST_SIZE &&
+		 memcmp(oc->state_digest.data, o->rec.target_digest, MIG_DIGEST_SIZE) == 0);
+	if (oc->has_state_digest && oc->state_digest.len == MIG_DIGEST_SIZE) {
+		memcpy(o->ms->dst_digest, oc->state_digest.data, MIG_DIGEST_SIZE);
+		o->ms->has_dst_digest = true;
+		memcpy(o->rec.active_digest, oc->state_digest.data, MIG_DIGEST_SIZE);
+		o->rec.has_active_digest = true;
+	}
+	o->ms->has_match = oc->has_state_digest;
+	o->ms->digests_match = match && oc->has_state_digest;
+	if (oc->vm_name)
+		mig_clean_text(oc->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
+
+	o->rec.state = MIGREC_RETIRED;
+	o->rec.decided_unix_ns = gisad_unix_ns();
+	r = migrec_write(d, &o->rec, why, sizeof(why));
+	if (r)
+		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here; "
+			"it is active at %s)", o->vm, why, o->uri);
+	if (rec && !r) {
+		if (t) {
+			snprintf(t->name, sizeof(t->name), "%s", o->vm);
+			memcpy(t->uuid, rec->uuid, 16);
+			snprintf(t->to, sizeof(t->to), "%s", o->uri);
+			memcpy(t->id, o->rec.id, MIG_ID_SIZE);
+			t->next = d->retired;
+			d->retired = t;
+			t = NULL;
+		}
+		vmreg_remove(d, rec);
+		if (store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why)) < 0)
+			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
+	} else if (rec) {
+		rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
+	}
+	free(t);
+
+	cf.has_state_digest = cf.has_digests_match = true;
+	cf.state_digest.data = o->rec.final_digest;
+	cf.state_digest.len = MIG_DIGEST_SIZE;
+	cf.digests_match = match;
+	cf.has_freeze_ns = cf.has_encode_ns = cf.has_send_ns = cf.has_rtt_ns = true;
+	cf.freeze_ns = o->ms->freeze_ns;
+	cf.encode_ns = o->ms->encode_ns;
+	cf.send_ns = o->ms->send_ns;
+	cf.rtt_ns = o->rtt_min;
+	cf.has_downtime_active_ns = cf.has_downtime_informed_ns = true;
+	cf.downtime_active_ns = o->ms->down_active_ns;
+	cf.downtime_informed_ns = o->ms->down_informed_ns;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_CONFIRM;
+	msg.confirm = &cf;
+	if (o->l) {
+		(void)mlink_send(o->l, &msg);
+		mlink_close(o->l);
+		o->l = NULL;
+	}
+	mig_hex(o->rec.target_digest, MIG_DIGEST_SIZE, a);
+	mig_hex(o->ms->dst_digest, MIG_DIGEST_SIZE, b);
+	if (!match) {
+		log_err("migration of VM `%s' to %s COMMITTED, but the digests differ: expected "
+			"%s, the destination's VM has %s", o->vm, o->uri, a,
+			o->ms->has_dst_digest ? b : "none");
+		snprintf(why, sizeof(why), "committed at %.200s, but the destination's digest %s "
+			 "differs from the source's %s", o->uri, o->ms->has_dst_digest ? b : "none",
+			 a);
+		out_end(o, -EBADMSG, why);
+		return;
+	}
+	log_notice("VM `%s' migrated to %s as `%s': digest %s on both hosts; downtime %.3f ms "
+		   "(informed), %u precopy round%s", o->vm, o->uri, o->ms->remote_vm, a,
+		   (double)o->ms->down_informed_ns / 1e6, o->ms->rounds,
+		   o->ms->rounds == 1 ? "" : "s");
+	out_end(o, r, r ? why : NULL);
+}
+
+/* DISCARDED: the destination never commits; the VM runs here again. */
+static void discarded(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
+{
+	char text[256];
+
+	mig_clean_text(oc->message, text, sizeof(text));
+	if (o->l) {
+		mlink_close(o->l);
+		o->l = NULL;
+	}
+	resume(o, oc->error ? oc->error : -ECANCELED, "the destination discarded the "
+	       "migration: %s", text[0] ? text : "no reason given");
+}
+
+static void outcome(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
+{
+	switch (oc->outcome) {
+	case GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED:
+		retire(o, oc);
+		return;
+	case GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_DISCARDED:
+		discarded(o, oc);
+		return;
+	default:
+		break;
+	}
+	if (o->l) {
+		mlink_close(o->l);
+		o->l = NULL;
+	}
+	if (oc->outcome == GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_UNKNOWN)
+		snprintf(o->job->errmsg, sizeof(o->job->errmsg), "%.100s has no record of migration "
+			 "%s: only an operator can decide (gisactl job resolve %llu "
+			 "committed|resumed)", o->uri, "(id in the job)",
+			 (unsigned long long)o->job->id);
+	if (o->st == O_OUTCOME)
+		doubt(o, "the destination has not decided yet");
+	else
+		schedule_query(o);
+}
+
+/* ---- doubt and queries ------------------------------------------------------------- */
+
+static void dial(struct mig_out *o);
+
+static void doubt(struct mig_out *o, const char *why)
+{
+	o->st = O_DOUBT;
+	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_IN_DOUBT);
+	log_warning("migration of VM `%s' to %s is in doubt (%s): the VM stays frozen until the "
+		    "destination's outcome is known (gisactl job resolve %llu decides by hand)",
+		    o->vm, o->uri, why, (unsigned long long)o->job->id);
+	o->backoff_ms = 0;
+	schedule_query(o);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct mig_out *o = arg;
+
+	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY;
+	o->ms->query_attempts++;
+	dial(o);
+}
+
+static void schedule_query(struct mig_out *o)
+{
+	struct timeval tv;
+
+	o->st = O_DOUBT;
+	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : QUERY_BACKOFF_MIN_MS;
+	if (o->backoff_ms > QUERY_BACKOFF_MAX_MS)
+		o->backoff_ms = QUERY_BACKOFF_MAX_MS;
+	tv.tv_sec = o->backoff_ms / 1000u;
+	tv.tv_usec = (o->backoff_ms % 1000u) * 1000;
+	evtimer_add(o->retry, &tv);
+}
+
+static void send_query(struct mig_out *o)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigQuery q = GISA__V1__MIG_QUERY__INIT;
+
+	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
+	o->l->has_id = true;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_QUERY;
+	msg.query = &q;
+	o->st = O_QUERY;
+	if (mlink_send(o->l, &msg)) {
+		mlink_drop(o->l);
+		o->l = NULL;
+		schedule_query(o);
+	}
+}
+
+/* ---- fetch ------------------------------------------------------------------------- */
+
+static void send_fetch(struct mig_out *o)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigFetch f = GISA__V1__MIG_FETCH__INIT;
+
+	f.vm = o->vm;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_FETCH;
+	msg.fetch = &f;
+	o->st = O_FETCH;
+	if (mlink_send(o->l, &msg))
+		resume(o, -ENOMEM, "out of memory sending MigFetch");
+}
+
+static void fetch_reply(struct mig_out *o, const Gisa__V1__MigFetchReply *fr)
+{
+	char why[256];
+	int r;
+
+	if (!fr->has_stream || !fr->has_object_bytes ||
+	    fr->object_bytes > GISAD_MAX_SNAPSHOT_FILE) {
+		resume(o, -EBADMSG, "%s: MigFetchReply without a stream, or of %llu bytes (at "
+		       "most %zu)", o->uri, (unsigned long long)fr->object_bytes,
+		       (size_t)GISAD_MAX_SNAPSHOT_FILE);
+		return;
+	}
+	r = mlink_expect(o->l, fr->stream, fr->object_bytes, why, sizeof(why));
+	if (r) {
+		mlink_error(o->l, r, "%s", why);
+		o->l = NULL;
+		resume(o, r, "%s: %s", o->uri, why);
+		return;
+	}
+	job_progress(o->job, 0, fr->object_bytes);
+}
+
+static void on_object(struct mlink *l, uint8_t *buf, size_t len)
+{
+	struct mig_out *o = l->owner;
+	struct gisa_snap_info info;
+	struct gisa_snap_error serr;
+	char why[256];
+	int r;
+
+	if (o->st != O_FETCH) {
+		free(buf);
+		mlink_error(l, -EPROTO, "an object this source did not ask for");
+		o->l = NULL;
+		resume(o, -EPROTO, "%s sent an unexpected object", o->uri);
+		return;
+	}
+	r = gisa_snap_info(buf, len, &info, &serr);
+	if (r) {
+		free(buf);
+		resume(o, r, "%s sent a snapshot that does not parse: %s", o->uri, serr.msg);
+		return;
+	}
+	r = store_write_fd(o->fetch_fd, buf, len, why, sizeof(why));
+	free(buf);
+	mlink_close(l);
+	o->l = NULL;
+	if (r) {
+		resume(o, r, "%s", why);
+		return;
+	}
+	o->job->has_digest = true;
+	memcpy(o->job->digest, info.digest, sizeof(info.digest));
+	o->job->total = len;
+	out_end(o, 0, NULL);
+}
+
+/* ---- messages ------------------------------------------------------------------------- */
+
+static void peer_error(struct mig_out *o, const Gisa__V1__MigMessage *m)
+{
+	char text[256];
+	int err = m->error->has_error && m->error->error < 0 ? m->error->error : -EPROTO;
+
+	mig_clean_text(m->error->message, text, sizeof(text));
+	mlink_drop(o->l);
+	o->l = NULL;
+	if (o->st == O_OUTCOME)
+		doubt(o, text);
+	else if (o->st == O_QUERY)
+		schedule_query(o);
+	else
+		resume(o, err, "%s refused: %s (%d)", o->uri, text[0] ? text : "no reason", err);
+}
+
+static void unexpected(struct mig_out *o, const Gisa__V1__MigMessage *m)
+{
+	mlink_error(o->l, -EPROTO, "message (field %d) unexpected in the source's state %d",
+		    (int)m->body_case, (int)o->st);
+	o->l = NULL;
+	if (o->st == O_OUTCOME)
+		doubt(o, "an unexpected message");
+	else if (o->st == O_QUERY)
+		schedule_query(o);
+	else
+		resume(o, -EPROTO, "%s sent message (field %d) in state %d", o->uri,
+		       (int)m->body_case, (int)o->st);
+}
+
+static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
+{
+	struct mig_out *o = l->owner;
+
+	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ERROR) {
+		peer_error(o, m);
+		return;
+	}
+	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ABORT && o->st < O_OUTCOME) {
+		char text[256];
+
+		mig_clean_text(m->abort->message, text, sizeof(text));
+		mlink_drop(l);
+		o->l = NULL;
+		resume(o, -ECONNABORTED, "%s aborted the migration: %s", o->uri, text);
+		return;
+	}
+	switch (o->st) {
+	case O_HELLO:
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_HELLO || !hello_ok(o, m))
+			break;
+		if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY)
+			send_query(o);
+		else if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH)
+			send_fetch(o);
+		else
+			begin(o, m->hello);
+		return;
+	case O_READY:
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_READY)
+			break;
+		ready(o, m->ready);
+		return;
+	case O_PRECOPY:
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK)
+			break;
+		round_ack(o, m->round_ack);
+		return;
+	case O_OUTCOME:
+	case O_QUERY:
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_OUTCOME)
+			break;
+		outcome(o, m->outcome);
+		return;
+	case O_FETCH:
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_FETCH_REPLY)
+			break;
+		fetch_reply(o, m->fetch_reply);
+		return;
+	default:
+		break;
+	}
+	if (o->st != O_DONE && o->l == l)
+		unexpected(o, m);
+}
+
+static const struct mlink_ops out_ops = {
+	.up = on_up,
+	.msg = on_msg,
+	.object = on_object,
+	.timeout = on_timeout,
+	.drained = on_drained,
+	.down = on_down,
+};
+
+/* ---- starting ------------------------------------------------------------------------ */
+
+static int client_ctx(struct gisad *d, char *msg, size_t msglen)
+{
+	static const char *entries[GISA_TLS_MAX_ALLOW];
+	static char buf[GISAD_ALLOW_MAX];
+	struct gisa_tls_config tc = {
+		.cert_file = d->cfg.tls_cert,
+		.key_file = d->cfg.tls_key,
+		.ca_file = d->cfg.tls_ca,
+		.allow = entries,
+	};
+	struct gisa_tls_error err;
+	int n, r;
+
+	if (d->client_ctx)
+		return 0;
+	if (!d->cfg.tls_ca[0] || !d->cfg.tls_cert[0] || !d->cfg.tls_key[0] ||
+	    !d->cfg.tls_allow[0]) {
+		snprintf(msg, msglen, "migration needs tls_ca, tls_cert, tls_key and tls_allow in "
+			 "gisad.conf");
+		return -ENOTCONN;
+	}
+	n = conf_allow_split(d->cfg.tls_allow, buf, entries, GISA_TLS_MAX_ALLOW);
+	if (n < 0) {
+		snprintf(msg, msglen, "tls_allow has more than %u entries", GISA_TLS_MAX_ALLOW);
+		return n;
+	}
+	tc.n_allow = (size_t)n;
+	r = gisa_tls_ctx_new(GISA_TLS_CLIENT, &tc, &d->client_ctx, &err);
+	if (r)
+		snprintf(msg, msglen, "migration TLS: %.400s", err.msg);
+	return r;
+}
+
+void mig_client_reload(struct gisad *d)
+{
+	/* Built again on next use; running links keep the old one's SSL_CTX. */
+	d->client_ctx = gisa_tls_ctx_free(d->client_ctx);
+}
+
+static void dial(struct mig_out *o)
+{
+	char why[512];
+	int r;
+
+	o->st = O_CONNECT;
+	r = client_ctx(o->d, why, sizeof(why));
+	if (!r)
+		r = mlink_dial(o->d, o->d->client_ctx, o->host, o->port, &out_ops, o, &o->l, why,
+			       sizeof(why));
+	if (r == 0) {
+		o->t_dial = o->t_dial ? o->t_dial : gisad_now_ns();
+		return;
+	}
+	o->l = NULL;
+	if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY) {
+		log_info("migration of VM `%s': outcome query: %s", o->vm, why);
+		schedule_query(o);
+	} else {
+		resume(o, r, "%s", why);
+	}
+}
+
+static struct mig_out *out_new(struct gisad *d, Gisa__V1__JobOperation op, const char *vm,
+			       const char *uri, char *msg, size_t msglen)
+{
+	struct mig_out *o = calloc(1, sizeof(*o));
+
+	if (!o) {
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	o->d = d;
+	o->fetch_fd = -1;
+	o->retry = evtimer_new(d->base, on_retry, o);
+	o->ms = calloc(1, sizeof(*o->ms));
+	o->job = o->retry && o->ms ? job_start(d, op, vm, NULL) : NULL;
+	if (!o->job) {
+		if (o->retry)
+			event_free(o->retry);
+		free(o->ms);
+		free(o);
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	o->job->ms = o->ms;
+	o->job->out = o;
+	o->job->type = GISA__V1__JOB_TYPE__JOB_TYPE_UNBOUNDED;
+	snprintf(o->vm, sizeof(o->vm), "%s", vm);
+	snprintf(o->uri, sizeof(o->uri), "%s", uri);
+	snprintf(o->ms->peer, sizeof(o->ms->peer), "%s", uri);
+	snprintf(o->rec.vm, sizeof(o->rec.vm), "%s", vm);
+	snprintf(o->rec.peer, sizeof(o->rec.peer), "%s", uri);
+	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_CONNECTING;
+	o->next = d->outs;
+	d->outs = o;
+	return o;
+}
+
+static Gisa__V1__JobInfo *reply_job(struct request *r, const struct job *j)
+{
+	Gisa__V1__JobInfo *info = req_alloc(r, sizeof(*info));
+	Gisa__V1__MigrationStats *ms = req_alloc(r, sizeof(*ms));
+
+	if (info && ms) {
+		job_to_info(j, info, ms);
+		REPLY(r, job, JOB, info);
+	}
+	return info;
+}
+
+static int options(struct request *r, const Gisa__V1__Migrate *q, struct mig_out *o)
+{
+	const struct gisad_config *c = &r->d->cfg;
+
+	o->budget_ms = q->downtime_ms ? q->downtime_ms : c->mig_downtime_ms;
+	o->max_rounds = q->max_rounds ? q->max_rounds : c->mig_max_rounds;
+	o->stall_ms = q->stall_timeout_ms ? q->stall_timeout_ms : c->mig_stall_ms;
+	o->allow_lossy = q->allow_lossy;
+	if (q->compression == 0) {
+		(void)conf_compression(c->mig_compression, &o->zstd, &o->level);
+	} else {
+		o->zstd = q->compression == 2;
+		o->level = o->zstd ? (q->level ? q->level : GISAD_ZSTD_DEFAULT_LEVEL) : 0;
+	}
+	if (o->zstd)
+		snprintf(o->ms->compression, sizeof(o->ms->compression), "zstd:%d", o->level);
+	else
+		snprintf(o->ms->compression, sizeof(o->ms->compression), "none");
+	o->ms->budget_ms = o->budget_ms;
+	if (q->new_name)
+		snprintf(o->new_name, sizeof(o->new_name), "%s", q->new_name);
+	return 0;
+}
+
+static int check_migrate(struct request *r, const Gisa__V1__Migrate *q, char *host,
+			 size_t hostlen, char *port, size_t portlen)
+{
+	int err;
+
+	if (q->compression > 2)
+		return req_fail(r, -EINVAL, "migrate: compression %u: expected 0 (gisad.conf's), "
+				"1 none or 2 zstd", q->compression);
+	if (q->compression == 2 && (q->level < 0 || q->level > GISAD_ZSTD_MAX_LEVEL))
+		return req_fail(r, -EINVAL, "migrate: zstd level %d: expected 1 to %d", q->level,
+				GISAD_ZSTD_MAX_LEVEL);
+	if (q->max_rounds > 1000)
+		return req_fail(r, -EINVAL, "migrate: max_rounds %u: at most 1000", q->max_rounds);
+	if (q->stall_timeout_ms && (q->stall_timeout_ms < 100 || q->stall_timeout_ms > 3600000))
+		return req_fail(r, -EINVAL, "migrate: stall timeout %u ms: expected 100 to 3600000",
+				q->stall_timeout_ms);
+	if (q->downtime_ms > 600000)
+		return req_fail(r, -EINVAL, "migrate: downtime budget %u ms: at most 600000",
+				q->downtime_ms);
+	if (q->new_name && !name_valid(q->new_name))
+		return req_fail(r, -EINVAL, "migrate: new name `%.80s' is invalid: expected 1 to "
+				"%d of [A-Za-z0-9_.-], not starting with `.'", q->new_name,
+				GISAD_NAME_MAX);
+	err = mig_uri_parse(q->uri, host, hostlen, port, portlen, NULL, 0, r->msg,
+			    sizeof(r->msg));
+	return err;
+}
+
+int verb_migrate(struct request *r)
+{
+	const Gisa__V1__Migrate *q = r->req->migrate;
+	char host[GISAD_LISTEN_MAX], port[8];
+	struct vmrec *rec = NULL;
+	struct mig_out *o;
+	int err = req_vm(r, q->vm, &rec);
+
+	if (!err)
+		err = check_migrate(r, q, host, sizeof(host), port, sizeof(port));
+	if (err)
+		return err;
+	if (rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
+		return mig_refuse(r, rec, "migrate");
+	err = client_ctx(r->d, r->msg, sizeof(r->msg));
+	if (err)
+		return err;
+	o = out_new(r->d, GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT, rec->name, q->uri,
+		    r->msg, sizeof(r->msg));
+	if (!o)
+		return -ENOMEM;
+	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE;
+	snprintf(o->host, sizeof(o->host), "%s", host);
+	snprintf(o->port, sizeof(o->port), "%s", port);
+	options(r, q, o);
+	rec->last_job = o->job->id;
+	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_OUTGOING);
+	log_info("job %llu: migrating VM `%s' to %s (downtime budget %u ms, %s, at most %u "
+		 "rounds)", (unsigned long long)o->job->id, rec->name, q->uri, o->budget_ms,
+		 o->ms->compression, o->max_rounds);
+	if (!reply_job(r, o->job))
+		err = -ENOMEM;
+	dial(o);       /* a failure ends the job (reported in its status) */
+	return err;
+}
+
+int verb_remote_fetch(struct request *r)
+{
+	const Gisa__V1__RemoteFetch *q = r->req->remote_fetch;
+	char host[GISAD_LISTEN_MAX], port[8], name[GISAD_NAME_MAX + 1];
+	struct mig_out *o;
+	int err;
+
+	err = mig_uri_parse(q->uri, host, sizeof(host), port, sizeof(port), name, sizeof(name),
+			    r->msg, sizeof(r->msg));
+	if (!err)
+		err = client_ctx(r->d, r->msg, sizeof(r->msg));
+	if (err)
+		return err;
+	o = out_new(r->d, GISA__V1__JOB_OPERATION__JOB_OPERATION_FETCH, name, q->uri, r->msg,
+		    sizeof(r->msg));
+	if (!o)
+		return -ENOMEM;
+	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH;
+	o->stall_ms = r->d->cfg.mig_stall_ms;
+	snprintf(o->host, sizeof(o->host), "%s", host);
+	snprintf(o->port, sizeof(o->port), "%s", port);
+	o->fetch_fd = dup(r->fd);
+	if (o->fetch_fd < 0) {
+		err = -errno;
+		out_end(o, err, "dup of the passed descriptor failed");
+		return req_fail(r, err, "remote_fetch: dup: %s", strerror(-err));
+	}
+	if (!reply_job(r, o->job))
+		err = -ENOMEM;
+	dial(o);
+	return err;
+}
+
+/* ---- abort, resolve, recovery --------------------------------------------------------- */
+
+int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
+{
+	struct mig_out *o = j->out;
+
+	(void)d;
+	if (o->st >= O_OUTCOME && o->st != O_FETCH) {
+		snprintf(msg, msglen, "job_abort: job %llu: the final delta of VM `%s' was sent: "
+			 "only its outcome (or gisactl job resolve) ends the migration now",
+			 (unsigned long long)j->id, o->vm);
+		return -EBUSY;
+	}
+	if (o->l && o->l->up) {
+		Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+		Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
+
+		a.has_error = true;
+		a.error = -ECANCELED;
+		a.message = (char *)"aborted by the source's operator";
+		m.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
+		m.abort = &a;
+		(void)mlink_send(o->l, &m);
+		mlink_close(o->l);
+		o->l = NULL;
+	}
+	log_info("job %llu: aborted by the operator", (unsigned long long)j->id);
+	resume(o, -ECANCELED, "aborted by the operator");
+	return 0;
+}
+
+int verb_job_resolve(struct request *r)
+{
+	const Gisa__V1__JobResolve *q = r->req->job_resolve;
+	struct job *j = job_find(r->d, q->id);
+	struct mig_out *o = j ? j->out : NULL;
+	Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
+
+	if (!j)
+		return req_fail(r, -ENOENT, "job_resolve: no job %llu", (unsigned long long)q->id);
+	if (!o || o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH ||
+	    (o->st != O_DOUBT && o->st != O_QUERY && o->st != O_OUTCOME))
+		return req_fail(r, -EINVAL, "job_resolve: job %llu (%s of VM `%s') is not an "
+				"in-doubt migration", (unsigned long long)j->id,
+				job_op_name(j->op), j->vm);
+	log_notice("job %llu: the operator resolves the migration of VM `%s' as %s",
+		   (unsigned long long)j->id, o->vm, q->committed ? "COMMITTED" : "DISCARDED");
+	evtimer_del(o->retry);
+	if (o->l) {
+		mlink_drop(o->l);
+		o->l = NULL;
+	}
+	reply_job(r, j);
+	if (q->committed) {
+		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
+		if (o->rec.has_active_digest) {
+			oc.has_state_digest = true;
+			oc.state_digest.data = o->rec.active_digest;
+			oc.state_digest.len = MIG_DIGEST_SIZE;
+		}
+		oc.vm_name = o->rec.remote_vm[0] ? o->rec.remote_vm : NULL;
+		/* The operator checked the destination: no digest to compare. */
+		retire(o, &oc);
+	} else {
+		resume(o, -ECANCELED, "resolved by the operator: the VM runs here");
+	}
+	return 0;
+}
+
+void migout_recover(struct gisad *d, const struct migrec *rec)
+{
+	char host[GISAD_LISTEN_MAX], port[8], msg[256];
+	struct vmrec *vr = vmreg_find(d, rec->vm);
+	struct mig_out *o;
+
+	if (!vr) {
+		log_err("migration %s of VM `%s' was in doubt, but the VM has no checkpoint to "
+			"come back from", rec->peer, rec->vm);
+		return;
+	}
+	if (mig_uri_parse(rec->peer, host, sizeof(host), port, sizeof(port), NULL, 0, msg,
+			  sizeof(msg))) {
+		log_err("in-doubt VM `%s': %s: stays frozen until resolved", rec->vm, msg);
+	}
+	o = out_new(d, GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT, rec->vm, rec->peer,
+		    msg, sizeof(msg));
+	if (!o) {
+		vr->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
+		return;
+	}
+	o->rec = *rec;
+	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY;
+	o->stall_ms = d->cfg.mig_stall_ms;
+	snprintf(o->host, sizeof(o->host), "%s", host);
+	snprintf(o->port, sizeof(o->port), "%s", port);
+	memcpy(o->ms->id, rec->id, MIG_ID_SIZE);
+	snprintf(o->ms->remote_vm, sizeof(o->ms->remote_vm), "%s", rec->remote_vm);
+	memcpy(o->ms->src_digest, rec->final_digest, MIG_DIGEST_SIZE);
+	o->ms->has_src_digest = rec->has_digests;
+	vr->last_job = o->job->id;
+	doubt(o, "gisad restarted");
+}
+
+void migout_free_all(struct gisad *d)
+{
+	while (d->outs) {
+		struct mig_out *o = d->outs;
+
+		if (o->job) {
+			o->job->out = NULL;
+			o->job = NULL;
+		}
+		out_free(o);
+	}
+}

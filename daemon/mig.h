@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live migration inside gisad (docs/MIGRATION-PROTOCOL.md), in modules:
+ *
+ *   mig-link.c    mlink_*   one TLS connection to a peer gisad: dial or
+ *                           accept, handshake and identity, frames,
+ *                           messages, object streams, timers, closing
+ *   mig-listen.c  mig_*     the listener: accept, per-peer limits, the
+ *                           destination's hello; hands links to mig-in.c
+ *   mig-in.c      migin_*   the destination: staging, rounds, commit,
+ *                           outcome queries, fetches
+ *   mig-out.c     migout_*  the source: migrate-out jobs, precopy,
+ *                           switchover, doubt and its resolution, fetch
+ *   mig-rec.c     migrec_*  migration records in the state directory
+ *
+ * Everything runs on the daemon's one event loop.
+ */
+#ifndef GISAD_MIG_H
+#define GISAD_MIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gisa/frame.h>
+#include <gisa/tls.h>
+
+#include "gisad.h"
+#include "migration.pb-c.h"
+
+#define MIG_VERSION_MIN     ((uint32_t)GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_MIN_VERSION)
+#define MIG_VERSION_MAX     ((uint32_t)GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_VERSION)
+#define MIG_ID_SIZE         GISA_FRAME_MIGRATION_ID_SIZE
+#define MIG_DIGEST_SIZE     GISA_FRAME_DIGEST_SIZE
+/* Heap a decoded MigMessage may use, per payload byte, plus a floor. */
+#define MIG_DECODE_FACTOR   32u
+#define MIG_DECODE_FLOOR    (64u << 10)
+/* Text a peer chose that goes into the log or a record. */
+#define MIG_PEER_TEXT       64u
+/* Compatibility changes carried in a MigVerdict. */
+#define MIG_VERDICT_CHANGES 64u
+/* Address text: "[v6]:port". */
+#define MIG_ADDR_MAX        (INET6_ADDRSTRLEN + 8)
+/* A tls://HOST:PORT[/NAME] URI. */
+#define MIG_URI_MAX         GISAD_PEER_MAX
+
+/* ---- links (mig-link.c) -------------------------------------------------- */
+
+struct mlink;
+
+/*
+ * What a link's owner hears.  A callback may call mlink_close, mlink_drop
+ * or mlink_error on its link (which detach the owner: no callback follows)
+ * but never frees it.  After `down' the link is freed: forget it.
+ */
+struct mlink_ops {
+	/* The handshake completed and the peer's identity was checked. */
+	void (*up)(struct mlink *l);
+	/* One message (valid during the call); version and id were checked. */
+	void (*msg)(struct mlink *l, const Gisa__V1__MigMessage *m);
+	/* A complete object of the stream announced by mlink_expect (owned). */
+	void (*object)(struct mlink *l, uint8_t *buf, size_t len);
+	/* mlink_wait's time ran out (the link stays up). */
+	void (*timeout)(struct mlink *l);
+	/* The output drained (optional). */
+	void (*drained)(struct mlink *l);
+	/* The link is gone: err and a sentence saying why. */
+	void (*down)(struct mlink *l, int err, const char *why);
+};
+
+struct mlink {
+	struct mlink *next, *prev;      /* d->mig_links */
+	struct gisad *d;
+	struct bufferevent *bev;
+	SSL *ssl;                       /* freed with bev */
+	struct event *timer;            /* handshake deadline, then mlink_wait */
+	struct event *reaper;           /* frees a detached link */
+	struct gisa_frame_decoder *dec;
+	struct gisa_reasm *reasm;
+	const struct mlink_ops *ops;    /* NULL once detached */
+	void *owner;
+	bool server;
+	bool up;                        /* handshake done, identity checked */
+	bool closing;                   /* detached: freed once drained */
+	bool over_limit;                /* listener: beyond max_conn_per_peer */
+	uint32_t version;               /* 0 until agreed */
+	bool has_id;
+	uint8_t id[MIG_ID_SIZE];
+	uint32_t tx_stream;             /* last stream id sent */
+	uint32_t handshake_ms, wait_ms;
+	uint64_t tx_queued;             /* bytes handed to the bufferevent */
+	char addr[MIG_ADDR_MAX];
+	struct gisa_tls_peer peer;
+};
+
+/* Accept fd (a server link).  -errno with msg; fd is closed on failure. */
+int mlink_accept(struct gisad *d, struct gisa_tls_ctx *ctx, int fd, const char *addr,
+		 const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
+		 size_t msglen);
+/* Dial host:port (a client link, host checked against the certificate). */
+int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, const char *port,
+	       const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
+	       size_t msglen);
+/* Hand the link to another owner (the listener to a session). */
+void mlink_attach(struct mlink *l, const struct mlink_ops *ops, void *owner);
+/*
+ * Queue one message; the envelope's version and migration id are filled
+ * in from the link.  -ENOMEM, -E2BIG (over the MSG cap), -ENOTCONN.
+ */
+int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m);
+/* The next stream id to announce. */
+uint32_t mlink_next_stream(struct mlink *l);
+/* Queue an object as CHUNK frames and END on stream.  -ENOMEM, -E2BIG. */
+int mlink_send_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size_t len);
+/* Expect the peer's object on stream (announced with bytes).  -errno, msg. */
+int mlink_expect(struct mlink *l, uint32_t stream, uint64_t bytes, char *msg, size_t msglen);
+/* Bytes queued and not yet handed to the kernel. */
+size_t mlink_unsent(const struct mlink *l);
+/* Call ops->timeout if nothing arrives within ms (0: stop waiting). */
+void mlink_wait(struct mlink *l, uint32_t ms);
+/* Send what is queued, close_notify, free.  Detaches the owner. */
+void mlink_close(struct mlink *l);
+/* Free now (from the loop).  Detaches the owner. */
+void mlink_drop(struct mlink *l);
+/* Shut-down: free every link at once (their owners are gone). */
+void mlink_free_all(struct gisad *d);
+/* MigError (logged at notice with the peer), then mlink_close. */
+void mlink_error(struct mlink *l, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A peer's text for logs and records: cut, unprintable bytes replaced. */
+void mig_clean_text(const char *s, char *out, size_t len);
+/* Lower-case hex of n bytes into out (2n + 1). */
+void mig_hex(const uint8_t *p, size_t n, char *out);
+/* "tls://HOST:PORT" or "tls://HOST:PORT/NAME" (name NULL: no NAME allowed). */
+int mig_uri_parse(const char *uri, char *host, size_t hostlen, char *port, size_t portlen,
+		  char *name, size_t namelen, char *msg, size_t msglen);
+
+/* ---- records (mig-rec.c) ------------------------------------------------- */
+
+enum migrec_state {
+	MIGREC_NONE = 0,
+	/* source */
+	MIGREC_PRECOPY,
+	MIGREC_IN_DOUBT,
+	MIGREC_RETIRED,
+	MIGREC_RESUMED,
+	/* destination */
+	MIGREC_STAGING,
+	MIGREC_COMMITTED,
+	MIGREC_DISCARDED,
+};
+
+struct migrec {
+	uint8_t id[MIG_ID_SIZE];
+	enum migrec_state state;
+	char vm[GISAD_NAME_MAX + 1];            /* the name on this host */
+	char remote_vm[GISAD_NAME_MAX + 1];     /* the name on the other */
+	uint8_t uuid[16];
+	char peer[MIG_URI_MAX];                 /* source: the URI dialled; else the address */
+	char peer_name[GISA_TLS_MAX_NAME + 1];
+	char peer_entry[GISA_TLS_MAX_NAME + 1];  /* the allow-list entry it matched */
+	char peer_fp[GISA_TLS_FINGERPRINT_LEN + 1];
+	bool has_digests;
+	uint8_t final_digest[MIG_DIGEST_SIZE];  /* D(I_f) */
+	uint8_t chain[MIG_DIGEST_SIZE];         /* C_f */
+	uint8_t target_digest[MIG_DIGEST_SIZE];
+	bool has_active_digest;
+	uint8_t active_digest[MIG_DIGEST_SIZE];  /* the VM activated at the destination */
+	int error;
+	char message[256];
+	uint64_t created_unix_ns, decided_unix_ns;
+};
+
+const char *migrec_state_name(enum migrec_state s);
+/* Write (or replace) r's record durably.  -errno with msg. */
+int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msglen);
+/* Remove r's record (and its staged snapshot, if any). */
+int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
+/* Every readable record (malloc'd array); unreadable ones are logged. */
+int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
+/* <state_dir>/migrations/<id>.gsnap: a destination's staged checkpoint. */
+int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len);
+/* Write the staged checkpoint durably.  -errno with msg. */
+int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
+		       size_t len, char *msg, size_t msglen);
+/* Move the staged checkpoint to checkpoints/<vm>/current.gsnap.  -errno, msg. */
+int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
+			char *msg, size_t msglen);
+
+/* ---- the destination (mig-in.c) ------------------------------------------ */
+
+/* A link whose hello was answered: serve purpose on it. */
+void migin_attach(struct mlink *l, Gisa__V1__MigPurpose purpose);
+/* Whether a staging migration reserves name or uuid. */
+bool migin_reserved(const struct gisad *d, const char *name, const uint8_t uuid[16]);
+/* Start-up: settle the records (STAGING -> DISCARDED, COMMITTED installed). */
+void migin_recover(struct gisad *d, const struct migrec *r);
+/* Keep an outcome for queries (decided or recovered). */
+void migin_remember(struct gisad *d, const struct migrec *r);
+int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen);
+void migin_free_all(struct gisad *d);
+
+/* ---- the source (mig-out.c) ---------------------------------------------- */
+
+int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen);
+/* Start-up: an IN_DOUBT record's VM was restored: freeze it and ask. */
+void migout_recover(struct gisad *d, const struct migrec *r);
+void migout_free_all(struct gisad *d);
+
+#endif
