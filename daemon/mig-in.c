@@ -56,6 +56,7 @@ struct mig_in {
 	Gisa__V1__MigPurpose purpose;
 	struct migrec rec;
 	bool reserved;                  /* rec.vm and rec.uuid are reserved */
+	bool stage_pending;             /* committed: the checkpoint is still staged */
 	struct gisa_compat_dest target;
 	enum gisa_compat_verdict allowed;
 	struct gisa_image *img;         /* the staging image I_r */
@@ -115,8 +116,24 @@ static const struct migrec *outcome_find(const struct gisad *d, const uint8_t *i
 	return NULL;
 }
 
+static void stage_move(struct mig_in *s)
+{
+	char msg[256];
+
+	if (!s->stage_pending)
+		return;
+	s->stage_pending = false;
+	if (migrec_write(s->d, &s->rec, msg, sizeof(msg)))
+		log_err("incoming VM `%s': the COMMITTED record: %s (the staged checkpoint "
+			"stands for it)", s->rec.vm, msg);
+	if (migrec_stage_commit(s->d, s->rec.id, s->rec.vm, msg, sizeof(msg)))
+		log_err("incoming VM `%s': %s (moved into place at the next start)", s->rec.vm,
+			msg);
+}
+
 static void in_free(struct mig_in *s)
 {
+	stage_move(s);
 	for (struct mig_in **p = &s->d->ins; *p; p = &(*p)->next) {
 		if (*p == s) {
 			*p = s->next;
@@ -256,6 +273,11 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	if (outcome_find(s->d, s->rec.id)) {
 		snprintf(msg, msglen, "migration id already used here");
 		return -EALREADY;
+	}
+	if (migout_has_id(s->d, s->rec.id)) {
+		snprintf(msg, msglen, "this is the gisad the VM migrates from: a VM cannot "
+			 "migrate to the gisad that holds it");
+		return -ELOOP;
 	}
 	for (const struct mig_in *o = s->d->ins; o; o = o->next)
 		if (o != s && o->reserved && memcmp(o->rec.id, s->rec.id, MIG_ID_SIZE) == 0) {
@@ -615,7 +637,11 @@ static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image
 	return 0;
 }
 
-/* Durable: the staged checkpoint, then the COMMITTED record (no return after it). */
+/*
+ * The commit: the staged checkpoint, written durably, is the point of no
+ * return (its presence beside the STAGING record means COMMITTED; the JSON
+ * record says so once the answer left, see stage_move).
+ */
 static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, size_t msglen)
 {
 	struct gisa_snap_meta meta = {
@@ -642,10 +668,7 @@ static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, si
 	s->rec.has_digests = true;
 	s->rec.state = MIGREC_COMMITTED;
 	s->rec.decided_unix_ns = gisad_unix_ns();
-	r = migrec_write(s->d, &s->rec, msg, msglen);
-	if (r)
-		s->rec.state = MIGREC_STAGING;
-	return r;
+	return 0;
 }
 
 static void activate(struct mig_in *s, struct gisa_vm *vm)
@@ -653,16 +676,11 @@ static void activate(struct mig_in *s, struct gisa_vm *vm)
 	struct gisad *d = s->d;
 	const struct retired *t = mig_retired_find(d, s->rec.vm);
 	struct vmrec *rec = NULL;
-	char msg[256];
 	int r;
 
 	/* The VM came back where it had been retired: that listing ends. */
 	if (t && memcmp(t->uuid, s->rec.uuid, 16) == 0)
 		(void)mig_retired_clear(d, s->rec.vm);
-	r = migrec_stage_commit(d, s->rec.id, s->rec.vm, msg, sizeof(msg));
-	if (r)
-		log_err("incoming VM `%s': %s (moved into place at the next start)", s->rec.vm,
-			msg);
 	s->reserved = false;
 	r = vmreg_add(d, s->rec.vm, s->rec.uuid, vm, &rec);
 	if (r) {
@@ -743,6 +761,12 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	memcpy(s->ms->dst_digest, s->rec.active_digest, MIG_DIGEST_SIZE);
 	s->ms->has_dst_digest = true;
+	/*
+	 * The checkpoint moves into checkpoints/<vm>/ once the answer left
+	 * (on_drained), out of the downtime: the COMMITTED record already
+	 * makes a restart move it.
+	 */
+	s->stage_pending = true;
 	answer_committed(s, t_active);
 	mig_hex(s->rec.active_digest, MIG_DIGEST_SIZE, hex);
 	log_notice("VM `%s' arrived from %s (`%s') and is active: digest %s", s->rec.vm,
@@ -974,8 +998,14 @@ static void on_down(struct mlink *l, int err, const char *why)
 		discard(s, err, false, "connection lost: %s", why);
 }
 
+static void on_drained(struct mlink *l)
+{
+	stage_move(l->owner);
+}
+
 static const struct mlink_ops in_ops = {
 	.msg = on_msg,
+	.drained = on_drained,
 	.object = on_object,
 	.timeout = on_timeout,
 	.down = on_down,
@@ -1038,9 +1068,16 @@ int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 void migin_recover(struct gisad *d, const struct migrec *r)
 {
 	struct migrec rec = *r;
-	char path[4096], msg[256];
+	char msg[256];
+	bool staged = migrec_stage_exists(d, rec.id);
 
-	if (rec.state == MIGREC_STAGING) {
+	if (rec.state == MIGREC_STAGING && staged) {
+		/* Committed: the staged checkpoint was durable; the record lagged. */
+		rec.state = MIGREC_COMMITTED;
+		rec.decided_unix_ns = gisad_unix_ns();
+		if (migrec_write(d, &rec, msg, sizeof(msg)))
+			log_err("migration record of VM `%s': %s", rec.vm, msg);
+	} else if (rec.state == MIGREC_STAGING) {
 		rec.state = MIGREC_DISCARDED;
 		rec.error = -ECONNRESET;
 		snprintf(rec.message, sizeof(rec.message), "the destination restarted before "
@@ -1048,12 +1085,10 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		rec.decided_unix_ns = gisad_unix_ns();
 		if (migrec_write(d, &rec, msg, sizeof(msg)))
 			log_err("migration record of VM `%s': %s", rec.vm, msg);
-		if (!migrec_stage_path(d, rec.id, path, sizeof(path)))
-			(void)unlink(path);
 		log_notice("incoming migration of VM `%s' was staging when gisad stopped: "
 			   "discarded", rec.vm);
-	} else if (rec.state == MIGREC_COMMITTED &&
-		   !migrec_stage_path(d, rec.id, path, sizeof(path)) && access(path, F_OK) == 0) {
+	}
+	if (rec.state == MIGREC_COMMITTED && staged) {
 		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg)))
 			log_err("committed VM `%s': %s", rec.vm, msg);
 		else

@@ -91,6 +91,7 @@ struct mig_out {
 	uint8_t *round0;                /* round 0's snapshot file until MigReady */
 	size_t round0_len;
 	uint64_t obj_queued;            /* object bytes queued so far */
+	bool doubt_pending;             /* the doubt file is written, not the JSON */
 	uint64_t last_estimate;
 
 	/* times (CLOCK_MONOTONIC ns) */
@@ -236,6 +237,7 @@ static void on_up(struct mlink *l)
 
 static void schedule_query(struct mig_out *o);
 static void doubt(struct mig_out *o, const char *why);
+static void record_doubt_json(struct mig_out *o);
 
 static void on_down(struct mlink *l, int err, const char *why)
 {
@@ -283,8 +285,10 @@ static void on_drained(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
 
-	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns)
+	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
+		record_doubt_json(o);
+	}
 	if (o->job)
 		progress(o);
 }
@@ -525,6 +529,7 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 
 static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 {
+	char why[512];
 	int r;
 
 	o->ms->setup_ns = gisad_now_ns() - o->t_dial;
@@ -533,6 +538,12 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
 	o->rec.state = MIGREC_PRECOPY;
 	o->rec.created_unix_ns = gisad_unix_ns();
+	r = migrec_write(o->d, &o->rec, why, sizeof(why));
+	if (r) {
+		o->rec.state = MIGREC_NONE;
+		resume(o, r, "the PRECOPY record: %s", why);
+		return;
+	}
 	r = gisa_frame_chain_init(o->rec.id, o->chain);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, 0, o->base_digest, o->chain);
@@ -741,7 +752,12 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	return r;
 }
 
-/* Write the frozen VM's checkpoint and the IN_DOUBT record. */
+/*
+ * The frozen VM's snapshot, durably, as migrations/<id>.gsnap: with the
+ * PRECOPY record written at MigReady, its presence is the IN_DOUBT record
+ * (one durable write in the downtime; the JSON record says IN_DOUBT once
+ * the final delta left, see on_drained).
+ */
 static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *msg,
 			size_t msglen)
 {
@@ -760,12 +776,25 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *m
 		snprintf(msg, msglen, "encoding the frozen VM's checkpoint: %s", strerror(-r));
 		return r;
 	}
-	r = store_checkpoint_write(o->d, o->vm, NULL, buf, len, msg, msglen);
+	r = migrec_stage_write(o->d, o->rec.id, buf, len, msg, msglen);
 	free(buf);
-	if (r)
-		return r;
+	if (!r)
+		o->doubt_pending = true;
+	return r;
+}
+
+/* The JSON record catches up with the doubt file (outside the downtime). */
+static void record_doubt_json(struct mig_out *o)
+{
+	char why[512];
+
+	if (!o->doubt_pending)
+		return;
+	o->doubt_pending = false;
 	o->rec.state = MIGREC_IN_DOUBT;
-	return migrec_write(o->d, &o->rec, msg, msglen);
+	if (migrec_write(o->d, &o->rec, why, sizeof(why)))
+		log_err("migration of VM `%s': the IN_DOUBT record: %s (the doubt file stands "
+			"for it)", o->vm, why);
 }
 
 static void switchover(struct mig_out *o, struct gisa_image *img)
@@ -887,9 +916,12 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	if (oc->vm_name)
 		mig_clean_text(oc->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
 
+	o->doubt_pending = false;
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
 	r = migrec_write(d, &o->rec, why, sizeof(why));
+	if (!r)
+		migrec_stage_remove(d, o->rec.id);
 	if (r)
 		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here; "
 			"it is active at %s)", o->vm, why, o->uri);
@@ -1548,6 +1580,14 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 	o->ms->has_src_digest = rec->has_digests;
 	vr->last_job = o->job->id;
 	doubt(o, "gisad restarted");
+}
+
+bool migout_has_id(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+{
+	for (const struct mig_out *o = d->outs; o; o = o->next)
+		if (o->rec.state != MIGREC_NONE && memcmp(o->rec.id, id, MIG_ID_SIZE) == 0)
+			return true;
+	return false;
 }
 
 void migout_free_all(struct gisad *d)

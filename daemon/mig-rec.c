@@ -146,6 +146,21 @@ int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return id_path(d, id, ".gsnap", buf, len);
 }
 
+void migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+{
+	char path[PATH_MAX];
+
+	if (!id_path(d, id, ".gsnap", path, sizeof(path)))
+		(void)unlink(path);
+}
+
+bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+{
+	char path[PATH_MAX];
+
+	return !id_path(d, id, ".gsnap", path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
 int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
 		       size_t len, char *msg, size_t msglen)
 {
@@ -424,6 +439,31 @@ static void add_retired(struct gisad *d, const struct migrec *r)
 	d->retired = t;
 }
 
+/*
+ * A source record: the doubt file (the frozen VM's snapshot) decides.
+ * Present: the final delta may have been sent, so the VM comes back
+ * frozen from that snapshot (it becomes its current checkpoint) and stays
+ * in doubt.  Absent with PRECOPY: the VM never left.
+ */
+static void recover_source(struct gisad *d, struct migrec *r)
+{
+	char msg[256];
+
+	if (migrec_stage_exists(d, r->id)) {
+		if (migrec_stage_commit(d, r->id, r->vm, msg, sizeof(msg))) {
+			log_err("in-doubt VM `%s': %s", r->vm, msg);
+			return;
+		}
+		r->state = MIGREC_IN_DOUBT;
+		if (migrec_write(d, r, msg, sizeof(msg)))
+			log_err("in-doubt VM `%s': %s", r->vm, msg);
+		log_notice("VM `%s' was frozen for its migration to %s when gisad stopped: it "
+			   "comes back in doubt", r->vm, r->peer);
+	} else if (r->state == MIGREC_PRECOPY) {
+		(void)migrec_remove(d, r->id);
+	}
+}
+
 void mig_recover(struct gisad *d)
 {
 	struct migrec *recs = NULL;
@@ -438,8 +478,10 @@ void mig_recover(struct gisad *d)
 
 		switch (r->state) {
 		case MIGREC_PRECOPY:
+		case MIGREC_IN_DOUBT:
+			recover_source(d, &recs[i]);
+			break;
 		case MIGREC_RESUMED:
-			/* Never switched over: the VM is active here. */
 			(void)migrec_remove(d, r->id);
 			break;
 		case MIGREC_RETIRED:
@@ -450,7 +492,6 @@ void mig_recover(struct gisad *d)
 		case MIGREC_DISCARDED:
 			migin_recover(d, r);
 			break;
-		case MIGREC_IN_DOUBT:
 		case MIGREC_NONE:
 			break;
 		}

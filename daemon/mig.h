@@ -178,11 +178,16 @@ int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msgl
 int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /* Every readable record (malloc'd array); unreadable ones are logged. */
 int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
-/* <state_dir>/migrations/<id>.gsnap: a destination's staged checkpoint. */
+/*
+ * <state_dir>/migrations/<id>.gsnap: a destination's staged checkpoint
+ * (its presence means COMMITTED), or a source's frozen VM (IN_DOUBT).
+ */
 int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len);
 /* Write the staged checkpoint durably.  -errno with msg. */
 int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
 		       size_t len, char *msg, size_t msglen);
+void migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
+bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /* Move the staged checkpoint to checkpoints/<vm>/current.gsnap.  -errno, msg. */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen);
@@ -206,5 +211,7 @@ int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen);
 /* Start-up: an IN_DOUBT record's VM was restored: freeze it and ask. */
 void migout_recover(struct gisad *d, const struct migrec *r);
 void migout_free_all(struct gisad *d);
+/* Whether a migration of this gisad's own has this id (no self-migration). */
+bool migout_has_id(const struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 
 #endif
