@@ -528,9 +528,11 @@ int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 
 			jset(o, "name", json_str_or_null(v->name));
 			jset(o, "uuid", json_string(uuid));
-			jset(o, "profile", json_string(profile_name(v->profile)));
-			jset(o, "caps", json_caps(v->caps));
-			jset(o, "vcpus", json_integer(v->vcpus));
+			/* A VM that migrated away has no configuration here. */
+			jset(o, "profile", v->has_profile ?
+			     json_string(profile_name(v->profile)) : json_null());
+			jset(o, "caps", v->has_caps ? json_caps(v->caps) : json_null());
+			jset(o, "vcpus", v->has_vcpus ? json_integer(v->vcpus) : json_null());
 			json_migration_state(o, v->migration, v->migrated_to);
 			if (!list || !o || json_array_append_new(list, o))
 				list = NULL;
@@ -540,6 +542,11 @@ int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 			 (v->caps & GISA_CAP_ALL) == GISA_CAP_ALL ? "," : "",
 			 v->caps & GISA_CAP_AIS ? "ais" : v->caps & GISA_CAP_GISA ? "" : "none");
 		fmt_migration(v->migration, v->migrated_to, mig, sizeof(mig));
+		if (!v->has_profile) {
+			printf("%-24s %-36s %-8s %-9s %5s  %s\n", v->name ? v->name : "", uuid,
+			       "-", "-", "-", mig);
+			continue;
+		}
 		printf("%-24s %-36s %-8s %-9s %5u  %s\n", v->name ? v->name : "", uuid,
 		       profile_name(v->profile), caps, v->vcpus, mig);
 	}

@@ -1200,8 +1200,10 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 	}
 	switch (o->st) {
 	case O_HELLO:
-		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_HELLO || !hello_ok(o, m))
+		if (m->body_case != GISA__V1__MIG_MESSAGE__BODY_HELLO)
 			break;
+		if (!hello_ok(o, m))
+			return;         /* o is gone */
 		if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY)
 			send_query(o);
 		else if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH)
@@ -1233,8 +1235,8 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 	default:
 		break;
 	}
-	if (o->st != O_DONE && o->l == l)
-		unexpected(o, m);
+	/* Only a message no handler took gets here: o is still alive. */
+	unexpected(o, m);
 }
 
 static const struct mlink_ops out_ops = {

@@ -219,6 +219,8 @@ static void answer_vms(int fd, uint64_t id)
 	a.migration = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_MIGRATED;
 	a.migrated_to = "tls://b.example:7600";
 	b.name = "b";
+	/* A VM that migrated away (a) has no configuration here; b has one. */
+	b.has_profile = b.has_caps = b.has_vcpus = true;
 	l.n_vms = 2;
 	l.vms = vms;
 	r.result_case = GISA__V1__RESPONSE__RESULT_VM_LIST;

@@ -125,11 +125,12 @@ has "$T/err" "migrate: VM \`a' is migrating"
 
 # the VMs' migration state
 run 0 "${S[@]}" vm list
-has "$T/out" '0  migrated to tls://b.example:7600'
+has "$T/out" '-  migrated to tls://b.example:7600'
 grep -Eq '^b +.* 0  none$' "$T/out" || fail "vm list: b is not \`none'"
 run 0 "${S[@]}" --json vm list
 jtrue "$T/out" '(d["vms"][0]["migration"] == "migrated" and
 	d["vms"][0]["migrated_to"] == "tls://b.example:7600" and
+	d["vms"][0]["profile"] is None and d["vms"][0]["vcpus"] is None and
 	d["vms"][1]["migration"] == "none" and "migrated_to" not in d["vms"][1])'
 run 0 "${S[@]}" vm info a
 has "$T/out" 'migration            migrated to tls://b.example:7600'
