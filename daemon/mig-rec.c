@@ -50,11 +50,11 @@ const char *migrec_state_name(enum migrec_state s)
 static int rec_dir(struct gisad *d, char *buf, size_t len, char *msg, size_t msglen)
 {
 	if ((size_t)snprintf(buf, len, "%s/" MIGREC_DIR, d->cfg.state_dir) >= len) {
-		snprintf(msg, msglen, "state_dir `%s' is too long", d->cfg.state_dir);
+		snprintf(msg, msglen, "state_dir `%.200s' is too long", d->cfg.state_dir);
 		return -ENAMETOOLONG;
 	}
 	if (mkdir(buf, 0750) && errno != EEXIST) {
-		snprintf(msg, msglen, "creating `%s': %s", buf, strerror(errno));
+		snprintf(msg, msglen, "creating `%.200s': %s", buf, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -345,8 +345,8 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 	if (!dh)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dh))) {
-		size_t len = strlen(de->d_name), tlen;
-		char *text;
+		size_t len = strlen(de->d_name), tlen = 0;
+		char *text = NULL;
 		int r;
 
 		if (de->d_name[0] == '.') {
