@@ -57,6 +57,7 @@ struct mig_in {
 	struct migrec rec;
 	bool reserved;                  /* rec.vm and rec.uuid are reserved */
 	bool stage_pending;             /* committed: the checkpoint is still staged */
+	bool active_mismatch;           /* the activated VM's digest is not the target */
 	struct gisa_compat_dest target;
 	enum gisa_compat_verdict allowed;
 	struct gisa_image *img;         /* the staging image I_r */
@@ -116,6 +117,40 @@ static const struct migrec *outcome_find(const struct gisad *d, const uint8_t *i
 	return NULL;
 }
 
+/*
+ * The activated VM's full-state digest, computed after activation (out of
+ * the downtime) and compared with the target the source named: a
+ * mismatch cannot be undone and is a loud error on this side (the source
+ * compares the digest MigOutcome carried).
+ */
+static void check_active(struct mig_in *s)
+{
+	struct vmrec *rec = vmreg_find(s->d, s->rec.vm);
+	struct gisa_image *img = NULL;
+	uint8_t digest[MIG_DIGEST_SIZE];
+	char a[65], b[65];
+	int r = rec ? gisa_image_from_vm(rec->vm, &img) : -ENOENT;
+
+	if (!r)
+		r = gisa_snap_digest(img, digest);
+	gisa_image_free(img);
+	if (r) {
+		log_err("VM `%s' arrived: its digest cannot be computed: %s", s->rec.vm,
+			strerror(-r));
+		return;
+	}
+	memcpy(s->ms->dst_digest, digest, MIG_DIGEST_SIZE);
+	s->ms->has_dst_digest = true;
+	if (memcmp(digest, s->rec.target_digest, MIG_DIGEST_SIZE) == 0)
+		return;
+	s->active_mismatch = true;
+	memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
+	mig_hex(s->rec.target_digest, MIG_DIGEST_SIZE, a);
+	mig_hex(digest, MIG_DIGEST_SIZE, b);
+	log_err("VM `%s' is active here, but its digest %s differs from the source's target "
+		"%s", s->rec.vm, b, a);
+}
+
 static void stage_move(struct mig_in *s)
 {
 	char msg[256];
@@ -123,6 +158,7 @@ static void stage_move(struct mig_in *s)
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
+	check_active(s);
 	if (migrec_write(s->d, &s->rec, msg, sizeof(msg)))
 		log_err("incoming VM `%s': the COMMITTED record: %s (the staged checkpoint "
 			"stands for it)", s->rec.vm, msg);
@@ -453,17 +489,24 @@ static int unwrap(struct mig_in *s, uint8_t **buf, size_t *len, char *msg, size_
 	return 0;
 }
 
-/* Turn the object into the next staging image; checks digest and chain. */
+/*
+ * Turn the object into the next staging image; checks digest and chain.
+ * D(image) comes from the decoder, which verified it: the container's
+ * digest (FULL) or the delta's result digest (DELTA) — never hashed twice.
+ */
 static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *msg,
 		 size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
+	struct gisa_snap_info info;
 	struct gisa_image *img = NULL;
-	uint8_t digest[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE];
+	uint8_t digest[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE], base[MIG_DIGEST_SIZE];
 	int r;
 
 	if (full) {
-		r = gisa_snap_decode(buf, len, &img, NULL, &serr);
+		r = gisa_snap_decode(buf, len, &img, &info, &serr);
+		if (!r)
+			memcpy(digest, info.digest, MIG_DIGEST_SIZE);
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
 		if (r) {
@@ -471,19 +514,20 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 			return r;
 		}
 		r = gisa_delta_apply(s->img, buf, len, &img, &serr);
+		if (!r)
+			r = gisa_delta_digests(buf, len, base, digest, &serr);
 	}
 	free(buf);
 	if (r) {
+		gisa_image_free(img);
 		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
 			 strerror(-r));
 		return r;
 	}
-	r = gisa_snap_digest(img, digest);
-	if (!r)
-		r = gisa_frame_chain_next(s->chain, s->round, digest, chain);
+	r = gisa_frame_chain_next(s->chain, s->round, digest, chain);
 	if (r) {
 		gisa_image_free(img);
-		snprintf(msg, msglen, "round %u: digest: %s", s->round, strerror(-r));
+		snprintf(msg, msglen, "round %u: digest chain: %s", s->round, strerror(-r));
 		return r;
 	}
 	if (memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ||
@@ -591,42 +635,43 @@ static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
 	s->st = I_FINAL;
 }
 
-/* Build the VM the destination will run; check it hashes to the target. */
+/*
+ * Build the VM the destination will run, from the staging image converted
+ * to the target (not copied when nothing changes), whose digest must be
+ * the target digest.  *ret_conv: the converted image when one was made.
+ */
 static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image **ret_conv,
 		    char *msg, size_t msglen)
 {
 	struct gisa_restore_error rerr = { 0 };
-	struct gisa_image *conv = NULL, *back = NULL;
+	struct gisa_image *conv = NULL;
+	const struct gisa_image *from = s->img;
 	struct gisa_vm *vm = NULL;
 	uint8_t digest[MIG_DIGEST_SIZE];
-	int r;
+	int r = 0;
 
-	r = gisa_compat_convert(s->img, &s->target, &conv, NULL);
-	if (r) {
-		snprintf(msg, msglen, "converting to profile %u caps %#x: %s",
-			 (unsigned)s->target.profile, s->target.caps, strerror(-r));
-		return r;
+	memcpy(digest, s->digest, MIG_DIGEST_SIZE);
+	if (s->img->config.profile != s->target.profile || s->img->config.caps != s->target.caps) {
+		r = gisa_compat_convert(s->img, &s->target, &conv, NULL);
+		if (!r)
+			r = gisa_snap_digest(conv, digest);
+		if (r) {
+			snprintf(msg, msglen, "converting to profile %u caps %#x: %s",
+				 (unsigned)s->target.profile, s->target.caps, strerror(-r));
+			gisa_image_free(conv);
+			return r;
+		}
+		from = conv;
 	}
-	r = gisa_image_build_vm(conv, s->d->host, &vm, &rerr);
+	if (memcmp(digest, s->a_target, MIG_DIGEST_SIZE)) {
+		snprintf(msg, msglen, "the image to run differs from the source's target digest");
+		gisa_image_free(conv);
+		return -EBADMSG;
+	}
+	r = gisa_image_build_vm(from, s->d->host, &vm, &rerr);
 	if (r) {
 		snprintf(msg, msglen, "building the staging VM: %s%s%s", rerr.field ? rerr.field : "",
 			 rerr.field ? ": " : "", strerror(-r));
-		gisa_image_free(conv);
-		return r;
-	}
-	s->ms->import_ns = gisad_now_ns() - s->ms->import_ns;
-	r = gisa_image_from_vm(vm, &back);
-	if (!r)
-		r = gisa_snap_digest(back, digest);
-	gisa_image_free(back);
-	if (!r && memcmp(digest, s->a_target, MIG_DIGEST_SIZE)) {
-		snprintf(msg, msglen, "the staging VM's digest differs from the target digest");
-		r = -EBADMSG;
-	}
-	if (r) {
-		if (!msg[0])
-			snprintf(msg, msglen, "digest of the staging VM: %s", strerror(-r));
-		gisa_vm_free(vm);
 		gisa_image_free(conv);
 		return r;
 	}
@@ -732,11 +777,11 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	s->ms->recv_ns = t_end - s->t_announce;
 	s->ms->switchover_bytes = len;
 	s->job->processed += len;
-	s->ms->import_ns = t_end;   /* stage_vm turns it into a duration */
 	r = apply(s, buf, len, false, msg, sizeof(msg));
+	t_imported = gisad_now_ns();
+	s->ms->import_ns = t_imported - t_end;
 	if (!r)
 		r = judge(s, &verdict, msg, sizeof(msg));
-	t_imported = gisad_now_ns();
 	if (!r)
 		r = stage_vm(s, &vm, &conv, msg, sizeof(msg));
 	if (r) {
@@ -746,7 +791,7 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	}
 	t_verified = gisad_now_ns();
 	s->ms->verify_ns = t_verified - t_imported;
-	r = commit(s, conv, msg, sizeof(msg));
+	r = commit(s, conv ? conv : s->img, msg, sizeof(msg));
 	gisa_image_free(conv);
 	if (r) {
 		gisa_vm_free(vm);
@@ -792,10 +837,16 @@ static void confirm(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
 			s->rec.vm);
 	mlink_close(s->l);
 	s->l = NULL;
-	if (cf->has_digests_match && !cf->digests_match)
+	stage_move(s);
+	if (s->active_mismatch) {
+		s->ms->digests_match = false;
+		finish(s, -EBADMSG, "committed, but the active VM's digest differs from the "
+		       "source's target digest");
+	} else if (cf->has_digests_match && !cf->digests_match) {
 		finish(s, -EBADMSG, "committed, but the source's digest differs");
-	else
+	} else {
 		finish(s, 0, NULL);
+	}
 }
 
 /* ---- queries and fetches ----------------------------------------------------------- */

@@ -97,6 +97,10 @@ struct mig_out {
 	/* times (CLOCK_MONOTONIC ns) */
 	uint64_t t_dial, t_hello, t_first, t_round, t_freeze, t_switch_sent, t_outcome;
 	uint64_t last_round_ns, last_round_bytes, rtt_min;
+	uint64_t last_encode_ns;        /* making the last round's object */
+	uint64_t durable_ns;            /* one durable write (the PRECOPY record) */
+	uint64_t prev_predicted;        /* the last prediction, for convergence */
+	uint32_t no_progress;           /* rounds whose prediction did not improve */
 };
 
 static void out_free(struct mig_out *o)
@@ -371,8 +375,9 @@ static int pick_target(struct mig_out *o, const Gisa__V1__MigHello *h,
 	return 0;
 }
 
+/* Round 0's snapshot file, and D(img) from its container (computed once). */
 static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t **buf,
-		       size_t *len)
+		       size_t *len, uint8_t digest[MIG_DIGEST_SIZE])
 {
 	struct vmrec *rec = out_vm(o);
 	struct gisa_snap_meta meta = {
@@ -381,8 +386,15 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
 		.created_unix_ns = gisad_unix_ns(),
 	};
 	struct gisa_snap_opts opts = { .compress = o->zstd, .level = o->level };
+	struct gisa_snap_error serr;
+	struct gisa_snap_info info;
+	int r = gisa_snap_encode(img, &meta, &opts, buf, len);
 
-	return gisa_snap_encode(img, &meta, &opts, buf, len);
+	if (!r)
+		r = gisa_snap_info(*buf, *len, &info, &serr);
+	if (!r)
+		memcpy(digest, info.digest, MIG_DIGEST_SIZE);
+	return r;
 }
 
 static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
@@ -407,10 +419,10 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	r = pick_target(o, h, img, why, sizeof(why));
 	if (!r)
 		r = check_image(o, img, &o->accepted, why, sizeof(why));
+	o->last_encode_ns = gisad_now_ns();
 	if (!r)
-		r = gisa_snap_digest(img, o->base_digest);
-	if (!r)
-		r = encode_full(o, img, &o->round0, &o->round0_len);
+		r = encode_full(o, img, &o->round0, &o->round0_len, o->base_digest);
+	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (r) {
 		gisa_image_free(img);
 		mlink_error(o->l, -ECANCELED, "the source gives up: %s", why);
@@ -538,7 +550,9 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
 	o->rec.state = MIGREC_PRECOPY;
 	o->rec.created_unix_ns = gisad_unix_ns();
+	o->durable_ns = gisad_now_ns();
 	r = migrec_write(o->d, &o->rec, why, sizeof(why));
+	o->durable_ns = gisad_now_ns() - o->durable_ns;
 	if (r) {
 		o->rec.state = MIGREC_NONE;
 		resume(o, r, "the PRECOPY record: %s", why);
@@ -566,16 +580,23 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	o->round0 = NULL;
 }
 
-/* A delta (maybe compressed: *ret_obj then differs from *ret_raw's buffer). */
+/*
+ * The delta from the last round's image to cur, maybe compressed, and
+ * D(cur), which the delta carries (gisa_delta_make computed it once).
+ */
 static int make_delta(struct mig_out *o, const struct gisa_image *cur, uint8_t **ret_obj,
-		      size_t *ret_len, size_t *ret_raw)
+		      size_t *ret_len, size_t *ret_raw, uint8_t digest[MIG_DIGEST_SIZE])
 {
-	uint8_t *raw = NULL, *z;
+	uint8_t *raw = NULL, *z, base[MIG_DIGEST_SIZE];
 	size_t len = 0, bound, zlen;
 	int r = gisa_delta_make(o->base, cur, &raw, &len);
 
-	if (r)
+	if (!r)
+		r = gisa_delta_digests(raw, len, base, digest, NULL);
+	if (r) {
+		free(raw);
 		return r;
+	}
 	*ret_raw = len;
 	if (!o->zstd) {
 		*ret_obj = raw;
@@ -609,9 +630,9 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 	size_t len = 0, raw = 0;
 	int r;
 
-	r = gisa_snap_digest(img, digest);
-	if (!r)
-		r = make_delta(o, img, &obj, &len, &raw);
+	o->last_encode_ns = gisad_now_ns();
+	r = make_delta(o, img, &obj, &len, &raw, digest);
+	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (!r) {
 		o->round++;
 		r = gisa_frame_chain_next(o->chain, o->round, digest, o->chain);
@@ -628,6 +649,43 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 	gisa_image_free(o->base);
 	o->base = img;
 	memcpy(o->base_digest, digest, MIG_DIGEST_SIZE);
+}
+
+/*
+ * The switchover's predicted duration: a round trip, making the final
+ * delta and applying it (as long as the last round's took: both walk the
+ * whole state), the two durable writes (one per side), and the estimated
+ * bytes at the wire rate the last round showed.
+ */
+static uint64_t predict(const struct mig_out *o, const Gisa__V1__MigRoundAck *a,
+			uint64_t estimate)
+{
+	uint64_t fixed = a->import_ns + o->rtt_min, wire = 0;
+
+	if (o->last_round_bytes && o->last_round_ns > fixed)
+		wire = (o->last_round_ns - fixed) * estimate / o->last_round_bytes;
+	return o->rtt_min + o->last_encode_ns + a->import_ns + 2 * o->durable_ns + wire;
+}
+
+/* Switch over now?  Fits the budget, the round limit, or no convergence. */
+static bool time_to_switch(struct mig_out *o, uint64_t predicted)
+{
+	bool fits = predicted <= (uint64_t)o->budget_ms * 1000000u;
+
+	if (o->round && predicted * 10 >= o->prev_predicted * 9)
+		o->no_progress++;
+	else
+		o->no_progress = 0;
+	o->prev_predicted = predicted;
+	if (!fits && o->round + 1 >= o->max_rounds)
+		log_info("migration of VM `%s': round limit (%u) reached: switching over with a "
+			 "predicted downtime of %.3f ms (budget %u ms)", o->vm, o->max_rounds,
+			 (double)predicted / 1e6, o->budget_ms);
+	else if (!fits && o->no_progress >= 1)
+		log_info("migration of VM `%s': precopy does not converge (predicted downtime "
+			 "%.3f ms, budget %u ms): switching over", o->vm, (double)predicted / 1e6,
+			 o->budget_ms);
+	return fits || o->round + 1 >= o->max_rounds || o->no_progress >= 1;
 }
 
 static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
@@ -681,13 +739,12 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		return;
 	}
 	o->last_estimate = estimate;
-	predicted = o->rtt_min + (o->last_round_bytes ?
-				  estimate * o->last_round_ns / o->last_round_bytes : 0);
+	predicted = predict(o, a, estimate);
 	log_debug("migration of VM `%s': round %u acknowledged in %.3f ms; next delta <= %llu "
 		  "bytes, predicted downtime %.3f ms (budget %u ms)", o->vm, o->round,
 		  (double)o->last_round_ns / 1e6, (unsigned long long)estimate,
 		  (double)predicted / 1e6, o->budget_ms);
-	if (predicted <= (uint64_t)o->budget_ms * 1000000u || o->round + 1 >= o->max_rounds)
+	if (time_to_switch(o, predicted))
 		switchover(o, img);
 	else
 		next_round(o, img);
@@ -832,11 +889,9 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 		return;
 	}
 	o->round++;
-	r = gisa_snap_digest(img, o->rec.final_digest);
+	r = make_delta(o, img, &obj, &len, &raw, o->rec.final_digest);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, o->round, o->rec.final_digest, o->rec.chain);
-	if (!r)
-		r = make_delta(o, img, &obj, &len, &raw);
 	if (!r)
 		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
 	if (r) {
