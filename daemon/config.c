@@ -394,7 +394,7 @@ static const struct conf_key keys[] = {
 	  100, 3600000, true, "a migration waiting this long for its peer's answer fails" },
 	{ "migration_compression", CONF_COMP, "none", parse_comp, OFF(mig_compression),
 	  0, SIZE(mig_compression), true,
-	  "compression of migration objects: none, zstd or zstd:LEVEL (see docs/PERFORMANCE.md)" },
+	  "compression of migration objects: none, zstd or zstd:LEVEL (default from bench/README.md)" },
 	{ "outcome_records", CONF_UINT, "1024", parse_uint, OFF(outcome_records),
 	  16, 65536, true, "outcomes of incoming migrations kept for an in-doubt source to query" },
 };
