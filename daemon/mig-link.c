@@ -56,7 +56,7 @@ void mig_clean_text(const char *s, char *out, size_t len)
 {
 	size_t i = 0;
 
-	for (; s && s[i] && i + 1 < len && i < MIG_PEER_TEXT; i++)
+	for (; s && s[i] && i + 1 < len; i++)
 		out[i] = (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\'' || s[i] == '`' ||
 			  s[i] == '"') ? '?' : s[i];
 	out[i] = '\0';
@@ -153,8 +153,15 @@ static void link_free(struct mlink *l)
 		event_free(l->timer);
 	if (l->reaper)
 		event_free(l->reaper);
-	if (l->bev)
-		bufferevent_free(l->bev);
+	if (l->conn_ev)
+		event_free(l->conn_ev);
+	if (l->bev) {
+		bufferevent_free(l->bev);     /* SSL_free and close */
+	} else {
+		SSL_free(l->ssl);
+		if (l->fd >= 0)
+			close(l->fd);
+	}
 	gisa_frame_decoder_free(l->dec);
 	gisa_reasm_free(l->reasm);
 	free(l);
@@ -181,7 +188,10 @@ static void detach(struct mlink *l)
 void mlink_drop(struct mlink *l)
 {
 	detach(l);
-	bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+	if (l->bev)
+		bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+	if (l->conn_ev)
+		event_del(l->conn_ev);
 	event_active(l->reaper, EV_TIMEOUT, 0);
 }
 
@@ -201,6 +211,10 @@ void mlink_free_all(struct gisad *d)
 
 void mlink_close(struct mlink *l)
 {
+	if (!l->bev) {
+		mlink_drop(l);
+		return;
+	}
 	detach(l);
 	bufferevent_disable(l->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0)
@@ -216,7 +230,8 @@ static void link_down(struct mlink *l, int err, const char *why)
 	void *owner = l->owner;
 
 	detach(l);
-	bufferevent_disable(l->bev, EV_READ | EV_WRITE);
+	if (l->bev)
+		bufferevent_disable(l->bev, EV_READ | EV_WRITE);
 	l->ops = ops;
 	l->owner = owner;
 	if (ops && ops->down)
@@ -503,9 +518,15 @@ static void connected(struct mlink *l)
 		l->ops->up(l);
 }
 
+static bool refused_here(enum gisa_tls_errkind k)
+{
+	return k >= GISA_TLS_ERR_NO_PEER_CERT && k <= GISA_TLS_ERR_HOST_MISMATCH;
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct mlink *l = arg;
+	int sockerr = EVUTIL_SOCKET_ERROR();   /* before anything can change it */
 	struct gisa_tls_error err;
 	char why[GISA_TLS_MSG_MAX + 128];
 	unsigned long code = 0, e;
@@ -530,16 +551,19 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (!l->up || code || !(what & BEV_EVENT_EOF)) {
 		r = gisa_tls_explain(l->ssl, code, &err);
-		if (!code && (what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() &&
-		    err.kind == GISA_TLS_ERR_CLOSED) {
-			snprintf(err.msg, sizeof(err.msg), "%s",
-				 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		/* No TLS error and no refusal by us: the socket failed (refused, reset). */
+		if (!code && (what & BEV_EVENT_ERROR) && sockerr && !refused_here(err.kind)) {
+			snprintf(err.msg, sizeof(err.msg), "%s", evutil_socket_error_to_string(sockerr));
 			err.kind = GISA_TLS_ERR_IO;
+			err.alert = -1;
+			r = -sockerr;
 		}
 		tls_reason(&err, why, sizeof(why));
-		if (!l->up)
+		if (!l->up && l->server)
 			log_notice("migration: %s refused during the TLS handshake: %s", l->addr,
 				   why);
+		else if (!l->up)
+			log_info("migration: %s: no TLS connection: %s", l->addr, why);
 		else
 			log_info("migration: %s (`%s'): connection ended: %s", l->addr,
 				 l->peer.name, why);
@@ -568,13 +592,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- making links --------------------------------------------------------- */
 
+/* A link without its transport yet: on the list, SSL and timers made. */
 static int link_new(struct gisad *d, struct gisa_tls_ctx *ctx, const char *dialled,
-		    int fd, const char *addr, const struct mlink_ops *ops, void *owner,
+		    const char *addr, const struct mlink_ops *ops, void *owner,
 		    struct mlink **ret, char *msg, size_t msglen)
 {
 	struct gisa_tls_error err;
 	struct mlink *l = calloc(1, sizeof(*l));
-	SSL *ssl = NULL;
 	int r;
 
 	if (!l) {
@@ -585,50 +609,54 @@ static int link_new(struct gisad *d, struct gisa_tls_ctx *ctx, const char *diall
 	l->ops = ops;
 	l->owner = owner;
 	l->server = !dialled;
-	{
-		l->next = d->mig_links;
-		if (l->next)
-			l->next->prev = l;
-		d->mig_links = l;
-		d->nr_mig_links++;
-	}
+	l->fd = -1;
+	l->next = d->mig_links;
+	if (l->next)
+		l->next->prev = l;
+	d->mig_links = l;
+	d->nr_mig_links++;
 	l->handshake_ms = d->cfg.handshake_timeout_ms;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
-	r = gisa_tls_ssl_new(ctx, -1, dialled, &ssl, &err);
+	l->timer = evtimer_new(d->base, on_timer, l);
+	l->reaper = evtimer_new(d->base, on_reap, l);
+	if (!l->timer || !l->reaper) {
+		snprintf(msg, msglen, "out of memory");
+		link_free(l);
+		return -ENOMEM;
+	}
+	r = gisa_tls_ssl_new(ctx, -1, dialled, &l->ssl, &err);
 	if (r) {
 		snprintf(msg, msglen, "%s", err.msg);
-		if (fd >= 0)
-			evutil_closesocket(fd);
 		link_free(l);
 		return r;
 	}
-	l->ssl = ssl;
-	l->timer = evtimer_new(d->base, on_timer, l);
-	l->reaper = evtimer_new(d->base, on_reap, l);
+	*ret = l;
+	return 0;
+}
+
+/* The TLS transport on a connected socket; the handshake deadline runs. */
+static int link_start_tls(struct mlink *l, int fd)
+{
 	/*
 	 * On failure libevent 2.1 may or may not have freed ssl depending on
 	 * where it failed; leaking one SSL when out of memory beats a double
 	 * free.
 	 */
-	l->bev = bufferevent_openssl_socket_new(d->base, fd, ssl,
-						dialled ? BUFFEREVENT_SSL_CONNECTING :
-						BUFFEREVENT_SSL_ACCEPTING,
+	l->bev = bufferevent_openssl_socket_new(l->d->base, fd, l->ssl,
+						l->server ? BUFFEREVENT_SSL_ACCEPTING :
+						BUFFEREVENT_SSL_CONNECTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (!l->bev || !l->timer || !l->reaper) {
-		snprintf(msg, msglen, "out of memory");
-		if (!l->bev && fd >= 0)
-			evutil_closesocket(fd);
-		link_free(l);
+	if (!l->bev) {
+		l->ssl = NULL;
 		return -ENOMEM;
 	}
+	l->fd = -1;   /* the bufferevent owns it */
 	/* A close without close_notify is then EOF, not an error (also handled). */
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
-	if (fd >= 0)
-		no_delay(l);
+	no_delay(l);
 	bufferevent_setcb(l->bev, on_read, on_write, on_event, l);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	arm(l->timer, l->handshake_ms);
-	*ret = l;
 	return 0;
 }
 
@@ -636,7 +664,49 @@ int mlink_accept(struct gisad *d, struct gisa_tls_ctx *ctx, int fd, const char *
 		 const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
 		 size_t msglen)
 {
-	return link_new(d, ctx, NULL, fd, addr, ops, owner, ret, msg, msglen);
+	struct mlink *l;
+	int r = link_new(d, ctx, NULL, addr, ops, owner, &l, msg, msglen);
+
+	if (r) {
+		evutil_closesocket(fd);
+		return r;
+	}
+	l->fd = fd;
+	r = link_start_tls(l, fd);
+	if (r) {
+		snprintf(msg, msglen, "out of memory");
+		link_free(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+/* The TCP connection of a dialled link completed, failed or timed out. */
+static void on_tcp(evutil_socket_t fd, short what, void *arg)
+{
+	struct mlink *l = arg;
+	char why[160];
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	event_free(l->conn_ev);
+	l->conn_ev = NULL;
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		snprintf(why, sizeof(why), "cannot connect to %s: %s", l->addr,
+			 err == ETIMEDOUT ? "no answer within handshake_timeout_ms" : strerror(err));
+		log_info("migration: %s", why);
+		link_down(l, -err, why);
+		return;
+	}
+	if (link_start_tls(l, fd)) {
+		link_down(l, -ENOMEM, "out of memory for the TLS connection");
+		return;
+	}
 }
 
 int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, const char *port,
@@ -645,9 +715,10 @@ int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, cons
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
+	struct timeval tv;
 	struct mlink *l;
 	char addr[MIG_ADDR_MAX];
-	int r;
+	int r, fd;
 
 	/*
 	 * Resolution blocks the loop: destinations are named by addresses or
@@ -659,21 +730,37 @@ int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, cons
 		return -EHOSTUNREACH;
 	}
 	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-	r = link_new(d, ctx, host, -1, addr, ops, owner, &l, msg, msglen);
-	if (r) {
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "cannot connect to %s: %s", addr, strerror(-r));
 		freeaddrinfo(ai);
 		return r;
 	}
-	if (bufferevent_socket_connect(l->bev, ai->ai_addr, (int)ai->ai_addrlen)) {
-		r = -(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : ECONNREFUSED);
+	/* The TCP connection first: its failure is named as such (refused, unreachable). */
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+		r = -errno;
 		snprintf(msg, msglen, "cannot connect to %s: %s", addr, strerror(-r));
 		freeaddrinfo(ai);
-		detach(l);
-		link_free(l);
+		close(fd);
 		return r;
 	}
 	freeaddrinfo(ai);
-	no_delay(l);
+	r = link_new(d, ctx, host, addr, ops, owner, &l, msg, msglen);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	l->fd = fd;
+	l->conn_ev = event_new(d->base, fd, EV_WRITE, on_tcp, l);
+	if (!l->conn_ev) {
+		snprintf(msg, msglen, "out of memory");
+		link_free(l);
+		return -ENOMEM;
+	}
+	tv.tv_sec = l->handshake_ms / 1000u;
+	tv.tv_usec = (l->handshake_ms % 1000u) * 1000;
+	event_add(l->conn_ev, &tv);
 	*ret = l;
 	return 0;
 }

@@ -324,11 +324,13 @@ static int check_image(struct mig_out *o, const struct gisa_image *img,
 					      rep.nr_changes == 1 ? "" : "s");
 
 		for (size_t i = 0; i < rep.nr_changes && i < 4 && off < msglen; i++)
-			off += (size_t)snprintf(msg + off, msglen - off, " %s %s key %u;",
+			off += (size_t)snprintf(msg + off, msglen - off, "%s %s in %s, key %u",
+						i ? ";" : "",
 						gisa_compat_kind_name(rep.changes[i].kind),
 						rep.changes[i].section, rep.changes[i].key);
 		if (off < msglen)
-			snprintf(msg + off, msglen - off, "): retry with --allow-lossy to accept");
+			snprintf(msg + off, msglen - off, "%s): retry with --allow-lossy to accept",
+				 rep.nr_changes > 4 ? "; ..." : "");
 		r = -EOPNOTSUPP;
 	}
 	gisa_compat_report_release(&rep);

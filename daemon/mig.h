@@ -75,6 +75,8 @@ struct mlink {
 	SSL *ssl;                       /* freed with bev */
 	struct event *timer;            /* handshake deadline, then mlink_wait */
 	struct event *reaper;           /* frees a detached link */
+	struct event *conn_ev;          /* dialled: the TCP connection in progress */
+	int fd;                         /* its socket until the bufferevent owns it */
 	struct gisa_frame_decoder *dec;
 	struct gisa_reasm *reasm;
 	const struct mlink_ops *ops;    /* NULL once detached */

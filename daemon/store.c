@@ -141,6 +141,11 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 	}
 	if (!rec && vmreg_name_taken(d, name, msg, msglen))
 		return -EEXIST;
+	if (rec && rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE) {
+		snprintf(msg, msglen, "VM `%s' is migrating to %.200s: it cannot be replaced until "
+			 "the migration ends", name, rec->mig_peer);
+		return -EAGAIN;
+	}
 	if (!rec && d->nr_vms >= d->cfg.max_vms) {
 		snprintf(msg, msglen, "gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
 			 d->cfg.max_vms);

@@ -26,6 +26,16 @@ static int tag_check(struct request *r, const char *verb, const char *tag)
 	return 0;
 }
 
+/* A VM that migrates cannot be replaced: the "migrating" error. */
+static int not_migrating(struct request *r, const char *verb, const char *name)
+{
+	const struct vmrec *rec = vmreg_find(r->d, name);
+
+	if (rec && rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
+		return mig_refuse(r, rec, verb);
+	return 0;
+}
+
 static int name_check(struct request *r, const char *verb, const char *name)
 {
 	if (!name || !name[0])
@@ -123,6 +133,8 @@ int verb_snapshot_import(struct request *r)
 
 	if (q->vm && (err = name_check(r, "snapshot_import", q->vm)))
 		return err;
+	if (q->vm && (err = not_migrating(r, "snapshot_import", q->vm)))
+		return err;
 	j = job_start(r->d, GISA__V1__JOB_OPERATION__JOB_OPERATION_IMPORT, q->vm, NULL);
 	if (!j)
 		return -ENOMEM;
@@ -179,6 +191,8 @@ int verb_checkpoint_restore(struct request *r)
 	char msg[384] = "";
 	int err = name_check(r, "checkpoint_restore", q->vm);
 
+	if (!err)
+		err = not_migrating(r, "checkpoint_restore", q->vm);
 	if (!err)
 		err = tag_check(r, "checkpoint_restore", q->tag);
 	if (err)

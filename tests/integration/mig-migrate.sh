@@ -1,0 +1,896 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Live migration between two real gisad on 127.0.0.1 (a: the source, b: the
+# destination; both with host-a's certificate), driven by gisactl, with
+# mig-mt-tool (MIG_MT_TOOL) for seeded random VMs, a load generator, the
+# exactly-once check, JSON values and slow links.  Cases:
+#  1. seeded random VMs (CLASSIC and NEWEST, GISA and AIS, both byte orders,
+#     adapters, routes and their pages, every class of interrupt, vcpus;
+#     with and without zstd, once under a new name): the destination's
+#     digest is the source's, the remote diff is empty (and sees a change
+#     made there), the source lists the VM as migrated and refuses verbs on
+#     it until `vm destroy', and both hosts' jobs report the same committed
+#     migration;
+#  2. the migrated VM behaves as its export imported beside it, operation by
+#     operation, for a seeded sequence of 100;
+#  3. 20000 pending interrupts, a few more arriving while they migrate: the
+#     switchover carries under 5 % of the precopy bytes, nothing is lost;
+#  4. exactly once under load, over a slow link (precopy runs 4 rounds):
+#     what the source accepted was delivered there or is pending at the
+#     destination, once; coalesced classes accumulate as they should;
+#  5. refusals leave the VM running at the source and nothing at the
+#     destination: a certificate that does not name the dialled host, a
+#     source not on the allow-list, a name or UUID taken, an impossible and
+#     a lossy verdict, nothing listening;
+#  6. `job abort' during precopy (under load: still exactly once); a VM in
+#     precopy or frozen for the switchover is not replaced or changed;
+#  7. a restart of both daemons keeps the outcome.
+# A slow link is a relay (mig-mt-tool delay) that holds every byte a few
+# milliseconds each way: the round trip then exceeds a 1 ms downtime budget,
+# so the precopy runs to its round limit, and deterministically so.
+set -euo pipefail
+
+: "${GISAD:?GISAD must name the gisad binary}"
+: "${GISACTL:?GISACTL must name the gisactl binary}"
+: "${MAKE_CERTS:?MAKE_CERTS must name the make-certs binary}"
+: "${MIG_MT_TOOL:?MIG_MT_TOOL must name the mig-mt-tool binary}"
+TOOL=$MIG_MT_TOOL
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/gisad-mig.XXXXXX")
+C=$T/certs
+GROUP=$(id -gn)
+declare -A DPID=() PORT=()
+BGPIDS=()
+SOFT=0
+T_START=$SECONDS
+
+cleanup() {
+	local p
+	for p in "${BGPIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for h in a b; do
+		p=${DPID[$h]:-}
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+logs() {
+	local h
+	for h in a b; do
+		if [ -f "$T/$h/log" ]; then
+			echo "--- gisad $h log (last 30 lines)" >&2
+			tail -n 30 "$T/$h/log" >&2
+		fi
+	done
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	logs
+	exit 1
+}
+
+# soft_fail MESSAGE: a wrong result after which the test can go on (the
+# state it leaves is the expected one); the test fails at the end.
+soft_fail() {
+	echo "FAIL (going on): $*" >&2
+	SOFT=$((SOFT + 1))
+}
+
+# ---- two daemons ----------------------------------------------------------------
+
+# conf H [key=value ...]: H's configuration; the arguments override the
+# defaults or add keys.
+conf() {
+	local h=$1 a k
+	shift
+	local -A kv=(
+		[socket]=$T/$h/control
+		[state_dir]=$T/$h/state
+		[group]=$GROUP
+		[log_level]=debug
+		[migration_listen]=127.0.0.1:0
+		[tls_ca]=$C/ca.crt
+		[tls_cert]=$C/host-a.crt
+		[tls_key]=$C/host-a.key
+		[tls_allow]=host-a
+	)
+	for a in "$@"; do
+		kv[${a%%=*}]=${a#*=}
+	done
+	mkdir -p "$T/$h"
+	{
+		echo "[gisad]"
+		for k in "${!kv[@]}"; do
+			echo "$k = ${kv[$k]}"
+		done
+	} >"$T/$h/gisad.conf"
+}
+
+# start H: start gisad H, wait for its control socket, learn its port.
+start() {
+	local h=$1 n=0
+	[ -f "$T/$h/log" ] && n=$(wc -l <"$T/$h/log")
+	"$GISAD" --foreground --config "$T/$h/gisad.conf" 2>>"$T/$h/log" &
+	DPID[$h]=$!
+	for _ in $(seq 1 200); do
+		"$GISACTL" --socket "$T/$h/control" ping >/dev/null 2>&1 && break
+		kill -0 "${DPID[$h]}" 2>/dev/null || fail "gisad $h exited during start-up"
+		sleep 0.05
+	done
+	"$GISACTL" --socket "$T/$h/control" ping >/dev/null 2>&1 ||
+		fail "gisad $h did not answer a ping within 10 s"
+	PORT[$h]=$(tail -n +$((n + 1)) "$T/$h/log" |
+		sed -n 's/.*migration: listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' | tail -n 1)
+	[ -n "${PORT[$h]}" ] || fail "gisad $h logged no \`migration: listening on' line"
+}
+
+# stop H: SIGTERM, exit status 0.
+stop() {
+	local h=$1 rc=0
+	kill -TERM "${DPID[$h]}"
+	wait "${DPID[$h]}" || rc=$?
+	DPID[$h]=
+	[ "$rc" -eq 0 ] || fail "gisad $h exited with $rc on SIGTERM"
+}
+
+# reload H: SIGHUP with the configuration written by conf; wait until applied.
+reload() {
+	local h=$1 n
+	n=$(grep -c "SIGHUP: configuration reloaded" "$T/$h/log" || true)
+	kill -HUP "${DPID[$h]}"
+	for _ in $(seq 1 200); do
+		[ "$(grep -c "SIGHUP: configuration reloaded" "$T/$h/log" || true)" -gt "$n" ] && return 0
+		sleep 0.02
+	done
+	fail "gisad $h did not reload its configuration"
+}
+
+# g RC H ARGS...: gisactl against gisad H (`-': none), stdout in $T/out,
+# stderr in $T/err; its exit status must be RC.
+g() {
+	local want=$1 h=$2 rc=0
+	shift 2
+	if [ "$h" = - ]; then
+		"$GISACTL" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	else
+		"$GISACTL" --socket "$T/$h/control" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	fi
+	[ "$rc" -eq "$want" ] || fail "gisactl ($h) $* exited $rc, expected $want
+--- stdout
+$(head -c 3000 "$T/out")
+--- stderr
+$(head -c 3000 "$T/err")"
+}
+
+# jv PATH [FILE]: a value of the JSON document in $T/out (mig-mt-tool json).
+jv() {
+	"$TOOL" json "${2:-$T/out}" "$1" || fail "no \`$1' in:
+$(head -c 3000 "${2:-$T/out}")"
+}
+
+# jis PATH VALUE [FILE]
+jis() {
+	local got
+	got=$(jv "$1" "${3:-$T/out}")
+	[ "$got" = "$2" ] || fail "$1 is \`$got', expected \`$2' in:
+$(head -c 4000 "${3:-$T/out}")"
+}
+
+# jge PATH MIN [FILE]: an integer at least MIN.
+jge() {
+	local got
+	got=$(jv "$1" "${3:-$T/out}")
+	[[ "$got" =~ ^[0-9]+$ ]] && [ "$got" -ge "$2" ] ||
+		fail "$1 is \`$got', expected an integer >= $2 in:
+$(head -c 4000 "${3:-$T/out}")"
+}
+
+err_has() {
+	grep -qF -- "$1" "$T/err" || fail "stderr lacks \`$1':
+$(head -c 3000 "$T/err")"
+}
+
+digest() {
+	g 0 "$1" vm digest "$2"
+	cat "$T/out"
+}
+
+# migration state of VM $2 at $1 as `vm list' has it ("" when not listed).
+listed() {
+	g 0 "$1" --json vm list
+	if [ "$(jv "vms.?name=$2.#")" = 0 ]; then
+		echo ""
+	else
+		jv "vms.?name=$2.0.migration"
+	fi
+}
+
+# `job status --json' of the last migrate-in job of VM $2 at $1, into $T/injob.
+# injob HOST VM: the latest migrate-in job of VM at HOST, once it has ended
+# (over a slow link the peer's last message may still be on its way).
+injob() {
+	local id
+	g 0 "$1" --json job list
+	[ "$(jv "jobs.?vm=$2.?operation=migrate-in.#")" -ge 1 ] ||
+		fail "no migrate-in job of \`$2' at $1:
+$(head -c 3000 "$T/out")"
+	id=$(jv "jobs.?vm=$2.?operation=migrate-in.-1.id")
+	for _ in $(seq 1 250); do
+		g 0 "$1" --json job status "$id"
+		case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+		sleep 0.02
+	done
+	cp "$T/out" "$T/injob"
+}
+
+# A slow link to b: a relay that holds every byte 2 ms each way (mig-mt-tool
+# delay), so a round trip takes over 4 ms and a migration with a budget of
+# 1 ms runs its precopy to the round limit.
+slow_link() {
+	rm -f "$T/delay.port"
+	"$TOOL" delay "$T/delay.port" "${PORT[b]}" 2 &
+	BGPIDS+=("$!")
+	for _ in $(seq 1 250); do
+		[ -s "$T/delay.port" ] && break
+		sleep 0.02
+	done
+	[ -s "$T/delay.port" ] || fail "the delaying relay did not start"
+	SLOW=tls://127.0.0.1:$(cat "$T/delay.port")
+}
+
+# io_hex PARM ISC [SCHNR]: a big-endian 72-byte I/O record in hex.
+io_hex() {
+	printf '%016x%04x%04x%08x%08x%0104d' "${3:-1}" 1 "${3:-1}" "$1" $(($2 << 27)) 0
+}
+
+# ---- set-up ---------------------------------------------------------------------
+
+"$MAKE_CERTS" "$C" >/dev/null || fail "make-certs failed"
+conf a
+conf b
+start a
+start b
+URI=tls://127.0.0.1:${PORT[b]}
+
+# ---- 1. seeded random VMs -----------------------------------------------------------
+
+# migrate_random SEED PROFILE CAPS NAME [--name NEW] [migrate options]
+migrate_random() {
+	local seed=$1 prof=$2 caps=$3 name=$4 dname=$4 want summary pre uuid comp=none
+	shift 4
+	local -a opt=("$@")
+	local i
+	for ((i = 0; i < ${#opt[@]}; i++)); do
+		case ${opt[$i]} in
+		--name) dname=${opt[$((i + 1))]} ;;
+		--compression) comp=${opt[$((i + 1))]} ;;
+		esac
+	done
+	[ "$comp" = zstd ] && comp=zstd:1
+	"$TOOL" randsnap "$seed" "$prof" "$caps" "$T/rand-$seed.gsnap" >"$T/gen" ||
+		fail "randsnap $seed failed"
+	want=$(head -n 1 "$T/gen")
+	summary=$(tail -n 1 "$T/gen")
+	g 0 a snapshot import "$name" "$T/rand-$seed.gsnap"
+	pre=$(digest a "$name")
+	[ "$pre" = "$want" ] || fail "seed $seed: imported digest $pre, the file's $want"
+	# An export before migrating (case 2 uses seed 0's).
+	g 0 a snapshot export "$name" "$T/pre-$name.gsnap"
+	g 0 - snapshot digest "$T/pre-$name.gsnap"
+	[ "$(cat "$T/out")" = "$pre" ] || fail "seed $seed: the export's digest differs"
+
+	g 0 a --json migrate "$name" "$URI" "$@"
+	cp "$T/out" "$T/mig-$name.json"
+	jis type completed
+	# The job, as `job status' shows it afterwards.
+	g 0 a --json job status "$(jv id)"
+	cp "$T/out" "$T/mig-$name.json"
+	jis type completed
+	jis operation migrate-out
+	jis migration.phase committed
+	jge migration.rounds 1
+	jge migration.precopy_bytes 1
+	jis migration.digests_match true
+	jis migration.source_digest "$pre"
+	jis migration.dest_digest "$pre"
+	jis migration.remote_vm "$dname"
+	jis migration.compression "$comp"
+	jis migration.verdict exact
+	[ "$(digest b "$dname")" = "$pre" ] || fail "seed $seed: the destination's digest differs"
+
+	# The destination's job reports the same migration.
+	injob b "$dname"
+	jis type completed "$T/injob"
+	jis migration.phase committed "$T/injob"
+	jge migration.rounds 1 "$T/injob"
+	jge migration.precopy_bytes 1 "$T/injob"
+	jis migration.digests_match true "$T/injob"
+	jis migration.dest_digest "$pre" "$T/injob"
+	for k in rounds precopy_bytes switchover_bytes round_bytes source_digest verdict; do
+		jis "migration.$k" "$(jv "migration.$k" "$T/mig-$name.json")" "$T/injob"
+	done
+	jis migration.migration_id "$(jv migration.migration_id "$T/mig-$name.json")" "$T/injob"
+
+	# The remote diff through the source's daemon: equal.
+	g 0 a diff "$T/rand-$seed.gsnap" "$URI/$dname"
+	[ ! -s "$T/out" ] || fail "seed $seed: remote diff printed differences"
+
+	g 0 - --json snapshot info "$T/rand-$seed.gsnap"
+	uuid=$(jv vm_uuid)
+	# The source lists it as migrated and refuses verbs on it.
+	[ "$(listed a "$name")" = migrated ] || fail "seed $seed: \`$name' not listed as migrated"
+	jis "vms.?name=$name.0.migrated_to" "$URI"
+	jis "vms.?name=$name.0.uuid" "$uuid"
+	# It has no configuration here any more (GISACTL-JSON.md, `vm list').
+	jis "vms.?name=$name.0.profile" null
+	jis "vms.?name=$name.0.caps" null
+	jis "vms.?name=$name.0.vcpus" null
+	[ "$(listed b "$dname")" = none ] || fail "seed $seed: \`$dname' not active at the destination"
+	g 2 a --json irq interrupt "$name" 0xffff2401 0x10
+	jis error.code ENOENT
+	[[ "$(jv error.message)" == *"$URI"* ]] || fail "the refusal does not name the destination"
+	g 2 a vcpu deliver "$name" 0
+	err_has "migrated to $URI"
+	g 2 a snapshot export "$name" "$T/x.gsnap"
+	g 0 a vm destroy "$name"
+	[ -z "$(listed a "$name")" ] || fail "seed $seed: \`vm destroy' did not clear the listing"
+	echo "ok 1: seed $seed ($prof caps $caps, $summary) -> \`$dname' ${*:-(defaults)}"
+}
+
+migrate_random 0 newest 3 rvm0
+migrate_random 1 classic 3 rvm1 --compression zstd
+migrate_random 2 newest 1 rvm2 --name moved2
+migrate_random 3 classic 1 rvm3 --compression zstd:5
+migrate_random 5 newest 3 rvm5 --compression zstd --name moved5
+migrate_random 6 classic 3 rvm6 --downtime 5
+[ "$(listed a rvm0)" = "" ] || fail "rvm0 still listed at the source"
+# The remote diff sees a change made at the destination, and a VM that is not there.
+g 0 b irq inject moved2 --hex "$(io_hex 0x4242 5)"
+g 1 a diff "$T/rand-2.gsnap" "$URI/moved2"
+grep -q "^lists" "$T/out" || fail "the remote diff does not show the new interrupt:
+$(head -c 2000 "$T/out")"
+g 2 a diff "$T/rand-2.gsnap" "$URI/nowhere"
+err_has "no VM named"
+echo "ok 1: the remote diff shows a change at the destination, and refuses a VM not there"
+
+# ---- 2. behaviour after the migration ---------------------------------------------
+
+# The export taken before the migration, imported beside the migrated VM.
+g 0 b snapshot import twin "$T/pre-rvm0.gsnap"
+[ "$(digest b twin)" = "$(digest b rvm0)" ] || fail "twin and migrated VM differ"
+RNG=20260101
+rnd() {
+	RNG=$(((RNG * 1103515245 + 12345) & 0x7fffffff))
+	R=$(((RNG >> 8) % $1))
+}
+# op_gen: OP, a gisactl command line with @ for the VM.
+op_gen() {
+	local v
+	rnd 5
+	v=$R
+	rnd 20
+	case $R in
+	0)
+		rnd 5
+		OP=(irq interrupt @ 0xffff2401 "$(((R + 1) * 8 + R % 3))")
+		;;
+	1)
+		rnd 1000
+		OP=(irq interrupt @ 0xffff2603 "$R" "$((R * 7))")
+		;;
+	2)
+		rnd 64
+		OP=(irq interrupt @ 0xfffe1000 0x10000000 "$((1 << R))")
+		;;
+	3)
+		rnd 8
+		OP=(irq inject @ --hex "$(io_hex $((RNG & 0xffff)) "$R" $((RNG % 3)))")
+		;;
+	4 | 5 | 6) OP=(vcpu deliver @ "$v") ;;
+	7) OP=(vcpu tpi @ "$v") ;;
+	8)
+		rnd 3
+		OP=(vcpu tsch @ "$v" --gpr1 $((0x10000 | R)))
+		;;
+	9)
+		rnd 7
+		OP=(route trigger @ "$R")
+		;;
+	10)
+		rnd 5
+		OP=(airq inject @ "$R")
+		;;
+	11)
+		rnd 8
+		if [ $((RNG & 1)) = 1 ]; then
+			OP=(gisa hw-airq @ "$R" --in-sie)
+		else
+			OP=(gisa hw-airq @ "$R")
+		fi
+		;;
+	12) OP=(gisa timer-fire @) ;;
+	13) OP=(vcpu wait @ "$v") ;;
+	14) OP=(vcpu run @ "$v") ;;
+	15)
+		local runs=(running idle stopped)
+		rnd 3
+		OP=(vcpu set @ "$v" --psw-mask 0x0304000000000000 --cr0 0x200
+			--cr6 "$((((RNG >> 3) & 0xff) << 24))" --cr14 0x10000000 --run "${runs[$R]}")
+		;;
+	16)
+		rnd 3
+		OP=(irq clear-io @ $((0x10000 | R)))
+		;;
+	17)
+		rnd 8
+		if [ $((RNG & 1)) = 1 ]; then OP=(ais set @ "$R" all); else OP=(ais set @ "$R" single); fi
+		;;
+	18)
+		local gpas=(0x10000 0x20000 0x48000 0x12000)
+		rnd 4
+		OP=(mem write @ "${gpas[$R]}" --data 00)
+		;;
+	19) OP=(irq get @) ;;
+	esac
+}
+# run_op H VM: the op on VM, its exit status, stdout and stderr with the VM's name as @.
+run_op() {
+	local rc=0
+	"$GISACTL" --socket "$T/$1/control" "${OP[@]/#@/$2}" >"$T/op.out" 2>"$T/op.err" || rc=$?
+	echo "exit $rc"
+	cat "$T/op.out" "$T/op.err"
+}
+okops=0
+for step in $(seq 1 100); do
+	op_gen
+	a_out=$(run_op b rvm0 | sed "s/rvm0/@/g")
+	[[ "$a_out" == "exit 0"* ]] && okops=$((okops + 1))
+	b_out=$(run_op b twin | sed "s/twin/@/g")
+	[ "$a_out" = "$b_out" ] || fail "step $step (${OP[*]}): the migrated VM answered
+$a_out
+its twin
+$b_out"
+	[ "$(digest b rvm0)" = "$(digest b twin)" ] ||
+		fail "step $step (${OP[*]}): the digests of the migrated VM and its twin differ"
+done
+g 0 b vm destroy twin
+echo "ok 2: the migrated VM and its export behave alike for 100 seeded operations" \
+	"($okops succeeded, the others failed alike)"
+
+# ---- 3. a small switchover --------------------------------------------------------
+
+"$TOOL" iorecs 20000 0x100000 "$T/io20k.bin"
+g 0 a vm create big --profile newest --caps gisa --vcpus 2
+g 0 a irq inject big "$T/io20k.bin"
+g 0 a --json vm info big
+jis list_len '[2500,2500,2500,2500,2500,2500,2500,2500,0,0]'
+# A trickle of new interrupts while it migrates (at most 150: under 1 %).
+rm -f "$T/trickle.stop" "$T/trickle.ok" "$T/trickle.no"
+(
+	n=0
+	while [ ! -e "$T/trickle.stop" ] && [ $n -lt 150 ]; do
+		p=$((0x200000 + n))
+		if "$GISACTL" --socket "$T/a/control" irq inject big --hex "$(io_hex $p $((n % 8)))" \
+			>/dev/null 2>"$T/trickle.err"; then
+			echo "$p" >>"$T/trickle.ok"
+		else
+			echo "$p $(cat "$T/trickle.err")" >>"$T/trickle.no"
+		fi
+		n=$((n + 1))
+		sleep 0.005
+	done
+) &
+TRICKLE=$!
+BGPIDS+=("$TRICKLE")
+sleep 0.1
+g 0 a --json migrate big "$URI" --downtime 20
+touch "$T/trickle.stop"
+wait "$TRICKLE"
+cp "$T/out" "$T/mig-big.json"
+jis migration.phase committed
+jis migration.digests_match true
+pre=$(jv migration.precopy_bytes)
+sw=$(jv migration.switchover_bytes)
+[ "$pre" -gt 0 ] && [ $((sw * 20)) -lt "$pre" ] ||
+	fail "switchover $sw bytes is not under 5 % of precopy $pre bytes"
+# Every injection gisactl saw accepted is at the destination; the others were refused
+# as migrating (frozen) or migrated (retired).
+acc=$(wc -l <"$T/trickle.ok" 2>/dev/null || echo 0)
+if [ -s "$T/trickle.no" ]; then
+	grep -Ev "VM is migrating|migrated to $URI" "$T/trickle.no" &&
+		fail "an injection during the migration failed otherwise"
+fi
+g 0 b --json vm info big
+sum=0
+IFS=, read -ra lens <<<"$(jv list_len | tr -d "[]")"
+for x in "${lens[@]}"; do
+	sum=$((sum + x))
+done
+[ "$sum" = $((20000 + acc)) ] ||
+	fail "the destination holds $(jv list_len), expected $((20000 + acc)) interrupts"
+[ "$(digest b big)" = "$(jv migration.source_digest "$T/mig-big.json")" ] ||
+	fail "the destination's digest is not the frozen source's"
+echo "ok 3: 20000 interrupts, $acc more during the migration: switchover $sw of $pre bytes" \
+	"($(jv migration.rounds "$T/mig-big.json") rounds)"
+
+# ---- 4. exactly once under load ---------------------------------------------------
+
+g 0 a vm create load --profile newest --caps gisa --vcpus 2
+rm -f "$T/load.stop"
+"$TOOL" load "$T/a/control" load 4 "$T/load.log" "$T/load.stop" 400 >"$T/load.out" &
+LOAD=$!
+BGPIDS+=("$LOAD")
+for _ in $(seq 1 500); do
+	[ -e "$T/load.log.ready" ] && break
+	sleep 0.02
+done
+[ -e "$T/load.log.ready" ] || fail "the load generator did not get ready"
+slow_link
+rc=0
+"$GISACTL" --socket "$T/a/control" --json migrate load "$SLOW" --downtime 1 --max-rounds 4 \
+	>"$T/mig-load.json" 2>"$T/err" || rc=$?
+[ $rc -eq 0 ] || touch "$T/load.stop"
+wait "$LOAD" || fail "the load generator failed: $(cat "$T/load.out")"
+[ $rc -eq 0 ] || fail "migrate under load exited $rc: $(cat "$T/err")"
+jis migration.phase committed "$T/mig-load.json"
+jis migration.digests_match true "$T/mig-load.json"
+# At least two rounds under load (precopy stops early once more rounds
+# would not shorten the switchover), at most the limit.
+rounds=$(jv migration.rounds "$T/mig-load.json")
+[ "$rounds" -ge 2 ] && [ "$rounds" -le 4 ] ||
+	fail "migration under load ran $rounds precopy rounds, expected 2 to 4"
+tail -n 1 "$T/load.log" | grep -qx G || fail "the load never saw the VM retired"
+grep -q '^ops=' "$T/load.out" || fail "load: $(cat "$T/load.out")"
+g 0 b snapshot export load "$T/load-dest.gsnap"
+"$TOOL" check "$T/load-dest.gsnap" "$T/load.log" >"$T/check.out" ||
+	fail "exactly once: $(cat "$T/check.out")"
+echo "ok 4: exactly once under load, 4 rounds: $(head -n 1 "$T/load.out"); $(cat "$T/check.out")"
+sed -n "s/^first refusal: /     (refused while frozen: /p" "$T/load.out" | sed "s/\$/)/"
+
+# ---- 5. refusals --------------------------------------------------------------------
+
+# refused VM MESSAGE [migrate options]: the migration fails naming MESSAGE;
+# the VM runs here unchanged, nothing of it at the destination.
+refused() {
+	local vm=$1 msg=$2 d
+	shift 2
+	d=$(digest a "$vm")
+	g 1 a --json migrate "$vm" "$URI" "$@"
+	cp "$T/out" "$T/refused.json"
+	jis type failed
+	jis migration.phase resumed
+	[[ "$(jv error_message)" == *"$msg"* ]] || fail "the error does not say \`$msg': $(jv error_message)"
+	[ "$(listed a "$vm")" = none ] || fail "\`$vm' is not active at the source after a refusal"
+	[ "$(digest a "$vm")" = "$d" ] || fail "\`$vm' changed"
+	# It runs: takes a service signal (vcpu 0 of these VMs takes it at once).
+	g 0 a irq interrupt "$vm" 0xffff2401 0x10
+	g 0 a --json vcpu deliver "$vm" 0
+	jis kind ext
+	jis ext_param 0x10
+}
+# nothing_at_b NAME
+nothing_at_b() {
+	[ -z "$(listed b "$1")" ] || fail "\`$1' exists at the destination after a refusal"
+}
+
+g 0 a vm create vic --profile newest --caps gisa,ais --vcpus 1 --memslot 0:0:0x100000
+g 0 a vcpu set vic 0 --psw-mask 0x0100000000000000 --cr0 0x200
+g 0 a irq interrupt vic 0xffff2401 0x10
+
+# A destination certificate that does not name the dialled host (host-b
+# names only host-b), although the source's allow-list admits it.
+conf a tls_allow="host-a, host-b"
+reload a
+conf b tls_cert="$C/host-b.crt" tls_key="$C/host-b.key"
+reload b
+n_b=$(grep -c "migrate-in" "$T/b/log" || true)
+refused vic "server certificate names \`host-b', not the dialled \`127.0.0.1'"
+nothing_at_b vic
+[ "$(grep -c "migrate-in" "$T/b/log" || true)" = "$n_b" ] || fail "the destination started a migration"
+echo "ok 5: a certificate that does not name the dialled host: $(jv error_message "$T/refused.json")"
+
+# The source's identity is not on the destination's allow-list.
+conf a
+reload a
+conf b tls_allow=host-b
+reload b
+refused vic "the peer refused our certificate"
+nothing_at_b vic
+grep -q "certificate of \`host-a' (sha256:[0-9a-f]*) is not on the allow-list" "$T/b/log" ||
+	fail "the destination did not log why it refused"
+echo "ok 5: a source not on the allow-list: $(jv error_message "$T/refused.json")"
+conf b
+reload b
+
+# The name is taken at the destination: -EEXIST, unless --name.
+g 0 b vm create vic --caps gisa --vcpus 3
+dvic=$(digest b vic)
+refused vic "VM ?vic? already exists here"
+[ "$(jv error "$T/refused.json")" = EEXIST ] || fail "a taken name is not EEXIST"
+[ "$(digest b vic)" = "$dvic" ] || fail "the destination's \`vic' changed"
+g 0 b vm destroy vic
+echo "ok 5: a name taken at the destination (-EEXIST)"
+
+# A UUID taken at the destination (under another name): -EEXIST too; with
+# --name the VM arrives there with a fresh UUID.
+U=6d696700-6d74-4000-8000-000000000001
+g 0 a vm create dupu --uuid $U --caps gisa --vcpus 1
+g 0 a vcpu set dupu 0 --psw-mask 0x0100000000000000 --cr0 0x200
+g 0 b vm create other --uuid $U --caps gisa --vcpus 3
+refused dupu "a VM with the UUID of ?dupu? already exists here"
+jis error EEXIST "$T/refused.json"
+nothing_at_b dupu
+msg=$(jv error_message "$T/refused.json")
+[[ "$msg" == *"give the migration a new name (-17)" ]] ||
+	soft_fail "the destination's reason is cut short: \`$msg'"
+g 0 a --json migrate dupu "$URI" --name dupu2
+jis type completed
+jis migration.remote_vm dupu2
+g 0 b --json vm info dupu2
+[ "$(jv uuid)" != "$U" ] || fail "dupu2 took the UUID of \`other'"
+g 0 b --json vm info other
+jis uuid "$U"
+echo "ok 5: a UUID taken at the destination (-EEXIST), then migrated under a new name with a fresh UUID"
+
+# An impossible verdict: the destination offers no AIS; --allow-lossy does not help.
+conf b ais=no
+reload b
+refused vic "the guest has the AIS facility (72) and the destination offers none"
+refused vic "the guest has the AIS facility (72) and the destination offers none" --allow-lossy
+nothing_at_b vic
+echo "ok 5: impossible (no AIS at the destination): $(jv error_message "$T/refused.json")"
+
+# A lossy verdict: a NEWEST VM with adapter maps to a CLASSIC-only destination.
+conf b profiles=classic
+reload b
+g 0 a adapter register vic 0 --isc 3
+g 0 a adapter modify vic 0 map 0x10000
+refused vic "retry with --allow-lossy"
+jis migration.verdict null "$T/refused.json" 2>/dev/null || true
+[[ "$(jv error_message "$T/refused.json")" == *maps-dropped* ]] ||
+	fail "the lossy refusal does not list the change"
+nothing_at_b vic
+msg=$(jv error_message "$T/refused.json")
+d=$(digest a vic)
+g 0 a --json migrate vic "$URI" --allow-lossy
+jis type completed
+jis migration.verdict lossy
+jis migration.digests_match true
+g 0 b --json vm info vic
+jis profile classic
+echo "ok 5: lossy without --allow-lossy ($msg), then migrated with it"
+conf b
+reload b
+
+# Nothing listens.
+g 0 a vm create alone --caps gisa --vcpus 1
+g 0 a vcpu set alone 0 --psw-mask 0x0100000000000000 --cr0 0x200
+d=$(digest a alone)
+g 1 a --json migrate alone tls://127.0.0.1:1
+cp "$T/out" "$T/alone.json"
+jis type failed
+jis migration.phase resumed
+[ "$(listed a alone)" = none ] && [ "$(digest a alone)" = "$d" ] ||
+	fail "the VM is not running unchanged after a failed dial"
+msg=$(jv error_message "$T/alone.json")
+[[ "$msg" == *"onnection refused"* ]] ||
+	soft_fail "a dial to a port where nothing listens is reported as \`$msg' ($(jv error "$T/alone.json")), not as a refused connection"
+echo "ok 5: nothing listening: $msg"
+
+# A very slow link (300 ms each way): a precopy round lasts long enough to
+# act on the VM while it is copied, and the switchover to probe it frozen.
+rm -f "$T/vslow.port"
+"$TOOL" delay "$T/vslow.port" "${PORT[b]}" 300 &
+BGPIDS+=("$!")
+for _ in $(seq 1 250); do
+	[ -s "$T/vslow.port" ] && break
+	sleep 0.02
+done
+[ -s "$T/vslow.port" ] || fail "the delaying relay did not start"
+VSLOW=tls://127.0.0.1:$(cat "$T/vslow.port")
+
+# ---- 6. job abort during precopy ---------------------------------------------------
+
+g 0 a vm create slow --profile newest --caps gisa --vcpus 2
+rm -f "$T/slow.stop"
+"$TOOL" load "$T/a/control" slow 6 "$T/slow.log" "$T/slow.stop" 400 >"$T/slow.out" &
+LOAD=$!
+BGPIDS+=("$LOAD")
+for _ in $(seq 1 500); do
+	[ -e "$T/slow.log.ready" ] && break
+	sleep 0.02
+done
+[ -e "$T/slow.log.ready" ] || fail "the load generator did not get ready"
+g 0 a --json migrate slow "$VSLOW" --detach --downtime 1 --max-rounds 1000
+job=$(jv id)
+for _ in $(seq 1 500); do
+	g 0 a --json job status "$job"
+	[ "$(jv migration.phase)" = precopy ] && break
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.02
+done
+[ "$(jv migration.phase)" = precopy ] || fail "the migration is not in precopy: $(jv migration.phase)"
+rounds=$(jv migration.rounds)
+# While it copies, the VM runs (the load is served) but is not replaced or removed.
+[ "$(listed a slow)" = outgoing ] || fail "\`slow' is not listed as outgoing during precopy"
+jis "vms.?name=slow.0.migrated_to" "$VSLOW"
+g 2 a --json vm destroy slow
+jis error.code EAGAIN
+jis error.migration outgoing
+g 2 a --json migrate slow "$URI"
+jis error.code EAGAIN
+g 0 a job abort "$job"
+for _ in $(seq 1 500); do
+	g 0 a --json job status "$job"
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.02
+done
+touch "$T/slow.stop"
+wait "$LOAD" || fail "the load generator failed: $(cat "$T/slow.out")"
+jis type cancelled
+jis migration.phase resumed
+jis error ECANCELED
+[ "$(listed a slow)" = none ] || fail "\`slow' is not active at the source after the abort"
+nothing_at_b slow
+injob b slow
+case $(jv type "$T/injob") in failed | cancelled) ;;
+*) fail "the destination's job is $(jv type "$T/injob")" ;;
+esac
+jis migration.phase discarded "$T/injob"
+# Nothing was lost or doubled at the source either.
+g 0 a snapshot export slow "$T/slow-src.gsnap"
+"$TOOL" check "$T/slow-src.gsnap" "$T/slow.log" >"$T/check.out" ||
+	fail "exactly once after the abort: $(cat "$T/check.out")"
+g 0 a irq interrupt slow 0xffff2401 0x10
+g 2 a --json job abort "$job"
+jis error.code EALREADY
+echo "ok 6: aborted after $rounds rounds: cancelled, running at the source," \
+	"discarded at the destination; $(cat "$T/check.out")"
+
+# Replacing a VM while it is copied is refused too (CONTROL-PROTOCOL.md: an
+# outgoing VM refuses vm_destroy, snapshot_import, checkpoint_restore and
+# another migrate).  Over the slow link the precopy runs without a load.
+g 0 a vm create rep --profile newest --caps gisa --vcpus 2
+g 0 a checkpoint create rep before
+g 0 a irq interrupt rep 0xffff2401 0x10
+drep=$(digest a rep)
+g 0 a --json migrate rep "$VSLOW" --detach --downtime 1 --max-rounds 1000
+job=$(jv id)
+for _ in $(seq 1 500); do
+	g 0 a --json job status "$job"
+	[ "$(jv migration.phase)" = precopy ] && break
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.02
+done
+[ "$(jv migration.phase)" = precopy ] || fail "the migration of \`rep' is not in precopy"
+replaced=0
+for verb in "checkpoint restore rep before" "snapshot import rep $T/pre-rvm0.gsnap --replace"; do
+	[ "$(listed a rep)" = outgoing ] || fail "\`rep' is not outgoing before \`$verb'"
+	rc=0
+	# shellcheck disable=SC2086 # the words of $verb
+	"$GISACTL" --socket "$T/a/control" --json $verb >"$T/out" 2>"$T/err" || rc=$?
+	if [ $rc -eq 0 ]; then
+		soft_fail "\`$verb' succeeded on a VM in precopy (expected the migrating error)"
+		replaced=1
+	else
+		[ $rc -eq 2 ] || fail "\`$verb' exited $rc"
+		jis error.code EAGAIN
+		jis error.migration outgoing
+	fi
+done
+# (A replaced VM may already have ended the migration: then there is nothing to abort.)
+[ $replaced = 1 ] || g 0 a job abort "$job"
+[ $replaced = 0 ] || "$GISACTL" --socket "$T/a/control" job abort "$job" >/dev/null 2>&1 || true
+for _ in $(seq 1 500); do
+	g 0 a --json job status "$job"
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.02
+done
+[ $replaced = 1 ] || jis type cancelled
+[ "$(listed a rep)" = none ] || fail "\`rep' is not active at the source after the abort"
+[ $replaced = 1 ] || [ "$(digest a rep)" = "$drep" ] || fail "\`rep' changed"
+nothing_at_b rep
+if [ $replaced = 0 ]; then
+	echo "ok 6: a VM in precopy is not replaced (checkpoint restore, snapshot import --replace)"
+else
+	echo "not ok 6: a VM in precopy was replaced (see below)"
+fi
+
+# The switchover: over a very slow link (300 ms each way) the VM stays frozen
+# long enough to probe it: reads work, every change is refused with the
+# migrating error (state frozen), replacements included.
+g 0 a vm create frz --profile newest --caps gisa --vcpus 2
+g 0 a vcpu set frz 0 --psw-mask 0x0100000000000000 --cr0 0x200
+g 0 a checkpoint create frz before
+g 0 a irq interrupt frz 0xffff2401 0x10
+g 0 a snapshot export frz "$T/frz.gsnap"
+dfrz=$(digest a frz)
+g 0 a --json migrate frz "$VSLOW" --detach --downtime 1 --max-rounds 1
+job=$(jv id)
+for _ in $(seq 1 1500); do
+	g 0 a --json job status "$job"
+	[ "$(jv migration.phase)" = switchover ] && break
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.01
+done
+[ "$(jv migration.phase)" = switchover ] || fail "the switchover of \`frz' was not seen: $(jv migration.phase)"
+[ "$(listed a frz)" = frozen ] || fail "\`frz' is not listed as frozen during its switchover"
+jis "vms.?name=frz.0.migrated_to" "$VSLOW"
+g 2 a --json irq interrupt frz 0xffff2401 0x18
+jis error.code EAGAIN
+jis error.migration frozen
+g 2 a --json vcpu deliver frz 0
+jis error.code EAGAIN
+[ "$(digest a frz)" = "$dfrz" ] || fail "\`frz' cannot be read while frozen"
+frozen_ok=1
+for verb in "checkpoint restore frz before" "snapshot import frz $T/frz.gsnap --replace"; do
+	rc=0
+	# shellcheck disable=SC2086 # the words of $verb
+	"$GISACTL" --socket "$T/a/control" --json $verb >"$T/out" 2>"$T/err" || rc=$?
+	if [ $rc -eq 0 ]; then
+		soft_fail "\`$verb' succeeded on a frozen VM (expected the migrating error)"
+		frozen_ok=0
+	else
+		[ $rc -eq 2 ] || fail "\`$verb' exited $rc"
+		jis error.code EAGAIN
+		jis error.migration frozen
+	fi
+done
+[ "$(listed a frz)" = frozen ] || fail "the switchover of \`frz' ended before the probes did"
+for _ in $(seq 1 1500); do
+	g 0 a --json job status "$job"
+	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
+	sleep 0.01
+done
+jis type completed
+jis migration.phase committed
+jis migration.digests_match true
+jis migration.source_digest "$dfrz"
+[ "$(digest b frz)" = "$dfrz" ] || fail "\`frz' arrived with another digest"
+[ "$(listed a frz)" = migrated ] || fail "\`frz' is not listed as migrated"
+if [ $frozen_ok = 1 ]; then
+	echo "ok 6: a frozen VM refuses every change (injection, delivery, restore, import)"
+else
+	echo "not ok 6: a frozen VM refuses injection and delivery, but was replaced (see below)"
+fi
+
+# ---- 7. restart -------------------------------------------------------------------
+
+g 0 b --json vm list
+nb=$(jv vms.#)
+for v in big load vic; do
+	[ "$(listed a "$v")" = migrated ] || fail "\`$v' not listed as migrated before the restart"
+	eval "dig_$v=$(digest b "$v")"
+done
+stop a
+stop b
+start a
+start b
+declare -A TO=([big]=$URI [load]=$SLOW [vic]=$URI)
+for v in big load vic; do
+	[ "$(listed a "$v")" = migrated ] || fail "\`$v' not listed as migrated after the restart"
+	jis "vms.?name=$v.0.migrated_to" "${TO[$v]}"
+	g 2 a vm create "$v"
+	err_has "migrated to ${TO[$v]}"
+	g 2 a vm digest "$v"
+	err_has "migrated to ${TO[$v]}"
+	[ "$(listed b "$v")" = none ] || fail "\`$v' not restored active at the destination"
+	eval "want=\$dig_$v"
+	[ "$(digest b "$v")" = "$want" ] || fail "\`$v' restored with another digest"
+done
+g 0 b --json vm list
+[ "$(jv vms.#)" = "$nb" ] || fail "the destination lists $(jv vms.#) VMs after the restart, $nb before"
+[ "$(listed a slow)" = none ] || fail "\`slow' not restored active at the source"
+echo "ok 7: after a restart the source lists big, load and vic as migrated, the destination runs them"
+
+stop a
+stop b
+[ "$SOFT" -eq 0 ] || fail "$SOFT check(s) failed above"
+echo "ok: live migration ($((SECONDS - T_START)) s)"
