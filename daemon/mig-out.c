@@ -180,7 +180,7 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE) {
+	if (o->job->op == GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT) {
 		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE);
 		if (o->rec.state != MIGREC_NONE)
 			(void)migrec_remove(o->d, o->rec.id);
@@ -191,6 +191,37 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 		log_info("%s: %s", o->uri, msg);
 	}
 	out_end(o, err, msg);
+}
+
+static void schedule_query(struct mig_out *o);
+
+/*
+ * This connection failed.  An outcome query tries again later (the doubt
+ * stands until an outcome or an operator decides); anything else before
+ * the switchover ends the job with the VM running here.
+ */
+static void give_up(struct mig_out *o, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void give_up(struct mig_out *o, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o->purpose != GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY) {
+		resume(o, err, "%s", msg);
+		return;
+	}
+	if (o->l) {
+		mlink_drop(o->l);
+		o->l = NULL;
+	}
+	log_info("migration of VM `%s': outcome query to %s: %s; asking again later", o->vm,
+		 o->uri, msg);
+	schedule_query(o);
 }
 
 /* ---- the link -------------------------------------------------------------- */
@@ -222,7 +253,7 @@ static void send_hello(struct mig_out *o)
 	msg.hello = &h;
 	o->t_hello = gisad_now_ns();
 	if (mlink_send(o->l, &msg))
-		resume(o, -ENOMEM, "out of memory sending the hello");
+		give_up(o, -ENOMEM, "out of memory sending the hello");
 }
 
 static void on_up(struct mlink *l)
@@ -239,7 +270,6 @@ static void on_up(struct mlink *l)
 	send_hello(o);
 }
 
-static void schedule_query(struct mig_out *o);
 static void doubt(struct mig_out *o, const char *why);
 static void record_doubt_json(struct mig_out *o);
 
@@ -260,7 +290,7 @@ static void on_down(struct mlink *l, int err, const char *why)
 	case O_DOUBT:
 		break;
 	default:
-		resume(o, err, "connection to %s: %s", o->uri, why);
+		give_up(o, err, "connection to %s: %s", o->uri, why);
 	}
 }
 
@@ -280,7 +310,7 @@ static void on_timeout(struct mlink *l)
 		schedule_query(o);
 		break;
 	default:
-		resume(o, -ETIMEDOUT, "%s did not answer within %u ms (stall timeout)", o->uri,
+		give_up(o, -ETIMEDOUT, "%s did not answer within %u ms (stall timeout)", o->uri,
 		       o->stall_ms);
 	}
 }
@@ -479,13 +509,13 @@ static bool hello_ok(struct mig_out *o, const Gisa__V1__MigMessage *m)
 	uint32_t v = m->has_version ? m->version : 0;
 
 	if (!h->has_role || h->role != GISA__V1__MIG_ROLE__MIG_ROLE_DESTINATION) {
-		resume(o, -EPROTO, "%s answered a hello with role %d, not DESTINATION", o->uri,
+		give_up(o, -EPROTO, "%s answered a hello with role %d, not DESTINATION", o->uri,
 		       h->has_role ? (int)h->role : 0);
 		return false;
 	}
 	if (v < MIG_VERSION_MIN || v > MIG_VERSION_MAX || v < h->min_version ||
 	    v > h->max_version) {
-		resume(o, -EPROTONOSUPPORT, "%s chose protocol version %u (it speaks %u..%u, this "
+		give_up(o, -EPROTONOSUPPORT, "%s chose protocol version %u (it speaks %u..%u, this "
 		       "gisad %u..%u)", o->uri, v, h->min_version, h->max_version,
 		       MIG_VERSION_MIN, MIG_VERSION_MAX);
 		return false;
@@ -993,7 +1023,9 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 			t = NULL;
 		}
 		vmreg_remove(d, rec);
-		if (store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why)) < 0)
+		int dr = store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why));
+
+		if (dr < 0 && dr != -ENOENT)
 			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
 	} else if (rec) {
 		rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
@@ -1221,7 +1253,7 @@ static void peer_error(struct mig_out *o, const Gisa__V1__MigMessage *m)
 	else if (o->st == O_QUERY)
 		schedule_query(o);
 	else
-		resume(o, err, "%s refused: %s (%d)", o->uri, text[0] ? text : "no reason", err);
+		give_up(o, err, "%s refused: %s (%d)", o->uri, text[0] ? text : "no reason", err);
 }
 
 static void unexpected(struct mig_out *o, const Gisa__V1__MigMessage *m)
@@ -1234,7 +1266,7 @@ static void unexpected(struct mig_out *o, const Gisa__V1__MigMessage *m)
 	else if (o->st == O_QUERY)
 		schedule_query(o);
 	else
-		resume(o, -EPROTO, "%s sent message (field %d) in state %d", o->uri,
+		give_up(o, -EPROTO, "%s sent message (field %d) in state %d", o->uri,
 		       (int)m->body_case, (int)o->st);
 }
 
@@ -1252,7 +1284,7 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 		mig_clean_text(m->abort->message, text, sizeof(text));
 		mlink_drop(l);
 		o->l = NULL;
-		resume(o, -ECONNABORTED, "%s aborted the migration: %s", o->uri, text);
+		give_up(o, -ECONNABORTED, "%s aborted the migration: %s", o->uri, text);
 		return;
 	}
 	switch (o->st) {
@@ -1578,7 +1610,7 @@ int verb_job_resolve(struct request *r)
 
 	if (!j)
 		return req_fail(r, -ENOENT, "job_resolve: no job %llu", (unsigned long long)q->id);
-	if (!o || o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_FETCH ||
+	if (!o || j->op != GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT ||
 	    (o->st != O_DOUBT && o->st != O_QUERY && o->st != O_OUTCOME))
 		return req_fail(r, -EINVAL, "job_resolve: job %llu (%s of VM `%s') is not an "
 				"in-doubt migration", (unsigned long long)j->id,
@@ -1590,7 +1622,6 @@ int verb_job_resolve(struct request *r)
 		mlink_drop(o->l);
 		o->l = NULL;
 	}
-	reply_job(r, j);
 	if (q->committed) {
 		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
 		if (o->rec.has_active_digest) {
@@ -1604,7 +1635,8 @@ int verb_job_resolve(struct request *r)
 	} else {
 		resume(o, -ECANCELED, "resolved by the operator: the VM runs here");
 	}
-	return 0;
+	/* o is gone; the job stays, decided. */
+	return reply_job(r, j) ? 0 : -ENOMEM;
 }
 
 void migout_recover(struct gisad *d, const struct migrec *rec)
