@@ -81,6 +81,8 @@ static int cmp_double(const void *a, const void *b)
 
 static double median(double *v, size_t n)
 {
+	if (!n)         /* v[n / 2 - 1] below would read before the array */
+		return 0.0;
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

@@ -234,6 +234,7 @@ size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t ma
 				cand[n++] = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
 		}
 	}
+	/* cppcheck-suppress uninitvar ; only cand[0..n) is read, and it was written */
 	qsort(cand, n, sizeof(*cand), u64_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i && cand[i] == cand[i - 1])

@@ -78,16 +78,16 @@ struct objdesc {
 	unsigned n;
 };
 
-#define BOOLF(n, t, m) { .name = n, .kind = F_BOOL, .off = offsetof(t, m) }
-#define U8F(n, t, m) { .name = n, .kind = F_U8, .off = offsetof(t, m), .max = UINT8_MAX }
-#define U16F(n, t, m) { .name = n, .kind = F_U16, .off = offsetof(t, m), .max = UINT16_MAX }
-#define U32F(n, t, m) { .name = n, .kind = F_U32, .off = offsetof(t, m), .max = UINT32_MAX }
-#define U32MAX(n, t, m, mx) { .name = n, .kind = F_U32, .off = offsetof(t, m), .max = (mx) }
-#define U64F(n, t, m) { .name = n, .kind = F_U64, .off = offsetof(t, m), .max = UINT64_MAX }
-#define ENUMF(n, t, m, nm) { .name = n, .kind = F_ENUM, .off = offsetof(t, m), .names = (nm) }
-#define OBJF(n, t, m, d) { .name = n, .kind = F_OBJ, .off = offsetof(t, m), .obj = (d) }
-#define CUSTOM(n, r, w) { .name = n, .kind = F_CUSTOM, .read = (r), .write = (w) }
-#define OPTIONAL(n, r, w, a) { .name = n, .kind = F_CUSTOM, .read = (r), .write = (w), \
+#define BOOLF(n, t, m) { .name = (n), .kind = F_BOOL, .off = offsetof(t, m) }
+#define U8F(n, t, m) { .name = (n), .kind = F_U8, .off = offsetof(t, m), .max = UINT8_MAX }
+#define U16F(n, t, m) { .name = (n), .kind = F_U16, .off = offsetof(t, m), .max = UINT16_MAX }
+#define U32F(n, t, m) { .name = (n), .kind = F_U32, .off = offsetof(t, m), .max = UINT32_MAX }
+#define U32MAX(n, t, m, mx) { .name = (n), .kind = F_U32, .off = offsetof(t, m), .max = (mx) }
+#define U64F(n, t, m) { .name = (n), .kind = F_U64, .off = offsetof(t, m), .max = UINT64_MAX }
+#define ENUMF(n, t, m, nm) { .name = (n), .kind = F_ENUM, .off = offsetof(t, m), .names = (nm) }
+#define OBJF(n, t, m, d) { .name = (n), .kind = F_OBJ, .off = offsetof(t, m), .obj = (d) }
+#define CUSTOM(n, r, w) { .name = (n), .kind = F_CUSTOM, .read = (r), .write = (w) }
+#define OPTIONAL(n, r, w, a) { .name = (n), .kind = F_CUSTOM, .read = (r), .write = (w), \
 			       .absent = (a), .optional = true }
 #define DESC(w, t) { .what = (w), .f = (t), .n = ARRAY_SIZE(t) }
 

@@ -357,8 +357,13 @@ static int list_edit(unsigned list, const struct gisa_image_list *base,
 
 /* ---- make ----------------------------------------------------------------- */
 
+/*
+ * Both pages exist: the merge loops call this only in their last branch,
+ * reached when neither p nor q is NULL and their gpa are equal.
+ */
 static bool page_eq(const struct gisa_image_page *a, const struct gisa_image_page *b)
 {
+	/* cppcheck-suppress nullPointerRedundantCheck ; see above: never NULL here */
 	return a->gpa == b->gpa && !memcmp(a->data, b->data, GISA_PAGE_SIZE);
 }
 

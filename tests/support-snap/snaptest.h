@@ -87,8 +87,12 @@ static inline void snapt_read(const char *src, const char *name, uint8_t **ret, 
 	do {
 		if (len == cap) {
 			cap = cap ? 2 * cap : 65536;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
+			uint8_t *grown = realloc(buf, cap);
+
+			if (!grown)
+				free(buf);
+			assert_non_null(grown);
+			buf = grown;
 		}
 		got = fread(buf + len, 1, cap - len, f);
 		len += got;

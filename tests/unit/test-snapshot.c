@@ -343,7 +343,7 @@ static void run_one(enum gisa_profile profile, uint32_t caps, uint32_t seed, uns
 	uint8_t d1[GISA_SNAP_DIGEST_SIZE], d[GISA_SNAP_DIGEST_SIZE];
 	struct randvm_view vs, vd;
 
-	snprintf(name, sizeof(name), "vm-%u-%u-%u", profile, caps, seed);
+	snprintf(name, sizeof(name), "vm-%u-%u-%u", (unsigned int)profile, caps, seed);
 	snprintf(label, sizeof(label), "profile %d caps %u seed %u", profile, caps, seed);
 	snprintf(randvm_where, sizeof(randvm_where), "%s (build)", label);
 	build_source(&src, &cfg, &r, seed);

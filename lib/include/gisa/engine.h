@@ -126,12 +126,12 @@ int gisa_mem_read(const struct gisa_vm *vm, uint64_t gpa, void *buf, size_t len)
 int gisa_mem_write(struct gisa_vm *vm, uint64_t gpa, const void *buf, size_t len);
 
 /*
- * Fetch and clear the dirty log of `slot` (KVM_GET_DIRTY_LOG-like): bit i
+ * Fetch and clear the dirty log of slot `id` (KVM_GET_DIRTY_LOG-like): bit i
  * (LSB0 of word i / 64) set = slot page i was written by a route trigger
  * (or, NEWEST, released by UNMAP) since the last fetch.  nwords must cover
  * the slot (-EINVAL, -ENOENT for an absent slot).
  */
-int gisa_mem_get_dirty_log(struct gisa_vm *vm, uint32_t slot, uint64_t *bitmap,
+int gisa_mem_get_dirty_log(struct gisa_vm *vm, uint32_t id, uint64_t *bitmap,
 			   size_t nwords);
 
 /* ---- caller buffers (the model of a user address) ----------------------- */

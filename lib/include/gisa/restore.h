@@ -90,7 +90,7 @@ int gisa_restore_vcpu(struct gisa_vm *vm, uint32_t idx, const struct gisa_vcpu_s
  * only when armed.  on_alert_list pushes the GISA onto the host's list
  * (without a GAL interruption: the host's count is not part of a VM).
  */
-int gisa_restore_gisa(struct gisa_vm *vm, const struct gisa_state_gisa *g,
+int gisa_restore_gisa(struct gisa_vm *vm, const struct gisa_state_gisa *in,
 		      struct gisa_restore_error *err);
 
 #ifdef __cplusplus
