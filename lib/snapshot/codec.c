@@ -922,16 +922,20 @@ static int payload_state(const struct container *c, uint8_t **ret_owned, const u
 								      4 * in->payload_len;
 			void *grown;
 
-			if (dst.size == in->state_len) {
+			/*
+			 * Room for one byte past the declared length, so that an
+			 * empty state decompresses too and a longer one shows.
+			 */
+			if (dst.size == in->state_len + 1) {
 				/* More output than declared, or a frame that never ends. */
 				r = errf(err, -EBADMSG,
 					 "zstd payload does not decompress to %llu bytes: longer",
 					 (unsigned long long)in->state_len);
 				break;
 			}
-			if (want > in->state_len)
-				want = in->state_len;
-			grown = realloc(dst.dst, want ? want : 1);
+			if (want > in->state_len + 1)
+				want = in->state_len + 1;
+			grown = realloc(dst.dst, want);
 			if (!grown) {
 				r = -ENOMEM;
 				break;

@@ -947,11 +947,11 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 	mlen = 0;
 	for (unsigned f = 1; f <= NF; f++) {
 		bool from_delta = rep[f] || is_carried(f);
-		const uint8_t *src = from_delta ? d->state + sd[f].off : bs + sb[f].off;
 		size_t n = from_delta ? sd[f].len : sb[f].len;
 
+		/* No pointer arithmetic on an absent (NULL) state: n is 0 then. */
 		if (n)
-			memcpy(m + mlen, src, n);
+			memcpy(m + mlen, from_delta ? d->state + sd[f].off : bs + sb[f].off, n);
 		sd[f].off = mlen;  /* now the range in m */
 		sd[f].len = n;
 		mlen += n;

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot files: container, header, payload, State and the image checks
+ * (gisa_snap_decode), plus gisa_snap_info on the same bytes.  The campaign
+ * builds the library with -Dsnapshot_recompute_digest=true, so mutated
+ * files are not all stopped by the digest.
+ *
+ * Invariants: info and decode agree on the container fields; a decoded
+ * image re-encodes (stored and compressed) to files that decode to the
+ * same canonical state bytes, and the re-encoded file's digest is the
+ * image's.
+ */
+#include <gisa/snapshot.h>
+
+#include "fuzz.h"
+
+static void reencode(const struct gisa_image *img, const struct gisa_snap_info *info,
+		     const uint8_t *state, size_t state_len, bool compress)
+{
+	const struct gisa_snap_meta meta = {
+		.vm_name = info->vm_name[0] ? info->vm_name : NULL,
+		.vm_uuid = info->has_uuid ? info->vm_uuid : NULL,
+		.created_unix_ns = info->created_unix_ns,
+		.producer = info->producer[0] ? info->producer : NULL,
+	};
+	const struct gisa_snap_opts opts = { .compress = compress };
+	struct gisa_snap_info info2;
+	struct gisa_snap_error err;
+	struct gisa_image *img2 = NULL;
+	uint8_t *file = NULL, *state2 = NULL, digest[GISA_SNAP_DIGEST_SIZE];
+	size_t len, state2_len;
+	int r;
+
+	r = gisa_snap_encode(img, &meta, &opts, &file, &len);
+	if (r == -ENOMEM)
+		return;
+	fuzz_check(r == 0, "decoded image does not encode: %d", r);
+	r = gisa_snap_decode(file, len, &img2, &info2, &err);
+	fuzz_check(r == 0, "re-encoded file does not decode: %d %s", r, err.msg);
+	fuzz_check(gisa_snap_state_bytes(img2, &state2, &state2_len) == 0,
+		   "re-decoded image has no state bytes");
+	fuzz_check(state2_len == state_len && memcmp(state, state2, state_len) == 0,
+		   "round trip changed the state (%zu -> %zu bytes)", state_len, state2_len);
+	fuzz_check(gisa_snap_digest(img, digest) == 0, "no digest");
+	fuzz_check(memcmp(digest, info2.digest, sizeof(digest)) == 0,
+		   "re-encoded file's digest is not the image's");
+	fuzz_check(strcmp(info2.vm_name, info->vm_name) == 0 &&
+			   info2.has_uuid == info->has_uuid &&
+			   info2.created_unix_ns == info->created_unix_ns,
+		   "round trip changed the header");
+	free(state2);
+	free(file);
+	gisa_image_free(img2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gisa_snap_info info, hinfo;
+	struct gisa_snap_error err;
+	struct gisa_image *img = NULL;
+	uint8_t *state = NULL;
+	size_t state_len;
+	int r, ri;
+
+	ri = gisa_snap_info(data, size, &hinfo, &err);
+	r = gisa_snap_decode(data, size, &img, &info, &err);
+	if (r != 0) {
+		fuzz_check(img == NULL, "decode failed (%d) but returned an image", r);
+		fuzz_check(r == -EBADMSG || r == -EPROTONOSUPPORT || r == -E2BIG ||
+				   r == -EINVAL || r == -ENOMEM,
+			   "decode returned %d, not a documented error", r);
+		fuzz_check(memchr(err.msg, '\0', sizeof(err.msg)) != NULL,
+			   "error message not terminated");
+		return 0;
+	}
+	fuzz_check(ri == 0, "decode accepts what info refuses (%d)", ri);
+	fuzz_check(hinfo.format_version == info.format_version && hinfo.flags == info.flags &&
+			   hinfo.state_len == info.state_len &&
+			   hinfo.payload_len == info.payload_len,
+		   "info and decode disagree on the container");
+	fuzz_check(fuzz_image_ok(img), "decoded image fails gisa_image_check");
+	r = gisa_snap_state_bytes(img, &state, &state_len);
+	if (r == 0) {
+		reencode(img, &info, state, state_len, false);
+		reencode(img, &info, state, state_len, true);
+	} else {
+		fuzz_check(r == -ENOMEM, "decoded image has no state bytes: %d", r);
+	}
+	free(state);
+	gisa_image_free(img);
+	return 0;
+}
