@@ -201,7 +201,12 @@ static int run(struct gisad *d, int ready_fd)
 	d->start_ns = gisad_now_ns();
 	d->listen_fd = -1;
 	d->base = event_base_new();
-	if (!d->base) {
+	/*
+	 * Two priorities: migration links first (GISAD_PRIO_MIGRATION), so a
+	 * switchover is not queued behind a burst of control requests;
+	 * everything else at the default, GISAD_PRIO_DEFAULT.
+	 */
+	if (!d->base || event_base_priority_init(d->base, GISAD_NR_PRIOS)) {
 		log_err("event_base_new failed");
 		return 1;
 	}

@@ -63,6 +63,11 @@
 
 #define GISAD_VERSION_STRING    "gisad " GISAD_VERSION
 
+/* Event priorities (lower runs first); new events get the default. */
+#define GISAD_NR_PRIOS          2
+#define GISAD_PRIO_MIGRATION    0
+#define GISAD_PRIO_DEFAULT      1
+
 struct event_base;
 struct event;
 struct conn;

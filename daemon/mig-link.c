@@ -619,6 +619,8 @@ static int link_new(struct gisad *d, struct gisa_tls_ctx *ctx, const char *diall
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->timer = evtimer_new(d->base, on_timer, l);
 	l->reaper = evtimer_new(d->base, on_reap, l);
+	if (l->timer)
+		event_priority_set(l->timer, GISAD_PRIO_MIGRATION);
 	if (!l->timer || !l->reaper) {
 		snprintf(msg, msglen, "out of memory");
 		link_free(l);
@@ -651,6 +653,7 @@ static int link_start_tls(struct mlink *l, int fd)
 		return -ENOMEM;
 	}
 	l->fd = -1;   /* the bufferevent owns it */
+	(void)bufferevent_priority_set(l->bev, GISAD_PRIO_MIGRATION);
 	/* A close without close_notify is then EOF, not an error (also handled). */
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
 	no_delay(l);
@@ -753,6 +756,8 @@ int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, cons
 	}
 	l->fd = fd;
 	l->conn_ev = event_new(d->base, fd, EV_WRITE, on_tcp, l);
+	if (l->conn_ev)
+		event_priority_set(l->conn_ev, GISAD_PRIO_MIGRATION);
 	if (!l->conn_ev) {
 		snprintf(msg, msglen, "out of memory");
 		link_free(l);

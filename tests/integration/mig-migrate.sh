@@ -34,6 +34,7 @@ set -euo pipefail
 : "${GISACTL:?GISACTL must name the gisactl binary}"
 : "${MAKE_CERTS:?MAKE_CERTS must name the make-certs binary}"
 : "${MIG_MT_TOOL:?MIG_MT_TOOL must name the mig-mt-tool binary}"
+: "${MIG_PROXY:?MIG_PROXY must name the mig-proxy binary}"
 TOOL=$MIG_MT_TOOL
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/gisad-mig.XXXXXX")
@@ -696,6 +697,27 @@ done
 [ -s "$T/vslow.port" ] || fail "the delaying relay did not start"
 VSLOW=tls://127.0.0.1:$(cat "$T/vslow.port")
 
+# held_link NAME [RECORD]: a mig-proxy to b that holds the RECORD-th TLS
+# record b sends (default 10: handshake 1-7, MigHello, MigReady, then the
+# ack of round 0; with one round, 11 is the outcome), so the migration
+# waits there until it is aborted or `release NAME'; HELD is its URI.
+held_link() {
+	rm -f "$T/$1.px" "$T/$1.ctl"
+	"$MIG_PROXY" -c "$T/$1.ctl" "${PORT[b]}" "pause:down:r${2:-10}" >"$T/$1.px" </dev/null &
+	BGPIDS+=("$!")
+	for _ in $(seq 1 250); do
+		[ -s "$T/$1.px" ] && break
+		sleep 0.02
+	done
+	[ -s "$T/$1.px" ] || fail "the holding proxy did not start"
+	HELD=tls://127.0.0.1:$(head -n 1 "$T/$1.px")
+}
+
+release() {
+	echo go >"$T/$1.ctl.new"
+	mv "$T/$1.ctl.new" "$T/$1.ctl"
+}
+
 # ---- 6. job abort during precopy ---------------------------------------------------
 
 g 0 a vm create slow --profile newest --caps gisa --vcpus 2
@@ -708,7 +730,8 @@ for _ in $(seq 1 500); do
 	sleep 0.02
 done
 [ -e "$T/slow.log.ready" ] || fail "the load generator did not get ready"
-g 0 a --json migrate slow "$VSLOW" --detach --downtime 1 --max-rounds 1000
+held_link slow
+g 0 a --json migrate slow "$HELD" --detach --downtime 1 --max-rounds 1000
 job=$(jv id)
 for _ in $(seq 1 500); do
 	g 0 a --json job status "$job"
@@ -720,7 +743,7 @@ done
 rounds=$(jv migration.rounds)
 # While it copies, the VM runs (the load is served) but is not replaced or removed.
 [ "$(listed a slow)" = outgoing ] || fail "\`slow' is not listed as outgoing during precopy"
-jis "vms.?name=slow.0.migrated_to" "$VSLOW"
+jis "vms.?name=slow.0.migrated_to" "$HELD"
 g 2 a --json vm destroy slow
 jis error.code EAGAIN
 jis error.migration outgoing
@@ -761,7 +784,8 @@ g 0 a vm create rep --profile newest --caps gisa --vcpus 2
 g 0 a checkpoint create rep before
 g 0 a irq interrupt rep 0xffff2401 0x10
 drep=$(digest a rep)
-g 0 a --json migrate rep "$VSLOW" --detach --downtime 1 --max-rounds 1000
+held_link rep
+g 0 a --json migrate rep "$HELD" --detach --downtime 1 --max-rounds 1000
 job=$(jv id)
 for _ in $(seq 1 500); do
 	g 0 a --json job status "$job"
@@ -803,8 +827,8 @@ else
 	echo "not ok 6: a VM in precopy was replaced (see below)"
 fi
 
-# The switchover: over a very slow link (300 ms each way) the VM stays frozen
-# long enough to probe it: reads work, every change is refused with the
+# The switchover: with its outcome held on the way back, the VM stays
+# frozen while it is probed: reads work, every change is refused with the
 # migrating error (state frozen), replacements included.
 g 0 a vm create frz --profile newest --caps gisa --vcpus 2
 g 0 a vcpu set frz 0 --psw-mask 0x0100000000000000 --cr0 0x200
@@ -812,7 +836,8 @@ g 0 a checkpoint create frz before
 g 0 a irq interrupt frz 0xffff2401 0x10
 g 0 a snapshot export frz "$T/frz.gsnap"
 dfrz=$(digest a frz)
-g 0 a --json migrate frz "$VSLOW" --detach --downtime 1 --max-rounds 1
+held_link frz 11
+g 0 a --json migrate frz "$HELD" --detach --downtime 1 --max-rounds 1
 job=$(jv id)
 for _ in $(seq 1 1500); do
 	g 0 a --json job status "$job"
@@ -822,7 +847,7 @@ for _ in $(seq 1 1500); do
 done
 [ "$(jv migration.phase)" = switchover ] || fail "the switchover of \`frz' was not seen: $(jv migration.phase)"
 [ "$(listed a frz)" = frozen ] || fail "\`frz' is not listed as frozen during its switchover"
-jis "vms.?name=frz.0.migrated_to" "$VSLOW"
+jis "vms.?name=frz.0.migrated_to" "$HELD"
 g 2 a --json irq interrupt frz 0xffff2401 0x18
 jis error.code EAGAIN
 jis error.migration frozen
@@ -844,6 +869,7 @@ for verb in "checkpoint restore frz before" "snapshot import frz $T/frz.gsnap --
 	fi
 done
 [ "$(listed a frz)" = frozen ] || fail "the switchover of \`frz' ended before the probes did"
+release frz
 for _ in $(seq 1 1500); do
 	g 0 a --json job status "$job"
 	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
