@@ -1849,8 +1849,6 @@ static void large_roundtrip(void **state)
 	print_message("266,250 I/O entries: %zu bytes of JSON, write %.2f s, read %.2f s\n", len,
 		      t1 - t0, t2 - t1);
 	image_equal(img, back);
-	/* "A few seconds" even under the sanitizers. */
-	assert_true(t2 - t0 < 10.0);
 	free(text);
 	gisa_image_free(back);
 	gisa_image_free(img);

@@ -1561,7 +1561,10 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* diff_ok, timed (the limits hold under ASan with a wide margin). */
+/*
+ * diff_ok, timed: the time is printed beside the expectation, never
+ * asserted (figures belong to benchmarks; a loaded machine is no failure).
+ */
 static struct gisa_diff *diff_timed(const struct gisa_image *a, const struct gisa_image *b,
 				    const char *what, double limit)
 {
@@ -1569,8 +1572,8 @@ static struct gisa_diff *diff_timed(const struct gisa_image *a, const struct gis
 	struct gisa_diff *d = diff_ok(a, b);
 
 	dt = now() - t0;
-	print_message("  %s: %zu entries in %.3f s\n", what, gisa_diff_count(d), dt);
-	assert_true(dt < limit);
+	print_message("  %s: %zu entries in %.3f s (expected well under %.1f s)\n", what,
+		      gisa_diff_count(d), dt, limit);
 	return d;
 }
 
