@@ -952,6 +952,58 @@ static void reader_accepts_any_spelling(void **state)
 	gisa_image_free(img);
 }
 
+/*
+ * Members of one type are told apart only by their values: in the small
+ * image most numbers are 0, so a table that swapped two names (simm and
+ * nimm, ipm and iam) would still round-trip and match the layout.  Here
+ * each is distinct, on output and on input.
+ */
+static void member_names_by_value(void **state)
+{
+	static const char *const want[] = {
+		"\"srv_ext_params\":17", "\"mchk_cr14\":\"0x22\"", "\"mchk_mcic\":\"0x33\"",
+		"\"simm\":68", "\"nimm\":85", "\"kick_cursor\":1", "\"ipm\":102", "\"iam\":119",
+		"\"alert_mask\":16", "\"flic_present\":true", "\"apf_enabled\":false",
+		"\"service_pending\":true", "\"service_ev_pending\":false",
+		"\"mchk_pending\":true",
+	};
+	struct gisa_image *img = small_image(), *back = NULL;
+	struct gisa_json_error e;
+	char *text = NULL;
+	size_t len;
+
+	(void)state;
+	snprintf(g_where, sizeof(g_where), "member names");
+	img->fl = (struct gisa_float_image){
+		.flic_present = true, .service_pending = true, .mchk_pending = true,
+		.srv_ext_params = 0x11, .mchk_cr14 = 0x22, .mchk_mcic = 0x33,
+		.simm = 0x44, .nimm = 0x55, .kick_cursor = 1,
+	};
+	img->gisa.ipm = 0x66;
+	img->gisa.iam = 0x77;
+	assert_int_equal(gisa_json_from_image(img, NULL, GISA_JSON_COMPACT, &text, &len), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+		if (!strstr(text, want[i]))
+			print_error("no %s in %s\n", want[i], text);
+		assert_non_null(strstr(text, want[i]));
+	}
+	free(text);
+
+	/* Input: the golden text with two same-typed members given values. */
+	text = strdup(small_text);
+	assert_non_null(text);
+	memcpy(strstr(text, "\"simm\": 0"), "\"simm\": 3", 9);
+	memcpy(strstr(text, "\"ipm\": 0"), "\"ipm\": 5", 8);
+	json_ok(gisa_json_to_image(text, strlen(text), &back, NULL, &e), &e);
+	assert_int_equal(back->fl.simm, 3);
+	assert_int_equal(back->fl.nimm, 0);
+	assert_int_equal(back->gisa.ipm, 5);
+	assert_int_equal(back->gisa.iam, 0);
+	free(text);
+	gisa_image_free(back);
+	gisa_image_free(img);
+}
+
 /* ---- meta ---------------------------------------------------------------------- */
 
 static const char *created_text(uint64_t ns, char *buf, size_t size)
@@ -1964,6 +2016,7 @@ int main(void)
 		cmocka_unit_test(extreme_values),
 		cmocka_unit_test(golden_layout),
 		cmocka_unit_test(reader_accepts_any_spelling),
+		cmocka_unit_test(member_names_by_value),
 		cmocka_unit_test(meta_created_times),
 		cmocka_unit_test(meta_absent_and_partial),
 		cmocka_unit_test(writer_refusals),

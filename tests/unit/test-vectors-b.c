@@ -1294,6 +1294,26 @@ static void test_vector_72(void **unused)
 	t_vm_free(vm, host);
 }
 
+/*
+ * With several IPM bits, TPI takes the lowest enabled ISC first (§4.6):
+ * ISC 6 is pending first, ISC 1 after it, and ISC 1 comes out first.
+ */
+static void test_vector_72_lowest_ipm_isc_first(void **unused)
+{
+	struct gisa_host *host = NULL;
+	struct gisa_vm *vm = vm_new(&host, CLASSIC, GISA_CAP_GISA);
+
+	assert_int_equal(t_enq1(vm, t_ai(6)), 0);
+	assert_int_equal(t_enq1(vm, t_ai(1)), 0);
+	gisa_expect(vm, 0x42, 0, 0);
+	tpi_expect(vm, t_ai(1));
+	gisa_expect(vm, 0x02, 0, 0);
+	tpi_expect(vm, t_ai(6));
+	tpi_none(vm);
+	expect_nothing_pending(vm);
+	t_vm_free(vm, host);
+}
+
 static void test_vector_73(void **unused)
 {
 	struct gisa_host *host = NULL;
@@ -1739,6 +1759,7 @@ int main(void)
 		cmocka_unit_test(test_vector_70_newest),
 		cmocka_unit_test(test_vector_71),
 		cmocka_unit_test(test_vector_72),
+		cmocka_unit_test(test_vector_72_lowest_ipm_isc_first),
 		cmocka_unit_test(test_vector_73),
 		cmocka_unit_test(test_vector_74),
 		cmocka_unit_test(test_vector_75),
