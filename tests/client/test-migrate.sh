@@ -20,6 +20,10 @@ start_fake()
 {
 	stop_fake
 	rm -f "$T/sock"
+	# Emptied here, not by the redirection below: that one happens in the
+	# background child, and until it does the loop would find the previous
+	# fake-gisad's "ready" and go on before this one listens.
+	: >"$T/fake.out"
 	: >"$T/fake.err"
 	"$FAKE_GISAD" "$T/sock" "$1" "$DATA/v1-typical.gsnap" >"$T/fake.out" 2>"$T/fake.err" &
 	fake_pid=$!
