@@ -90,7 +90,7 @@
 /* The generators: gisa-snapshot-bench's own code (see above). */
 int gisa_snapshot_bench_main(void);
 #define main gisa_snapshot_bench_main
-#include "snapshot-bench.c"
+#include "snapshot-bench.c" /* NOLINT(bugprone-suspicious-include): on purpose, see above */
 #undef main
 
 #include <fcntl.h>
@@ -735,6 +735,7 @@ static void daemon_start(struct daemon *dm, bool listener)
 		dup2(nullfd, STDIN_FILENO);
 		dup2(nullfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): main checked g.gisad */
 		execl(g.gisad, "gisad", "--foreground", "--config", dm->conf, (char *)NULL);
 		dprintf(STDERR_FILENO, "exec %s: %s\n", g.gisad, strerror(errno));
 		_exit(127);

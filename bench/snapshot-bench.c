@@ -80,7 +80,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void die(const char *what, long got)
+static void __attribute__((noreturn)) die(const char *what, long got)
 {
 	fprintf(stderr, "gisa-snapshot-bench: %s: unexpected result %ld\n", what, got);
 	exit(1);
@@ -187,13 +187,14 @@ static uint8_t *gen_records(const struct gen *g)
 	while (done < g->nr_irqs) {
 		for (uint32_t i = 0; i < g->nr_subch; i++)
 			perm[i] = i;
-		for (uint32_t i = g->nr_subch - 1; i > 0; i--) {
-			uint32_t j = rnd_below(&s, i + 1), t = perm[i];
+		for (uint32_t i = g->nr_subch; i > 1; i--) {
+			uint32_t j = rnd_below(&s, i), t = perm[i - 1];
 
-			perm[i] = perm[j];
+			perm[i - 1] = perm[j];
 			perm[j] = t;
 		}
 		for (uint32_t i = 0; i < g->nr_subch && done < g->nr_irqs; i++, done++) {
+			/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): filled above */
 			uint32_t sch = perm[i];
 			struct gisa_irq irq;
 
@@ -366,7 +367,7 @@ static size_t pack_rows(const struct gisa_image *img, uint8_t **ret)
 	for (unsigned int i = 0; i < nl; i++)
 		total += img->lists[idx[i]].n;
 	rows = xmalloc(total * sizeof(*rows));
-	rp = xmalloc(total * sizeof(*rp));
+	rp = xmalloc(total * sizeof(Gisa__Bench__IoRow *));
 	for (unsigned int i = 0; i < nl; i++) {
 		const struct gisa_image_list *l = &img->lists[idx[i]];
 
@@ -439,7 +440,7 @@ static size_t pack_rows_fixed(const struct gisa_image *img, uint8_t **ret)
 	for (unsigned int i = 0; i < nl; i++)
 		total += img->lists[idx[i]].n;
 	rows = xmalloc(total * sizeof(*rows));
-	rp = xmalloc(total * sizeof(*rp));
+	rp = xmalloc(total * sizeof(Gisa__Bench__IoRowFixed *));
 	for (unsigned int i = 0; i < nl; i++) {
 		const struct gisa_image_list *l = &img->lists[idx[i]];
 

@@ -853,7 +853,7 @@ int cmd_route_set(struct gisactl *g, const struct cmd_args *a)
 		r = arg_u32(g, "option `--flags'", a->opt[OPT_FLAGS], &rs.flags);
 	}
 	if (!r) {
-		pv = calloc(rs.n_entries + 1, sizeof(*pv));
+		pv = calloc(rs.n_entries + 1, sizeof(Gisa__V1__RouteEntry *));
 		if (!pv)
 			r = out_fail(g, -ENOMEM, "out of memory");
 		for (size_t i = 0; pv && i < rs.n_entries; i++)
@@ -1028,13 +1028,15 @@ int cmd_mem_dirty_log(struct gisactl *g, const struct cmd_args *a)
 		if (words && json_array_append_new(words, json_hex64(b->words[w])))
 			words = NULL;
 		for (unsigned bit = 0; bit < 64; bit++) {
+			size_t page = w * 64 + bit;
+
 			if (!(b->words[w] >> bit & 1))
 				continue;
 			n++;
 			if (!g->json)
-				printf("page %zu\n", w * 64 + bit);
-			else if (pages && json_array_append_new(pages, json_integer(
-					(json_int_t)(w * 64 + bit))))
+				printf("page %zu\n", page);
+			else if (pages &&
+				 json_array_append_new(pages, json_integer((json_int_t)page)))
 				pages = NULL;
 		}
 	}
@@ -1641,10 +1643,8 @@ int cmd_events_follow(struct gisactl *g, const struct cmd_args *a)
 	fflush(stdout);
 	while (!follow_stop && (!count || got < count)) {
 		r = ctl_recv(g, &resp);
-		if (r == -EINTR) {
-			r = 0;
+		if (r == -EINTR)
 			continue;
-		}
 		if (r)
 			return r;
 		if (resp->result_case != GISA__V1__RESPONSE__RESULT_EVENT) {

@@ -462,7 +462,7 @@ int cmd_vm_create(struct gisactl *g, const struct cmd_args *a)
 	}
 	if (!r && n) {
 		specs = calloc((size_t)n, sizeof(*specs));
-		slots = calloc((size_t)n, sizeof(*slots));
+		slots = calloc((size_t)n, sizeof(Gisa__V1__MemslotSpec *));
 		if (!specs || !slots)
 			r = out_fail(g, -ENOMEM, "out of memory");
 		for (int i = 0; !r && i < n; i++) {

@@ -1467,7 +1467,7 @@ static enum global_result parse_global(struct gisactl *g, int argc, char **argv,
 		g->socket = s + 9;
 	} else if (!strcmp(s, "--socket")) {
 		if (*i + 1 >= argc) {
-			out_usage(g, "option `--socket' needs a value (PATH)");
+			out_usage_report(g, "option `--socket' needs a value (PATH)");
 			return GLOBAL_ERROR;
 		}
 		g->socket = argv[++*i];
@@ -1475,7 +1475,7 @@ static enum global_result parse_global(struct gisactl *g, int argc, char **argv,
 		return GLOBAL_NONE;
 	}
 	if (!*g->socket) {
-		out_usage(g, "option `--socket' needs a non-empty PATH");
+		out_usage_report(g, "option `--socket' needs a non-empty PATH");
 		return GLOBAL_ERROR;
 	}
 	return GLOBAL_TAKEN;

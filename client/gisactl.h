@@ -167,9 +167,19 @@ int gisactl_connect(struct gisactl *g);
 
 /* output.c: reporting, human layout, JSON values */
 json_t *out_result(struct gisactl *g);
-int out_fail(struct gisactl *g, int err, const char *fmt, ...)
+/*
+ * Report an error (stderr, and the --json error document; err picks its
+ * code), and for out_usage the usage line, and yield GISACTL_EXIT_ERROR:
+ * `return out_fail(g, -ENOMEM, "out of memory")'.  Macros, so that the
+ * status is a constant at the call, where a reader and a static analyzer
+ * both see that an error path never yields 0.
+ */
+#define out_fail(g, err, ...) (out_fail_report((g), (err), __VA_ARGS__), GISACTL_EXIT_ERROR)
+#define out_usage(g, ...)     (out_usage_report((g), __VA_ARGS__), GISACTL_EXIT_ERROR)
+void out_fail_report(struct gisactl *g, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int out_usage(struct gisactl *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_usage_report(struct gisactl *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void out_usage_line(const struct cmd_entry *e, FILE *f);
 void out_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*

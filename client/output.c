@@ -43,14 +43,13 @@ static void vreport(struct gisactl *g, const char *code, const char *fmt, va_lis
 	fprintf(stderr, "gisactl: %s\n", g->errmsg);
 }
 
-int out_fail(struct gisactl *g, int err, const char *fmt, ...)
+void out_fail_report(struct gisactl *g, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vreport(g, errno_code(err), fmt, ap);
 	va_end(ap);
-	return GISACTL_EXIT_ERROR;
 }
 
 void out_usage_line(const struct cmd_entry *e, FILE *f)
@@ -60,7 +59,7 @@ void out_usage_line(const struct cmd_entry *e, FILE *f)
 		e->verb ? " " : "", e->verb ? e->verb : "", *e->usage ? " " : "", e->usage);
 }
 
-int out_usage(struct gisactl *g, const char *fmt, ...)
+void out_usage_report(struct gisactl *g, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,7 +79,6 @@ int out_usage(struct gisactl *g, const char *fmt, ...)
 		fprintf(stderr, "usage: gisactl [--socket PATH] [--json] NOUN VERB [ARGS]\n"
 				"`gisactl help' lists the commands.\n");
 	}
-	return GISACTL_EXIT_ERROR;
 }
 
 void out_progress(const char *fmt, ...)
@@ -212,15 +210,17 @@ void fmt_time(uint64_t ns, char *out, size_t size)
 void fmt_bytes(uint64_t n, char *out, size_t size)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
+	double v = (double)n / 1024;
 	unsigned u = 0;
 
 	if (n < 1024) {
 		snprintf(out, size, "%" PRIu64 " B", n);
 		return;
 	}
-	for (v /= 1024; v >= 1024 && u < 3; v /= 1024)
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
 		u++;
+	}
 	snprintf(out, size, "%.1f %s", v, units[u]);
 }
 

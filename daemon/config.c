@@ -272,8 +272,9 @@ int conf_allow_split(const char *v, char *buf, const char **entries, size_t max)
 static int parse_allow(const struct conf_key *k, const char *v, struct gisad_config *cfg,
 		       char *err, size_t errlen)
 {
+	/* Static, both: entries points into buf, and 12 KiB is much for the stack. */
 	static const char *entries[GISA_TLS_MAX_ALLOW];
-	char buf[GISAD_ALLOW_MAX];
+	static char buf[GISAD_ALLOW_MAX];
 	struct gisa_tls_error te;
 	int n;
 

@@ -323,9 +323,13 @@ const struct verb *verb_table(size_t *n);
 void *req_alloc(struct request *r, size_t size);
 char *req_strdup(struct request *r, const char *s);
 void req_free(struct request *r);
-/* Set the message (printf) and return err, for `return req_fail(...)'. */
-int req_fail(struct request *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/*
+ * Set the message (printf) and yield err, for `return req_fail(...)'.  A
+ * macro, so that the error is visible at the call (to a static analyzer
+ * too); err is read after the message is made: pass a value, not -errno.
+ */
+#define req_fail(r, err, ...) (req_msgf((r), __VA_ARGS__), (err))
+void req_msgf(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An engine error: "<verb> on VM `x': <what>: <strerror> (<err>)". */
 int req_engine(struct request *r, int err, const char *what);
 /*

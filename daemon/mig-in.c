@@ -1150,10 +1150,11 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 
 void migin_free_all(struct gisad *d)
 {
+	/* in_free(s) unlinks s from s->d->ins; the analyzer cannot see that s->d is d. */
 	while (d->ins) {
 		struct mig_in *s = d->ins;
 
-		if (s->job) {
+		if (s->job) { /* NOLINT(clang-analyzer-unix.Malloc): see above */
 			s->job->in = NULL;
 			s->job = NULL;
 		}

@@ -335,7 +335,7 @@ int mig_listen(struct gisad *d)
 		.ai_socktype = SOCK_STREAM,
 	};
 	struct addrinfo *ai = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
 	struct gisa_tls_error err;
 	char host[GISAD_LISTEN_MAX], port[8];

@@ -1683,10 +1683,11 @@ bool migout_has_id(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 
 void migout_free_all(struct gisad *d)
 {
+	/* out_free(o) unlinks o from o->d->outs; the analyzer cannot see that o->d is d. */
 	while (d->outs) {
 		struct mig_out *o = d->outs;
 
-		if (o->job) {
+		if (o->job) { /* NOLINT(clang-analyzer-unix.Malloc): see above */
 			o->job->out = NULL;
 			o->job = NULL;
 		}

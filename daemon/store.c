@@ -713,8 +713,8 @@ void store_restore_all(struct gisad *d)
 		char vmdir[PATH_MAX], hex[65];
 		struct vmrec *rec;
 		struct job *j;
-		uint8_t *buf;
-		size_t len;
+		uint8_t *buf = NULL;
+		size_t len = 0;
 		int r;
 
 		if (!path_fmt(vmdir, sizeof(vmdir), msg, sizeof(msg), "%s/%s", dir, names[i]))

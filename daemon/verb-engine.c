@@ -673,7 +673,7 @@ int verb_events_read(struct request *r)
 	max = q->max && q->max < GISA_EVENT_RING_SIZE ? q->max : GISA_EVENT_RING_SIZE;
 	n = vmreg_events_take(rec, ev, max);
 	ce = req_alloc(r, (n + 1) * sizeof(*ce));
-	pv = req_alloc(r, (n + 1) * sizeof(*pv));
+	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__ControlEvent *));
 	if (!ce || !pv)
 		return -ENOMEM;
 	gisa__v1__event_list__init(l);

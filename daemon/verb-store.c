@@ -231,7 +231,7 @@ int verb_checkpoint_list(struct request *r)
 	err = store_checkpoint_list(r->d, q->vm, &es, &n, r->msg, sizeof(r->msg));
 	if (err)
 		return err;
-	pv = req_alloc(r, (n + 1) * sizeof(*pv));
+	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__CheckpointEntry *));
 	gisa__v1__checkpoint_list__init(l);
 	l->vm = req_strdup(r, q->vm);
 	for (size_t i = 0; pv && i < n; i++) {
@@ -298,7 +298,7 @@ int verb_job_list(struct request *r)
 
 	for (struct job *j = r->d->jobs; j; j = j->next)
 		n++;
-	pv = req_alloc(r, (n + 1) * sizeof(*pv));
+	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__JobInfo *));
 	if (!l || !pv)
 		return -ENOMEM;
 	gisa__v1__job_list__init(l);

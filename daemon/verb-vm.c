@@ -47,7 +47,7 @@ static int fill_info(struct request *r, struct vmrec *rec)
 	if (!vi || !gi || !lens || !refs || !digest)
 		return -ENOMEM;
 	gisa_state_read(rec->vm, &st);
-	slots = req_alloc(r, (st.nr_memslots + 1) * sizeof(*slots));
+	slots = req_alloc(r, (st.nr_memslots + 1) * sizeof(Gisa__V1__MemslotSpec *));
 	if (!slots)
 		return -ENOMEM;
 	err = store_digest(rec, digest);
@@ -259,7 +259,7 @@ int verb_vm_list(struct request *r)
 
 	for (const struct retired *t = r->d->retired; t; t = t->next)
 		n++;
-	v = req_alloc(r, n * sizeof(*v));
+	v = req_alloc(r, n * sizeof(Gisa__V1__VmSummary *));
 	if (!l || !v)
 		return -ENOMEM;
 	gisa__v1__vm_list__init(l);

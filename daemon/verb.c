@@ -163,14 +163,13 @@ void req_free(struct request *r)
 
 /* ---- messages ----------------------------------------------------------- */
 
-int req_fail(struct request *r, int err, const char *fmt, ...)
+void req_msgf(struct request *r, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
-	return err;
 }
 
 static const char *verb_name(const struct request *r)
@@ -320,7 +319,7 @@ void verb_dispatch(struct request *r)
 	r->verb = v;
 	err = v->fn(r);
 	if (err < 0 && !r->msg[0])
-		req_fail(r, err, "%s: %s (%d)", v->name, strerror(-err), err);
+		req_msgf(r, "%s: %s (%d)", v->name, strerror(-err), err);
 	if (r->vm && (v->flags & VERB_MUTATES))
 		vmreg_drain(r->d, r->vm);
 out:

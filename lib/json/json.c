@@ -652,9 +652,15 @@ static void value_copy(char *out, const char *t, size_t pos, size_t end)
 	memcpy(out + n, "...", 4);
 }
 
-/* Refuse the value at rd's current path.  Returns -EINVAL. */
+/*
+ * Refuse the value at rd's current path: fail() yields -EINVAL.  A macro,
+ * so that the code is visible at each `return fail(...)' (to a static
+ * analyzer too, which does not follow calls into variadic functions).
+ */
+#define fail(rd, kind, ...) (fail_report((rd), (kind), __VA_ARGS__), -EINVAL)
+
 __attribute__((format(printf, 3, 4)))
-static int fail(struct rd *rd, enum gisa_json_errkind kind, const char *fmt, ...)
+static void fail_report(struct rd *rd, enum gisa_json_errkind kind, const char *fmt, ...)
 {
 	struct gisa_json_error *e = rd->err;
 	size_t pos, end;
@@ -662,7 +668,7 @@ static int fail(struct rd *rd, enum gisa_json_errkind kind, const char *fmt, ...
 	va_list ap;
 
 	if (!e)
-		return -EINVAL;
+		return;
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	va_start(ap, fmt);
@@ -675,7 +681,6 @@ static int fail(struct rd *rd, enum gisa_json_errkind kind, const char *fmt, ...
 	/* A missing member has no value; the position is its object's. */
 	if (found == rd->depth && kind != GISA_JSON_ERR_MISSING)
 		value_copy(e->value, rd->text, pos, end);
-	return -EINVAL;
 }
 
 static int fail_at_key(struct rd *rd, const char *key, enum gisa_json_errkind kind,

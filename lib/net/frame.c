@@ -51,10 +51,18 @@
 #define CHUNK_DATA_MAX    (GISA_FRAME_MAX - GISA_FRAME_CHUNK_HEADER)
 #define CHAIN_LABEL       "gisa-migration-chain-v1"
 
-static int errf(struct gisa_frame_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/*
+ * errf(err, code, fmt, ...): the message into err->msg (when err is not
+ * NULL), yielding code, for `return errf(...)'.  A macro, so that each error
+ * path shows its code (to a static analyzer too, which does not follow calls
+ * into variadic functions).
+ */
+#define errf(err, code, ...) (set_msg((err), __VA_ARGS__), (code))
 
-static int errf(struct gisa_frame_error *err, int code, const char *fmt, ...)
+static void set_msg(struct gisa_frame_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_msg(struct gisa_frame_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,7 +71,6 @@ static int errf(struct gisa_frame_error *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return code;
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -348,8 +355,8 @@ int gisa_frame_decode(struct gisa_frame_decoder *d, const uint8_t *buf, size_t l
 			r = grow(&d->buf, &d->cap, d->have + n, d->h.len);
 			if (r < 0) {
 				*ret_used = used;
-				errf(&e, r, "no memory for %zu bytes of a %u-byte %s frame",
-				     d->have + n, d->h.len, gisa_frame_type_name(d->h.type));
+				set_msg(&e, "no memory for %zu bytes of a %u-byte %s frame",
+					d->have + n, d->h.len, gisa_frame_type_name(d->h.type));
 				if (err)
 					*err = e;
 				return decoder_break(d, r, &e);
@@ -864,7 +871,7 @@ static int reasm_chunk(struct gisa_reasm *r, const struct gisa_frame *f,
 	ret = grow(&r->buf, &r->cap, (size_t)(r->received + c.len), (size_t)limit);
 	if (ret < 0)
 		return reasm_fail(r, errf(err, ret, "no memory for %llu bytes of stream %u",
-					  (unsigned long long)(r->received + c.len), c.stream));
+					  (unsigned long long)r->received + c.len, c.stream));
 	if (!EVP_DigestUpdate(r->sha, c.data, c.len))
 		return reasm_fail(r, errf(err, -EIO, "SHA-256 failed"));
 	memcpy(r->buf + r->received, c.data, c.len);

@@ -99,7 +99,16 @@ static uint64_t get_le(const uint8_t *p, unsigned width)
 	return v;
 }
 
-static int errf(struct gisa_snap_error *err, int code, const char *fmt, ...)
+/*
+ * errf(err, code, fmt, ...): the message into err->msg (when err is not
+ * NULL), yielding code, for `return errf(...)'.  A macro, so that each error
+ * path shows its code (to a static analyzer too, which does not follow calls
+ * into variadic functions).
+ */
+#define errf(err, code, ...) (set_msg((err), __VA_ARGS__), (code))
+
+__attribute__((format(printf, 2, 3)))
+static void set_msg(struct gisa_snap_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,7 +117,6 @@ static int errf(struct gisa_snap_error *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return code;
 }
 
 static int sha256(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
@@ -454,7 +462,7 @@ static int enc_build(struct enc *e, const struct gisa_image *img)
 
 	if (img->nr_memslots) {
 		e->ms = calloc(img->nr_memslots, sizeof(*e->ms));
-		e->ms_p = calloc(img->nr_memslots, sizeof(*e->ms_p));
+		e->ms_p = calloc(img->nr_memslots, sizeof(Gisa__V1__Memslot *));
 		if (!e->ms || !e->ms_p)
 			return -ENOMEM;
 		for (uint32_t i = 0; i < img->nr_memslots; i++) {

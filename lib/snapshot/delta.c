@@ -57,7 +57,16 @@ static bool is_carried(unsigned f)
 	return f == F_IO || f == F_PFAULT || f == F_VIRTIO || f == F_PAGES;
 }
 
-static int errf(struct gisa_snap_error *err, int code, const char *fmt, ...)
+/*
+ * errf(err, code, fmt, ...): the message into err->msg (when err is not
+ * NULL), yielding code, for `return errf(...)'.  A macro, so that each error
+ * path shows its code (to a static analyzer too, which does not follow calls
+ * into variadic functions).
+ */
+#define errf(err, code, ...) (set_msg((err), __VA_ARGS__), (code))
+
+__attribute__((format(printf, 2, 3)))
+static void set_msg(struct gisa_snap_error *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,7 +75,6 @@ static int errf(struct gisa_snap_error *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return code;
 }
 
 static int sha256(const uint8_t *p, size_t len, uint8_t out[GISA_SNAP_DIGEST_SIZE])
@@ -180,6 +188,7 @@ static int get_field(const uint8_t *p, size_t len, size_t *pos, struct field *f)
 		return -EBADMSG;
 	f->num = tag >> 3;
 	f->wt = (unsigned)(tag & 7);
+	f->v = 0;
 	f->data = NULL;
 	f->len = 0;
 	if (!f->num)
@@ -900,7 +909,7 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 
 	r = gisa_snap_state_bytes(base, &bs, &bl);
 	if (r) {
-		errf(err, r, "the base image cannot be encoded: %s", strerror(-r));
+		set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = sha256(bs, bl, digest)))

@@ -213,8 +213,8 @@ int gisa_kvm_to_image(const uint8_t *irqs, size_t len, enum gisa_byteorder order
 		struct gisa_attr a = {
 			.group = GISA_FLIC_ENQUEUE,
 			.attr = GISA_IRQ_SIZE,
-			/* The engine only reads ENQUEUE buffers. */
-			.addr = { .data = (void *)(uintptr_t)(irqs + i * GISA_IRQ_SIZE),
+			/* The engine only reads ENQUEUE buffers: the cast drops const. */
+			.addr = { .data = (void *)(irqs + i * GISA_IRQ_SIZE),
 				  .len = GISA_IRQ_SIZE },
 		};
 

@@ -346,6 +346,7 @@ static void handle(int fd, const Gisa__V1__Request *q, int passed)
 }
 
 /* One datagram and the descriptor it may carry (-1: none). */
+/* NOLINTNEXTLINE(readability-non-const-parameter): recvmsg fills buf through iov */
 static ssize_t recv_request(int fd, uint8_t *buf, int *ret_fd)
 {
 	union {

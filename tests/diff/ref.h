@@ -179,7 +179,7 @@ int ref_vcpu_set(struct ref_vm *vm, uint32_t idx, uint64_t psw, uint64_t cr0, ui
 int ref_vcpu_run(struct ref_vm *vm, uint32_t idx);
 int ref_vcpu_wait(struct ref_vm *vm, uint32_t idx);
 int ref_vcpu_deliverable(const struct ref_vm *vm, uint32_t idx, uint32_t *ret_bits);
-int ref_vcpu_deliver(struct ref_vm *vm, uint32_t idx, struct ref_delivery *ret);
+int ref_vcpu_deliver(struct ref_vm *vm, uint32_t idx, struct ref_delivery *d);
 int ref_vcpu_tpi(struct ref_vm *vm, uint32_t idx, struct ref_rec *ret);
 int ref_vcpu_tsch(struct ref_vm *vm, uint32_t idx, uint64_t gpr1, struct ref_rec *ret);
 

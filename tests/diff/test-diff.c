@@ -273,6 +273,7 @@ struct bufpair {
 	struct ref_ubuf r;
 };
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): eb, rb become the buffers' writable data */
 static void ubuf_make(struct diff *d, struct bufpair *p, uint8_t *eb, uint8_t *rb, size_t len,
 		      uint32_t fault_pct)
 {
@@ -475,7 +476,7 @@ static void gen_record(struct diff *d, uint8_t *b)
 	/* garbage everywhere first: bytes outside the union member are ignored */
 	for (unsigned i = 0; i < GISA_IRQ_SIZE; i += 8)
 		ref_put64(b + i, rnd64(d));
-	if (k < 40) {
+	if (k < 40 || k >= 92) {
 		gen_io(d, b, false);
 	} else if (k < 55) {
 		gen_io(d, b, true);
@@ -492,10 +493,8 @@ static void gen_record(struct diff *d, uint8_t *b)
 		ref_put64(b, GISA_INT_MCHK);
 		ref_put64(b + 8, chance(d, 20) ? rnd64(d) : cr14s[rnd(d, 4)]);
 		ref_put64(b + 16, chance(d, 30) ? rnd64(d) : 1ull << rnd(d, 64));
-	} else if (k < 92) {
-		ref_put64(b, bad_types[rnd(d, sizeof(bad_types) / sizeof(bad_types[0]))]);
 	} else {
-		gen_io(d, b, false);
+		ref_put64(b, bad_types[rnd(d, sizeof(bad_types) / sizeof(bad_types[0]))]);
 	}
 }
 

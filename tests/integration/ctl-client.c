@@ -810,25 +810,25 @@ static void set_path(ProtobufCMessage *m, const char *path, const char *value)
 /* req VERB [path=value ...]: any request, built through the descriptors. */
 static int cmd_req(int argc, char **argv)
 {
-	ProtobufCMessage *req = calloc(1, sizeof(Gisa__V1__Request));
+	Gisa__V1__Request *req = calloc(1, sizeof(*req));
 	char path[256];
 	int rc;
 
 	if (!req)
 		die("%s", "out of memory");
-	gisa__v1__request__init((Gisa__V1__Request *)req);
-	set_path(req, argv[0], NULL);
+	gisa__v1__request__init(req);
+	set_path(&req->base, argv[0], NULL);
 	for (int i = 1; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 
 		if (!eq)
 			die("expected path=value, got `%s'", argv[i]);
 		snprintf(path, sizeof(path), "%s.%.*s", argv[0], (int)(eq - argv[i]), argv[i]);
-		set_path(req, path, eq + 1);
+		set_path(&req->base, path, eq + 1);
 	}
-	rc = one((Gisa__V1__Request *)req, -1);
+	rc = one(req, -1);
 	/* Built from malloc'd parts only, as protobuf-c's default allocator frees. */
-	protobuf_c_message_free_unpacked(req, NULL);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rc;
 }
 

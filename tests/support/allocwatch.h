@@ -75,6 +75,7 @@ void *__libc_calloc(size_t n, size_t size);
 void *__libc_realloc(void *p, size_t size);
 void __libc_free(void *p);
 
+/* NOLINTBEGIN(readability-inconsistent-declaration-parameter-name): glibc's are __-prefixed */
 void *malloc(size_t size)
 {
 	watch_note(size);
@@ -97,6 +98,7 @@ void free(void *p)
 {
 	__libc_free(p);
 }
+/* NOLINTEND(readability-inconsistent-declaration-parameter-name) */
 
 static bool watch_start(void)
 {

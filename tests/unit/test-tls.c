@@ -1003,6 +1003,7 @@ static void test_ctx_errors(void **state)
 
 static void test_allow_syntax(void **state)
 {
+	/* A parenthesized pair of literals is one long entry. */
 	static const char *const good[] = {
 		"host-a",
 		"HOST-A.example.com",
@@ -1012,8 +1013,8 @@ static void test_allow_syntax(void **state)
 		"fe80::1",
 		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		"SHA256:0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
-		"sha256:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:"
-		"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef",
+		("sha256:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:"
+		 "01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef"),
 	};
 	static const char *const bad[] = {
 		"",
@@ -1026,11 +1027,11 @@ static void test_allow_syntax(void **state)
 		"host/a",
 		"sha256:",
 		"sha256:0123",
-		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
-		"0123456789abcdeg",
+		("sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+		 "0123456789abcdeg"),
 		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef00",
-		"sha256:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:"
-		"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd-ef",
+		("sha256:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:"
+		 "01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd-ef"),
 		"sha1:0123456789abcdef0123456789abcdef01234567",
 		"0123456789012345678901234567890123456789012345678901234567890123456789.x",
 	};

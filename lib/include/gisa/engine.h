@@ -107,14 +107,14 @@ struct gisa_host *gisa_vm_host(const struct gisa_vm *vm);
 /* ---- guest memory: memslots backed sparsely ----------------------------- */
 
 /*
- * Create, move or resize memslot `slot` (KVM_SET_USER_MEMORY_REGION-like).
+ * Create, move or resize memslot `id` (KVM_SET_USER_MEMORY_REGION-like).
  * size 0 deletes it.  gpa and size must be page-aligned and gpa + size must
  * not overflow (-EINVAL); the range must not overlap another slot (-EEXIST);
  * at most GISA_MAX_MEMSLOTS slots (-ENOSPC).  Pages belong to the slot:
  * moving keeps their contents, shrinking drops the pages past the new end,
  * growing adds zero pages.  Deleting an absent slot is -ENOENT.
  */
-int gisa_mem_set_slot(struct gisa_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size);
+int gisa_mem_set_slot(struct gisa_vm *vm, uint32_t id, uint64_t gpa, uint64_t size);
 
 /*
  * Guest memory access (a guest store, or userspace poking guest RAM).

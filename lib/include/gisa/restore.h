@@ -68,7 +68,7 @@ int gisa_restore_list(struct gisa_vm *vm, unsigned list, const struct gisa_list_
  * Register an adapter with its runtime state.  Checks: id < 64, not yet
  * registered, masked => maskable, maps only in NEWEST, <= 256, non-zero.
  */
-int gisa_restore_adapter(struct gisa_vm *vm, const struct gisa_state_adapter *a,
+int gisa_restore_adapter(struct gisa_vm *vm, const struct gisa_state_adapter *in,
 			 const uint64_t *maps, struct gisa_restore_error *err);
 
 /*
