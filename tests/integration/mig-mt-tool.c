@@ -32,6 +32,17 @@
  *       being accepted; each coalesced delivery equal to what was accepted
  *       since the last one) and compares what must still be pending with
  *       the state in SNAPSHOT (an export of the VM, wherever it runs now).
+ *       Lines starting with `G' or `#' are comments.
+ *   follow SOCK_A SOCK_B SEED RATE STOP DIR VM:H...
+ *       The load of mig-soak.sh: the guest and injector of `load' for
+ *       every VM given (H: a or b, the host it runs at first), on one
+ *       connection to each gisad, following each VM from host to host as
+ *       it migrates (-ENOENT: retired here, go to the other).  Seeded
+ *       batches of 1 to 16 I/O records while fewer than 256 are pending,
+ *       the other classes and deliveries as in `load', RATE requests a
+ *       second at most (0: as fast as gisad answers).  Logs to DIR/VM.log
+ *       (DIR/VM.log.ready once the VM is set up) until STOP exists;
+ *       prints a line of counts per VM.
  *   delay PORTFILE PORT MS
  *       A relay to 127.0.0.1:PORT that holds every byte MS milliseconds in
  *       each direction (a slow link); writes the port it listens on to
@@ -222,7 +233,7 @@ static json_t *json_filter(json_t *a, const char *spec, json_t *keep)
 		json_t *m =
 			json_is_object(e) ? json_object_getn(e, spec, (size_t)(eq - spec)) : NULL;
 
-		if (m && json_is_string(m) && strcmp(json_string_value(m), eq + 1) == 0)
+		if (json_is_string(m) && strcmp(json_string_value(m), eq + 1) == 0)
 			json_array_append(out, e);
 	}
 	json_array_append_new(keep, out); /* freed with keep */
@@ -371,7 +382,7 @@ static Gisa__V1__Response *vm_info(struct ctl *c, const char *vm)
 #define LOAD_BATCH_MAX 64
 
 struct load {
-	struct ctl c;
+	struct ctl *c; /* to the gisad the VM runs at */
 	const char *vm;
 	enum gisa_byteorder order;
 	bool gisa;
@@ -381,7 +392,8 @@ struct load {
 	uint32_t next_srv;  /* SCCB addresses 8, 16, ... */
 	bool gone;
 	unsigned long ops, refused;
-	char first_refusal[256]; /* gisad's message, for the record */
+	unsigned long io_acc, io_del; /* I/O records accepted, delivered */
+	char first_refusal[256];      /* gisad's message, for the record */
 };
 
 /* An op's error: 0 ok; -EAGAIN (migrating) refused; -ENOENT gone; else fatal. */
@@ -432,12 +444,14 @@ static void load_batch(struct load *l, const struct gisa_irq *q, size_t n, const
 	bi.records.len = n * GISA_IRQ_SIZE;
 	req.verb_case = GISA__V1__REQUEST__VERB_BATCH_INJECT;
 	req.batch_inject = &bi;
-	r = ctl_call(&l->c, &req);
+	r = ctl_call(l->c, &req);
 	e = load_err(l, r, "batch_inject");
 	if (r->result_case == GISA__V1__RESPONSE__RESULT_BATCH && r->batch->has_injected)
 		injected = r->batch->injected;
 	if (!e && injected != n)
 		die("batch_inject: %u of %zu injected without an error", injected, n);
+	if (strcmp(kind, "io") == 0)
+		l->io_acc += injected;
 	for (size_t i = 0; i < n; i++) {
 		if (i < injected)
 			fprintf(l->log, "A %s 0x%" PRIx64 "\n", kind, keys[i]);
@@ -496,7 +510,7 @@ static void load_ipm(struct load *l)
 	h.vcpu_in_sie = true;
 	req.verb_case = GISA__V1__REQUEST__VERB_HW_AIRQ;
 	req.hw_airq = &h;
-	r = ctl_call(&l->c, &req);
+	r = ctl_call(l->c, &req);
 	e = load_err(l, r, "hw_airq");
 	if (e)
 		fprintf(l->log, "R ipm 0x7 %d\n", e);
@@ -508,10 +522,12 @@ static void load_ipm(struct load *l)
 
 static void log_io(struct load *l, uint64_t type, uint32_t parm, uint32_t word)
 {
-	if ((type & GISA_INT_IO_AI_MASK) || (word & GISA_IO_WORD_AI))
+	if ((type & GISA_INT_IO_AI_MASK) || (word & GISA_IO_WORD_AI)) {
 		fprintf(l->log, "D ipm 0x%x\n", GISA_IO_WORD_ISC(word));
-	else
+	} else {
 		fprintf(l->log, "D io 0x%x\n", parm);
+		l->io_del++;
+	}
 }
 
 static void load_deliver(struct load *l, uint32_t vcpu)
@@ -526,7 +542,7 @@ static void load_deliver(struct load *l, uint32_t vcpu)
 	ref.vcpu = vcpu;
 	req.verb_case = GISA__V1__REQUEST__VERB_VCPU_DELIVER;
 	req.vcpu_deliver = &ref;
-	r = ctl_call(&l->c, &req);
+	r = ctl_call(l->c, &req);
 	if (load_err(l, r, "vcpu_deliver")) {
 		l->refused++;
 		resp_free(r);
@@ -567,7 +583,7 @@ static void load_tpi(struct load *l)
 	ref.has_vcpu = true;
 	req.verb_case = GISA__V1__REQUEST__VERB_VCPU_TPI;
 	req.vcpu_tpi = &ref;
-	r = ctl_call(&l->c, &req);
+	r = ctl_call(l->c, &req);
 	if (load_err(l, r, "vcpu_tpi")) {
 		l->refused++;
 		resp_free(r);
@@ -604,7 +620,7 @@ static void load_vcpu_set(struct load *l, uint32_t vcpu, uint64_t psw, uint64_t 
 	vs.state = &st;
 	req.verb_case = GISA__V1__REQUEST__VERB_VCPU_SET;
 	req.vcpu_set = &vs;
-	r = ctl_call(&l->c, &req);
+	r = ctl_call(l->c, &req);
 	if (r->error)
 		die("vcpu_set: %d %s", r->error, r->message ? r->message : "");
 	resp_free(r);
@@ -617,7 +633,7 @@ static void load_vcpu_set(struct load *l, uint32_t vcpu, uint64_t psw, uint64_t 
  */
 static void load_prepare(struct load *l)
 {
-	Gisa__V1__Response *r = vm_info(&l->c, l->vm);
+	Gisa__V1__Response *r = vm_info(l->c, l->vm);
 
 	l->order = r->vm_info->abi_order ? GISA_LE : GISA_BE;
 	l->gisa = r->vm_info->gisa && r->vm_info->gisa->present;
@@ -639,14 +655,15 @@ static double now_s(void)
 
 static int cmd_load(int argc, char **argv)
 {
-	struct load l = {.vm = argv[1], .next_parm = 1};
+	struct ctl c;
+	struct load l = {.c = &c, .vm = argv[1], .next_parm = 1};
 	struct rng r = {.s = num(argv[2]) * 0x9e3779b97f4a7c15ull + 0x6c6f6164};
 	const char *stop = argv[4];
 	unsigned long warmup = argc > 5 ? (unsigned long)num(argv[5]) : 0;
 	char ready[4096];
 	double t0 = now_s();
 
-	ctl_open(&l.c, argv[0]);
+	ctl_open(&c, argv[0]);
 	l.log = fopen(argv[3], "w");
 	if (!l.log)
 		die("`%s': %s", argv[3], strerror(errno));
@@ -693,7 +710,153 @@ static int cmd_load(int argc, char **argv)
 	printf("ops=%lu refused=%lu gone=%d\n", l.ops, l.refused, l.gone);
 	if (l.first_refusal[0])
 		printf("first refusal: %s\n", l.first_refusal);
-	ctl_close(&l.c);
+	ctl_close(&c);
+	return 0;
+}
+
+/* ---- follow -------------------------------------------------------------- */
+
+/*
+ * The soak's load (mig-soak.sh): many VMs, each followed from host to
+ * host.  One connection to each gisad, shared by the VMs of this process,
+ * and every request waits for its reply, so each VM's log is in the order
+ * its VM saw the requests, whichever host answered: a VM is active at one
+ * host at a time -- the old host freezes it before the final image and
+ * answers -ENOENT only once it retired it, after the new host activated
+ * it.  On -ENOENT the VM's requests go to the other host (a `# H' line in
+ * its log; a VM found at neither host for FOLLOW_LOST_S fails the tool).
+ * A refused injection is logged as refused and not retried, so `check'
+ * holds each log against an export from the VM's final host.
+ *
+ * I/O goes in batches of 1 to FOLLOW_BATCH_MAX records while fewer than
+ * FOLLOW_PENDING_MAX of the VM's records are pending (else it delivers),
+ * so that the VMs' state stays bounded and the daemons' memory can be
+ * compared from round to round.  A rate keeps the load from taking every
+ * CPU of the machine (other tests run beside it).
+ */
+#define FOLLOW_BATCH_MAX   16
+#define FOLLOW_PENDING_MAX 256
+#define FOLLOW_MAX_VMS	   64
+#define FOLLOW_LOST_S	   60.0
+#define FOLLOW_MAX_S	   3600.0 /* a forgotten STOP file */
+
+struct follow_vm {
+	struct load l;
+	char log_path[4096];
+	unsigned at;		/* 0: the first socket's gisad, 1: the second */
+	unsigned long switches; /* -ENOENT answers, each a switch of host */
+	unsigned misses;	/* switches in a row without an answer */
+	double lost_since;	/* when `misses' reached 2 */
+};
+
+static void follow_op(struct rng *r, struct load *l)
+{
+	unsigned k = rn(r, 100);
+
+	if (k < 40 && l->io_acc - l->io_del < FOLLOW_PENDING_MAX)
+		load_inject_io(l, 1 + rn(r, FOLLOW_BATCH_MAX), rn(r, 6));
+	else if (k < 40)
+		load_deliver(l, 0); /* NOLINT(bugprone-branch-clone): too much pending: deliver */
+	else if (k < 43)
+		load_inject_mck(l);
+	else if (k < 46)
+		load_inject_srv(l);
+	else if (k < 49 && l->gisa)
+		load_ipm(l);
+	else if (k < 85)
+		load_deliver(l, 0);
+	else if (k < 90)
+		load_deliver(l, 1);
+	else
+		load_tpi(l);
+	l->ops++;
+}
+
+static int cmd_follow(int argc, char **argv)
+{
+	static struct follow_vm vms[FOLLOW_MAX_VMS];
+	struct ctl c[2];
+	struct rng r = {.s = num(argv[2]) * 0x9e3779b97f4a7c15ull + 0x666f6c6c};
+	double rate = (double)num(argv[3]);
+	const char *stop = argv[4], *dir = argv[5];
+	size_t n = (size_t)argc - 6;
+	unsigned long ops = 0;
+	double t0 = now_s(), tr;
+
+	if (n > FOLLOW_MAX_VMS)
+		die("at most %d VMs, not %zu", FOLLOW_MAX_VMS, n);
+	ctl_open(&c[0], argv[0]);
+	ctl_open(&c[1], argv[1]);
+	for (size_t i = 0; i < n; i++) {
+		struct follow_vm *v = &vms[i];
+		char *spec = argv[6 + i], *colon = strrchr(spec, ':'), ready[4200];
+
+		if (!colon || (strcmp(colon, ":a") && strcmp(colon, ":b")))
+			die("`%s': expected VM:a or VM:b", spec);
+		*colon = '\0';
+		v->at = colon[1] == 'b';
+		v->l = (struct load){.c = &c[v->at], .vm = spec, .next_parm = 1};
+		snprintf(v->log_path, sizeof(v->log_path), "%s/%s.log", dir, spec);
+		v->l.log = fopen(v->log_path, "w");
+		if (!v->l.log)
+			die("`%s': %s", v->log_path, strerror(errno));
+		load_prepare(&v->l);
+		snprintf(ready, sizeof(ready), "%s.ready", v->log_path);
+		write_file(ready, "", 0);
+	}
+	tr = now_s();
+	while (access(stop, F_OK) != 0) {
+		struct follow_vm *v = &vms[rn(&r, (uint32_t)n)];
+		double now = now_s();
+
+		/* At most RATE a second on average since the start. */
+		if (rate > 0 && (double)ops > (now - tr) * rate) {
+			double wait = (double)ops / rate - (now - tr);
+			struct timespec ts;
+
+			ts.tv_sec = (time_t)wait;
+			ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+			nanosleep(&ts, NULL);
+			now = now_s();
+		}
+		ops++;
+		if (now - t0 > FOLLOW_MAX_S)
+			die("still running after %.0f s: no STOP file `%s'", FOLLOW_MAX_S, stop);
+		follow_op(&r, &v->l);
+		if (!v->l.gone) {
+			v->misses = 0;
+			continue;
+		}
+		v->l.gone = false;
+		v->switches++;
+		v->at ^= 1;
+		v->l.c = &c[v->at];
+		fprintf(v->l.log, "# %c\n", "ab"[v->at]);
+		if (++v->misses < 2)
+			continue;
+		/* At neither host just now: a migration between the two answers. */
+		if (v->misses == 2)
+			v->lost_since = now;
+		else if (now - v->lost_since > FOLLOW_LOST_S)
+			die("`%s' answered -ENOENT at both hosts for %.0f s", v->l.vm,
+			    FOLLOW_LOST_S);
+		usleep(1000);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct follow_vm *v = &vms[i];
+		const struct load *l = &v->l;
+
+		if (fclose(l->log))
+			die("`%s': %s", v->log_path, strerror(errno));
+		printf("%s at=%c ops=%lu io_accepted=%lu io_delivered=%lu refused=%lu "
+		       "switches=%lu\n",
+		       l->vm, v->at ? 'b' : 'a', l->ops, l->io_acc, l->io_del, l->refused,
+		       v->switches);
+		if (l->first_refusal[0])
+			printf("%s first refusal: %s\n", l->vm, l->first_refusal);
+	}
+	ctl_close(&c[0]);
+	ctl_close(&c[1]);
 	return 0;
 }
 
@@ -966,7 +1129,7 @@ static void replay(const char *path, struct expect *x)
 		uint64_t key = 0;
 
 		lineno++;
-		if (line[0] == 'G')
+		if (line[0] == 'G' || line[0] == '#')
 			continue;
 		if (sscanf(line, "%c %15s %" SCNx64, &op, kind, &key) != 3 ||
 		    (op != 'A' && op != 'R' && op != 'D'))
@@ -1101,8 +1264,13 @@ int main(int argc, char **argv)
 		const char *name;
 		int min, max;
 	} cmds[] = {
-		{"randsnap", 4, 4}, {"iorecs", 3, 3}, {"json", 2, 2},
-		{"load", 5, 6},	    {"check", 2, 2},  {"delay", 3, 3},
+		{"randsnap", 4, 4},
+		{"iorecs", 3, 3},
+		{"json", 2, 2},
+		{"load", 5, 6},
+		{"check", 2, 2},
+		{"delay", 3, 3},
+		{"follow", 7, 6 + FOLLOW_MAX_VMS},
 	};
 	unsigned i;
 
@@ -1113,7 +1281,7 @@ int main(int argc, char **argv)
 	    argc - 2 > cmds[i].max)
 		die("usage: randsnap SEED PROFILE CAPS OUT | iorecs N PARM0 OUT | json FILE PATH "
 		    "| load SOCK VM SEED LOG STOP [WARMUP] | check SNAPSHOT LOG | delay PORTFILE "
-		    "PORT MS");
+		    "PORT MS | follow SOCK_A SOCK_B SEED RATE STOP DIR VM:H...");
 	switch (i) {
 	case 0:
 		return cmd_randsnap(argv + 2);
@@ -1125,7 +1293,9 @@ int main(int argc, char **argv)
 		return cmd_load(argc - 2, argv + 2);
 	case 4:
 		return cmd_check(argv + 2);
-	default:
+	case 5:
 		return cmd_delay(argv + 2);
+	default:
+		return cmd_follow(argc - 2, argv + 2);
 	}
 }
