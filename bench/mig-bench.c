@@ -132,6 +132,7 @@ int gisa_snapshot_bench_main(void);
 #include "certgen.h"
 #pragma GCC diagnostic pop
 #include "control.pb-c.h"
+#include "table.h"
 
 #ifndef GISAD_PATH
 #define GISAD_PATH ""
@@ -1886,14 +1887,40 @@ static const char *verdict(bool met)
 	return met ? "met" : "MISSED";
 }
 
+/*
+ * A goal's row in the performance table, for one compression: none is
+ * judged, zstd:1 is beside it, so its goal is in parentheses (reference).
+ */
+static void table_goal(const struct mstate *s, int comp, const char *figure, double value,
+		       const char *unit, const char *base, double base_value, double ratio,
+		       const char *goal, bool met)
+{
+	char fig[96], gs[48];
+
+	snprintf(fig, sizeof(fig), "%s, %s: %s", s->name, comp_name[comp], figure);
+	if (!goal)
+		gs[0] = '\0';
+	else
+		snprintf(gs, sizeof(gs), comp ? "(%s)" : "%s", goal);
+	bench_table_row("gisa-mig-bench", fig, value, unit, base, base_value, ratio, gs,
+			goal ? (met ? "met" : "missed") : NULL);
+}
+
 static void goal_downtime(const struct mstate *s)
 {
 	double act[NR_COMP], inf[NR_COMP], rtt[NR_COMP];
+	char goal[32];
 
+	snprintf(goal, sizeof(goal), "<= %d RTT", (int)s->goal_rtts);
 	for (int k = 0; k < NR_COMP; k++) {
 		act[k] = med_fig(s, k, F_DOWN_ACT) * 1e3 / med_fig(s, k, F_TLS_RTT);
 		inf[k] = med_fig(s, k, F_DOWN_INF) * 1e3 / med_fig(s, k, F_TLS_RTT);
 		rtt[k] = med_fig(s, k, F_TLS_RTT);
+		/* The round trip in ms, as the downtime: value / baseline is the ratio. */
+		table_goal(s, k, "downtime (freeze -> active)", med_fig(s, k, F_DOWN_ACT), "ms",
+			   "TLS round trip", rtt[k] / 1e3, act[k], goal, act[k] <= s->goal_rtts);
+		table_goal(s, k, "downtime (freeze -> informed)", med_fig(s, k, F_DOWN_INF), "ms",
+			   "TLS round trip", rtt[k] / 1e3, inf[k], goal, inf[k] <= s->goal_rtts);
 	}
 	printf("%s downtime <= %.0f TLS round trips%s: %s: active %.3f ms = %.1f x %.1f us "
 	       "(informed %.1f, %s) [zstd:1: active %.1f %s, informed %.1f %s]\n",
@@ -1906,6 +1933,11 @@ static void goal_downtime(const struct mstate *s)
 static void goal_churn(const struct mstate *s)
 {
 	double c0 = med_fig(s, 0, F_CHURN), c1 = med_fig(s, 1, F_CHURN);
+	char goal[32];
+
+	snprintf(goal, sizeof(goal), "<= %.0f %%", GOAL_CHURN);
+	table_goal(s, 0, "churn", c0, "%", NULL, NAN, NAN, goal, c0 <= GOAL_CHURN);
+	table_goal(s, 1, "churn", c1, "%", NULL, NAN, NAN, goal, c1 <= GOAL_CHURN);
 
 	printf("%s churn <= %.0f %% (the condition of its downtime goal): %s: %.3f %% "
 	       "[zstd:1: %.3f %% %s]\n", s->name, GOAL_CHURN, verdict(c0 <= GOAL_CHURN), c0, c1,
@@ -1915,9 +1947,15 @@ static void goal_churn(const struct mstate *s)
 static void goal_total(const struct mstate *s)
 {
 	double q[NR_COMP];
+	char goal[32];
 
-	for (int k = 0; k < NR_COMP; k++)
+	snprintf(goal, sizeof(goal), "<= %.1fx", GOAL_TOTAL);
+	for (int k = 0; k < NR_COMP; k++) {
 		q[k] = med_fig(s, k, F_TOTAL) / med_fig(s, k, F_REF_TOTAL);
+		table_goal(s, k, "total", med_fig(s, k, F_TOTAL), "ms",
+			   "export + transfer + import", med_fig(s, k, F_REF_TOTAL), q[k], goal,
+			   q[k] <= GOAL_TOTAL);
+	}
 	printf("%s total <= %.1fx (export + transfer + import): %s: %.3f ms / %.3f ms = %.2fx "
 	       "[zstd:1: %.3f / %.3f = %.2fx %s]\n",
 	       s->name, GOAL_TOTAL, verdict(q[0] <= GOAL_TOTAL), med_fig(s, 0, F_TOTAL),
@@ -1929,6 +1967,17 @@ static void goal_rss(const struct mstate *s)
 {
 	double eb = (double)s->engine_bytes / 1048576.0;
 	double q0 = med_fig(s, 0, F_RSS) / eb, q1 = med_fig(s, 1, F_RSS) / eb;
+	char goal[32];
+
+	snprintf(goal, sizeof(goal), "<= %.0fx", GOAL_RSS);
+	for (int k = 0; k < NR_COMP; k++) {
+		double rss = med_fig(s, k, F_RSS), hwm = med_fig(s, k, F_HWM);
+
+		table_goal(s, k, "destination RSS growth", rss, "MiB", "engine bytes", eb, rss / eb,
+			   goal, rss / eb <= GOAL_RSS);
+		table_goal(s, k, "destination peak RSS growth", hwm, "MiB", "engine bytes", eb,
+			   hwm / eb, NULL, false);
+	}
 
 	printf("%s destination RSS growth <= %.0fx engine bytes: %s: %.1f MiB / %.1f MiB = "
 	       "%.2fx (peak %.2fx) [zstd:1: %.2fx %s, peak %.2fx]\n",
