@@ -1637,9 +1637,13 @@ int cmd_events_follow(struct gisactl *g, const struct cmd_args *a)
 	ctl_free(resp);
 	if (r)
 		return r;
-	if (!g->json)
-		fprintf(stderr, "gisactl: following the events of %s%s%s; interrupt to stop\n",
-			vm ? "VM `" : "every VM", vm ? vm : "", vm ? "'" : "");
+	/*
+	 * Also with --json (stdout carries only the documents): the line says
+	 * the subscription is in place, which a script starting the command in
+	 * the background waits for before it makes the events.
+	 */
+	fprintf(stderr, "gisactl: following the events of %s%s%s; interrupt to stop\n",
+		vm ? "VM `" : "every VM", vm ? vm : "", vm ? "'" : "");
 	fflush(stdout);
 	while (!follow_stop && (!count || got < count)) {
 		r = ctl_recv(g, &resp);

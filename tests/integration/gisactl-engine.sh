@@ -476,7 +476,7 @@ json 'vcpu get' 'd["vcpu"] == 0 and d["cr0"] == "0x200" and d["run"] == "running
 g 0 vm create e --vcpus 2
 "$GISACTL" --socket "$SOCK" events follow e --count 3 >"$T/follow.out" 2>"$T/follow.err" &
 fpid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
 	grep -q 'following' "$T/follow.err" 2>/dev/null && break
 	sleep 0.05
 done
@@ -500,10 +500,17 @@ g 2 events read e --max 0
 err_has "option \`--max' takes a number from 1 to 1024, not \`0'"
 g 2 --json events read nope
 jerr 'events read' ENOENT "events_read: no VM named \`nope'"
-# --json: one document per event and line; jobs only.
-"$GISACTL" --socket "$SOCK" --json events follow --only jobs --count 2 >"$T/follow.out" &
+# --json: one document per event and line; jobs only.  The subscription
+# is in place once the notice is on stderr (a fixed sleep lost the race on
+# a loaded machine: the follow then waited for ever).
+"$GISACTL" --socket "$SOCK" --json events follow --only jobs --count 2 >"$T/follow.out" \
+	2>"$T/follow.err" &
 fpid=$!
-sleep 0.5
+for _ in $(seq 1 200); do
+	grep -q 'following' "$T/follow.err" 2>/dev/null && break
+	sleep 0.05
+done
+grep -q "following the events of every VM" "$T/follow.err" || fail "follow --json did not subscribe"
 g 0 irq inject e --hex "$rec"
 g 0 checkpoint create e
 wait "$fpid" || fail "events follow --json exited $?"
@@ -521,7 +528,7 @@ PY
 # Interrupted: exit 0.
 "$GISACTL" --socket "$SOCK" events follow >"$T/follow.out" 2>"$T/follow.err" &
 fpid=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 200); do
 	grep -q 'following' "$T/follow.err" 2>/dev/null && break
 	sleep 0.05
 done
