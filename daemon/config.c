@@ -398,6 +398,8 @@ static const struct conf_key keys[] = {
 	  "compression of migration objects: none, zstd or zstd:LEVEL (default from bench/README.md)" },
 	{ "outcome_records", CONF_UINT, "1024", parse_uint, OFF(outcome_records),
 	  16, 65536, true, "outcomes of incoming migrations kept for an in-doubt source to query" },
+	{ "finished_jobs", CONF_UINT, "1024", parse_uint, OFF(finished_jobs),
+	  16, 65536, true, "finished jobs kept for job status and job list (the oldest go first)" },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))

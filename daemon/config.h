@@ -51,6 +51,7 @@ struct gisad_config {
 	uint32_t mig_stall_ms;
 	char mig_compression[16];      /* none, zstd, zstd:LEVEL */
 	uint32_t outcome_records;      /* decided incoming migrations kept */
+	uint32_t finished_jobs;        /* finished jobs kept for job status/list */
 };
 
 #define GISAD_ZSTD_DEFAULT_LEVEL 1

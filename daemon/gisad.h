@@ -50,8 +50,6 @@
 #define GISAD_DECODE_FLOOR      (64u << 10)
 /* VM names and checkpoint tags: [A-Za-z0-9_.-]{1,64}, no leading '.'. */
 #define GISAD_NAME_MAX          64
-/* Finished jobs kept for status queries; the oldest go first. */
-#define GISAD_MAX_FINISHED_JOBS 1024u
 /* Event datagrams queued for a subscriber that does not read. */
 #define GISAD_MAX_EVENT_BACKLOG 256u
 /* Datagrams handled per connection per wake-up (fairness). */

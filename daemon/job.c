@@ -3,7 +3,7 @@
  * Jobs in libvirt's shape (virDomainJobInfo): an id, a type that moves
  * NONE -> BOUNDED -> COMPLETED | FAILED | CANCELLED, the operation, times
  * and data counts.  A finished job stays readable (status by id, so a
- * client can reattach) until cleared; at most GISAD_MAX_FINISHED_JOBS are
+ * client can reattach) until cleared; at most finished_jobs (gisad.conf) are
  * kept, the oldest finished going first.
  *
  * Checkpoint, restore, export and import run within their request, so
@@ -60,19 +60,22 @@ static void publish(struct gisad *d, const struct job *j)
 	ctl_publish(d, j->vm, true, &ev);
 }
 
-/* Drop the oldest finished job once too many are kept. */
+/*
+ * Drop the oldest finished jobs while more than finished_jobs are kept
+ * (more than one after a reload lowered it).
+ */
 static void trim(struct gisad *d)
 {
-	struct job **p, **oldest = NULL;
+	while (d->nr_finished_jobs > d->cfg.finished_jobs) {
+		struct job **p, **oldest = NULL;
+		struct job *j;
 
-	if (d->nr_finished_jobs <= GISAD_MAX_FINISHED_JOBS)
-		return;
-	for (p = &d->jobs; *p; p = &(*p)->next)
-		if (finished(*p))
-			oldest = p;
-	if (oldest) {
-		struct job *j = *oldest;
-
+		for (p = &d->jobs; *p; p = &(*p)->next)
+			if (finished(*p))
+				oldest = p;
+		if (!oldest)
+			return;
+		j = *oldest;
 		*oldest = j->next;
 		free(j->ms);
 		free(j);

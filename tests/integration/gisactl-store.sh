@@ -237,4 +237,16 @@ json 'job list' 'len(d["jobs"]) == 5 and all(j["operation"] == "restore" and
 	j["type"] == "completed" for j in d["jobs"])'
 g 0 diff vm:a "$T/a.gsnap"
 stop_gisad
+
+# ---- finished_jobs: the oldest finished jobs go first ---------------------------
+write_conf finished_jobs=16
+start_gisad
+for i in $(seq 1 20); do
+	g 0 checkpoint create a "k$i"
+done
+g 0 --json job list
+json 'job list' 'len(d["jobs"]) == 16
+	and [j["tag"] for j in d["jobs"]] == ["k%d" % i for i in range(5, 21)]
+	and [j["id"] for j in d["jobs"]] == list(range(d["jobs"][0]["id"], d["jobs"][0]["id"] + 16))'
+stop_gisad
 echo "ok: gisactl store"

@@ -29,8 +29,9 @@
 #  - No growth: after every round the VmRSS and the open descriptors of both
 #    daemons are printed.  The baseline is the warm-up's: the highest RSS
 #    measured after the rounds up to MIG_SOAK_WARMUP migrations (default
-#    the larger of two rounds and a fifth of the run), the descriptors at
-#    the last of them.  At the end each daemon's descriptors equal the
+#    the larger of two rounds and two fifths of the run, by when both
+#    daemons keep as many finished jobs and outcome records as their caps,
+#    set low here, allow), the descriptors at the last of them.  At the end each daemon's descriptors equal the
 #    baseline's and its RSS (the lower of the last row and one more
 #    measurement) exceeds the baseline by less than 8 MiB or 10 % of it,
 #    whichever is more.  Both daemons then stop cleanly (exit 0: under ASan
@@ -39,7 +40,8 @@
 #    of each half compressed with zstd), so that the daemons' peak memory
 #    is the same from round to round; its time and slowest migration are
 #    printed.
-#  - Both daemons report a completed job for every migration, at each end.
+#  - Both daemons report a completed job for every migration, at each end
+#    (checked after every round).
 #
 # Under ASan the daemons run with a 4 MiB quarantine and return freed
 # memory to the system every 100 ms: ASan's default quarantine of 256 MiB
@@ -62,7 +64,7 @@ NVMS=${MIG_SOAK_VMS:-16}
 PAR=${MIG_SOAK_PARALLEL:-4}
 LOADERS=${MIG_SOAK_LOADERS:-2}
 RATE=${MIG_SOAK_RATE:-4000} # requests a second per load generator (0: no limit)
-WARMUP=${MIG_SOAK_WARMUP:-$((2 * PAR > MIGRATIONS / 5 ? 2 * PAR : MIGRATIONS / 5))}
+WARMUP=${MIG_SOAK_WARMUP:-$((2 * PAR > MIGRATIONS * 2 / 5 ? 2 * PAR : MIGRATIONS * 2 / 5))}
 MIG_TIMEOUT=${MIG_SOAK_MIG_TIMEOUT:-300}
 RSS_TOL_KB=8192 # RSS growth allowed: this, or RSS_TOL_PCT of the baseline
 RSS_TOL_PCT=10
@@ -87,9 +89,14 @@ other() {
 	[ "$1" = a ] && echo b || echo a
 }
 
-# Up to PAR migrations at once, all of them possibly from one peer.
+# Up to PAR migrations at once, all of them possibly from one peer.  The
+# daemons keep what the migrations leave (finished jobs, outcome records)
+# up to caps; at the lowest caps those fill during the warm-up, so that
+# what follows measures growth, not history being kept.  A round's jobs are
+# counted after the round (jobs_round), before they can be dropped.
 limits=(max_connections_per_peer=$((PAR > 4 ? PAR : 4))
-	max_incoming_migrations=$((PAR > 16 ? PAR : 16)))
+	max_incoming_migrations=$((PAR > 16 ? PAR : 16))
+	finished_jobs=$((2 * PAR > 16 ? 2 * PAR : 16)) outcome_records=16)
 make_certs
 conf a "${limits[@]}"
 conf b "${limits[@]}"
@@ -164,6 +171,30 @@ measure() {
 ROWS=()
 BASE_DONE=
 declare -A BASE_RSS=([a]=0 [b]=0) BASE_FDS=() LAST_RSS=()
+# jobs_round: the migration jobs each daemon started since the last call
+# (ids above JOB_SEEN[h]) are all completed; added up in NOUT and NIN.
+declare -A NOUT=([a]=0 [b]=0) NIN=([a]=0 [b]=0) JOB_SEEN=([a]=0 [b]=0)
+jobs_round() {
+	local h r
+	for h in a b; do
+		g 0 "$h" --json job list
+		r=$(python3 - "$T/out" "${JOB_SEEN[$h]}" <<-'PY'
+		import json, sys
+		jobs = [j for j in json.load(open(sys.argv[1]))["jobs"] if j["id"] > int(sys.argv[2])]
+		mig = [j for j in jobs if j["operation"] in ("migrate-out", "migrate-in")]
+		bad = [f'{j["id"]} {j["operation"]} {j["type"]}' for j in mig if j["type"] != "completed"]
+		print(max([j["id"] for j in jobs] + [int(sys.argv[2])]),
+		      sum(j["operation"] == "migrate-out" for j in mig),
+		      sum(j["operation"] == "migrate-in" for j in mig), "; ".join(bad) or "-")
+		PY
+		) || fail "$h: job list unreadable: $(head -c 2000 "$T/out")"
+		read -r JOB_SEEN[$h] nout nin bad <<<"$r"
+		[ "$bad" = - ] || fail "$h: migration jobs not completed: $bad"
+		NOUT[$h]=$((NOUT[$h] + nout))
+		NIN[$h]=$((NIN[$h] + nin))
+	done
+}
+
 record() {
 	local done=$1 ops
 	read -r ra fa <<<"$(measure a)"
@@ -338,6 +369,7 @@ $(head -c 3000 "$T/m/$i.err")"
 	t2=$(usecs)
 	echo "round $ROUND: $n migrations in $(((t1 - t0) / 1000)) ms (slowest ${slow_ms} ms:" \
 		"$slow_vm), checks $(((t2 - t1) / 1000)) ms"
+	jobs_round
 	record "$DONE"
 done
 echo "ok: $DONE migrations in $ROUND rounds ($NZSTD with zstd), every one committed with" \
@@ -415,17 +447,8 @@ grep -h "first refusal" "$T"/load/loader*.out | head -n 2 | sed 's/^/     (/; s/
 
 # ---- jobs ------------------------------------------------------------------------------
 
-# Each daemon reports a completed job for every migration it took part in.
-declare -A NOUT=() NIN=()
-for h in a b; do
-	g 0 "$h" --json job list
-	nout=$(jv "jobs.?operation=migrate-out.?type=completed.#")
-	nin=$(jv "jobs.?operation=migrate-in.?type=completed.#")
-	nall=$(jv "jobs.?operation=migrate-out.#")
-	[ "$nall" = "$nout" ] || fail "$h: $nall migrate-out jobs, $nout of them completed"
-	NOUT[$h]=$nout
-	NIN[$h]=$nin
-done
+# Each daemon reported a completed job for every migration it took part in
+# (counted round by round: jobs_round).
 if [ $((NOUT[a] + NOUT[b])) != "$DONE" ] || [ "${NOUT[a]}" != "${NIN[b]}" ] ||
 	[ "${NOUT[b]}" != "${NIN[a]}" ]; then
 	fail "jobs: a out ${NOUT[a]} in ${NIN[a]}, b out ${NOUT[b]} in ${NIN[b]}; $DONE migrations"
