@@ -344,16 +344,12 @@ void mlink_attach(struct mlink *l, const struct mlink_ops *ops, void *owner)
 	l->owner = owner;
 }
 
-void mlink_error(struct mlink *l, int err, const char *fmt, ...)
+/* Answer MigError err with text, and close. */
+static void error_close(struct mlink *l, int err, char *text)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigError e = GISA__V1__MIG_ERROR__INIT;
-	char text[512];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	log_notice("migration: %s (`%s' %s): %s: answered MigError %d and closing", l->addr,
 		   l->peer.name, l->peer.fingerprint, text, err);
 	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ERROR;
@@ -366,6 +362,45 @@ void mlink_error(struct mlink *l, int err, const char *fmt, ...)
 	mlink_close(l);
 }
 
+void mlink_error(struct mlink *l, int err, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	error_close(l, err, text);
+}
+
+/*
+ * The link itself refuses what the peer sent (a frame, a message's
+ * envelope, an object stream): answer MigError and close like
+ * mlink_error, and then tell the owner that the link is down, as for a
+ * lost connection: the owner decides, and forgets the link (which is
+ * freed from the loop once its output drained).
+ */
+__attribute__((format(printf, 3, 4)))
+static void link_refuse(struct mlink *l, int err, const char *fmt, ...)
+{
+	const struct mlink_ops *ops = l->ops;
+	void *owner = l->owner;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	error_close(l, err, text);
+	if (ops && ops->down) {
+		l->ops = ops;
+		l->owner = owner;
+		ops->down(l, err, text);
+		l->ops = NULL;
+		l->owner = NULL;
+	}
+}
+
 /* ---- receiving ----------------------------------------------------------- */
 
 static void handle_msg(struct mlink *l, const struct gisa_frame *f)
@@ -376,20 +411,20 @@ static void handle_msg(struct mlink *l, const struct gisa_frame *f)
 
 	m = gisa__v1__mig_message__unpack(&alloc, f->len, f->payload);
 	if (!m) {
-		mlink_error(l, -EBADMSG, "a MSG frame of %u bytes does not decode as a "
+		link_refuse(l, -EBADMSG, "a MSG frame of %u bytes does not decode as a "
 			    "gisa.v1.MigMessage", f->len);
 		return;
 	}
 	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY__NOT_SET) {
-		mlink_error(l, -EPROTO, "a MigMessage without a body");
+		link_refuse(l, -EPROTO, "a MigMessage without a body");
 	} else if (l->version && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
 		   (!m->has_version || m->version != l->version)) {
-		mlink_error(l, -EPROTO, "message (field %d) of protocol version %u: version %u "
+		link_refuse(l, -EPROTO, "message (field %d) of protocol version %u: version %u "
 			    "was agreed", (int)m->body_case, m->version, l->version);
 	} else if (l->has_id && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
 		   (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE ||
 		    memcmp(m->migration_id.data, l->id, MIG_ID_SIZE))) {
-		mlink_error(l, -EPROTO, "message (field %d) for another migration than this "
+		link_refuse(l, -EPROTO, "message (field %d) for another migration than this "
 			    "connection's", (int)m->body_case);
 	} else if (l->ops && l->ops->msg) {
 		l->ops->msg(l, m);
@@ -405,20 +440,20 @@ static void handle_stream(struct mlink *l, const struct gisa_frame *f)
 	int r;
 
 	if (!l->reasm || (!gisa_reasm_open(l->reasm))) {
-		mlink_error(l, -EPROTO, "a %s frame outside an announced object stream",
+		link_refuse(l, -EPROTO, "a %s frame outside an announced object stream",
 			    gisa_frame_type_name(f->type));
 		return;
 	}
 	r = gisa_reasm_feed(l->reasm, f, &ferr);
 	if (r < 0) {
-		mlink_error(l, r, "object stream: %s", ferr.msg);
+		link_refuse(l, r, "object stream: %s", ferr.msg);
 		return;
 	}
 	if (r == 0)
 		return;
 	r = gisa_reasm_take(l->reasm, &buf, &len, NULL);
 	if (r) {
-		mlink_error(l, r, "object stream: nothing to take");
+		link_refuse(l, r, "object stream: nothing to take");
 		return;
 	}
 	if (l->ops && l->ops->object)
@@ -442,7 +477,7 @@ static void process_input(struct mlink *l)
 			break;
 		r = gisa_frame_decode(l->dec, v.iov_base, v.iov_len, &used, &f, &ferr);
 		if (r < 0) {
-			mlink_error(l, r, "%s", ferr.msg);
+			link_refuse(l, r, "%s", ferr.msg);
 			return;
 		}
 		/* f.payload lives in the decoder, or in v until the drain. */

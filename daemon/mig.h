@@ -64,7 +64,12 @@ struct mlink_ops {
 	void (*timeout)(struct mlink *l);
 	/* The output drained (optional). */
 	void (*drained)(struct mlink *l);
-	/* The link is gone: err and a sentence saying why. */
+	/*
+	 * The link is gone: err and a sentence saying why.  Also when the
+	 * link refused what the peer sent (a bad frame, a message of another
+	 * version or migration, a broken object stream): it answered
+	 * MigError and closes; the owner decides as for a lost connection.
+	 */
 	void (*down)(struct mlink *l, int err, const char *why);
 };
 

@@ -17,7 +17,12 @@
  * --plain TEXT (no TLS at all), --silent (send nothing, wait for the
  * close), --hello-min/--hello-max (a version range), --garbage (bytes
  * that are no frame), --delay MS (hold the connection after the
- * handshake).  `mig-client --fingerprint CERT' prints sha256:HEX.
+ * handshake).  --begin NAME goes one step further: after the hello it
+ * sends a MigBegin for a VM NAME (a random migration id and UUID, the
+ * destination's first profile, no caps), prints the answer (result=ready
+ * for MigReady), and then a MigMessage of protocol version 2 (not the
+ * agreed one) and prints that answer.  `mig-client --fingerprint CERT'
+ * prints sha256:HEX.
  *
  * Exit status: 0 when it ran (whatever the answer), 2 on usage or
  * set-up errors.
@@ -37,6 +42,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -169,6 +175,69 @@ static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
 	return r;
 }
 
+static int read_one(SSL *ssl, uint32_t *profile);
+static void read_answer(SSL *ssl);
+
+/* One MigMessage in a MSG frame. */
+static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
+{
+	struct gisa_tls_error err;
+	struct gisa_fbuf fb = { 0 };
+	uint8_t payload[1024];
+	size_t len, off = 0, n;
+	int r = 0;
+
+	len = gisa__v1__mig_message__get_packed_size(msg);
+	if (len > sizeof(payload))
+		die("message too large");
+	gisa__v1__mig_message__pack(msg, payload);
+	if (gisa_fbuf_put(&fb, GISA_FRAME_MSG, payload, len))
+		die("framing a message");
+	while (off < fb.len && r == 0) {
+		r = gisa_tls_write(ssl, fb.data + off, fb.len - off, &n, &err);
+		off += r == 0 ? n : 0;
+	}
+	if (r)
+		print_tls("refused", &err);
+	gisa_fbuf_release(&fb);
+	return r;
+}
+
+/* --begin: MigBegin, its answer, then a message of another version. */
+static void run_begin(SSL *ssl, const char *name, uint32_t profile)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
+	Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
+	uint8_t id[16], uuid[16];
+
+	if (RAND_bytes(id, sizeof(id)) != 1 || RAND_bytes(uuid, sizeof(uuid)) != 1)
+		die("RAND_bytes");
+	b.vm_name = (char *)name;
+	b.has_vm_uuid = true;
+	b.vm_uuid.data = uuid;
+	b.vm_uuid.len = sizeof(uuid);
+	b.has_target_profile = b.has_target_caps = true;
+	b.target_profile = profile;
+	b.target_caps = 0;
+	msg.has_version = true;
+	msg.version = 1;
+	msg.has_migration_id = true;
+	msg.migration_id.data = id;
+	msg.migration_id.len = sizeof(id);
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_BEGIN;
+	msg.begin = &b;
+	if (send_msg(ssl, &msg) || read_one(ssl, NULL))
+		return;
+	fflush(stdout);
+	/* Any body will do: the version is refused before it is looked at. */
+	msg.version = 2;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
+	msg.abort = &a;
+	if (send_msg(ssl, &msg) == 0)
+		read_answer(ssl);
+}
+
 static int send_raw(SSL *ssl, const void *data, size_t len)
 {
 	struct gisa_tls_error err;
@@ -206,20 +275,26 @@ static void print_message(const Gisa__V1__MigMessage *m)
 	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ERROR) {
 		printf("result=error\nerror.code=%d\nerror.message=%s\n", m->error->error,
 		       m->error->message ? m->error->message : "");
+	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_READY) {
+		printf("result=ready\nready.vm_name=%s\n", m->ready->vm_name ? m->ready->vm_name : "");
 	} else {
 		printf("result=other\nbody=%d\n", (int)m->body_case);
 	}
 }
 
-/* Read one frame and print it, then wait for the close and say how. */
-static void read_answer(SSL *ssl)
+/*
+ * Read one message and print it; 0, or -1 when the connection ended or
+ * sent something else (printed).  *profile: the first profile of a hello.
+ * One frame per TLS read is assumed: the daemon answers one at a time.
+ */
+static int read_one(SSL *ssl, uint32_t *profile)
 {
 	struct gisa_frame_decoder *dec = NULL;
 	struct gisa_tls_error err;
 	struct gisa_frame f;
 	uint8_t buf[16384];
 	size_t n = 0, used;
-	int r, got = 0;
+	int r, got = 0, ret = -1;
 
 	if (gisa_frame_decoder_new(NULL, &dec))
 		die("decoder");
@@ -255,10 +330,29 @@ static void read_answer(SSL *ssl)
 					goto out;
 				}
 				print_message(m);
+				if (profile && m->body_case == GISA__V1__MIG_MESSAGE__BODY_HELLO &&
+				    m->hello->host_caps && m->hello->host_caps->n_profiles)
+					*profile = m->hello->host_caps->profiles[0];
+				ret = 0;
 				gisa__v1__mig_message__free_unpacked(m, NULL);
 			}
 		}
 	}
+out:
+	gisa_frame_decoder_free(dec);
+	return ret;
+}
+
+/* Read one message and print it, then wait for the close and say how. */
+static void read_answer(SSL *ssl)
+{
+	struct gisa_tls_error err;
+	uint8_t buf[16384];
+	size_t n = 0;
+	int r;
+
+	if (read_one(ssl, NULL))
+		return;
 	/* Then the daemon ends the connection: with close_notify, we hope. */
 	do
 		r = gisa_tls_read(ssl, buf, sizeof(buf), &n, &err);
@@ -266,14 +360,12 @@ static void read_answer(SSL *ssl)
 	printf("close=%s\n", r == 0 ? "notify" : "error");
 	if (r)
 		printf("close.kind=%s\n", gisa_tls_errkind_name(err.kind));
-out:
-	gisa_frame_decoder_free(dec);
 }
 
 int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
-	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT };
+	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -288,13 +380,14 @@ int main(int argc, char **argv)
 		{ "hello-min", required_argument, NULL, O_MIN },
 		{ "hello-max", required_argument, NULL, O_MAX },
 		{ "garbage", no_argument, NULL, O_GARBAGE },
+		{ "begin", required_argument, NULL, O_BEGIN },
 		{ "delay", required_argument, NULL, O_DELAY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "fingerprint", required_argument, NULL, O_FP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-	const char *allow = "host-a", *plain = NULL;
+	const char *allow = "host-a", *plain = NULL, *begin = NULL;
 	bool no_cert = false, silent = false, garbage = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, timeout_s = 20, opt, fd, r;
@@ -342,6 +435,9 @@ int main(int argc, char **argv)
 			break;
 		case O_GARBAGE:
 			garbage = true;
+			break;
+		case O_BEGIN:
+			begin = optarg;
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);
@@ -400,8 +496,14 @@ int main(int argc, char **argv)
 		r = send_raw(ssl, "GET / HTTP/1.0\r\n\r\n", 18);
 	else
 		r = send_hello(ssl, vmin, vmax, dialled ? dialled : host);
-	if (r == 0)
+	if (r == 0 && begin) {
+		uint32_t profile = 0;
+
+		if (read_one(ssl, &profile) == 0)
+			run_begin(ssl, begin, profile);
+	} else if (r == 0) {
 		read_answer(ssl);
+	}
 out:
 	fflush(stdout);
 	SSL_free(ssl);

@@ -179,6 +179,19 @@ ms=$(field "$out" closed_after_ms)
 log_has "nothing received for 3000 ms \(idle_timeout_ms\): answered MigError -110"
 serving "bad hellos and an idle peer"
 
+# A message the link itself refuses once the staging VM is reserved (here
+# one of protocol version 2 after MigBegin): MigError -EPROTO, and the
+# destination discards: the job fails, the name is free again.
+out=$(as host-b --begin staged)
+printf '%s\n' "$out" | grep -qx 'ready.vm_name=staged' || fail "no MigReady for \`staged': $out"
+printf '%s\n' "$out" | tail -n +4 | grep -qx 'error.code=-71' || fail "no MigError -71 after: $out"
+log_has "of protocol version 2: version 1 was agreed: answered MigError -71"
+log_has "job 1: migrate-in of VM \`staged' failed: connection lost: message \(field 27\) of \
+protocol version 2"
+out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still reserved: $out"
+ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
+serving "a refused message after MigBegin"
+
 # ---- per-peer limit: 2 connections per certificate ---------------------------------
 
 admitted_b() {
