@@ -203,6 +203,7 @@ struct gisad {
 	struct mig_out *outs;           /* outgoing migrations and fetches */
 	struct migrec *outcomes;        /* decided incoming migrations, oldest first */
 	size_t nr_outcomes;
+	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
 	struct retired *retired;
 
 	struct event *sig_term, *sig_int, *sig_hup;

@@ -92,19 +92,25 @@ void migin_remember(struct gisad *d, const struct migrec *r)
 			return;
 		}
 	}
-	if (!d->outcomes) {
-		d->outcomes = calloc(cap, sizeof(*d->outcomes));
-		if (!d->outcomes) {
+	/* The oldest go, with their record files (more than one after a reload lowered cap). */
+	while (d->nr_outcomes >= cap) {
+		(void)migrec_remove(d, d->outcomes[0].id);
+		memmove(d->outcomes, d->outcomes + 1, (d->nr_outcomes - 1) * sizeof(*d->outcomes));
+		d->nr_outcomes--;
+	}
+	/* The array follows cap, which a reload may have changed. */
+	if (d->outcomes_alloc != cap) {
+		struct migrec *p = realloc(d->outcomes, cap * sizeof(*d->outcomes));
+
+		if (!p && d->outcomes_alloc <= d->nr_outcomes) {
 			log_err("out of memory for outcome records: migration %s is not kept",
 				r->vm);
 			return;
 		}
-	}
-	if (d->nr_outcomes >= cap) {
-		/* The oldest goes, with its record file. */
-		(void)migrec_remove(d, d->outcomes[0].id);
-		memmove(d->outcomes, d->outcomes + 1, (cap - 1) * sizeof(*d->outcomes));
-		d->nr_outcomes = cap - 1;
+		if (p) {
+			d->outcomes = p;
+			d->outcomes_alloc = cap;
+		}
 	}
 	d->outcomes[d->nr_outcomes++] = *r;
 }
