@@ -436,7 +436,7 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
 	struct vmrec *rec = out_vm(o);
 	struct gisa_image *img = NULL;
-	char why[512];
+	char why[512] = "";
 	int r;
 
 	if (!rec) {
@@ -457,6 +457,8 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (r) {
 		gisa_image_free(img);
+		if (!why[0])
+			snprintf(why, sizeof(why), "encoding round 0: %s", strerror(-r));
 		mlink_error(o->l, -ECANCELED, "the source gives up: %s", why);
 		o->l = NULL;
 		resume(o, r, "%s", r == -EOPNOTSUPP ? why : strerror(-r));
@@ -1641,9 +1643,10 @@ int verb_job_resolve(struct request *r)
 
 void migout_recover(struct gisad *d, const struct migrec *rec)
 {
-	char host[GISAD_LISTEN_MAX], port[8], msg[256];
+	char host[GISAD_LISTEN_MAX] = "", port[8] = "", msg[256];
 	struct vmrec *vr = vmreg_find(d, rec->vm);
 	struct mig_out *o;
+	bool can_ask = true;
 
 	if (!vr) {
 		log_err("migration %s of VM `%s' was in doubt, but the VM has no checkpoint to "
@@ -1652,7 +1655,9 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 	}
 	if (mig_uri_parse(rec->peer, host, sizeof(host), port, sizeof(port), NULL, 0, msg,
 			  sizeof(msg))) {
-		log_err("in-doubt VM `%s': %s: stays frozen until resolved", rec->vm, msg);
+		log_err("in-doubt VM `%s': destination `%s' in its record: %s: no query; it stays "
+			"frozen until resolved (gisactl job resolve)", rec->vm, rec->peer, msg);
+		can_ask = false;
 	}
 	o = out_new(d, GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT, rec->vm, rec->peer,
 		    msg, sizeof(msg));
@@ -1670,13 +1675,21 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 	memcpy(o->ms->src_digest, rec->final_digest, MIG_DIGEST_SIZE);
 	o->ms->has_src_digest = rec->has_digests;
 	vr->last_job = o->job->id;
-	doubt(o, "gisad restarted");
+	if (can_ask) {
+		doubt(o, "gisad restarted");
+	} else {
+		o->st = O_DOUBT;
+		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
+		phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_IN_DOUBT);
+	}
 }
 
 bool migout_has_id(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
+	/* The id exists from MigBegin on (O_READY), before any record is written. */
 	for (const struct mig_out *o = d->outs; o; o = o->next)
-		if (o->rec.state != MIGREC_NONE && memcmp(o->rec.id, id, MIG_ID_SIZE) == 0)
+		if (((o->st >= O_READY && o->st <= O_OUTCOME) || o->rec.state != MIGREC_NONE) &&
+		    memcmp(o->rec.id, id, MIG_ID_SIZE) == 0)
 			return true;
 	return false;
 }

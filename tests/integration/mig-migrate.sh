@@ -516,6 +516,18 @@ msg=$(jv error_message "$T/alone.json")
 	soft_fail "a dial to a port where nothing listens is reported as \`$msg' ($(jv error "$T/alone.json")), not as a refused connection"
 echo "ok 5: nothing listening: $msg"
 
+# To the gisad that holds it, even under another name: -ELOOP, the VM
+# keeps running unchanged and no second one appears.
+g 1 a --json migrate alone "tls://127.0.0.1:${PORT[a]}" --name alone2
+cp "$T/out" "$T/self.json"
+jis type failed
+jis migration.phase resumed
+jis error ELOOP
+[ "$(listed a alone)" = none ] && [ "$(digest a alone)" = "$d" ] ||
+	fail "the VM is not running unchanged after a migration to itself"
+g 2 a vm info alone2
+echo "ok 5: to itself: $(jv error_message "$T/self.json")"
+
 # A very slow link (300 ms each way): a precopy round lasts long enough to
 # act on the VM while it is copied, and the switchover to probe it frozen.
 rm -f "$T/vslow.port"
