@@ -173,6 +173,7 @@ struct gisad {
 
 	struct vmrec *vms;
 	uint32_t nr_vms;
+	uint32_t nr_staging;            /* incoming migrations holding a VM's place (mig-in.c) */
 
 	struct job *jobs;               /* newest first */
 	uint64_t next_job_id;

@@ -173,9 +173,22 @@ static void stage_move(struct mig_in *s)
 			msg);
 }
 
+/* Hold or release the staging VM's place: its name, UUID and one of max_vms. */
+static void reserve(struct mig_in *s, bool on)
+{
+	if (s->reserved == on)
+		return;
+	s->reserved = on;
+	if (on)
+		s->d->nr_staging++;
+	else
+		s->d->nr_staging--;
+}
+
 static void in_free(struct mig_in *s)
 {
 	stage_move(s);
+	reserve(s, false);
 	for (struct mig_in **p = &s->d->ins; *p; p = &(*p)->next) {
 		if (*p == s) {
 			*p = s->next;
@@ -225,7 +238,7 @@ static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...
 			log_err("migration of VM `%s': the DISCARDED record: %s", s->rec.vm, why);
 		migin_remember(s->d, &s->rec);
 	}
-	s->reserved = false;
+	reserve(s, false);
 	if (s->ms)
 		s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_DISCARDED;
 	if (s->l && answer) {
@@ -291,9 +304,9 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 		}
 		uuid_random(s->rec.uuid);
 	}
-	if (d->nr_vms >= d->cfg.max_vms) {
-		snprintf(msg, msglen, "this gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
-			 d->cfg.max_vms);
+	if (d->nr_vms + d->nr_staging >= d->cfg.max_vms) {
+		snprintf(msg, msglen, "this gisad already hosts %u VMs and receives %u (max_vms = %u)",
+			 d->nr_vms, d->nr_staging, d->cfg.max_vms);
 		return -ENOSPC;
 	}
 	snprintf(s->rec.vm, sizeof(s->rec.vm), "%s", name);
@@ -373,7 +386,7 @@ static void begin(struct mig_in *s, const Gisa__V1__MigMessage *m)
 		finish(s, r, msg);
 		return;
 	}
-	s->reserved = true;
+	reserve(s, true);
 	memcpy(s->l->id, s->rec.id, MIG_ID_SIZE);
 	s->l->has_id = true;
 	s->ms = calloc(1, sizeof(*s->ms));
@@ -732,7 +745,7 @@ static void activate(struct mig_in *s, struct gisa_vm *vm)
 	/* The VM came back where it had been retired: that listing ends. */
 	if (t && memcmp(t->uuid, s->rec.uuid, 16) == 0)
 		(void)mig_retired_clear(d, s->rec.vm);
-	s->reserved = false;
+	reserve(s, false);
 	r = vmreg_add(d, s->rec.vm, s->rec.uuid, vm, &rec);
 	if (r) {
 		/* Committed and durable: the next start restores it. */

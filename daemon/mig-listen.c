@@ -183,7 +183,8 @@ static int send_hello(struct mlink *l, struct mig *m)
 	h.host_caps = &hc;
 	h.limits = &lim;
 	h.has_max_vms = true;
-	h.max_vms = d->cfg.max_vms > d->nr_vms ? d->cfg.max_vms - d->nr_vms : 0;
+	h.max_vms = d->cfg.max_vms > d->nr_vms + d->nr_staging ?
+		    d->cfg.max_vms - d->nr_vms - d->nr_staging : 0;
 	h.has_max_concurrent = true;
 	h.max_concurrent = d->cfg.max_incoming > d->nr_ins ? d->cfg.max_incoming - d->nr_ins : 0;
 

@@ -146,9 +146,9 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 			 "the migration ends", name, rec->mig_peer);
 		return -EAGAIN;
 	}
-	if (!rec && d->nr_vms >= d->cfg.max_vms) {
-		snprintf(msg, msglen, "gisad already hosts %u VMs (max_vms = %u)", d->nr_vms,
-			 d->cfg.max_vms);
+	if (!rec && d->nr_vms + d->nr_staging >= d->cfg.max_vms) {
+		snprintf(msg, msglen, "gisad already hosts %u VMs and receives %u by migration "
+			 "(max_vms = %u)", d->nr_vms, d->nr_staging, d->cfg.max_vms);
 		return -ENOSPC;
 	}
 	snprintf(what, sizeof(what), "the snapshot of VM `%.64s'", name);

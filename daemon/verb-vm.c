@@ -150,9 +150,10 @@ int verb_vm_create(struct request *r)
 				q->name, GISAD_NAME_MAX);
 	if (vmreg_name_taken(d, q->name, taken, sizeof(taken)))
 		return req_fail(r, -EEXIST, "vm_create: %.400s", taken);
-	if (d->nr_vms >= d->cfg.max_vms)
-		return req_fail(r, -ENOSPC, "vm_create: gisad already hosts %u VMs (max_vms = %u)",
-				d->nr_vms, d->cfg.max_vms);
+	if (d->nr_vms + d->nr_staging >= d->cfg.max_vms)
+		return req_fail(r, -ENOSPC, "vm_create: gisad already hosts %u VMs and receives %u "
+				"by migration (max_vms = %u)", d->nr_vms, d->nr_staging,
+				d->cfg.max_vms);
 	if (q->profile > GISA_PROFILE_NEWEST)
 		return req_fail(r, -EINVAL,
 				"vm_create: profile %u is unknown: expected 0 (classic) or "

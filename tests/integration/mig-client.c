@@ -21,7 +21,8 @@
  * sends a MigBegin for a VM NAME (a random migration id and UUID, the
  * destination's first profile, no caps), prints the answer (result=ready
  * for MigReady), and then a MigMessage of protocol version 2 (not the
- * agreed one) and prints that answer.  `mig-client --fingerprint CERT'
+ * agreed one) and prints that answer; --hold MS waits that long before
+ * the second message, holding the staging reservation.  `mig-client --fingerprint CERT'
  * prints sha256:HEX.
  *
  * Exit status: 0 when it ran (whatever the answer), 2 on usage or
@@ -204,7 +205,7 @@ static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
 }
 
 /* --begin: MigBegin, its answer, then a message of another version. */
-static void run_begin(SSL *ssl, const char *name, uint32_t profile)
+static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
@@ -230,6 +231,8 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile)
 	if (send_msg(ssl, &msg) || read_one(ssl, NULL))
 		return;
 	fflush(stdout);
+	if (hold_ms > 0)
+		usleep((useconds_t)hold_ms * 1000u);
 	/* Any body will do: the version is refused before it is looked at. */
 	msg.version = 2;
 	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
@@ -365,7 +368,7 @@ static void read_answer(SSL *ssl)
 int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
-	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN };
+	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -381,6 +384,7 @@ int main(int argc, char **argv)
 		{ "hello-max", required_argument, NULL, O_MAX },
 		{ "garbage", no_argument, NULL, O_GARBAGE },
 		{ "begin", required_argument, NULL, O_BEGIN },
+		{ "hold", required_argument, NULL, O_HOLD },
 		{ "delay", required_argument, NULL, O_DELAY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "fingerprint", required_argument, NULL, O_FP },
@@ -390,7 +394,7 @@ int main(int argc, char **argv)
 	const char *allow = "host-a", *plain = NULL, *begin = NULL;
 	bool no_cert = false, silent = false, garbage = false;
 	uint32_t vmin = 1, vmax = 1;
-	int port = -1, delay_ms = 0, timeout_s = 20, opt, fd, r;
+	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
 	struct gisa_tls_ctx *ctx = NULL;
 	struct gisa_tls_error err;
 	SSL *ssl = NULL;
@@ -438,6 +442,9 @@ int main(int argc, char **argv)
 			break;
 		case O_BEGIN:
 			begin = optarg;
+			break;
+		case O_HOLD:
+			hold_ms = atoi(optarg);
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);
@@ -500,7 +507,7 @@ int main(int argc, char **argv)
 		uint32_t profile = 0;
 
 		if (read_one(ssl, &profile) == 0)
-			run_begin(ssl, begin, profile);
+			run_begin(ssl, begin, profile, hold_ms);
 	} else if (r == 0) {
 		read_answer(ssl);
 	}

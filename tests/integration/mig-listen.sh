@@ -192,6 +192,27 @@ out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still 
 ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
 serving "a refused message after MigBegin"
 
+# A staging VM holds one of max_vms (7 here) until it is discarded.
+as host-b --begin held --hold 4000 >"$T/held.out" &
+hp=$!
+for _ in $(seq 1 200); do
+	grep -q '^result=ready' "$T/held.out" && break
+	sleep 0.05
+done
+grep -q '^ready.vm_name=held' "$T/held.out" || fail "no MigReady for \`held': $(cat "$T/held.out")"
+for i in 1 2 3 4 5 6; do
+	ctl vm-create "v$i" profile=1 >/dev/null || fail "vm-create v$i"
+done
+out=$(ctl vm-create v7 profile=1 2>&1) && fail "a 7th VM beside a staging one was created"
+[[ "$out" == *"already hosts 6 VMs and receives 1 by migration (max_vms = 7)"* ]] ||
+	fail "vm-create v7: $out"
+wait "$hp"
+out=$(ctl vm-create v7 profile=1 2>&1) || fail "vm-create v7 once \`held' was discarded: $out"
+for i in 1 2 3 4 5 6 7; do
+	ctl vm-destroy "v$i" >/dev/null || fail "vm-destroy v$i"
+done
+serving "max_vms with a staging VM"
+
 # ---- per-peer limit: 2 connections per certificate ---------------------------------
 
 admitted_b() {
