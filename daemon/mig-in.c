@@ -210,6 +210,17 @@ static void finish(struct mig_in *s, int err, const char *msg)
 
 	s->st = I_DONE;
 	s->job = NULL;
+	/*
+	 * A committed VM's digest is checked before its job ends, however the
+	 * link ended (confirmed, lost, timed out): a mismatch fails the job.
+	 */
+	stage_move(s);
+	if (!err && s->active_mismatch) {
+		err = -EBADMSG;
+		msg = "committed, but the active VM's digest differs from the source's target digest";
+		if (s->ms)
+			s->ms->digests_match = false;
+	}
 	if (j) {
 		j->in = NULL;
 		job_finish(s->d, j, err, msg);
