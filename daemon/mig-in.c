@@ -824,7 +824,26 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	r = commit(s, conv ? conv : s->img, msg, sizeof(msg));
 	gisa_image_free(conv);
 	if (r) {
+		char why[256];
+
 		gisa_vm_free(vm);
+		/*
+		 * A failed durable write may leave the staged checkpoint (a failed
+		 * fsync after the rename): its presence means COMMITTED at the next
+		 * start, so it goes before DISCARDED is answered.  If it cannot,
+		 * nothing is decided here now: no answer and no outcome (the source
+		 * stays in doubt, its queries get UNKNOWN), and the next start
+		 * decides from the file.
+		 */
+		if (migrec_stage_remove(s->d, s->rec.id, why, sizeof(why))) {
+			log_err("incoming VM `%s': the commit failed (%s) and its staged checkpoint "
+				"cannot be removed: %s: undecided until gisad restarts", s->rec.vm,
+				msg, why);
+			s->rec.state = MIGREC_NONE;
+			discard(s, r, false, "%s; the staged checkpoint cannot be removed: %s", msg,
+				why);
+			return;
+		}
 		discard(s, r, true, "%s", msg);
 		return;
 	}

@@ -973,7 +973,7 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	struct gisad *d = o->d;
 	struct vmrec *rec = out_vm(o);
 	struct retired *t = calloc(1, sizeof(*t));
-	char why[512], a[65], b[65];
+	char why[512], rm[256], a[65], b[65];
 	uint64_t now = gisad_now_ns();
 	bool match;
 	int r;
@@ -1009,8 +1009,9 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
 	r = migrec_write(d, &o->rec, why, sizeof(why));
-	if (!r)
-		migrec_stage_remove(d, o->rec.id);
+	if (!r && migrec_stage_remove(d, o->rec.id, rm, sizeof(rm)))
+		log_warning("migration of VM `%s': the frozen snapshot stays beside the RETIRED "
+			    "record: %s", o->vm, rm);
 	if (r)
 		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here; "
 			"it is active at %s)", o->vm, why, o->uri);

@@ -146,12 +146,33 @@ int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return id_path(d, id, ".gsnap", buf, len);
 }
 
-void migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
+	int r = rec_dir(d, dir, sizeof(dir), msg, msglen), dfd;
 
-	if (!id_path(d, id, ".gsnap", path, sizeof(path)))
-		(void)unlink(path);
+	if (r)
+		return r;
+	if (id_path(d, id, ".gsnap", path, sizeof(path))) {
+		snprintf(msg, msglen, "state_dir `%s' is too long", d->cfg.state_dir);
+		return -ENAMETOOLONG;
+	}
+	if (unlink(path)) {
+		if (errno == ENOENT)
+			return 0;
+		r = -errno;
+		snprintf(msg, msglen, "removing `%s': %s", path, strerror(-r));
+		return r;
+	}
+	/* The removal is durable before anyone is told that nothing was committed. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd))
+		r = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	if (r)
+		snprintf(msg, msglen, "fsync of `%s': %s", dir, strerror(-r));
+	return r;
 }
 
 bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])

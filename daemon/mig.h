@@ -193,7 +193,8 @@ int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 /* Write the staged checkpoint durably.  -errno with msg. */
 int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
 		       size_t len, char *msg, size_t msglen);
-void migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
+/* Remove the staged checkpoint durably (absent: 0).  -errno with msg. */
+int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen);
 bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /* Move the staged checkpoint to checkpoints/<vm>/current.gsnap.  -errno, msg. */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
