@@ -206,6 +206,7 @@ struct gisad {
 	size_t nr_outcomes;
 	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
 	struct retired *retired;
+	struct retired *held;           /* in doubt, not recovered at start-up: not restored */
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog_ev;

@@ -437,4 +437,10 @@ void mig_close_all(struct gisad *d)
 		d->retired = t->next;
 		free(t);
 	}
+	while (d->held) {
+		struct retired *t = d->held;
+
+		d->held = t->next;
+		free(t);
+	}
 }

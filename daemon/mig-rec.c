@@ -444,20 +444,54 @@ int mig_retired_clear(struct gisad *d, const char *name)
 	return -ENOENT;
 }
 
-static void add_retired(struct gisad *d, const struct migrec *r)
+static struct retired *retired_new(const struct migrec *r)
 {
 	struct retired *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	snprintf(t->name, sizeof(t->name), "%s", r->vm);
+	memcpy(t->uuid, r->uuid, 16);
+	snprintf(t->to, sizeof(t->to), "%s", r->peer);
+	memcpy(t->id, r->id, MIG_ID_SIZE);
+	return t;
+}
+
+static void add_retired(struct gisad *d, const struct migrec *r)
+{
+	struct retired *t = retired_new(r);
 
 	if (!t) {
 		log_err("out of memory listing retired VM `%s'", r->vm);
 		return;
 	}
-	snprintf(t->name, sizeof(t->name), "%s", r->vm);
-	memcpy(t->uuid, r->uuid, 16);
-	snprintf(t->to, sizeof(t->to), "%s", r->peer);
-	memcpy(t->id, r->id, MIG_ID_SIZE);
 	t->next = d->retired;
 	d->retired = t;
+}
+
+/*
+ * An in-doubt VM whose recovery failed stays out of this run: restoring
+ * its older checkpoint would make it active while its migration may have
+ * committed.  Its record and frozen snapshot stay for the next start.
+ */
+static void hold(struct gisad *d, const struct migrec *r, const char *why)
+{
+	struct retired *t = retired_new(r);
+
+	log_err("VM `%s' is not restored: its migration to %s is in doubt and %s; it is "
+		"recovered at the next start", r->vm, r->peer, why);
+	if (t) {
+		t->next = d->held;
+		d->held = t;
+	}
+}
+
+static bool held(const struct gisad *d, const char *name)
+{
+	for (const struct retired *t = d->held; t; t = t->next)
+		if (strcmp(t->name, name) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -468,16 +502,25 @@ static void add_retired(struct gisad *d, const struct migrec *r)
  */
 static void recover_source(struct gisad *d, struct migrec *r)
 {
-	char msg[256];
+	char msg[256], why[320];
 
 	if (migrec_stage_exists(d, r->id)) {
-		if (migrec_stage_commit(d, r->id, r->vm, msg, sizeof(msg))) {
-			log_err("in-doubt VM `%s': %s", r->vm, msg);
+		/*
+		 * The record says IN_DOUBT before the snapshot moves: a start that
+		 * finds IN_DOUBT and the snapshot still there moves it then.
+		 */
+		r->state = MIGREC_IN_DOUBT;
+		if (migrec_write(d, r, msg, sizeof(msg))) {
+			snprintf(why, sizeof(why), "its record cannot be written: %s", msg);
+			hold(d, r, why);
 			return;
 		}
-		r->state = MIGREC_IN_DOUBT;
-		if (migrec_write(d, r, msg, sizeof(msg)))
-			log_err("in-doubt VM `%s': %s", r->vm, msg);
+		if (migrec_stage_commit(d, r->id, r->vm, msg, sizeof(msg))) {
+			snprintf(why, sizeof(why), "its frozen snapshot cannot be moved into place: %s",
+				 msg);
+			hold(d, r, why);
+			return;
+		}
 		log_notice("VM `%s' was frozen for its migration to %s when gisad stopped: it "
 			   "comes back in doubt", r->vm, r->peer);
 	} else if (r->state == MIGREC_PRECOPY) {
@@ -528,7 +571,7 @@ void mig_recover_after(struct gisad *d)
 	if (migrec_load_all(d, &recs, &n))
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (recs[i].state == MIGREC_IN_DOUBT)
+		if (recs[i].state == MIGREC_IN_DOUBT && !held(d, recs[i].vm))
 			migout_recover(d, &recs[i]);
 	free(recs);
 }
@@ -537,6 +580,8 @@ bool mig_skip_restore(const struct gisad *d, const char *name)
 {
 	const struct retired *t = mig_retired_find(d, name);
 
+	if (held(d, name))
+		return true;
 	if (t)
 		log_notice("VM `%s' is not restored: it migrated to %s (destroy it to forget it)",
 			   name, t->to);

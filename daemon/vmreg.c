@@ -44,6 +44,14 @@ int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen
 		snprintf(msg, msglen, "the name `%s' is reserved by an incoming migration", name);
 		return -EEXIST;
 	}
+	for (t = d->held; t; t = t->next) {
+		if (strcmp(t->name, name) == 0) {
+			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped and could not be "
+				 "recovered (see the log): its name stays taken until gisad restarts",
+				 name);
+			return -EEXIST;
+		}
+	}
 	return 0;
 }
 
