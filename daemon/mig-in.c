@@ -1194,6 +1194,18 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		else
 			log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
 	}
+	/*
+	 * The records come oldest first: a listing of this VM as retired here
+	 * is older than its return, whose activation ended it (or would have,
+	 * had gisad not stopped first).  Left, it would keep the VM that came
+	 * back from being restored: active nowhere.
+	 */
+	if (rec.state == MIGREC_COMMITTED) {
+		const struct retired *t = mig_retired_find(d, rec.vm);
+
+		if (t && memcmp(t->uuid, rec.uuid, 16) == 0 && !mig_retired_clear(d, rec.vm))
+			log_notice("VM `%s' came back here: no longer listed as migrated", rec.vm);
+	}
 	migin_remember(d, &rec);
 }
 

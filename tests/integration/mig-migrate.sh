@@ -21,10 +21,11 @@
 #  5. refusals leave the VM running at the source and nothing at the
 #     destination: a certificate that does not name the dialled host, a
 #     source not on the allow-list, a name or UUID taken, an impossible and
-#     a lossy verdict, nothing listening;
+#     a lossy verdict, nothing listening, the gisad that holds the VM;
 #  6. `job abort' during precopy (under load: still exactly once); a VM in
 #     precopy or frozen for the switchover is not replaced or changed;
 #  7. a restart of both daemons keeps the outcome.
+#  8. a VM that came back is restored even if its old RETIRED record is found.
 # A slow link is a relay (mig-mt-tool delay) that holds every byte a few
 # milliseconds each way: the round trip then exceeds a 1 ms downtime budget,
 # so the precopy runs to its round limit, and deterministically so.
@@ -758,6 +759,34 @@ g 0 b --json vm list
 [ "$(jv vms.#)" = "$nb" ] || fail "the destination lists $(jv vms.#) VMs after the restart, $nb before"
 [ "$(listed a slow)" = none ] || fail "\`slow' not restored active at the source"
 echo "ok 7: after a restart the source lists big, load and vic as migrated, the destination runs them"
+
+# ---- 8. back home, then a stale retired record -------------------------------------
+# vic migrates back to a, whose activation ends its listing as migrated
+# (its RETIRED record goes).  Had gisad stopped before that removal was
+# durable, the record would be found again at the next start: the VM that
+# came back must still be restored, not skipped as migrated away.
+rr=$(python3 - "$T/a/state/migrations" <<'PY'
+import glob, json, os, sys
+for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    r = json.load(open(f))
+    if r.get("state") == "retired" and r.get("vm") == "vic":
+        print(f)
+PY
+)
+[ -n "$rr" ] && [ -f "$rr" ] || fail "no RETIRED record of vic at a"
+cp "$rr" "$T/vic-retired.json"
+g 0 b --json migrate vic "tls://127.0.0.1:${PORT[a]}"
+jis type completed
+[ "$(listed a vic)" = none ] || fail "vic not active at a after coming back"
+[ ! -e "$rr" ] || fail "vic's RETIRED record stays at a after it came back"
+dvic=$(digest a vic)
+stop a
+cp "$T/vic-retired.json" "$rr"
+start a
+[ "$(listed a vic)" = none ] || fail "vic, back at a, is not restored when a stale RETIRED record is found"
+[ "$(digest a vic)" = "$dvic" ] || fail "vic restored at a with another digest"
+[ ! -e "$rr" ] || fail "the stale RETIRED record of vic stays"
+echo "ok 8: a VM that came back is restored although its old RETIRED record was found again"
 
 stop a
 stop b
