@@ -292,10 +292,20 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	const char *name = b->new_name ? b->new_name : b->vm_name;
 	const struct retired *t;
 
-	if (!b->vm_name || !name_valid(b->vm_name) || (b->new_name && !name_valid(b->new_name)) ||
-	    !b->has_vm_uuid || b->vm_uuid.len != 16) {
-		snprintf(msg, msglen, "MigBegin needs a valid vm_name, new_name and a 16-byte "
-			 "vm_uuid");
+	if (!b->vm_name || !name_valid(b->vm_name) || (b->new_name && !name_valid(b->new_name))) {
+		const char *bad = !b->vm_name || !name_valid(b->vm_name) ? b->vm_name : b->new_name;
+		char shown[GISAD_NAME_MAX + 8];
+
+		mig_clean_text(bad ? bad : "", shown, sizeof(shown));
+		snprintf(msg, msglen, "MigBegin: %s %s%s%s is not a VM name (1 to %d of "
+			 "[A-Za-z0-9_.-], not starting with `.')",
+			 bad == b->new_name ? "new_name" : "vm_name", bad ? "`" : "",
+			 bad ? shown : "absent", bad ? "'" : "", GISAD_NAME_MAX);
+		return -EINVAL;
+	}
+	if (!b->has_vm_uuid || b->vm_uuid.len != 16) {
+		snprintf(msg, msglen, "MigBegin: vm_uuid of %zu bytes, expected 16",
+			 b->has_vm_uuid ? b->vm_uuid.len : (size_t)0);
 		return -EINVAL;
 	}
 	memcpy(s->rec.uuid, b->vm_uuid.data, 16);
@@ -329,15 +339,18 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 			size_t msglen)
 {
 	const Gisa__V1__MigBegin *b = m->begin;
+	char idhex[2 * MIG_ID_SIZE + 1];
 	int r;
 
 	if (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE) {
-		snprintf(msg, msglen, "MigBegin without a 16-byte migration id");
+		snprintf(msg, msglen, "MigBegin without a 16-byte migration id (%zu bytes)",
+			 m->has_migration_id ? m->migration_id.len : (size_t)0);
 		return -EPROTO;
 	}
 	memcpy(s->rec.id, m->migration_id.data, MIG_ID_SIZE);
+	mig_hex(s->rec.id, MIG_ID_SIZE, idhex);
 	if (outcome_find(s->d, s->rec.id)) {
-		snprintf(msg, msglen, "migration id already used here");
+		snprintf(msg, msglen, "migration id %s already used here", idhex);
 		return -EALREADY;
 	}
 	if (migout_has_id(s->d, s->rec.id)) {
@@ -347,7 +360,7 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	}
 	for (const struct mig_in *o = s->d->ins; o; o = o->next)
 		if (o != s && o->reserved && memcmp(o->rec.id, s->rec.id, MIG_ID_SIZE) == 0) {
-			snprintf(msg, msglen, "migration id already running here");
+			snprintf(msg, msglen, "migration id %s already running here", idhex);
 			return -EALREADY;
 		}
 	if (!b->has_target_profile || !b->has_target_caps || b->target_profile > 1 ||

@@ -691,14 +691,27 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
  * whole state), the two durable writes (one per side), and the estimated
  * bytes at the wire rate the last round showed.
  */
+/*
+ * A duration the peer reports, capped: it only feeds estimates and
+ * statistics, and an absurd one must not wrap the arithmetic around it.
+ */
+#define PEER_NS_MAX (3600ull * 1000000000ull)
+
+static uint64_t peer_ns(uint64_t v)
+{
+	return v < PEER_NS_MAX ? v : PEER_NS_MAX;
+}
+
 static uint64_t predict(const struct mig_out *o, const Gisa__V1__MigRoundAck *a,
 			uint64_t estimate)
 {
-	uint64_t fixed = a->import_ns + o->rtt_min, wire = 0;
+	uint64_t import_ns = peer_ns(a->import_ns), fixed = import_ns + o->rtt_min, wire = 0;
 
+	/* In double: round time times bytes overflows 64 bits for large objects. */
 	if (o->last_round_bytes && o->last_round_ns > fixed)
-		wire = (o->last_round_ns - fixed) * estimate / o->last_round_bytes;
-	return o->rtt_min + o->last_encode_ns + a->import_ns + 2 * o->durable_ns + wire;
+		wire = peer_ns((uint64_t)((double)(o->last_round_ns - fixed) * (double)estimate /
+					  (double)o->last_round_bytes));
+	return o->rtt_min + o->last_encode_ns + import_ns + 2 * o->durable_ns + wire;
 }
 
 /* Switch over now?  Fits the budget, the round limit, or no convergence. */
@@ -739,11 +752,18 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	if (!a->has_state_digest || a->state_digest.len != MIG_DIGEST_SIZE ||
 	    memcmp(a->state_digest.data, o->base_digest, MIG_DIGEST_SIZE) || !a->has_chain ||
 	    a->chain.len != MIG_DIGEST_SIZE || memcmp(a->chain.data, o->chain, MIG_DIGEST_SIZE)) {
-		mlink_error(o->l, -EBADMSG, "round %u: your digest or chain differs from mine",
-			    o->round);
+		char theirs[2 * MIG_DIGEST_SIZE + 1] = "absent", mine[2 * MIG_DIGEST_SIZE + 1];
+
+		if (a->has_state_digest && a->state_digest.len == MIG_DIGEST_SIZE)
+			mig_hex(a->state_digest.data, MIG_DIGEST_SIZE, theirs);
+		else if (a->has_state_digest)
+			snprintf(theirs, sizeof(theirs), "%zu bytes", a->state_digest.len);
+		mig_hex(o->base_digest, MIG_DIGEST_SIZE, mine);
+		mlink_error(o->l, -EBADMSG, "round %u: your digest %s or chain differs from mine %s",
+			    o->round, theirs, mine);
 		o->l = NULL;
-		resume(o, -EBADMSG, "round %u: the destination's image digest or chain differs "
-		       "from the source's", o->round);
+		resume(o, -EBADMSG, "round %u: the destination's image digest %s or chain differs "
+		       "from the source's %s", o->round, theirs, mine);
 		return;
 	}
 	if (a->verdict && a->verdict->has_verdict && (int)a->verdict->verdict > (int)o->accepted) {
@@ -756,7 +776,8 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	}
 	o->ms->rounds = o->round + 1;
 	o->last_round_ns = now - o->t_round;
-	rtt = o->last_round_ns > a->import_ns ? o->last_round_ns - a->import_ns : 0;
+	rtt = o->last_round_ns > peer_ns(a->import_ns) ?
+	      o->last_round_ns - peer_ns(a->import_ns) : 0;
 	if (o->round == 0 || (rtt && rtt < o->rtt_min))
 		o->rtt_min = rtt && rtt < o->rtt_min ? rtt : o->rtt_min;
 	o->ms->rtt_ns = o->rtt_min;
@@ -980,16 +1001,17 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 
 	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	if (o->t_freeze) {
+		uint64_t after = peer_ns(oc->answer_ns) + o->rtt_min / 2;
+
 		o->ms->down_informed_ns = now - o->t_freeze;
-		o->ms->down_active_ns = o->ms->down_informed_ns - oc->answer_ns - o->rtt_min / 2;
-		if (oc->answer_ns + o->rtt_min / 2 > o->ms->down_informed_ns)
-			o->ms->down_active_ns = 0;
+		o->ms->down_active_ns = after < o->ms->down_informed_ns ?
+					o->ms->down_informed_ns - after : 0;
 	}
-	o->ms->recv_ns = oc->recv_ns;
-	o->ms->import_ns = oc->import_ns;
-	o->ms->verify_ns = oc->verify_ns;
-	o->ms->commit_ns = oc->commit_ns;
-	o->ms->answer_ns = oc->answer_ns;
+	o->ms->recv_ns = peer_ns(oc->recv_ns);
+	o->ms->import_ns = peer_ns(oc->import_ns);
+	o->ms->verify_ns = peer_ns(oc->verify_ns);
+	o->ms->commit_ns = peer_ns(oc->commit_ns);
+	o->ms->answer_ns = peer_ns(oc->answer_ns);
 	/* Only an operator's resolution comes without the destination's digest. */
 	match = !oc->has_state_digest ||
 		(oc->state_digest.len == MIG_DIGEST_SIZE &&
@@ -1103,11 +1125,14 @@ static void outcome(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 		mlink_close(o->l);
 		o->l = NULL;
 	}
-	if (oc->outcome == GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_UNKNOWN)
+	if (oc->outcome == GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_UNKNOWN) {
+		char idhex[2 * MIG_ID_SIZE + 1];
+
+		mig_hex(o->rec.id, MIG_ID_SIZE, idhex);
 		snprintf(o->job->errmsg, sizeof(o->job->errmsg), "%.100s has no record of migration "
 			 "%s: only an operator can decide (gisactl job resolve %llu "
-			 "committed|resumed)", o->uri, "(id in the job)",
-			 (unsigned long long)o->job->id);
+			 "committed|resumed)", o->uri, idhex, (unsigned long long)o->job->id);
+	}
 	if (o->st == O_OUTCOME)
 		doubt(o, "the destination has not decided yet");
 	else
