@@ -929,10 +929,11 @@ static void query(struct mig_in *s, const Gisa__V1__MigMessage *m)
 	s->l->has_id = true;
 	oc.has_outcome = true;
 	oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_UNKNOWN;
-	for (const struct mig_in *o = s->d->ins; o; o = o->next)
-		if (o->reserved && memcmp(o->rec.id, s->l->id, MIG_ID_SIZE) == 0)
-			oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_IN_PROGRESS;
 	r = outcome_find(s->d, s->l->id);
+	/* A running migration is as private as a decided one: the same peer only. */
+	for (const struct mig_in *o = s->d->ins; !r && o; o = o->next)
+		if (o->reserved && memcmp(o->rec.id, s->l->id, MIG_ID_SIZE) == 0)
+			r = &o->rec;
 	if (r && strcmp(r->peer_entry, s->l->peer.matched) != 0) {
 		mlink_error(s->l, -EACCES, "that migration ran with another peer (allow-list entry "
 			    "`%s', not `%s')", r->peer_entry, s->l->peer.matched);
@@ -951,8 +952,10 @@ static void query(struct mig_in *s, const Gisa__V1__MigMessage *m)
 		oc.has_error = true;
 		oc.error = r->error ? r->error : -ECANCELED;
 		oc.message = (char *)r->message;
+	} else if (r) {
+		oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_IN_PROGRESS;
 	}
-	if (r) {
+	if (r && oc.outcome != GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_IN_PROGRESS) {
 		oc.has_decided_unix_ns = true;
 		oc.decided_unix_ns = r->decided_unix_ns;
 	}
