@@ -1026,6 +1026,18 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 		char clean[256];
 
 		mig_clean_text(text, clean, sizeof(clean));
+		if (b == GISA__V1__MIG_MESSAGE__BODY_ABORT && s->st == I_FINAL) {
+			/*
+			 * After MigSwitchover the source may not abort: refused, and
+			 * decided as if the connection dropped here (the final delta
+			 * is incomplete, so discarded).
+			 */
+			mlink_error(l, -EPROTO, "MigAbort after MigSwitchover is refused: %s", clean);
+			s->l = NULL;
+			discard(s, -EPROTO, false, "the source sent MigAbort after MigSwitchover "
+				"(%s): the final delta is incomplete", clean);
+			return;
+		}
 		mlink_drop(l);
 		s->l = NULL;
 		if (s->st == I_CONFIRM)
