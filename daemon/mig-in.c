@@ -92,9 +92,14 @@ void migin_remember(struct gisad *d, const struct migrec *r)
 			return;
 		}
 	}
-	/* The oldest go, with their record files (more than one after a reload lowered cap). */
+	/*
+	 * The oldest go, with their record files (more than one after a reload
+	 * lowered cap); a record whose staged checkpoint is still there (its
+	 * move into place failed) stays on disk, for the next start to finish.
+	 */
 	while (d->nr_outcomes >= cap) {
-		(void)migrec_remove(d, d->outcomes[0].id);
+		if (!migrec_stage_exists(d, d->outcomes[0].id))
+			(void)migrec_remove(d, d->outcomes[0].id);
 		memmove(d->outcomes, d->outcomes + 1, (d->nr_outcomes - 1) * sizeof(*d->outcomes));
 		d->nr_outcomes--;
 	}
