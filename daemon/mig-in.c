@@ -150,8 +150,10 @@ static void check_active(struct mig_in *s)
 			strerror(-r));
 		return;
 	}
-	memcpy(s->ms->dst_digest, digest, MIG_DIGEST_SIZE);
-	s->ms->has_dst_digest = true;
+	if (s->ms) {
+		memcpy(s->ms->dst_digest, digest, MIG_DIGEST_SIZE);
+		s->ms->has_dst_digest = true;
+	}
 	if (memcmp(digest, s->rec.target_digest, MIG_DIGEST_SIZE) == 0)
 		return;
 	s->active_mismatch = true;
