@@ -24,8 +24,9 @@
 #     a lossy verdict, nothing listening, the gisad that holds the VM;
 #  6. `job abort' during precopy (under load: still exactly once); a VM in
 #     precopy or frozen for the switchover is not replaced or changed;
-#  7. a restart of both daemons keeps the outcome.
-#  8. a VM that came back is restored even if its old RETIRED record is found.
+#  7. a restart of both daemons keeps the outcome;
+#  8. a VM that came back is restored even if its old RETIRED record is found;
+#  9. a commit whose durable write fails is discarded, also after a restart.
 # A slow link is a relay (mig-mt-tool delay) that holds every byte a few
 # milliseconds each way: the round trip then exceeds a 1 ms downtime budget,
 # so the precopy runs to its round limit, and deterministically so.
@@ -787,6 +788,33 @@ start a
 [ "$(digest a vic)" = "$dvic" ] || fail "vic restored at a with another digest"
 [ ! -e "$rr" ] || fail "the stale RETIRED record of vic stays"
 echo "ok 8: a VM that came back is restored although its old RETIRED record was found again"
+
+# ---- 9. a commit whose durable write fails -----------------------------------------
+# b again, with mig-fsync-shim: the fsync of the directory after the staged
+# checkpoint's rename fails (the file is there, its entry not known to be
+# durable).  b must remove it before it answers DISCARDED, or its next
+# start would commit the VM the source resumed: active on both hosts.
+stop b
+LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start b
+g 0 a vm create dur --caps gisa --vcpus 1
+g 0 a vcpu set dur 0 --psw-mask 0x0100000000000000 --cr0 0x200
+d=$(digest a dur)
+g 1 a --json migrate dur "tls://127.0.0.1:${PORT[b]}"
+cp "$T/out" "$T/dur.json"
+jis type failed
+jis migration.phase resumed
+[[ "$(jv error_message "$T/dur.json")" == *"fsync of"*"Input/output error"* ]] ||
+	fail "the failed commit is reported as \`$(jv error_message "$T/dur.json")'"
+[ "$(listed a dur)" = none ] && [ "$(digest a dur)" = "$d" ] ||
+	fail "dur is not running unchanged at a after a failed commit at b"
+[ -z "$(listed b dur)" ] || fail "dur exists at b after a failed commit"
+! compgen -G "$T/b/state/migrations/*.gsnap" >/dev/null ||
+	fail "a staged checkpoint stays at b after a failed commit: $(ls "$T/b/state/migrations")"
+stop b
+start b
+[ -z "$(listed b dur)" ] || fail "dur committed at b's next start after its commit failed"
+[ "$(listed a dur)" = none ] || fail "dur is not active at a"
+echo "ok 9: a commit whose durable write fails is discarded at both ends, also after a restart"
 
 stop a
 stop b
