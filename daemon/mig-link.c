@@ -223,6 +223,22 @@ void mlink_close(struct mlink *l)
 		arm(l->reaper, l->handshake_ms);   /* a peer that does not read */
 }
 
+/*
+ * Tell the owner the link detached from (ops, owner) is down: attached for
+ * the call only, so that what the owner does to it finds it detached.
+ */
+static void tell_down(struct mlink *l, const struct mlink_ops *ops, void *owner, int err,
+		      const char *why)
+{
+	if (!ops || !ops->down)
+		return;
+	l->ops = ops;
+	l->owner = owner;
+	ops->down(l, err, why);
+	l->ops = NULL;
+	l->owner = NULL;
+}
+
 /* The link failed: tell the owner, free from the loop. */
 static void link_down(struct mlink *l, int err, const char *why)
 {
@@ -232,12 +248,7 @@ static void link_down(struct mlink *l, int err, const char *why)
 	detach(l);
 	if (l->bev)
 		bufferevent_disable(l->bev, EV_READ | EV_WRITE);
-	l->ops = ops;
-	l->owner = owner;
-	if (ops && ops->down)
-		ops->down(l, err, why);
-	l->ops = NULL;
-	l->owner = NULL;
+	tell_down(l, ops, owner, err, why);
 	event_active(l->reaper, EV_TIMEOUT, 0);
 }
 
@@ -392,13 +403,7 @@ static void link_refuse(struct mlink *l, int err, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	error_close(l, err, text);
-	if (ops && ops->down) {
-		l->ops = ops;
-		l->owner = owner;
-		ops->down(l, err, text);
-		l->ops = NULL;
-		l->owner = NULL;
-	}
+	tell_down(l, ops, owner, err, text);
 }
 
 /* ---- receiving ----------------------------------------------------------- */

@@ -134,48 +134,6 @@ static void print_tls(const char *what, const struct gisa_tls_error *err)
 	       gisa_tls_errkind_name(err->kind), err->alert, err->msg);
 }
 
-static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
-{
-	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
-	Gisa__V1__MigHello h = GISA__V1__MIG_HELLO__INIT;
-	Gisa__V1__MigPeer p = GISA__V1__MIG_PEER__INIT;
-	struct gisa_tls_error err;
-	struct gisa_fbuf fb = { 0 };
-	uint8_t payload[1024];
-	size_t len, off = 0, n;
-	int r = 0;
-
-	p.daemon = (char *)"mig-client";
-	p.hostname = (char *)"test";
-	p.dialled = (char *)dialled;
-	h.has_min_version = h.has_max_version = true;
-	h.min_version = min;
-	h.max_version = max;
-	h.has_role = true;
-	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
-	h.has_purpose = true;
-	h.purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE;
-	h.peer = &p;
-	msg.has_version = true;
-	msg.version = max;
-	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_HELLO;
-	msg.hello = &h;
-	len = gisa__v1__mig_message__get_packed_size(&msg);
-	if (len > sizeof(payload))
-		die("hello too large");
-	gisa__v1__mig_message__pack(&msg, payload);
-	if (gisa_fbuf_put(&fb, GISA_FRAME_MSG, payload, len))
-		die("framing the hello");
-	while (off < fb.len && r == 0) {
-		r = gisa_tls_write(ssl, fb.data + off, fb.len - off, &n, &err);
-		off += r == 0 ? n : 0;
-	}
-	if (r)
-		print_tls("refused", &err);
-	gisa_fbuf_release(&fb);
-	return r;
-}
-
 static int read_one(SSL *ssl, uint32_t *profile);
 static void read_answer(SSL *ssl);
 
@@ -202,6 +160,30 @@ static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
 		print_tls("refused", &err);
 	gisa_fbuf_release(&fb);
 	return r;
+}
+
+static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigHello h = GISA__V1__MIG_HELLO__INIT;
+	Gisa__V1__MigPeer p = GISA__V1__MIG_PEER__INIT;
+
+	p.daemon = (char *)"mig-client";
+	p.hostname = (char *)"test";
+	p.dialled = (char *)dialled;
+	h.has_min_version = h.has_max_version = true;
+	h.min_version = min;
+	h.max_version = max;
+	h.has_role = true;
+	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
+	h.has_purpose = true;
+	h.purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE;
+	h.peer = &p;
+	msg.has_version = true;
+	msg.version = max;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_HELLO;
+	msg.hello = &h;
+	return send_msg(ssl, &msg);
 }
 
 /* --begin: MigBegin, its answer, then a message of another version. */
