@@ -98,7 +98,9 @@ $1"
 
 # expect_match OUTPUT REGEX
 expect_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "no line matches /$2/ in:
+	# A here-string, not a pipe: grep -q quits at the first match, and the
+	# writer's SIGPIPE would fail the pipeline (pipefail) on a long text.
+	grep -Eq -- "$2" <<<"$1" || fail "no line matches /$2/ in:
 $1"
 }
 

@@ -572,7 +572,7 @@ check_end() {
 			fail "job $job says the digests differ"
 		got=$(g a --json irq inject "$vm" --hex "$(printf '%0144d' 0)" 2>/dev/null | jflat || true)
 		[ "$(jv "$got" error.code)" = ENOENT ] &&
-			jv "$got" error.message | grep -q "migrated to .*: it is active there, not here" ||
+			grep -q "migrated to .*: it is active there, not here" <<<"$(jv "$got" error.message)" ||
 			fail "A does not refuse irq inject on migrated VM $vm: $got"
 		if [ "${4:-}" != restarted ]; then
 			[ "$(echo "$injobs" | awk '{ print $2 "/" $3 }')" = completed/committed ] ||
@@ -1203,7 +1203,7 @@ case_resolve_committed_held() {
 			[ "$(jv "$j" error.code)" = ENOENT ] || fail "job resolve $id: $j"
 		else
 			[ "$(jv "$j" error.code)" = EINVAL ] &&
-				jv "$j" error.message | grep -q 'is not an in-doubt migration' ||
+				grep -q 'is not an in-doubt migration' <<<"$(jv "$j" error.message)" ||
 				fail "job resolve $id: $j"
 		fi
 	done

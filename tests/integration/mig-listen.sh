@@ -183,8 +183,8 @@ serving "bad hellos and an idle peer"
 # one of protocol version 2 after MigBegin): MigError -EPROTO, and the
 # destination discards: the job fails, the name is free again.
 out=$(as host-b --begin staged)
-printf '%s\n' "$out" | grep -qx 'ready.vm_name=staged' || fail "no MigReady for \`staged': $out"
-printf '%s\n' "$out" | tail -n +4 | grep -qx 'error.code=-71' || fail "no MigError -71 after: $out"
+grep -qx 'ready.vm_name=staged' <<<"$out" || fail "no MigReady for \`staged': $out"
+grep -qx 'error.code=-71' <<<"$(tail -n +4 <<<"$out")" || fail "no MigError -71 after: $out"
 log_has "of protocol version 2: version 1 was agreed: answered MigError -71"
 log_has "job 1: migrate-in of VM \`staged' failed: connection lost: message \(field 27\) of \
 protocol version 2"

@@ -380,7 +380,7 @@ jis migration.digests_match true "$T/mig-load.json"
 rounds=$(jv migration.rounds "$T/mig-load.json")
 [ "$rounds" -ge 2 ] && [ "$rounds" -le 4 ] ||
 	fail "migration under load ran $rounds precopy rounds, expected 2 to 4"
-tail -n 1 "$T/load.log" | grep -qx G || fail "the load never saw the VM retired"
+grep -qx G <<<"$(tail -n 1 "$T/load.log")" || fail "the load never saw the VM retired"
 grep -q '^ops=' "$T/load.out" || fail "load: $(cat "$T/load.out")"
 g 0 b snapshot export load "$T/load-dest.gsnap"
 "$TOOL" check "$T/load-dest.gsnap" "$T/load.log" >"$T/check.out" ||
