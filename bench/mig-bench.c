@@ -72,6 +72,11 @@
  * durable write into the state directory's file system (temporary file,
  * fsync, rename, fsync of the directory: what gisad's checkpoints and
  * migration records do), so that the downtime's breakdown can be read.
+ * Beside it the durable write the switchover makes on each side: an
+ * overwrite of a slot reserved (zero-filled and flushed) beforehand, then
+ * fdatasync, of 4 KiB and of the stored snapshot; and fdatasync with
+ * nothing to write, the device's flush alone: the floor of any durable
+ * write on that file system.
  *
  * Goals (printed as met or MISSED with their figures, compression none
  * judged, zstd:1 beside it): downtime <= GOAL_DOWN_TYPICAL TLS round trips
@@ -155,6 +160,7 @@ int gisa_snapshot_bench_main(void);
 #define PARTS_REPS       7              /* in-process parts: median of */
 #define PARTS_ROTATE     100u           /* records rotated for the delta part */
 #define DURABLE_SMALL    1024u          /* a migration record's size, about */
+#define SLOT_SMALL       4096u          /* one block overwritten in a slot */
 #define VM_REF           "reference"
 
 #define GOAL_DOWN_TYPICAL 10.0          /* TLS round trips */
@@ -1362,7 +1368,7 @@ static const char *const comp_name[NR_COMP] = { "none", "zstd:1" };
 /* In-process parts of a migration, each timed alone on the same image. */
 enum part {
 	P_FROM_VM, P_DIGEST, P_ENCODE, P_DELTA, P_APPLY, P_COMPAT, P_BUILD, P_DUR_SMALL,
-	P_DUR_CKPT, NR_PARTS
+	P_DUR_CKPT, P_SLOT_SMALL, P_SLOT_CKPT, P_FLUSH, NR_PARTS
 };
 
 struct mstate {
@@ -1518,6 +1524,40 @@ static double durable_write(const char *dir, const uint8_t *buf, size_t n)
 	return ms_since(t0);
 }
 
+/* A slot of n bytes for the overwrites: zero-filled, flushed, its name durable. */
+static int slot_open(const char *dir, size_t n)
+{
+	char path[PATH_MAX];
+	uint8_t *zeros = calloc(1, n ? n : 1);
+	int fd;
+
+	if (!zeros)
+		fail("out of memory for a %zu-byte slot", n);
+	path_cat(path, sizeof(path), dir, "/.bench-slot");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || pwrite(fd, zeros, n, 0) != (ssize_t)n || fsync(fd))
+		fail("%s: %s", path, strerror(errno));
+	free(zeros);
+	return fd;
+}
+
+/* n bytes over the start of the slot, then fdatasync (n = 0: the flush alone); ms. */
+static double slot_write(int fd, const uint8_t *buf, size_t n)
+{
+	uint64_t t0 = now_ns();
+
+	for (size_t off = 0; off < n;) {
+		ssize_t w = pwrite(fd, buf + off, n - off, (off_t)off);
+
+		if (w <= 0)
+			fail("slot: pwrite: %s", strerror(errno));
+		off += (size_t)w;
+	}
+	if (fdatasync(fd))
+		fail("slot: fdatasync: %s", strerror(errno));
+	return ms_since(t0);
+}
+
 /* Heap bytes in use (glibc), to size an image; 0 elsewhere. */
 static uint64_t heap_used(void)
 {
@@ -1540,6 +1580,7 @@ static void prepare_state(struct mstate *s)
 	uint8_t *file, *state;
 	size_t flen, slen;
 	uint64_t h0;
+	int slot;
 
 	if (gisa_host_new(NULL, &host))
 		fail("gisa_host_new failed");
@@ -1555,6 +1596,7 @@ static void prepare_state(struct mstate *s)
 	s->file_len = flen;
 	s->file_fd = memfd_with(s->name, file, flen);
 	s->engine_bytes = engine_bytes(img);
+	slot = slot_open(g.dst.state, flen + flen / 8 + (64u << 10));
 
 	/* The image after PARTS_ROTATE records rotated: a switchover's delta. */
 	rotate(vm, PARTS_ROTATE);
@@ -1606,6 +1648,16 @@ static void prepare_state(struct mstate *s)
 		t[P_DUR_CKPT][i] = durable_write(g.dst.state, file, flen);
 		t[P_DUR_SMALL][i] = durable_write(g.dst.state, file,
 						  DURABLE_SMALL < flen ? DURABLE_SMALL : flen);
+		t[P_SLOT_CKPT][i] = slot_write(slot, file, flen);
+		t[P_SLOT_SMALL][i] = slot_write(slot, file, SLOT_SMALL < flen ? SLOT_SMALL : flen);
+		t[P_FLUSH][i] = slot_write(slot, file, 0);
+	}
+	close(slot);
+	{
+		char path[PATH_MAX];
+
+		path_cat(path, sizeof(path), g.dst.state, "/.bench-slot");
+		(void)unlink(path);
 	}
 	for (int k = 0; k < NR_PARTS; k++) {
 		s->part[k] = median(t[k], PARTS_REPS);
@@ -1876,10 +1928,15 @@ static void print_state(const struct mstate *s)
 	       PARTS_ROTATE, s->part1[P_DELTA], s->part[P_DELTA], s->part1[P_APPLY],
 	       s->part[P_APPLY], s->part1[P_COMPAT], s->part[P_COMPAT]);
 	printf("    durable write into the state directory (tmp, fsync, rename, fsync dir): "
-	       "%s B %.3f/%.3f, %s B %.3f/%.3f\n\n",
+	       "%s B %.3f/%.3f, %s B %.3f/%.3f\n",
 	       grouped(DURABLE_SMALL, a, sizeof(a)), s->part1[P_DUR_SMALL], s->part[P_DUR_SMALL],
 	       grouped((double)s->file_len, b, sizeof(b)), s->part1[P_DUR_CKPT],
 	       s->part[P_DUR_CKPT]);
+	printf("    durable overwrite of a reserved slot (pwrite, fdatasync): %s B %.3f/%.3f, "
+	       "%s B %.3f/%.3f; the flush alone (fdatasync) %.3f/%.3f\n\n",
+	       grouped(SLOT_SMALL, a, sizeof(a)), s->part1[P_SLOT_SMALL], s->part[P_SLOT_SMALL],
+	       grouped((double)s->file_len, b, sizeof(b)), s->part1[P_SLOT_CKPT],
+	       s->part[P_SLOT_CKPT], s->part1[P_FLUSH], s->part[P_FLUSH]);
 }
 
 static const char *verdict(bool met)

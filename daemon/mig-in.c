@@ -24,6 +24,7 @@
  *    allow-list entry that ran the migration.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ struct mig_in {
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the next round expected */
+	uint64_t stored_size;           /* round 0's snapshot, stored: the slot's size */
 	/* the announced object */
 	bool a_zstd;
 	uint64_t a_raw;
@@ -254,6 +256,8 @@ static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...
 		s->rec.decided_unix_ns = gisad_unix_ns();
 		if (migrec_write(s->d, &s->rec, why, sizeof(why)))
 			log_err("migration of VM `%s': the DISCARDED record: %s", s->rec.vm, why);
+		/* Nothing was written in the slot (a failed commit removed it). */
+		(void)migrec_stage_remove(s->d, s->rec.id, why, sizeof(why));
 		migin_remember(s->d, &s->rec);
 	}
 	reserve(s, false);
@@ -555,8 +559,11 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 
 	if (full) {
 		r = gisa_snap_decode(buf, len, &img, &info, &serr);
-		if (!r)
+		if (!r) {
 			memcpy(digest, info.digest, MIG_DIGEST_SIZE);
+			s->stored_size = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len +
+					 info.state_len + GISA_SNAP_DIGEST_SIZE;
+		}
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
 		if (r) {
@@ -628,6 +635,17 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 	r = apply(s, buf, len, s->round == 0, msg, sizeof(msg));
 	if (!r)
 		r = judge(s, &verdict, msg, sizeof(msg));
+	/*
+	 * The checkpoint's slot, reserved once round 0 tells its size, so that
+	 * the commit only overwrites it (MigReady came before: a destination
+	 * that stops between the two has nothing in the slot, and discards).
+	 */
+	if (!r && s->round == 0) {
+		r = migrec_stage_reserve(s->d, s->rec.id, s->stored_size, msg, sizeof(msg));
+		if (r)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (reserving the "
+				 "checkpoint's slot)");
+	}
 	if (r) {
 		discard(s, r, false, "%s", msg);
 		return;
@@ -733,8 +751,9 @@ static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image
 }
 
 /*
- * The commit: the staged checkpoint, written durably, is the point of no
- * return (its presence beside the STAGING record means COMMITTED; the JSON
+ * The commit: the checkpoint, written durably into its slot (reserved at
+ * round 0: an overwrite and fdatasync), is the point of no return (a
+ * snapshot in the slot beside the STAGING record means COMMITTED; the JSON
  * record says so once the answer left, see stage_move).
  */
 static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, size_t msglen)
@@ -745,6 +764,7 @@ static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, si
 		.created_unix_ns = gisad_unix_ns(),
 	};
 	struct gisa_snap_opts opts = { .compress = false };
+	struct migrec done = s->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r = gisa_snap_encode(conv, &meta, &opts, &buf, &len);
@@ -753,17 +773,18 @@ static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, si
 		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
 		return r;
 	}
-	r = migrec_stage_write(s->d, s->rec.id, buf, len, msg, msglen);
+	/* The record in the slot, and the one kept once it is durable: COMMITTED. */
+	memcpy(done.final_digest, s->digest, MIG_DIGEST_SIZE);
+	memcpy(done.chain, s->chain, MIG_DIGEST_SIZE);
+	memcpy(done.target_digest, s->a_target, MIG_DIGEST_SIZE);
+	done.has_digests = true;
+	done.state = MIGREC_COMMITTED;
+	done.decided_unix_ns = gisad_unix_ns();
+	r = migrec_stage_write(s->d, &done, buf, len, msg, msglen);
 	free(buf);
-	if (r)
-		return r;
-	memcpy(s->rec.final_digest, s->digest, MIG_DIGEST_SIZE);
-	memcpy(s->rec.chain, s->chain, MIG_DIGEST_SIZE);
-	memcpy(s->rec.target_digest, s->a_target, MIG_DIGEST_SIZE);
-	s->rec.has_digests = true;
-	s->rec.state = MIGREC_COMMITTED;
-	s->rec.decided_unix_ns = gisad_unix_ns();
-	return 0;
+	if (!r)
+		s->rec = done;
+	return r;
 }
 
 static void activate(struct mig_in *s, struct gisa_vm *vm)
@@ -848,9 +869,10 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 
 		gisa_vm_free(vm);
 		/*
-		 * A failed durable write may leave the staged checkpoint (a failed
-		 * fsync after the rename): its presence means COMMITTED at the next
-		 * start, so it goes before DISCARDED is answered.  If it cannot,
+		 * A failed durable write may leave the checkpoint in its slot (a
+		 * failed fdatasync: the blocks may still reach the disk): a snapshot
+		 * there means COMMITTED at the next start, so the slot goes before
+		 * DISCARDED is answered.  If it cannot,
 		 * nothing is decided here now: no answer and no outcome (the source
 		 * stays in doubt, its queries get UNKNOWN), and the next start
 		 * decides from the file.
@@ -1202,14 +1224,24 @@ int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 
 void migin_recover(struct gisad *d, const struct migrec *r)
 {
-	struct migrec rec = *r;
-	char msg[256];
-	bool staged = migrec_stage_exists(d, rec.id);
+	struct migrec rec = *r, slot;
+	char msg[PATH_MAX + 256];
+	int staged = migrec_stage_written(d, rec.id, &slot, msg, sizeof(msg));
 
+	if (staged < 0 && rec.state != MIGREC_DISCARDED) {
+		/* Committed or not: only the slot could tell.  Undecided until it can. */
+		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome "
+			"until gisad restarts and can read it)", rec.vm, msg);
+		return;
+	}
+	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
+		log_err("incoming migration of VM `%s' is undecided: its slot holds a `%s' record "
+			"(queries get no outcome)", rec.vm, migrec_state_name(slot.state));
+		return;
+	}
 	if (rec.state == MIGREC_STAGING && staged) {
-		/* Committed: the staged checkpoint was durable; the record lagged. */
-		rec.state = MIGREC_COMMITTED;
-		rec.decided_unix_ns = gisad_unix_ns();
+		/* Committed: the slot was durable, with its record; the JSON lagged. */
+		rec = slot;
 		if (migrec_write(d, &rec, msg, sizeof(msg)))
 			log_err("migration record of VM `%s': %s", rec.vm, msg);
 	} else if (rec.state == MIGREC_STAGING) {
@@ -1223,12 +1255,16 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		log_notice("incoming migration of VM `%s' was staging when gisad stopped: "
 			   "discarded", rec.vm);
 	}
-	if (rec.state == MIGREC_COMMITTED && staged) {
+	if (rec.state == MIGREC_COMMITTED && staged > 0) {
 		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg)))
 			log_err("committed VM `%s': %s", rec.vm, msg);
 		else
 			log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
 	}
+	/* A discarded migration's slot holds nothing to keep. */
+	if (rec.state == MIGREC_DISCARDED && migrec_stage_exists(d, rec.id) &&
+	    migrec_stage_remove(d, rec.id, msg, sizeof(msg)))
+		log_warning("discarded migration of VM `%s': %s", rec.vm, msg);
 	/*
 	 * The records come oldest first: a listing of this VM as retired here
 	 * is older than its return, whose activation ended it (or would have,

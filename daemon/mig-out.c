@@ -91,14 +91,14 @@ struct mig_out {
 	uint8_t *round0;                /* round 0's snapshot file until MigReady */
 	size_t round0_len;
 	uint64_t obj_queued;            /* object bytes queued so far */
-	bool doubt_pending;             /* the doubt file is written, not the JSON */
+	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
 	uint64_t last_estimate;
 
 	/* times (CLOCK_MONOTONIC ns) */
 	uint64_t t_dial, t_hello, t_first, t_round, t_freeze, t_switch_sent, t_outcome;
 	uint64_t last_round_ns, last_round_bytes, rtt_min;
 	uint64_t last_encode_ns;        /* making the last round's object */
-	uint64_t durable_ns;            /* one durable write (the PRECOPY record) */
+	uint64_t durable_ns;            /* one durable write into a slot, timed at MigReady */
 	uint64_t prev_predicted;        /* the last prediction, for convergence */
 	uint32_t no_progress;           /* rounds whose prediction did not improve */
 };
@@ -321,7 +321,6 @@ static void on_drained(struct mlink *l)
 
 	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
-		record_doubt_json(o);
 	}
 	if (o->job)
 		progress(o);
@@ -573,6 +572,35 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 	return r;
 }
 
+/*
+ * The slot of the frozen snapshot, reserved durably now for round 0's
+ * state stored (the form the frozen snapshot takes), so that the write in
+ * the downtime is an overwrite.  A block of zeros written the same way
+ * (the slot still holds no snapshot) times one such write: the estimate
+ * of each side's durable write in the downtime.
+ */
+static int reserve_doubt(struct mig_out *o, char *msg, size_t msglen)
+{
+	struct gisa_snap_info info;
+	struct gisa_snap_error err = { { 0 } };
+	uint64_t expected;
+	int r = gisa_snap_info(o->round0, o->round0_len, &info, &err);
+
+	if (r) {
+		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
+		return r;
+	}
+	expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len + info.state_len +
+		   GISA_SNAP_DIGEST_SIZE;
+	r = migrec_stage_reserve(o->d, o->rec.id, expected, msg, msglen);
+	if (r)
+		return r;
+	o->durable_ns = gisad_now_ns();
+	r = migrec_stage_probe(o->d, o->rec.id, msg, msglen);
+	o->durable_ns = gisad_now_ns() - o->durable_ns;
+	return r;
+}
+
 static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 {
 	char why[512];
@@ -584,12 +612,15 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
 	o->rec.state = MIGREC_PRECOPY;
 	o->rec.created_unix_ns = gisad_unix_ns();
-	o->durable_ns = gisad_now_ns();
 	r = migrec_write(o->d, &o->rec, why, sizeof(why));
-	o->durable_ns = gisad_now_ns() - o->durable_ns;
 	if (r) {
 		o->rec.state = MIGREC_NONE;
 		resume(o, r, "the PRECOPY record: %s", why);
+		return;
+	}
+	r = reserve_doubt(o, why, sizeof(why));
+	if (r) {
+		resume(o, r, "reserving the frozen snapshot's slot: %s", why);
 		return;
 	}
 	r = gisa_frame_chain_init(o->rec.id, o->chain);
@@ -865,10 +896,11 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 }
 
 /*
- * The frozen VM's snapshot, durably, as migrations/<id>.gsnap: with the
- * PRECOPY record written at MigReady, its presence is the IN_DOUBT record
- * (one durable write in the downtime; the JSON record says IN_DOUBT once
- * the final delta left, see on_drained).
+ * The frozen VM's snapshot, durably, in its slot migrations/<id>.stage
+ * (reserved at MigReady): with the PRECOPY record, a snapshot in the slot
+ * is the IN_DOUBT record (one durable write in the downtime, an overwrite
+ * and fdatasync; the JSON record says IN_DOUBT only if the doubt outlives
+ * the answer, see record_doubt_json).
  */
 static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *msg,
 			size_t msglen)
@@ -880,6 +912,7 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *m
 		.created_unix_ns = gisad_unix_ns(),
 	};
 	struct gisa_snap_opts opts = { .compress = false };
+	struct migrec doubt = o->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
@@ -888,14 +921,21 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *m
 		snprintf(msg, msglen, "encoding the frozen VM's checkpoint: %s", strerror(-r));
 		return r;
 	}
-	r = migrec_stage_write(o->d, o->rec.id, buf, len, msg, msglen);
+	/* The record in the slot: IN_DOUBT with the digests, for a restart. */
+	doubt.state = MIGREC_IN_DOUBT;
+	r = migrec_stage_write(o->d, &doubt, buf, len, msg, msglen);
 	free(buf);
 	if (!r)
 		o->doubt_pending = true;
 	return r;
 }
 
-/* The JSON record catches up with the doubt file (outside the downtime). */
+/*
+ * The JSON record catches up with the slot when the outcome does not come
+ * with the answer: the slot already stands for it, so the common path
+ * (COMMITTED or DISCARDED answered) skips this write, which would block
+ * the loop just when the answer arrives.
+ */
 static void record_doubt_json(struct mig_out *o)
 {
 	char why[512];
@@ -905,8 +945,8 @@ static void record_doubt_json(struct mig_out *o)
 	o->doubt_pending = false;
 	o->rec.state = MIGREC_IN_DOUBT;
 	if (migrec_write(o->d, &o->rec, why, sizeof(why)))
-		log_err("migration of VM `%s': the IN_DOUBT record: %s (the doubt file stands "
-			"for it)", o->vm, why);
+		log_err("migration of VM `%s': the IN_DOUBT record: %s (the frozen snapshot"
+			" in its slot stands for it)", o->vm, why);
 }
 
 static void switchover(struct mig_out *o, struct gisa_image *img)
@@ -1145,6 +1185,7 @@ static void dial(struct mig_out *o);
 
 static void doubt(struct mig_out *o, const char *why)
 {
+	record_doubt_json(o);
 	o->st = O_DOUBT;
 	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
 	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_IN_DOUBT);

@@ -3,9 +3,9 @@
  * Migration records (docs/MIGRATION-PROTOCOL.md, section 7): one small
  * JSON file per migration in <state_dir>/migrations/<id>.json, written
  * atomically (temporary file, fsync, rename, fsync of the directory)
- * before the step that depends on it; and a destination's staged
- * checkpoint <id>.gsnap beside it until the commit moves it into
- * checkpoints/<vm>/current.gsnap.
+ * before the step that depends on it; and beside it the slot <id>.stage
+ * for the staged snapshot (a destination's commit, a source's frozen VM)
+ * until it moves into checkpoints/<vm>/current.gsnap.
  *
  * Records are read back at start-up only, as hostile input: a file over
  * MIGREC_MAX_FILE is not read, every string is length-checked, and a
@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+
+#include <gisa/snapshot.h>
 
 #include "log.h"
 #include "mig.h"
@@ -30,6 +33,26 @@
 #define MIGREC_MAX_FILE   (64u << 10)
 /* Records read at start-up; more are logged and ignored. */
 #define MIGREC_MAX_LOAD   65536u
+/*
+ * A migration's staged snapshot lives in a slot, <id>.stage, reserved
+ * (zero-filled, durable, name and all) during precopy, so that the write
+ * inside the downtime only overwrites blocks already allocated and needs
+ * fdatasync alone: no new file, no rename, no directory to flush.  The
+ * reservation is the expected size plus an eighth plus the slack, in
+ * whole blocks, at most the cap (a larger snapshot extends the file).
+ */
+#define MIGREC_STAGE               ".stage"
+#define MIGREC_STAGE_SLACK         (64u << 10)
+#define MIGREC_STAGE_BLOCK         4096u
+#define MIGREC_STAGE_MAX_RESERVE   (72ull << 20)
+/*
+ * After the snapshot in a written slot, the record it stands for (IN_DOUBT
+ * at a source, COMMITTED at a destination, with the digests): "GISAMREC",
+ * its length (u32 BE, at most MIGREC_MAX_FILE), SHA-256 of its text, the
+ * JSON text.  A slot counts as written only with both complete.
+ */
+#define SLOT_TRAILER_MAGIC         "GISAMREC"
+#define SLOT_TRAILER_HEAD          (8u + 4u + MIG_DIGEST_SIZE)
 
 static const char *const state_names[] = {
 	[MIGREC_NONE] = "none",
@@ -68,17 +91,14 @@ static void put_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
 	json_object_set_new(o, key, json_string(hex));
 }
 
-int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msglen)
+/* The record's JSON text (malloc'd), or NULL when out of memory. */
+static char *rec_text(const struct migrec *r)
 {
-	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + 8];
 	json_t *o = json_object();
 	char *text;
-	int err;
 
-	if (!o) {
-		snprintf(msg, msglen, "out of memory for a migration record");
-		return -ENOMEM;
-	}
+	if (!o)
+		return NULL;
 	json_object_set_new(o, "format", json_string("gisad.migration.v1"));
 	put_hex(o, "id", r->id, MIG_ID_SIZE);
 	json_object_set_new(o, "state", json_string(migrec_state_name(r->state)));
@@ -102,6 +122,15 @@ int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msgl
 	json_object_set_new(o, "decided_unix_ns", json_integer((json_int_t)r->decided_unix_ns));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
+	return text;
+}
+
+int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msglen)
+{
+	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + 8];
+	char *text = rec_text(r);
+	int err;
+
 	if (!text) {
 		snprintf(msg, msglen, "out of memory for a migration record");
 		return -ENOMEM;
@@ -132,18 +161,57 @@ static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *s
 int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
 	char path[PATH_MAX];
-	int r = id_path(d, id, ".json", path, sizeof(path));
+	int r;
 
+	/* The slot first: a crash in between leaves no slot without its record. */
+	if (!id_path(d, id, MIGREC_STAGE, path, sizeof(path)))
+		(void)unlink(path);
+	r = id_path(d, id, ".json", path, sizeof(path));
 	if (!r && unlink(path) && errno != ENOENT)
 		r = -errno;
-	if (!id_path(d, id, ".gsnap", path, sizeof(path)))
-		(void)unlink(path);
 	return r;
 }
 
+/* ---- the staged snapshot's slot -------------------------------------------- */
+
 int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len)
 {
-	return id_path(d, id, ".gsnap", buf, len);
+	return id_path(d, id, MIGREC_STAGE, buf, len);
+}
+
+static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len,
+		      char *msg, size_t msglen)
+{
+	if (id_path(d, id, MIGREC_STAGE, buf, len)) {
+		snprintf(msg, msglen, "state_dir `%s' is too long", d->cfg.state_dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t expected,
+			 char *msg, size_t msglen)
+{
+	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
+	uint64_t size = expected + expected / 8 + MIGREC_STAGE_SLACK;
+	uint8_t *zeros;
+	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+
+	if (r)
+		return r;
+	size = size > MIGREC_STAGE_MAX_RESERVE ? MIGREC_STAGE_MAX_RESERVE : size;
+	size = (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+	zeros = calloc(1, (size_t)size);
+	if (!zeros) {
+		snprintf(msg, msglen, "out of memory reserving %llu bytes for the staged snapshot",
+			 (unsigned long long)size);
+		return -ENOMEM;
+	}
+	mig_hex(id, MIG_ID_SIZE, name);
+	strcat(name, MIGREC_STAGE);
+	r = store_file_write(dir, name, zeros, (size_t)size, msg, msglen);
+	free(zeros);
+	return r;
 }
 
 int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
@@ -151,12 +219,10 @@ int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *ms
 	char path[PATH_MAX], dir[PATH_MAX];
 	int r = rec_dir(d, dir, sizeof(dir), msg, msglen), dfd;
 
+	if (!r)
+		r = stage_path(d, id, path, sizeof(path), msg, msglen);
 	if (r)
 		return r;
-	if (id_path(d, id, ".gsnap", path, sizeof(path))) {
-		snprintf(msg, msglen, "state_dir `%s' is too long", d->cfg.state_dir);
-		return -ENAMETOOLONG;
-	}
 	if (unlink(path)) {
 		if (errno == ENOENT)
 			return 0;
@@ -179,36 +245,283 @@ bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
 	char path[PATH_MAX];
 
-	return !id_path(d, id, ".gsnap", path, sizeof(path)) && access(path, F_OK) == 0;
+	return !id_path(d, id, MIGREC_STAGE, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
-int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
-		       size_t len, char *msg, size_t msglen)
+/* pwrite all of buf at the slot's start, then fdatasync.  -errno with msg. */
+static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
+			  size_t len, char *msg, size_t msglen)
 {
-	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + 8];
-	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+	char path[PATH_MAX];
+	size_t done = 0;
+	int fd, r = stage_path(d, id, path, sizeof(path), msg, msglen);
 
 	if (r)
 		return r;
-	mig_hex(id, MIG_ID_SIZE, name);
-	strcat(name, ".gsnap");
-	return store_file_write(dir, name, buf, len, msg, msglen);
+	/* Never created here: without its reservation the slot is not durable. */
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening the slot `%s': %s", path, strerror(-r));
+		return r;
+	}
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(msg, msglen, "writing `%s': %s", path, strerror(-r));
+			break;
+		}
+		done += (size_t)n;
+	}
+	/* Blocks written before, the name durable since the reservation: data only. */
+	if (!r && fdatasync(fd)) {
+		r = -errno;
+		snprintf(msg, msglen, "fdatasync of `%s': %s", path, strerror(-r));
+	}
+	close(fd);
+	return r;
+}
+
+int migrec_stage_probe(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
+{
+	static const uint8_t zeros[MIGREC_STAGE_BLOCK];
+
+	return slot_overwrite(d, id, zeros, sizeof(zeros), msg, msglen);
+}
+
+static int sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) && n == MIG_DIGEST_SIZE ?
+	       0 : -ENOMEM;
+}
+
+int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
+		       size_t len, char *msg, size_t msglen)
+{
+	char *text = rec_text(r);
+	size_t tlen = text ? strlen(text) : 0, total = len + SLOT_TRAILER_HEAD + tlen;
+	uint8_t *buf = text && tlen <= MIGREC_MAX_FILE ? malloc(total) : NULL, *t;
+	int err;
+
+	if (!buf) {
+		free(text);
+		snprintf(msg, msglen, "out of memory for the slot's %zu bytes", total);
+		return -ENOMEM;
+	}
+	/* The snapshot, then the record it stands for: one write, one flush. */
+	memcpy(buf, snap, len);
+	t = buf + len;
+	memcpy(t, SLOT_TRAILER_MAGIC, 8);
+	t[8] = (uint8_t)(tlen >> 24);
+	t[9] = (uint8_t)(tlen >> 16);
+	t[10] = (uint8_t)(tlen >> 8);
+	t[11] = (uint8_t)tlen;
+	memcpy(t + SLOT_TRAILER_HEAD, text, tlen);
+	free(text);
+	err = sha256(t + SLOT_TRAILER_HEAD, tlen, t + 12);
+	if (err)
+		snprintf(msg, msglen, "SHA-256 of the slot's record failed");
+	else
+		err = slot_overwrite(d, r->id, buf, total, msg, msglen);
+	free(buf);
+	return err;
+}
+
+static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int)(done == len);
+}
+
+static int parse(const char *text, size_t len, struct migrec *r, char *why, size_t whylen);
+
+/*
+ * The record after the snapshot (at off): 1 with *rec, 0 when it is not
+ * all there (a write cut short), or -errno.
+ */
+static int slot_record(int fd, const char *path, uint64_t off, uint64_t fsize,
+		       const uint8_t id[MIG_ID_SIZE], struct migrec *rec, char *msg, size_t msglen)
+{
+	uint8_t head[SLOT_TRAILER_HEAD], dg[MIG_DIGEST_SIZE];
+	char why[256], *text;
+	uint32_t tlen;
+	int r = off + sizeof(head) <= fsize ? read_at(fd, head, sizeof(head), (off_t)off) : 0;
+
+	if (r < 0) {
+		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
+		return r;
+	}
+	tlen = r ? (uint32_t)head[8] << 24 | (uint32_t)head[9] << 16 | (uint32_t)head[10] << 8 |
+		   head[11] : 0;
+	if (!r || memcmp(head, SLOT_TRAILER_MAGIC, 8) || tlen > MIGREC_MAX_FILE ||
+	    off + sizeof(head) + tlen > fsize) {
+		snprintf(msg, msglen, "`%s' holds a snapshot without its record (a write cut "
+			 "short)", path);
+		return 0;
+	}
+	text = malloc(tlen ? tlen : 1);
+	if (!text) {
+		snprintf(msg, msglen, "out of memory reading `%s'", path);
+		return -ENOMEM;
+	}
+	r = read_at(fd, (uint8_t *)text, tlen, (off_t)(off + sizeof(head)));
+	if (r > 0)
+		r = sha256((const uint8_t *)text, tlen, dg) ? -ENOMEM : 1;
+	if (r > 0 && memcmp(dg, head + 12, sizeof(dg))) {
+		snprintf(msg, msglen, "`%s': its record's digest does not match (a write cut "
+			 "short)", path);
+		r = 0;
+	} else if (r > 0 && parse(text, tlen, rec, why, sizeof(why))) {
+		snprintf(msg, msglen, "`%s': its record does not parse: %s", path, why);
+		r = -EBADMSG;
+	} else if (r > 0 && memcmp(rec->id, id, MIG_ID_SIZE)) {
+		snprintf(msg, msglen, "`%s' holds the record of another migration", path);
+		r = -EBADMSG;
+	} else if (r <= 0) {
+		r = r ? r : -EIO;
+		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
+	}
+	free(text);
+	return r;
+}
+
+/*
+ * The snapshot in an open slot: 1 and its size (and the record after it
+ * when rec is given), or 0 when the slot holds none (never written: zeros;
+ * or a write a crash cut short), or -errno.
+ */
+static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
+			 uint64_t *ret_size, struct migrec *rec, char *msg, size_t msglen)
+{
+	uint8_t pre[GISA_SNAP_PREAMBLE_SIZE];
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_image *img = NULL;
+	uint8_t *buf;
+	uint64_t size;
+	struct stat st;
+	int r = fstat(fd, &st) ? -errno : read_at(fd, pre, sizeof(pre), 0);
+
+	if (r < 0) {
+		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
+		return r;
+	}
+	if (r == 0 || gisa_snap_size(pre, sizeof(pre), &size, &err)) {
+		snprintf(msg, msglen, "`%s' holds no snapshot (never written)", path);
+		return 0;
+	}
+	if (size > (uint64_t)st.st_size) {
+		snprintf(msg, msglen, "`%s' is %lld bytes, its snapshot says %llu (a write cut "
+			 "short)", path, (long long)st.st_size, (unsigned long long)size);
+		return 0;
+	}
+	*ret_size = size;
+	if (!rec)
+		return 1;
+	/* gisa_snap_size capped the size: at most the largest snapshot file. */
+	buf = malloc((size_t)size);
+	if (!buf) {
+		snprintf(msg, msglen, "out of memory reading `%s' (%llu bytes)", path,
+			 (unsigned long long)size);
+		return -ENOMEM;
+	}
+	r = read_at(fd, buf, (size_t)size, 0);
+	if (r <= 0) {
+		free(buf);
+		r = r ? r : -EIO;
+		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
+		return r;
+	}
+	r = gisa_snap_decode(buf, (size_t)size, &img, NULL, &err);
+	free(buf);
+	gisa_image_free(img);
+	if (r == -EBADMSG) {
+		snprintf(msg, msglen, "`%s' holds an incomplete snapshot (a write cut short): %s",
+			 path, err.msg);
+		return 0;
+	}
+	if (r) {
+		snprintf(msg, msglen, "`%s': %s", path, err.msg[0] ? err.msg : strerror(-r));
+		return r;
+	}
+	return slot_record(fd, path, size, (uint64_t)st.st_size, id, rec, msg, msglen);
+}
+
+int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct migrec *rec,
+			 char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	uint64_t size;
+	int fd, r = stage_path(d, id, path, sizeof(path), msg, msglen);
+
+	if (r)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT) {
+			snprintf(msg, msglen, "no slot `%s'", path);
+			return 0;
+		}
+		snprintf(msg, msglen, "opening `%s': %s", path, strerror(-r));
+		return r;
+	}
+	r = slot_snapshot(fd, path, id, &size, rec, msg, msglen);
+	close(fd);
+	return r;
 }
 
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen)
 {
 	char src[PATH_MAX], dir[PATH_MAX], dst[PATH_MAX + 32];
-	int r, dfd;
+	uint64_t size = 0;
+	int r, fd, dfd;
 
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
+	if (!r)
+		r = stage_path(d, id, src, sizeof(src), msg, msglen);
 	if (r)
 		return r;
-	if (id_path(d, id, ".gsnap", src, sizeof(src))) {
-		snprintf(msg, msglen, "state_dir `%s' is too long", d->cfg.state_dir);
-		return -ENAMETOOLONG;
-	}
 	snprintf(dst, sizeof(dst), "%s/current.gsnap", dir);
+	/* The slot's padding goes first, durably: a checkpoint is the file alone. */
+	fd = open(src, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening `%s': %s", src, strerror(-r));
+		return r;
+	}
+	r = slot_snapshot(fd, src, id, &size, NULL, msg, msglen);
+	if (r == 0)
+		r = -EBADMSG;
+	if (r > 0) {
+		r = 0;
+		if (ftruncate(fd, (off_t)size) || fsync(fd)) {
+			r = -errno;
+			snprintf(msg, msglen, "trimming `%s' to %llu bytes: %s", src,
+				 (unsigned long long)size, strerror(-r));
+		}
+	}
+	close(fd);
+	if (r)
+		return r;
 	if (rename(src, dst)) {
 		r = -errno;
 		snprintf(msg, msglen, "moving `%s' to `%s': %s", src, dst, strerror(-r));
@@ -348,6 +661,18 @@ static int read_small(int dfd, const char *name, char **ret, size_t *ret_len)
 	return 0;
 }
 
+/* A slot without its record (removed by hand): nothing refers to it any more. */
+static void orphan_slot(int dfd, const char *dir, const char *name)
+{
+	char rec[2 * MIG_ID_SIZE + 6];
+
+	snprintf(rec, sizeof(rec), "%.*s.json", 2 * MIG_ID_SIZE, name);
+	if (faccessat(dfd, rec, F_OK, 0) == 0 || errno != ENOENT)
+		return;
+	log_warning("migration slot `%s/%s' has no record: removed", dir, name);
+	(void)unlinkat(dfd, name, 0);
+}
+
 int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 {
 	char dir[PATH_MAX], msg[256], why[256];
@@ -373,6 +698,11 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 		if (de->d_name[0] == '.') {
 			if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
 				(void)unlinkat(dirfd(dh), de->d_name, 0);
+			continue;
+		}
+		if (len == 2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE) - 1 &&
+		    strcmp(de->d_name + 2 * MIG_ID_SIZE, MIGREC_STAGE) == 0) {
+			orphan_slot(dirfd(dh), dir, de->d_name);
 			continue;
 		}
 		if (len != 2 * MIG_ID_SIZE + 5 || strcmp(de->d_name + 2 * MIG_ID_SIZE, ".json"))
@@ -495,21 +825,33 @@ static bool held(const struct gisad *d, const char *name)
 }
 
 /*
- * A source record: the doubt file (the frozen VM's snapshot) decides.
- * Present: the final delta may have been sent, so the VM comes back
- * frozen from that snapshot (it becomes its current checkpoint) and stays
- * in doubt.  Absent with PRECOPY: the VM never left.
+ * A source record: the slot of the frozen VM's snapshot decides.  Written:
+ * the final delta may have been sent, so the VM comes back frozen from
+ * that snapshot (it becomes its current checkpoint) and stays in doubt.
+ * Not written (or no slot) with PRECOPY: the VM never left.  Unreadable:
+ * the VM is held.
  */
 static void recover_source(struct gisad *d, struct migrec *r)
 {
-	char msg[256], why[320];
+	char msg[PATH_MAX + 256], why[PATH_MAX + 320];
+	struct migrec slot;
+	int written = migrec_stage_written(d, r->id, &slot, msg, sizeof(msg));
 
-	if (migrec_stage_exists(d, r->id)) {
+	if (written > 0 && slot.state != MIGREC_IN_DOUBT) {
+		snprintf(msg, sizeof(msg), "its slot holds a `%s' record",
+			 migrec_state_name(slot.state));
+		written = -EBADMSG;
+	}
+	if (written < 0) {
+		snprintf(why, sizeof(why), "its frozen snapshot cannot be read: %s", msg);
+		hold(d, r, why);
+	} else if (written) {
 		/*
-		 * The record says IN_DOUBT before the snapshot moves: a start that
-		 * finds IN_DOUBT and the snapshot still there moves it then.
+		 * The record in the slot (IN_DOUBT, with the digests) becomes the
+		 * JSON before the snapshot moves: a start that finds IN_DOUBT and
+		 * the snapshot still there moves it then.
 		 */
-		r->state = MIGREC_IN_DOUBT;
+		*r = slot;
 		if (migrec_write(d, r, msg, sizeof(msg))) {
 			snprintf(why, sizeof(why), "its record cannot be written: %s", msg);
 			hold(d, r, why);
@@ -524,6 +866,9 @@ static void recover_source(struct gisad *d, struct migrec *r)
 		log_notice("VM `%s' was frozen for its migration to %s when gisad stopped: it "
 			   "comes back in doubt", r->vm, r->peer);
 	} else if (r->state == MIGREC_PRECOPY) {
+		if (migrec_stage_exists(d, r->id))
+			log_info("VM `%s': %s: its migration to %s never switched over", r->vm,
+				 msg, r->peer);
 		(void)migrec_remove(d, r->id);
 	}
 }

@@ -186,17 +186,43 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /* Every readable record (malloc'd array); unreadable ones are logged. */
 int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
 /*
- * <state_dir>/migrations/<id>.gsnap: a destination's staged checkpoint
- * (its presence means COMMITTED), or a source's frozen VM (IN_DOUBT).
+ * <state_dir>/migrations/<id>.stage: the slot of a destination's staged
+ * checkpoint (a snapshot written in it means COMMITTED) or of a source's
+ * frozen VM (IN_DOUBT).  Reserved durably during precopy, zero-filled to
+ * the expected snapshot size and some; written once, inside the downtime,
+ * by an overwrite and fdatasync; the snapshot is followed by the padding
+ * until the slot moves into place.
  */
 int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len);
-/* Write the staged checkpoint durably.  -errno with msg. */
-int migrec_stage_write(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
+/* Reserve the slot for a snapshot of about expected bytes.  -errno with msg. */
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t expected,
+			 char *msg, size_t msglen);
+/*
+ * Write the snapshot into its reserved slot, followed by the record r (the
+ * one the written slot stands for), durably: one pwrite, one fdatasync.
+ * -errno with msg.
+ */
+int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
 		       size_t len, char *msg, size_t msglen);
-/* Remove the staged checkpoint durably (absent: 0).  -errno with msg. */
+/* Overwrite the slot's first block with zeros, durably: times the write above. */
+int migrec_stage_probe(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen);
+/*
+ * 1: the slot holds a complete snapshot (decoded, digest checked) and the
+ * record after it (its SHA-256 checked, parsed, this id), returned in *rec;
+ * 0: no slot, or nothing complete written in it (zeros, or a write a crash
+ * cut short; msg says which); -errno with msg when it cannot be read or
+ * holds what gisad does not write.
+ */
+int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct migrec *rec,
+			 char *msg, size_t msglen);
+/* Remove the slot durably (absent: 0).  -errno with msg. */
 int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen);
+/* Whether the slot exists (written or not). */
 bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
-/* Move the staged checkpoint to checkpoints/<vm>/current.gsnap.  -errno, msg. */
+/*
+ * Move the written slot to checkpoints/<vm>/current.gsnap, its padding
+ * trimmed durably first.  -errno with msg.
+ */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen);
 

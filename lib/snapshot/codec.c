@@ -746,14 +746,10 @@ struct container {
 	const uint8_t *digest;
 };
 
-static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
-			  struct gisa_snap_error *err, bool verify)
+/* The preamble's fields, checked against their caps; *need: the file's size. */
+static int preamble_fields(const uint8_t *buf, size_t len, struct gisa_snap_info *in,
+			   uint64_t *need, struct gisa_snap_error *err)
 {
-	struct gisa_snap_info *in = &c->info;
-	uint8_t check[GISA_SNAP_DIGEST_SIZE];
-	uint64_t need;
-
-	memset(c, 0, sizeof(*c));
 	if (len < GISA_SNAP_PREAMBLE_SIZE)
 		return errf(err, -EBADMSG, "truncated: %zu bytes, a snapshot preamble is %u",
 			    len, GISA_SNAP_PREAMBLE_SIZE);
@@ -788,8 +784,23 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 		return errf(err, -E2BIG, "payload length %llu exceeds the cap %zu",
 			    (unsigned long long)in->payload_len,
 			    ZSTD_compressBound(GISA_SNAP_MAX_STATE));
-	need = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + in->header_len + in->payload_len +
-	       GISA_SNAP_DIGEST_SIZE;
+	*need = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + in->header_len + in->payload_len +
+		GISA_SNAP_DIGEST_SIZE;
+	return 0;
+}
+
+static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
+			  struct gisa_snap_error *err, bool verify)
+{
+	struct gisa_snap_info *in = &c->info;
+	uint8_t check[GISA_SNAP_DIGEST_SIZE];
+	uint64_t need;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	r = preamble_fields(buf, len, in, &need, err);
+	if (r)
+		return r;
 	if (len != need)
 		return errf(err, -EBADMSG, "file is %zu bytes, its lengths say %llu", len,
 			    (unsigned long long)need);
@@ -1339,6 +1350,17 @@ out:
 		gisa__v1__state__free_unpacked(st, &a);
 	gisa_image_free(img);
 	free(owned);
+	return r;
+}
+
+int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_snap_error *err)
+{
+	struct gisa_snap_info in = { 0 };
+	uint64_t need;
+	int r = preamble_fields(buf, len, &in, &need, err);
+
+	if (!r)
+		*ret = need;
 	return r;
 }
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mig-fsync-shim: an LD_PRELOAD library for the migration tests that makes
- * one durable write fail after its rename.  The first fsync(2) that follows
- * a renameat(2) to a migration's staged checkpoint (a name of 32 hex digits
- * and ".gsnap": a destination's commit, a source's frozen snapshot) fails
- * with EIO: the file is in place, but its directory entry is not known to
- * be durable.  Every other call goes through; it fires once per process.
+ * one durable write fail.  The first fdatasync(2) of a migration's slot (a
+ * file named by 32 hex digits and ".stage": a destination's commit, a
+ * source's frozen snapshot) fails with EIO after the real call: the
+ * snapshot is in the slot, but it is not known to be durable, exactly the
+ * state a failed flush leaves.  Every other call goes through; it fires
+ * once per process.  (The slot's reservation is flushed with fsync(2), so
+ * only the write inside the downtime is hit.)
  *
  * Under AddressSanitizer the daemon runs with
  * ASAN_OPTIONS=verify_asan_link_order=0 (this library comes first).
@@ -15,6 +17,7 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,45 +31,38 @@ static void next(const char *name, void *fn, size_t size)
 	memcpy(fn, &p, size);
 }
 
-static bool armed, fired;
+static bool fired;
 
-static bool staged_name(const char *path)
+static bool slot_fd(int fd)
 {
-	const char *base = strrchr(path, '/');
-	size_t n;
+	char link[64], path[PATH_MAX];
+	const char *base;
+	ssize_t n;
 
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	n = strlen(base);
-	if (n != 32 + 6 || strcmp(base + 32, ".gsnap") != 0)
+	if (strlen(base) != 32 + 6 || strcmp(base + 32, ".stage") != 0)
 		return false;
 	return strspn(base, "0123456789abcdef") == 32;
 }
 
 __attribute__((visibility("default")))
-/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc's are __-prefixed */
-int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
-{
-	int (*real)(int, const char *, int, const char *);
-	int r;
-
-	next("renameat", &real, sizeof(real));
-	r = real(olddirfd, oldpath, newdirfd, newpath);
-	if (r == 0 && !fired && staged_name(newpath))
-		armed = true;
-	return r;
-}
-
-__attribute__((visibility("default")))
-int fsync(int fd)
+int fdatasync(int fd)
 {
 	int (*real)(int);
+	int r;
 
-	next("fsync", &real, sizeof(real));
-	if (armed) {
-		armed = false;
+	next("fdatasync", &real, sizeof(real));
+	r = real(fd);
+	if (r == 0 && !fired && slot_fd(fd)) {
 		fired = true;
 		errno = EIO;
 		return -1;
 	}
-	return real(fd);
+	return r;
 }

@@ -790,10 +790,10 @@ start a
 echo "ok 8: a VM that came back is restored although its old RETIRED record was found again"
 
 # ---- 9. a commit whose durable write fails -----------------------------------------
-# b again, with mig-fsync-shim: the fsync of the directory after the staged
-# checkpoint's rename fails (the file is there, its entry not known to be
-# durable).  b must remove it before it answers DISCARDED, or its next
-# start would commit the VM the source resumed: active on both hosts.
+# b again, with mig-fsync-shim: the fdatasync of the checkpoint written into
+# its slot fails (the snapshot is in the slot, not known to be durable).  b
+# must remove the slot before it answers DISCARDED, or its next start would
+# commit the VM the source resumed: active on both hosts.
 stop b
 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start b
 g 0 a vm create dur --caps gisa --vcpus 1
@@ -803,18 +803,89 @@ g 1 a --json migrate dur "tls://127.0.0.1:${PORT[b]}"
 cp "$T/out" "$T/dur.json"
 jis type failed
 jis migration.phase resumed
-[[ "$(jv error_message "$T/dur.json")" == *"fsync of"*"Input/output error"* ]] ||
+[[ "$(jv error_message "$T/dur.json")" == *"fdatasync of"*".stage"*"Input/output error"* ]] ||
 	fail "the failed commit is reported as \`$(jv error_message "$T/dur.json")'"
 [ "$(listed a dur)" = none ] && [ "$(digest a dur)" = "$d" ] ||
 	fail "dur is not running unchanged at a after a failed commit at b"
 [ -z "$(listed b dur)" ] || fail "dur exists at b after a failed commit"
-! compgen -G "$T/b/state/migrations/*.gsnap" >/dev/null ||
-	fail "a staged checkpoint stays at b after a failed commit: $(ls "$T/b/state/migrations")"
+! compgen -G "$T/b/state/migrations/*.stage" >/dev/null ||
+	fail "a staged checkpoint's slot stays at b after a failed commit: $(ls "$T/b/state/migrations")"
 stop b
 start b
 [ -z "$(listed b dur)" ] || fail "dur committed at b's next start after its commit failed"
 [ "$(listed a dur)" = none ] || fail "dur is not active at a"
 echo "ok 9: a commit whose durable write fails is discarded at both ends, also after a restart"
+
+# ---- 10. what a slot holds decides at the next start ------------------------------
+# The staged snapshot's slot (<id>.stage) is zero-filled during precopy and
+# written once, in place, in the downtime: the snapshot, then the record it
+# stands for.  A crash can leave it holding nothing, part of that (a write
+# cut short), or all of it followed by the padding; records and slots are
+# made here by hand, with snapshots gisad exported.
+g 0 a vm create other --caps gisa --vcpus 3
+g 0 a snapshot export other "$T/other.gsnap" --stored
+g 0 a snapshot export dur "$T/dur.gsnap" --stored
+# slot HOST ID STATE VM SNAPSHOT HOW: at HOST, a record of state STATE for VM
+# beside the slot of migration ID holding SNAPSHOT and the record the slot
+# stands for (COMMITTED at b, IN_DOUBT at a) as HOW says -- whole, cut (the
+# snapshot's second half missing), torn (16 bytes in its middle missing),
+# norecord (the snapshot whole, its record missing) -- then padding.  The
+# records are made from the one case 9 left at b.
+slot() {
+	python3 - "$@" <<'PY'
+import glob, hashlib, json, os, struct, sys
+home, rid, state, vm, snap, how = sys.argv[1:7]
+src = [f for f in glob.glob(os.environ["T"] + "/b/state/migrations/*.json")
+       if json.load(open(f)).get("vm") == "dur"]
+assert src, "no record of dur at b"
+r = json.load(open(src[0]))
+r.update(id=rid, state=state, vm=vm, remote_vm=vm)
+d = os.path.join(os.environ["T"], home, "state", "migrations")
+os.makedirs(d, exist_ok=True)
+json.dump(r, open(os.path.join(d, rid + ".json"), "w"))
+r["state"] = "committed" if home == "b" else "in-doubt"
+text = json.dumps(r).encode()
+trailer = b"GISAMREC" + struct.pack(">I", len(text)) + hashlib.sha256(text).digest() + text
+b = open(snap, "rb").read()
+if how == "cut":
+    b = b[:len(b) // 2]
+elif how == "torn":
+    b = b[:len(b) // 2] + bytes(16) + b[len(b) // 2 + 16:] + trailer
+elif how == "whole":
+    b += trailer
+open(os.path.join(d, rid + ".stage"), "wb").write(b + bytes(8192))
+PY
+}
+export T
+stop b
+slot b 10000000000000000000000000000001 staging cut "$T/dur.gsnap" cut
+slot b 10000000000000000000000000000002 staging whole "$T/dur.gsnap" whole
+slot b 10000000000000000000000000000005 staging norec "$T/dur.gsnap" norecord
+cp "$T/dur.gsnap" "$T/b/state/migrations/10000000000000000000000000000004.stage"
+start b
+[ "$(listed b cut)" = "" ] || fail "a slot holding part of a snapshot was committed at b"
+[ "$(listed b norec)" = "" ] || fail "a slot holding a snapshot without its record was committed at b"
+[ "$(listed b whole)" = none ] || fail "a slot holding a whole snapshot was not committed at b"
+[ "$(digest b whole)" = "$d" ] || fail "\`whole' restored at b with another digest"
+cmp -s "$T/b/state/checkpoints/whole/current.gsnap" "$T/dur.gsnap" ||
+	fail "the committed slot did not become the checkpoint, its padding trimmed"
+jrec() { "$TOOL" json "$T/b/state/migrations/$1.json" state; }
+[ "$(jrec 10000000000000000000000000000001)" = discarded ] || fail "the cut slot's record is not discarded"
+[ "$(jrec 10000000000000000000000000000002)" = committed ] || fail "the whole slot's record is not committed"
+[ "$(jrec 10000000000000000000000000000005)" = discarded ] ||
+	fail "the record of the slot without its record is not discarded"
+! compgen -G "$T/b/state/migrations/*.stage" >/dev/null ||
+	fail "slots stay at b after its start (one had no record): $(ls "$T/b/state/migrations")"
+# At the source a PRECOPY record whose slot holds no complete snapshot
+# means the final delta never left: the VM runs from its checkpoint.
+stop a
+slot a 10000000000000000000000000000003 precopy dur "$T/other.gsnap" torn
+start a
+[ "$(listed a dur)" = none ] && [ "$(digest a dur)" = "$d" ] ||
+	fail "dur at a, beside a torn slot, is not running unchanged: $(listed a dur)"
+! compgen -G "$T/a/state/migrations/10000000000000000000000000000003.*" >/dev/null ||
+	fail "the torn slot's record stays at a: $(ls "$T/a/state/migrations")"
+echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left"
 
 stop a
 stop b

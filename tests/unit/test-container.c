@@ -503,6 +503,58 @@ static void lengths_over_their_caps(void **state)
 }
 
 /*
+ * gisa_snap_size: a file's size from its preamble alone, whatever follows
+ * (a preallocated slot's zero padding), with the preamble's own refusals.
+ */
+static void size_from_the_preamble(void **state)
+{
+	size_t len, i;
+	uint8_t *f = sample_file(true, &len, NULL, NULL);
+	uint8_t *padded = calloc(1, len + 4096), tiny[76], zeros[GISA_SNAP_PREAMBLE_SIZE] = { 0 };
+	struct gisa_snap_error err = { .msg = "" };
+	struct gisa_image *img = NULL;
+	uint64_t size = 0;
+
+	(void)state;
+	assert_non_null(padded);
+	memcpy(padded, f, len);
+	assert_int_equal(gisa_snap_size(padded, len + 4096, &size, &err), 0);
+	assert_int_equal(size, len);
+	/* The preamble is enough. */
+	size = 0;
+	assert_int_equal(gisa_snap_size(f, GISA_SNAP_PREAMBLE_SIZE, &size, &err), 0);
+	assert_int_equal(size, len);
+	/* The padded file does not decode; its first `size' bytes do. */
+	assert_int_equal(gisa_snap_decode(padded, len + 4096, &img, NULL, &err), -EBADMSG);
+	assert_int_equal(gisa_snap_decode(padded, (size_t)size, &img, NULL, &err), 0);
+	gisa_image_free(img);
+	/* Not a snapshot: a slot never written, a short read, a foreign file. */
+	size = 7;
+	assert_int_equal(gisa_snap_size(zeros, sizeof(zeros), &size, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "magic"));
+	assert_int_equal(size, 7);
+	assert_int_equal(gisa_snap_size(f, GISA_SNAP_PREAMBLE_SIZE - 1, &size, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "truncated"));
+	assert_int_equal(size, 7);
+	/* Caps before arithmetic: no size from absurd lengths. */
+	tiny_file(tiny, 0, 0, UINT64_MAX, UINT64_MAX);
+	assert_int_equal(gisa_snap_size(tiny, sizeof(tiny), &size, &err), -E2BIG);
+	tiny_file(tiny, GISA_SNAP_FLAG_ZSTD, GISA_SNAP_MAX_HEADER + 1, 10, 10);
+	assert_int_equal(gisa_snap_size(tiny, sizeof(tiny), &size, &err), -E2BIG);
+	assert_int_equal(size, 7);
+	/* The largest sizes the caps allow. */
+	tiny_file(tiny, GISA_SNAP_FLAG_ZSTD, GISA_SNAP_MAX_HEADER, GISA_SNAP_MAX_STATE,
+		  ZSTD_compressBound(GISA_SNAP_MAX_STATE));
+	assert_int_equal(gisa_snap_size(tiny, sizeof(tiny), &size, &err), 0);
+	assert_int_equal(size, 76ull + GISA_SNAP_MAX_HEADER + ZSTD_compressBound(GISA_SNAP_MAX_STATE));
+	/* Every truncation of the preamble is refused. */
+	for (i = 0; i < GISA_SNAP_PREAMBLE_SIZE; i++)
+		assert_int_equal(gisa_snap_size(f, i, &size, NULL), -EBADMSG);
+	free(padded);
+	free(f);
+}
+
+/*
  * A tiny file that declares a huge state must be refused before anything of
  * that size is allocated: neither the declared lengths nor a zstd frame
  * header may make the reader allocate more than the file could possibly
@@ -1587,6 +1639,7 @@ int main(void)
 		cmocka_unit_test(min_reader_above_ours),
 		cmocka_unit_test(unknown_flags),
 		cmocka_unit_test(lengths_over_their_caps),
+		cmocka_unit_test(size_from_the_preamble),
 		cmocka_unit_test(tiny_file_huge_length_refused_before_allocation),
 		cmocka_unit_test(lengths_disagree_with_the_file),
 		cmocka_unit_test(header_check_mismatch),

@@ -112,6 +112,16 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 		   struct gisa_snap_error *err);
 
 /*
+ * The size of the snapshot file whose preamble starts buf, 44 + H + P + 32,
+ * from the preamble alone (len >= 44; nothing after the preamble is read):
+ * for a file stored with bytes after it, such as one written into a
+ * preallocated slot.  Nothing is verified beyond the preamble's own checks
+ * (magic, versions, flags, caps: the errors of gisa_snap_info's container
+ * checks); decode the file to trust it.
+ */
+int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_snap_error *err);
+
+/*
  * Recompute the header check and the state digest of a (possibly mutated)
  * file in place, so that corruption tests reach the payload decoder and the
  * validator.  The errors of gisa_snap_info's container checks (-EBADMSG,
