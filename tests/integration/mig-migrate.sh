@@ -885,7 +885,32 @@ start a
 	fail "dur at a, beside a torn slot, is not running unchanged: $(listed a dur)"
 ! compgen -G "$T/a/state/migrations/10000000000000000000000000000003.*" >/dev/null ||
 	fail "the torn slot's record stays at a: $(ls "$T/a/state/migrations")"
-echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left"
+# A slot that holds what a source never writes there (here a COMMITTED
+# record) cannot tell whether the final delta left: the VM is held, not
+# restored, its name taken, and both files stay for a later start.
+stop a
+slot a 10000000000000000000000000000006 precopy other "$T/other.gsnap" whole
+python3 - "$T/a/state/migrations/10000000000000000000000000000006.stage" <<'PY'
+import hashlib, json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"GISAMREC")
+n = struct.unpack(">I", b[i + 8:i + 12])[0]
+r = json.loads(bytes(b[i + 44:i + 44 + n]))
+r["state"] = "committed"
+t = json.dumps(r).encode()
+b[i:] = b"GISAMREC" + struct.pack(">I", len(t)) + hashlib.sha256(t).digest() + t + bytes(8192)
+open(sys.argv[1], "wb").write(b)
+PY
+start a
+grep -q "VM \`other' is not restored: its migration to .* is in doubt and its frozen snapshot cannot be read: .*holds a \`committed' record" "$T/a/log" ||
+	fail "a: no log line that \`other' is held"
+[ "$(listed a other)" = "" ] || fail "other, held at a, was restored: $(listed a other)"
+g 2 a vm create other --caps gisa --vcpus 1
+grep -q "in doubt when gisad stopped and could not be recovered" "$T/err" ||
+	fail "vm create of the held name: $(cat "$T/err")"
+[ -e "$T/a/state/migrations/10000000000000000000000000000006.stage" ] ||
+	fail "the held VM's slot was removed"
+echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM"
 
 stop a
 stop b
