@@ -42,7 +42,10 @@
 #include "log.h"
 #include "mig.h"
 
-/* Outcome queries of an in-doubt source: first retry, and the slowest. */
+/*
+ * Outcome queries of an in-doubt source, and writes of a RETIRED record
+ * that failed: first retry, and the slowest.
+ */
 #define QUERY_BACKOFF_MIN_MS 100u
 #define QUERY_BACKOFF_MAX_MS 10000u
 
@@ -54,6 +57,7 @@ enum out_state {
 	O_OUTCOME,      /* MigSwitchover sent */
 	O_DOUBT,        /* no link: a query is scheduled */
 	O_QUERY,        /* asking */
+	O_RETIRING,     /* COMMITTED, the RETIRED record not written: retried */
 	O_FETCH,        /* remote fetch: waiting for the reply and object */
 	O_DONE,
 };
@@ -92,6 +96,7 @@ struct mig_out {
 	size_t round0_len;
 	uint64_t obj_queued;            /* object bytes queued so far */
 	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
+	bool match;                     /* COMMITTED: the destination's digest is the target */
 	uint64_t last_estimate;
 
 	/* times (CLOCK_MONOTONIC ns) */
@@ -1027,17 +1032,94 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 
 /* ---- outcomes --------------------------------------------------------------------- */
 
+/* The retry timer, after the next step of the backoff. */
+static void arm_retry(struct mig_out *o)
+{
+	struct timeval tv;
+
+	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : QUERY_BACKOFF_MIN_MS;
+	if (o->backoff_ms > QUERY_BACKOFF_MAX_MS)
+		o->backoff_ms = QUERY_BACKOFF_MAX_MS;
+	tv.tv_sec = o->backoff_ms / 1000u;
+	tv.tv_usec = (o->backoff_ms % 1000u) * 1000;
+	evtimer_add(o->retry, &tv);
+}
+
+/*
+ * COMMITTED: the RETIRED record, then the VM goes.  A record that cannot
+ * be written leaves the VM frozen, in doubt to the control verbs (it is
+ * active at the destination), and is retried with the queries' backoff
+ * until it is written or gisad stops (its next start asks again and
+ * retires the VM then).
+ */
+static void retire_record(struct mig_out *o)
+{
+	struct gisad *d = o->d;
+	struct vmrec *rec = out_vm(o);
+	struct retired *t;
+	char why[512], rm[256], a[65], b[65];
+	int r = migrec_write(d, &o->rec, why, sizeof(why));
+
+	if (r) {
+		rec = out_vm(o);
+		if (rec)
+			rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
+		if (o->st != O_RETIRING)
+			log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen "
+				"here, it is active at %s; retried)", o->vm, why, o->uri);
+		o->st = O_RETIRING;
+		arm_retry(o);
+		job_changed(d, o->job);
+		return;
+	}
+	if (o->st == O_RETIRING)
+		log_notice("migration of VM `%s': the RETIRED record is written", o->vm);
+	if (migrec_stage_remove(d, o->rec.id, rm, sizeof(rm)))
+		log_warning("migration of VM `%s': the frozen snapshot stays beside the RETIRED "
+			    "record: %s", o->vm, rm);
+	if (rec) {
+		t = calloc(1, sizeof(*t));
+		if (t) {
+			snprintf(t->name, sizeof(t->name), "%s", o->vm);
+			memcpy(t->uuid, rec->uuid, 16);
+			snprintf(t->to, sizeof(t->to), "%s", o->uri);
+			memcpy(t->id, o->rec.id, MIG_ID_SIZE);
+			t->next = d->retired;
+			d->retired = t;
+		} else {
+			log_err("out of memory listing VM `%s' as migrated", o->vm);
+		}
+		vmreg_remove(d, rec);
+		int dr = store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why));
+
+		if (dr < 0 && dr != -ENOENT)
+			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
+	}
+	mig_hex(o->rec.target_digest, MIG_DIGEST_SIZE, a);
+	mig_hex(o->ms->dst_digest, MIG_DIGEST_SIZE, b);
+	if (!o->match) {
+		log_err("migration of VM `%s' to %s COMMITTED, but the digests differ: expected "
+			"%s, the destination's VM has %s", o->vm, o->uri, a,
+			o->ms->has_dst_digest ? b : "none");
+		snprintf(why, sizeof(why), "committed at %.200s, but the destination's digest %s "
+			 "differs from the source's %s", o->uri, o->ms->has_dst_digest ? b : "none",
+			 a);
+		out_end(o, -EBADMSG, why);
+		return;
+	}
+	log_notice("VM `%s' migrated to %s as `%s': digest %s on both hosts; downtime %.3f ms "
+		   "(informed), %u precopy round%s", o->vm, o->uri, o->ms->remote_vm, a,
+		   (double)o->ms->down_informed_ns / 1e6, o->ms->rounds,
+		   o->ms->rounds == 1 ? "" : "s");
+	out_end(o, 0, NULL);
+}
+
 static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigConfirm cf = GISA__V1__MIG_CONFIRM__INIT;
-	struct gisad *d = o->d;
-	struct vmrec *rec = out_vm(o);
-	struct retired *t = calloc(1, sizeof(*t));
-	char why[512], rm[256], a[65], b[65];
 	uint64_t now = gisad_now_ns();
 	bool match;
-	int r;
 
 	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	if (o->t_freeze) {
@@ -1068,35 +1150,9 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 		mig_clean_text(oc->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
 
 	o->doubt_pending = false;
+	o->match = match;
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
-	r = migrec_write(d, &o->rec, why, sizeof(why));
-	if (!r && migrec_stage_remove(d, o->rec.id, rm, sizeof(rm)))
-		log_warning("migration of VM `%s': the frozen snapshot stays beside the RETIRED "
-			    "record: %s", o->vm, rm);
-	if (r)
-		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here; "
-			"it is active at %s)", o->vm, why, o->uri);
-	if (rec && !r) {
-		if (t) {
-			snprintf(t->name, sizeof(t->name), "%s", o->vm);
-			memcpy(t->uuid, rec->uuid, 16);
-			snprintf(t->to, sizeof(t->to), "%s", o->uri);
-			memcpy(t->id, o->rec.id, MIG_ID_SIZE);
-			t->next = d->retired;
-			d->retired = t;
-			t = NULL;
-		}
-		vmreg_remove(d, rec);
-		int dr = store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why));
-
-		if (dr < 0 && dr != -ENOENT)
-			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
-	} else if (rec) {
-		rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
-	}
-	free(t);
-
 	cf.has_state_digest = cf.has_digests_match = true;
 	cf.state_digest.data = o->rec.final_digest;
 	cf.state_digest.len = MIG_DIGEST_SIZE;
@@ -1116,23 +1172,8 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 		mlink_close(o->l);
 		o->l = NULL;
 	}
-	mig_hex(o->rec.target_digest, MIG_DIGEST_SIZE, a);
-	mig_hex(o->ms->dst_digest, MIG_DIGEST_SIZE, b);
-	if (!match) {
-		log_err("migration of VM `%s' to %s COMMITTED, but the digests differ: expected "
-			"%s, the destination's VM has %s", o->vm, o->uri, a,
-			o->ms->has_dst_digest ? b : "none");
-		snprintf(why, sizeof(why), "committed at %.200s, but the destination's digest %s "
-			 "differs from the source's %s", o->uri, o->ms->has_dst_digest ? b : "none",
-			 a);
-		out_end(o, -EBADMSG, why);
-		return;
-	}
-	log_notice("VM `%s' migrated to %s as `%s': digest %s on both hosts; downtime %.3f ms "
-		   "(informed), %u precopy round%s", o->vm, o->uri, o->ms->remote_vm, a,
-		   (double)o->ms->down_informed_ns / 1e6, o->ms->rounds,
-		   o->ms->rounds == 1 ? "" : "s");
-	out_end(o, r, r ? why : NULL);
+	o->backoff_ms = 0;
+	retire_record(o);
 }
 
 /* DISCARDED: the destination never commits; the VM runs here again. */
@@ -1200,6 +1241,11 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct mig_out *o = arg;
 
+	if (o->st == O_RETIRING) {
+		retire_record(o);
+		return;
+	}
+
 	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY;
 	o->ms->query_attempts++;
 	dial(o);
@@ -1207,15 +1253,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_query(struct mig_out *o)
 {
-	struct timeval tv;
-
 	o->st = O_DOUBT;
-	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : QUERY_BACKOFF_MIN_MS;
-	if (o->backoff_ms > QUERY_BACKOFF_MAX_MS)
-		o->backoff_ms = QUERY_BACKOFF_MAX_MS;
-	tv.tv_sec = o->backoff_ms / 1000u;
-	tv.tv_usec = (o->backoff_ms % 1000u) * 1000;
-	evtimer_add(o->retry, &tv);
+	arm_retry(o);
 }
 
 static void send_query(struct mig_out *o)
@@ -1646,6 +1685,12 @@ int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 	struct mig_out *o = j->out;
 
 	(void)d;
+	if (o->st == O_RETIRING) {
+		snprintf(msg, msglen, "job_abort: job %llu: VM `%s' migrated (COMMITTED at %s); "
+			 "its RETIRED record is being written", (unsigned long long)j->id, o->vm,
+			 o->uri);
+		return -EBUSY;
+	}
 	if (o->st >= O_OUTCOME && o->st != O_FETCH) {
 		snprintf(msg, msglen, "job_abort: job %llu: the final delta of VM `%s' was sent: "
 			 "only its outcome (or gisactl job resolve) ends the migration now",

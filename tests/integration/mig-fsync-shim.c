@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mig-fsync-shim: an LD_PRELOAD library for the migration tests that makes
- * one durable write fail.  The first fdatasync(2) of a migration's slot (a
+ * chosen durable writes fail; each failure is asked for in the environment,
+ * every other call goes through.
+ *
+ * MIG_SHIM_SLOT_FAIL=1: the first fdatasync(2) of a migration's slot (a
  * file named by 32 hex digits and ".stage": a destination's commit, a
  * source's frozen snapshot) fails with EIO after the real call: the
  * snapshot is in the slot, but it is not known to be durable, exactly the
- * state a failed flush leaves.  Every other call goes through; it fires
- * once per process.  (The slot's reservation is flushed with fsync(2), so
- * only the write inside the downtime is hit.)
+ * state a failed flush leaves.  Once per process.  (The slot's reservation
+ * is flushed with fsync(2), so only the write inside the downtime is hit.)
+ *
+ * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
+ * place (32 hex digits and ".json") whose text has "state": "STATE" fails
+ * with EIO, COUNT times: a record write that fails and is retried.
  *
  * Under AddressSanitizer the daemon runs with
  * ASAN_OPTIONS=verify_asan_link_order=0 (this library comes first).
@@ -17,9 +23,11 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,10 +41,19 @@ static void next(const char *name, void *fn, size_t size)
 
 static bool fired;
 
+static bool named(const char *path, const char *suffix)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strlen(base) != 32 + strlen(suffix) || strcmp(base + 32, suffix) != 0)
+		return false;
+	return strspn(base, "0123456789abcdef") == 32;
+}
+
 static bool slot_fd(int fd)
 {
 	char link[64], path[PATH_MAX];
-	const char *base;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -44,11 +61,7 @@ static bool slot_fd(int fd)
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (strlen(base) != 32 + 6 || strcmp(base + 32, ".stage") != 0)
-		return false;
-	return strspn(base, "0123456789abcdef") == 32;
+	return named(path, ".stage");
 }
 
 __attribute__((visibility("default")))
@@ -59,10 +72,48 @@ int fdatasync(int fd)
 
 	next("fdatasync", &real, sizeof(real));
 	r = real(fd);
-	if (r == 0 && !fired && slot_fd(fd)) {
+	if (r == 0 && !fired && getenv("MIG_SHIM_SLOT_FAIL") && slot_fd(fd)) {
 		fired = true;
 		errno = EIO;
 		return -1;
 	}
 	return r;
+}
+
+/* Whether the file dirfd/path has "state": "want" (a record's JSON, indented). */
+static bool has_state(int dirfd, const char *path, const char *want)
+{
+	char buf[8192], pat[80];
+	ssize_t n;
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	snprintf(pat, sizeof(pat), "\"state\": \"%s\"", want);
+	return strstr(buf, pat) != NULL;
+}
+
+__attribute__((visibility("default")))
+/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc's are __-prefixed */
+int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+	static unsigned long failed;
+	int (*real)(int, const char *, int, const char *);
+	const char *spec = getenv("MIG_SHIM_JSON_FAIL");
+	char state[32];
+	unsigned long count = 0;
+
+	next("renameat", &real, sizeof(real));
+	if (spec && sscanf(spec, "%31[a-z-]:%lu", state, &count) == 2 && failed < count &&
+	    named(newpath, ".json") && has_state(olddirfd, oldpath, state)) {
+		failed++;
+		errno = EIO;
+		return -1;
+	}
+	return real(olddirfd, oldpath, newdirfd, newpath);
 }

@@ -795,7 +795,8 @@ echo "ok 8: a VM that came back is restored although its old RETIRED record was 
 # must remove the slot before it answers DISCARDED, or its next start would
 # commit the VM the source resumed: active on both hosts.
 stop b
-LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start b
+MIG_SHIM_SLOT_FAIL=1 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+	start b
 g 0 a vm create dur --caps gisa --vcpus 1
 g 0 a vcpu set dur 0 --psw-mask 0x0100000000000000 --cr0 0x200
 d=$(digest a dur)
@@ -911,6 +912,30 @@ grep -q "in doubt when gisad stopped and could not be recovered" "$T/err" ||
 [ -e "$T/a/state/migrations/10000000000000000000000000000006.stage" ] ||
 	fail "the held VM's slot was removed"
 echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM"
+
+# ---- 11. a RETIRED record whose write fails ----------------------------------------
+# a with mig-fsync-shim: the first three writes of a RETIRED record fail.
+# The VM committed at b stays frozen at a (in doubt to the control verbs,
+# never running) while the write is retried, then retires; the job
+# completes and abort is refused meanwhile.
+stop a
+MIG_SHIM_JSON_FAIL=retired:3 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
+g 0 a vm create ret --caps gisa --vcpus 1
+dr=$(digest a ret)
+g 0 a --json migrate ret "tls://127.0.0.1:${PORT[b]}"
+jis type completed
+jis migration.phase committed
+grep -q "migration of VM \`ret': the RETIRED record: .*Input/output error (the VM stays frozen here, it is active at .*; retried)" "$T/a/log" ||
+	fail "a: no log line that the RETIRED record of ret is retried"
+grep -q "migration of VM \`ret': the RETIRED record is written" "$T/a/log" ||
+	fail "a: no log line that the RETIRED record of ret was written at last"
+[ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)', not migrated"
+[ "$(listed b ret)" = none ] && [ "$(digest b ret)" = "$dr" ] || fail "ret is not active at b"
+stop a
+start a
+[ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' after a restart"
+echo "ok 11: a RETIRED record whose write fails is retried; the VM retires once it is written"
 
 stop a
 stop b
