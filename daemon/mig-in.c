@@ -62,6 +62,7 @@ struct mig_in {
 	struct gisa_compat_dest target;
 	enum gisa_compat_verdict allowed;
 	struct gisa_image *img;         /* the staging image I_r */
+	struct gisa_snap_state state;   /* its state bytes and digest, made once */
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the next round expected */
@@ -210,7 +211,9 @@ static void in_free(struct mig_in *s)
 	if (s->job)
 		s->job->in = NULL;
 	gisa_image_free(s->img);
+	gisa_snap_state_release(&s->state);
 	free(s);
+	mig_heap_trim();
 }
 
 static void finish(struct mig_in *s, int err, const char *msg)
@@ -552,6 +555,7 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 		 size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
+	struct gisa_snap_state st = { 0 };
 	struct gisa_snap_info info;
 	struct gisa_image *img = NULL;
 	uint8_t digest[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE], base[MIG_DIGEST_SIZE];
@@ -563,6 +567,8 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 			memcpy(digest, info.digest, MIG_DIGEST_SIZE);
 			s->stored_size = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len +
 					 info.state_len + GISA_SNAP_DIGEST_SIZE;
+			/* Made now, in precopy: every later round starts from it. */
+			r = gisa_snap_state_make(img, &st);
 		}
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
@@ -570,13 +576,15 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 			free(buf);
 			return r;
 		}
-		r = gisa_delta_apply(s->img, buf, len, &img, &serr);
+		r = gisa_delta_apply_states(s->img, s->state.bytes ? &s->state : NULL, buf, len,
+					    &img, &st, &serr);
 		if (!r)
 			r = gisa_delta_digests(buf, len, base, digest, &serr);
 	}
 	free(buf);
 	if (r) {
 		gisa_image_free(img);
+		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
 			 strerror(-r));
 		return r;
@@ -584,18 +592,22 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 	r = gisa_frame_chain_next(s->chain, s->round, digest, chain);
 	if (r) {
 		gisa_image_free(img);
+		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: digest chain: %s", s->round, strerror(-r));
 		return r;
 	}
 	if (memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ||
 	    memcmp(chain, s->a_chain, MIG_DIGEST_SIZE)) {
 		gisa_image_free(img);
+		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: the image's %s differs from the source's", s->round,
 			 memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
 		return -EBADMSG;
 	}
 	gisa_image_free(s->img);
 	s->img = img;
+	gisa_snap_state_release(&s->state);
+	s->state = st;
 	memcpy(s->digest, digest, MIG_DIGEST_SIZE);
 	memcpy(s->chain, chain, MIG_DIGEST_SIZE);
 	return 0;
@@ -756,7 +768,8 @@ static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image
  * snapshot in the slot beside the STAGING record means COMMITTED; the JSON
  * record says so once the answer left, see stage_move).
  */
-static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, size_t msglen)
+static int commit(struct mig_in *s, const struct gisa_image *conv,
+		  const struct gisa_snap_state *st, char *msg, size_t msglen)
 {
 	struct gisa_snap_meta meta = {
 		.vm_name = s->rec.vm,
@@ -767,7 +780,8 @@ static int commit(struct mig_in *s, const struct gisa_image *conv, char *msg, si
 	struct migrec done = s->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = gisa_snap_encode(conv, &meta, &opts, &buf, &len);
+	int r = st ? gisa_snap_encode_state(conv, st, &meta, &opts, &buf, &len) :
+		     gisa_snap_encode(conv, &meta, &opts, &buf, &len);
 
 	if (r) {
 		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
@@ -862,7 +876,8 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	}
 	t_verified = gisad_now_ns();
 	s->ms->verify_ns = t_verified - t_imported;
-	r = commit(s, conv ? conv : s->img, msg, sizeof(msg));
+	/* Without a conversion the staging image runs: its state is made already. */
+	r = commit(s, conv ? conv : s->img, conv ? NULL : &s->state, msg, sizeof(msg));
 	gisa_image_free(conv);
 	if (r) {
 		char why[256];

@@ -24,6 +24,9 @@
  *    a final delta whose END arrived is never lost to the close behind it.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -50,6 +53,13 @@ void mig_hex(const uint8_t *p, size_t n, char *out)
 		out[2 * i + 1] = hx[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+void mig_heap_trim(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 }
 
 void mig_clean_text(const char *s, char *out, size_t len)

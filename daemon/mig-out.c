@@ -89,6 +89,7 @@ struct mig_out {
 	uint32_t target_caps;
 	enum gisa_compat_verdict accepted;
 	struct gisa_image *base;        /* the image of the last round sent */
+	struct gisa_snap_state base_state;  /* its state bytes and digest, made once */
 	uint8_t base_digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the round sent last */
@@ -125,8 +126,10 @@ static void out_free(struct mig_out *o)
 	if (o->job)
 		o->job->out = NULL;
 	gisa_image_free(o->base);
+	gisa_snap_state_release(&o->base_state);
 	free(o->round0);
 	free(o);
+	mig_heap_trim();
 }
 
 static struct vmrec *out_vm(struct mig_out *o)
@@ -422,14 +425,15 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
 		.created_unix_ns = gisad_unix_ns(),
 	};
 	struct gisa_snap_opts opts = { .compress = o->zstd, .level = o->level };
-	struct gisa_snap_error serr;
-	struct gisa_snap_info info;
-	int r = gisa_snap_encode(img, &meta, &opts, buf, len);
+	int r;
 
+	/* Its state is kept with the base: round 1's delta starts from it. */
+	gisa_snap_state_release(&o->base_state);
+	r = gisa_snap_state_make(img, &o->base_state);
 	if (!r)
-		r = gisa_snap_info(*buf, *len, &info, &serr);
+		r = gisa_snap_encode_state(img, &o->base_state, &meta, &opts, buf, len);
 	if (!r)
-		memcpy(digest, info.digest, MIG_DIGEST_SIZE);
+		memcpy(digest, o->base_state.digest, MIG_DIGEST_SIZE);
 	return r;
 }
 
@@ -654,12 +658,14 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
  * The delta from the last round's image to cur, maybe compressed, and
  * D(cur), which the delta carries (gisa_delta_make computed it once).
  */
-static int make_delta(struct mig_out *o, const struct gisa_image *cur, uint8_t **ret_obj,
+static int make_delta(struct mig_out *o, const struct gisa_image *cur,
+		      const struct gisa_snap_state *cst, uint8_t **ret_obj,
 		      size_t *ret_len, size_t *ret_raw, uint8_t digest[MIG_DIGEST_SIZE])
 {
 	uint8_t *raw = NULL, *z, base[MIG_DIGEST_SIZE];
 	size_t len = 0, bound, zlen;
-	int r = gisa_delta_make(o->base, cur, &raw, &len);
+	int r = gisa_delta_make_states(o->base, o->base_state.bytes ? &o->base_state : NULL, cur,
+				       cst, &raw, &len);
 
 	if (!r)
 		r = gisa_delta_digests(raw, len, base, digest, NULL);
@@ -695,13 +701,16 @@ static void switchover(struct mig_out *o, struct gisa_image *img);
 /* Take the VM's image and send it as the next round's delta. */
 static void next_round(struct mig_out *o, struct gisa_image *img)
 {
+	struct gisa_snap_state cst = { 0 };
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
 	size_t len = 0, raw = 0;
 	int r;
 
 	o->last_encode_ns = gisad_now_ns();
-	r = make_delta(o, img, &obj, &len, &raw, digest);
+	r = gisa_snap_state_make(img, &cst);
+	if (!r)
+		r = make_delta(o, img, &cst, &obj, &len, &raw, digest);
 	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (!r) {
 		o->round++;
@@ -713,11 +722,14 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 	free(obj);
 	if (r) {
 		gisa_image_free(img);
+		gisa_snap_state_release(&cst);
 		resume(o, r, "precopy round %u: %s", o->round, strerror(-r));
 		return;
 	}
 	gisa_image_free(o->base);
 	o->base = img;
+	gisa_snap_state_release(&o->base_state);
+	o->base_state = cst;
 	memcpy(o->base_digest, digest, MIG_DIGEST_SIZE);
 }
 
@@ -907,8 +919,8 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
  * and fdatasync; the JSON record says IN_DOUBT only if the doubt outlives
  * the answer, see record_doubt_json).
  */
-static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *msg,
-			size_t msglen)
+static int record_doubt(struct mig_out *o, const struct gisa_image *img,
+			const struct gisa_snap_state *st, char *msg, size_t msglen)
 {
 	struct vmrec *rec = out_vm(o);
 	struct gisa_snap_meta meta = {
@@ -920,7 +932,7 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img, char *m
 	struct migrec doubt = o->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
+	int r = gisa_snap_encode_state(img, st, &meta, &opts, &buf, &len);
 
 	if (r) {
 		snprintf(msg, msglen, "encoding the frozen VM's checkpoint: %s", strerror(-r));
@@ -956,6 +968,7 @@ static void record_doubt_json(struct mig_out *o)
 
 static void switchover(struct mig_out *o, struct gisa_image *img)
 {
+	struct gisa_snap_state cst = { 0 };
 	enum gisa_compat_verdict verdict;
 	uint8_t target[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
@@ -989,13 +1002,17 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 		return;
 	}
 	o->round++;
-	r = make_delta(o, img, &obj, &len, &raw, o->rec.final_digest);
+	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
+	r = gisa_snap_state_make(img, &cst);
+	if (!r)
+		r = make_delta(o, img, &cst, &obj, &len, &raw, o->rec.final_digest);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, o->round, o->rec.final_digest, o->rec.chain);
 	if (!r)
 		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
 	if (r) {
 		gisa_image_free(img);
+		gisa_snap_state_release(&cst);
 		free(obj);
 		resume(o, r, "encoding the final delta: %s", strerror(-r));
 		return;
@@ -1004,8 +1021,9 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 	memcpy(target, o->rec.target_digest, MIG_DIGEST_SIZE);
 	memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
 	o->ms->has_src_digest = true;
-	r = record_doubt(o, img, why, sizeof(why));
+	r = record_doubt(o, img, &cst, why, sizeof(why));
 	gisa_image_free(img);
+	gisa_snap_state_release(&cst);
 	if (r) {
 		free(obj);
 		resume(o, r, "the IN_DOUBT record: %s", why);

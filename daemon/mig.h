@@ -134,6 +134,14 @@ void mlink_free_all(struct gisad *d);
 /* MigError (logged at notice with the peer), then mlink_close. */
 void mlink_error(struct mlink *l, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Hand the heap a migration freed back to the kernel.  Its images, states
+ * and snapshot buffers are large and short-lived, and glibc keeps freed
+ * heap mapped (its mmap threshold rises after large frees): without this,
+ * a daemon hosting many guests carries the peak of its last migration.
+ * Called when a migration's side ends; nothing elsewhere.
+ */
+void mig_heap_trim(void);
 /* A peer's text for logs and records: cut, unprintable bytes replaced. */
 void mig_clean_text(const char *s, char *out, size_t len);
 /* Lower-case hex of n bytes into out (2n + 1). */

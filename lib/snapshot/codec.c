@@ -598,21 +598,47 @@ static uint16_t min_reader_version(const struct gisa_image *img)
 	return 1;
 }
 
-int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *meta,
-		     const struct gisa_snap_opts *opts, uint8_t **ret_buf, size_t *ret_len)
+int gisa_snap_state_make(const struct gisa_image *img, struct gisa_snap_state *ret)
+{
+	struct gisa_snap_state st = { 0 };
+	int r = gisa_snap_state_bytes(img, &st.bytes, &st.len);
+
+	if (r)
+		return r;
+	r = sha256(st.bytes, st.len, NULL, 0, st.digest);
+	if (r) {
+		free(st.bytes);
+		return r;
+	}
+	*ret = st;
+	return 0;
+}
+
+void gisa_snap_state_release(struct gisa_snap_state *st)
+{
+	if (!st)
+		return;
+	free(st->bytes);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * The file around the image's state bytes; digest: their SHA-256 when
+ * known (NULL: computed here).
+ */
+static int encode_with(const struct gisa_image *img, const uint8_t *state, size_t slen,
+		       const uint8_t *digest, const struct gisa_snap_meta *meta,
+		       const struct gisa_snap_opts *opts, uint8_t **ret_buf, size_t *ret_len)
 {
 	struct gisa_snap_opts dflt = { .compress = true, .level = GISA_SNAP_DEFAULT_LEVEL };
 	Gisa__V1__Header h = GISA__V1__HEADER__INIT;
-	uint8_t *state = NULL, *out = NULL, check[GISA_SNAP_DIGEST_SIZE];
-	size_t slen, hlen, plen, bound, total;
+	uint8_t *out = NULL, check[GISA_SNAP_DIGEST_SIZE];
+	size_t hlen, plen, bound, total;
 	char producer[64];
 	int r;
 
 	if (!opts)
 		opts = &dflt;
-	r = gisa_snap_state_bytes(img, &state, &slen);
-	if (r)
-		return r;
 	if (meta && meta->vm_name && strlen(meta->vm_name) > GISA_SNAP_MAX_NAME) {
 		r = -EINVAL;
 		goto out;
@@ -683,7 +709,10 @@ int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *
 	if (r)
 		goto out;
 	memcpy(out + 36, check, 8);
-	r = sha256(state, slen, NULL, 0, out + GISA_SNAP_PREAMBLE_SIZE + hlen + plen);
+	if (digest)
+		memcpy(out + GISA_SNAP_PREAMBLE_SIZE + hlen + plen, digest, GISA_SNAP_DIGEST_SIZE);
+	else
+		r = sha256(state, slen, NULL, 0, out + GISA_SNAP_PREAMBLE_SIZE + hlen + plen);
 	if (r)
 		goto out;
 	*ret_buf = out;
@@ -692,8 +721,30 @@ int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *
 	r = 0;
 out:
 	free(out);
+	return r;
+}
+
+int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *meta,
+		     const struct gisa_snap_opts *opts, uint8_t **ret_buf, size_t *ret_len)
+{
+	uint8_t *state = NULL;
+	size_t slen;
+	int r = gisa_snap_state_bytes(img, &state, &slen);
+
+	if (r)
+		return r;
+	r = encode_with(img, state, slen, NULL, meta, opts, ret_buf, ret_len);
 	free(state);
 	return r;
+}
+
+int gisa_snap_encode_state(const struct gisa_image *img, const struct gisa_snap_state *st,
+			   const struct gisa_snap_meta *meta, const struct gisa_snap_opts *opts,
+			   uint8_t **ret_buf, size_t *ret_len)
+{
+	if (!st || (!st->bytes && st->len))
+		return -EINVAL;
+	return encode_with(img, st->bytes, st->len, st->digest, meta, opts, ret_buf, ret_len);
 }
 
 /* ---- decoding: the container --------------------------------------------- */

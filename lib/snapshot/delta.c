@@ -379,8 +379,16 @@ static bool page_eq(const struct gisa_image_page *a, const struct gisa_image_pag
 int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
 		    uint8_t **ret_bytes, size_t *ret_len)
 {
-	uint8_t *bs = NULL, *cs = NULL, *ks = NULL, db[GISA_SNAP_DIGEST_SIZE],
-		dc[GISA_SNAP_DIGEST_SIZE];
+	return gisa_delta_make_states(base, NULL, cur, NULL, ret_bytes, ret_len);
+}
+
+int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const struct gisa_image *cur, const struct gisa_snap_state *cst,
+			   uint8_t **ret_bytes, size_t *ret_len)
+{
+	struct gisa_snap_state own_b = { 0 }, own_c = { 0 };
+	const uint8_t *bs, *cs, *db, *dc;
+	uint8_t *ks = NULL;
 	size_t bl, cl, kl, nset = 0, ncleared = 0, statelen = 0;
 	struct span sb[NF + 1], sc[NF + 1], sk[NF + 1];
 	struct edit ed[GISA_NR_LISTS] = { { 0 } };
@@ -392,14 +400,24 @@ int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
 	struct wbuf w = { 0 };
 	int r;
 
-	r = gisa_snap_state_bytes(base, &bs, &bl);
-	if (r)
-		return r;
-	r = gisa_snap_state_bytes(cur, &cs, &cl);
-	if (r)
-		goto out;
-	if ((r = sha256(bs, bl, db)) || (r = sha256(cs, cl, dc)))
-		goto out;
+	if (!bst) {
+		r = gisa_snap_state_make(base, &own_b);
+		if (r)
+			return r;
+		bst = &own_b;
+	}
+	if (!cst) {
+		r = gisa_snap_state_make(cur, &own_c);
+		if (r)
+			goto out;
+		cst = &own_c;
+	}
+	bs = bst->bytes;
+	bl = bst->len;
+	db = bst->digest;
+	cs = cst->bytes;
+	cl = cst->len;
+	dc = cst->digest;
 	/* Our own encodings: they always split. */
 	r = -EIO;
 	if (split_state(bs, bl, sb, "base", NULL) || split_state(cs, cl, sc, "cur", NULL))
@@ -458,10 +476,10 @@ int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
 
 	put_tag(&w, D_BASE, 2);
 	put_varint(&w, GISA_SNAP_DIGEST_SIZE);
-	put(&w, db, sizeof(db));
+	put(&w, db, GISA_SNAP_DIGEST_SIZE);
 	put_tag(&w, D_RESULT, 2);
 	put_varint(&w, GISA_SNAP_DIGEST_SIZE);
-	put(&w, dc, sizeof(dc));
+	put(&w, dc, GISA_SNAP_DIGEST_SIZE);
 	if (nrep) {
 		size_t n = 0;
 
@@ -540,8 +558,8 @@ int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
 	r = 0;
 out:
 	free(w.p);
-	free(bs);
-	free(cs);
+	gisa_snap_state_release(&own_b);
+	gisa_snap_state_release(&own_c);
 	free(ks);
 	free(set);
 	free(cleared);
@@ -887,10 +905,19 @@ static int finish(const struct gisa_image *base, const struct parsed *d, struct 
 int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t len,
 		     struct gisa_image **ret_cur, struct gisa_snap_error *err)
 {
+	return gisa_delta_apply_states(base, NULL, bytes, len, ret_cur, NULL, err);
+}
+
+int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			    const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			    struct gisa_snap_state *ret_st, struct gisa_snap_error *err)
+{
 	struct gisa_restore_error rerr = { 0 };
+	struct gisa_snap_state own_b = { 0 }, xst = { 0 };
 	struct span sb[NF + 1], sd[NF + 1];
 	struct gisa_image *x = NULL;
-	uint8_t *bs = NULL, *m = NULL, digest[GISA_SNAP_DIGEST_SIZE];
+	const uint8_t *bs;
+	uint8_t *m = NULL;
 	struct parsed *d;
 	size_t bl, mlen = 0;
 	bool rep[NF + 1] = { false };
@@ -907,18 +934,21 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 	if (r)
 		goto out;
 
-	r = gisa_snap_state_bytes(base, &bs, &bl);
-	if (r) {
-		set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
-		goto out;
+	if (!bst) {
+		r = gisa_snap_state_make(base, &own_b);
+		if (r) {
+			set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
+			goto out;
+		}
+		bst = &own_b;
 	}
-	if ((r = sha256(bs, bl, digest)))
-		goto out;
-	if (memcmp(digest, d->base, sizeof(digest))) {
+	bs = bst->bytes;
+	bl = bst->len;
+	if (memcmp(bst->digest, d->base, GISA_SNAP_DIGEST_SIZE)) {
 		char want[65], got[65];
 
 		gisa_snap_digest_hex(d->base, want);
-		gisa_snap_digest_hex(digest, got);
+		gisa_snap_digest_hex(bst->digest, got);
 		r = errf(err, -ESTALE, "delta applies to state %s, this image is %s", want, got);
 		goto out;
 	}
@@ -978,23 +1008,28 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 			 rerr.reason);
 		goto out;
 	}
-	r = gisa_snap_digest(x, digest);
+	r = gisa_snap_state_make(x, &xst);
 	if (r)
 		goto out;
-	if (memcmp(digest, d->result, sizeof(digest))) {
+	if (memcmp(xst.digest, d->result, GISA_SNAP_DIGEST_SIZE)) {
 		char want[65], got[65];
 
 		gisa_snap_digest_hex(d->result, want);
-		gisa_snap_digest_hex(digest, got);
+		gisa_snap_digest_hex(xst.digest, got);
 		r = errf(err, -EBADMSG, "delta result is state %s, the delta names %s", got, want);
 		goto out;
 	}
 	*ret_cur = x;
 	x = NULL;
+	if (ret_st) {
+		*ret_st = xst;
+		memset(&xst, 0, sizeof(xst));
+	}
 out:
 	gisa_image_free(x);
+	gisa_snap_state_release(&xst);
+	gisa_snap_state_release(&own_b);
 	free(m);
-	free(bs);
 	free(d);
 	return r;
 }

@@ -101,6 +101,73 @@ static void check_wire(const struct gisa_image *base, const struct gisa_image *c
 	gisa__v1__mig_delta__free_unpacked(m, NULL);
 }
 
+/*
+ * The _states variants give what the plain calls give: the same delta
+ * bytes with either state made beforehand, the same result and its state
+ * (equal to one made from it), and the same snapshot file from
+ * gisa_snap_encode_state; a base state of another image is refused as
+ * stale, and leaves *ret_st alone.
+ */
+static void states_agree(const char *where, const struct gisa_image *base,
+			 const struct gisa_image *cur, const uint8_t *bytes, size_t len)
+{
+	static const struct gisa_snap_meta meta = { .vm_name = "states", .created_unix_ns = 7 };
+	struct gisa_snap_opts opts[2] = { { .compress = false }, { .compress = true } };
+	struct gisa_snap_state bst, cst, rst = { 0 }, again, sentinel;
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_image *out = NULL;
+	uint8_t *b2, *f1, *f2;
+	size_t l2, n1, n2;
+
+	assert_int_equal(gisa_snap_state_make(base, &bst), 0);
+	assert_int_equal(gisa_snap_state_make(cur, &cst), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(gisa_delta_make_states(base, k & 1 ? &bst : NULL, cur,
+							k & 2 ? &cst : NULL, &b2, &l2), 0);
+		assert_int_equal(l2, len);
+		assert_memory_equal(b2, bytes, len);
+		free(b2);
+	}
+	assert_int_equal(gisa_delta_make_states(base, &bst, cur, &cst, &b2, &l2), 0);
+	assert_int_equal(l2, len);
+	assert_memory_equal(b2, bytes, len);
+	free(b2);
+
+	if (gisa_delta_apply_states(base, &bst, bytes, len, &out, &rst, &err))
+		print_error("%s: apply_states: %s\n", where, err.msg);
+	assert_non_null(out);
+	snapt_image_equal(where, cur, out);
+	assert_int_equal(gisa_snap_state_make(out, &again), 0);
+	assert_int_equal(rst.len, again.len);
+	assert_memory_equal(rst.bytes, again.bytes, again.len);
+	assert_memory_equal(rst.digest, cst.digest, GISA_SNAP_DIGEST_SIZE);
+	gisa_snap_state_release(&again);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(gisa_snap_encode(out, &meta, &opts[i], &f1, &n1), 0);
+		assert_int_equal(gisa_snap_encode_state(out, &rst, &meta, &opts[i], &f2, &n2), 0);
+		assert_int_equal(n1, n2);
+		assert_memory_equal(f1, f2, n1);
+		free(f1);
+		free(f2);
+	}
+	gisa_image_free(out);
+	out = NULL;
+	gisa_snap_state_release(&rst);
+
+	/* cur's state for base: stale (unless the two are the same state). */
+	if (memcmp(bst.digest, cst.digest, GISA_SNAP_DIGEST_SIZE)) {
+		memset(&sentinel, 0x5a, sizeof(sentinel));
+		rst = sentinel;
+		assert_int_equal(gisa_delta_apply_states(base, &cst, bytes, len, &out, &rst, &err),
+				 -ESTALE);
+		assert_null(out);
+		assert_memory_equal(&rst, &sentinel, sizeof(rst));
+	}
+	gisa_snap_state_release(&bst);
+	gisa_snap_state_release(&cst);
+	gisa_snap_state_release(NULL);
+}
+
 /* make, apply, compare; returns the delta's length. */
 static size_t round_trip(const char *where, const struct gisa_image *base,
 			 const struct gisa_image *cur)
@@ -128,6 +195,8 @@ static size_t round_trip(const char *where, const struct gisa_image *base,
 	digest_ok(out, d2);
 	assert_memory_equal(d1, d2, sizeof(d1));
 	gisa_image_free(out);
+
+	states_agree(where, base, cur, bytes, len);
 
 	assert_int_equal(gisa_delta_estimate(base, cur, &est), 0);
 	if (est < len)

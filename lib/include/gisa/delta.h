@@ -63,6 +63,21 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 		     struct gisa_image **ret_cur, struct gisa_snap_error *err);
 
 /*
+ * gisa_delta_make and gisa_delta_apply with the images' states already
+ * made (gisa_snap_state_make; a state belongs to its image, unchanged
+ * since): neither image is encoded or hashed again.  A NULL state is made
+ * here.  gisa_delta_apply_states also hands the result's state to *ret_st
+ * (NULL: released), for the next round or for gisa_snap_encode_state; on
+ * error *ret_st is untouched.  Same bytes, same checks, same errors.
+ */
+int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const struct gisa_image *cur, const struct gisa_snap_state *cst,
+			   uint8_t **ret_bytes, size_t *ret_len);
+int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			    const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			    struct gisa_snap_state *ret_st, struct gisa_snap_error *err);
+
+/*
  * The digests a delta names, without applying it (for logs and the
  * protocol's checks).  -EBADMSG if the bytes are not a MigDelta, -E2BIG.
  */

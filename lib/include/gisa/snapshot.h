@@ -87,6 +87,29 @@ int gisa_snap_encode(const struct gisa_image *img, const struct gisa_snap_meta *
 		     const struct gisa_snap_opts *opts, uint8_t **ret_buf, size_t *ret_len);
 
 /*
+ * An image's canonical state bytes and their digest, made once for the
+ * callers that need them more than once (a migration encodes, diffs and
+ * hashes the same image): gisa_snap_encode_state, gisa_delta_make_states
+ * and gisa_delta_apply_states take one instead of encoding and hashing the
+ * image again.  A state belongs to the image it was made from, unchanged
+ * since; the caller keeps the two together.
+ */
+struct gisa_snap_state {
+	uint8_t *bytes;                     /* malloc'd; NULL: none made */
+	size_t len;
+	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+};
+
+/* Make img's state (the errors of gisa_snap_state_bytes). */
+int gisa_snap_state_make(const struct gisa_image *img, struct gisa_snap_state *ret);
+/* Free its bytes and clear it (NULL, or one never made: nothing). */
+void gisa_snap_state_release(struct gisa_snap_state *st);
+/* gisa_snap_encode of img whose state st is: the same bytes, without re-encoding or hashing. */
+int gisa_snap_encode_state(const struct gisa_image *img, const struct gisa_snap_state *st,
+			   const struct gisa_snap_meta *meta, const struct gisa_snap_opts *opts,
+			   uint8_t **ret_buf, size_t *ret_len);
+
+/*
  * Read a snapshot file: container, header, payload, digest, State, then the
  * image's structural checks (gisa_image_check).  Every length is checked
  * against its cap before anything is allocated, and decoding allocates at
