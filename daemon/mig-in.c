@@ -1239,7 +1239,7 @@ int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 
 void migin_recover(struct gisad *d, const struct migrec *r)
 {
-	struct migrec rec = *r, slot;
+	struct migrec rec = *r, slot = { 0 };
 	char msg[PATH_MAX + 256];
 	int staged = migrec_stage_written(d, rec.id, &slot, msg, sizeof(msg));
 

@@ -834,7 +834,7 @@ static bool held(const struct gisad *d, const char *name)
 static void recover_source(struct gisad *d, struct migrec *r)
 {
 	char msg[PATH_MAX + 256], why[PATH_MAX + 320];
-	struct migrec slot;
+	struct migrec slot = { 0 };
 	int written = migrec_stage_written(d, r->id, &slot, msg, sizeof(msg));
 
 	if (written > 0 && slot.state != MIGREC_IN_DOUBT) {

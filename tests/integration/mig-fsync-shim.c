@@ -65,6 +65,7 @@ static bool slot_fd(int fd)
 }
 
 __attribute__((visibility("default")))
+/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc's is __-prefixed */
 int fdatasync(int fd)
 {
 	int (*real)(int);
