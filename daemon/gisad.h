@@ -199,6 +199,8 @@ struct gisad {
 	struct mlink *mig_links;        /* every migration connection */
 	uint32_t nr_mig_links;
 	struct gisa_tls_ctx *client_ctx; /* dialling peers; built on first use */
+	struct evdns_base *dns;         /* resolving peers' names; made on first use */
+	uint32_t nr_resolving;          /* names being resolved */
 	struct mig_in *ins;             /* incoming migrations, queries, fetches */
 	uint32_t nr_ins;
 	struct mig_out *outs;           /* outgoing migrations and fetches */

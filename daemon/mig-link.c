@@ -28,6 +28,7 @@
 #include <malloc.h>
 #endif
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -138,6 +140,33 @@ static void arm(struct event *ev, uint32_t ms)
 
 /* ---- freeing ------------------------------------------------------------ */
 
+/*
+ * A name being resolved for a dialled link.  The link may go first: it
+ * then only clears l and cancels; the ticket is freed by the callback,
+ * which evdns always calls (with EVUTIL_EAI_CANCEL when cancelled).
+ */
+struct mlink_dns {
+	struct mlink *l;                /* NULL once the link went */
+	struct gisad *d;
+	struct evdns_getaddrinfo_request *req;
+	char host[MIG_HOST_MAX + 1], port[8];
+};
+
+static void dns_forget(struct mlink *l)
+{
+	struct mlink_dns *t = l->dns;
+
+	if (!t)
+		return;
+	l->dns = NULL;
+	if (!t->req) {
+		free(t);                /* not started (its first loop turn not yet come) */
+		return;
+	}
+	t->l = NULL;
+	evdns_getaddrinfo_cancel(t->req);
+}
+
 static void link_free(struct mlink *l)
 {
 	evutil_socket_t fd = l->bev ? bufferevent_getfd(l->bev) : -1;
@@ -165,6 +194,7 @@ static void link_free(struct mlink *l)
 		event_free(l->reaper);
 	if (l->conn_ev)
 		event_free(l->conn_ev);
+	dns_forget(l);
 	if (l->bev) {
 		bufferevent_free(l->bev);     /* SSL_free and close */
 	} else {
@@ -217,6 +247,17 @@ void mlink_free_all(struct gisad *d)
 {
 	while (d->mig_links)
 		link_free(d->mig_links);
+	if (!d->dns)
+		return;
+	/*
+	 * Cancelled resolutions answer in deferred callbacks, which free their
+	 * tickets (and evdns its requests): let them run before the resolver
+	 * goes.  Only evdns's own events are left on the loop by now.
+	 */
+	for (int i = 0; d->nr_resolving && i < 16; i++)
+		event_base_loop(d->base, EVLOOP_NONBLOCK);
+	evdns_base_free(d->dns, 0);
+	d->dns = NULL;
 }
 
 void mlink_close(struct mlink *l)
@@ -629,6 +670,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct mlink *l = arg;
 	char why[128];
 
+	if (l->dns) {
+		snprintf(why, sizeof(why), "`%.64s' was not resolved within %u ms "
+			 "(handshake_timeout_ms)", l->dns->host, l->handshake_ms);
+		log_notice("migration: %s: %s", l->addr, why);
+		link_down(l, -ETIMEDOUT, why);
+		return;
+	}
 	if (!l->up) {
 		snprintf(why, sizeof(why), "the TLS handshake did not complete within %u ms "
 			 "(handshake_timeout_ms)", l->handshake_ms);
@@ -739,7 +787,7 @@ int mlink_accept(struct gisad *d, struct gisa_tls_ctx *ctx, int fd, const char *
 static void on_tcp(evutil_socket_t fd, short what, void *arg)
 {
 	struct mlink *l = arg;
-	char why[160];
+	char why[MIG_ADDR_MAX + 96];
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -762,60 +810,163 @@ static void on_tcp(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, const char *port,
-	       const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
-	       size_t msglen)
+/* The TCP connection to ai (non-blocking); its end arrives in on_tcp.  -errno with msg. */
+static int link_connect(struct mlink *l, const struct evutil_addrinfo *ai, char *msg,
+			size_t msglen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
 	struct timeval tv;
-	struct mlink *l;
-	char addr[MIG_ADDR_MAX];
-	int r, fd;
+	int r, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	/*
-	 * Resolution blocks the loop: destinations are named by addresses or
-	 * by names /etc/hosts (or a local resolver) answers at once.
-	 */
-	r = getaddrinfo(host, port, &hints, &ai);
-	if (r) {
-		snprintf(msg, msglen, "cannot resolve `%s': %s", host, gai_strerror(r));
-		return -EHOSTUNREACH;
-	}
-	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(msg, msglen, "cannot connect to %s: %s", addr, strerror(-r));
-		freeaddrinfo(ai);
+		snprintf(msg, msglen, "cannot connect to %s: %s", l->addr, strerror(-r));
 		return r;
 	}
 	/* The TCP connection first: its failure is named as such (refused, unreachable). */
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
 		r = -errno;
-		snprintf(msg, msglen, "cannot connect to %s: %s", addr, strerror(-r));
-		freeaddrinfo(ai);
-		close(fd);
-		return r;
-	}
-	freeaddrinfo(ai);
-	r = link_new(d, ctx, host, addr, ops, owner, &l, msg, msglen);
-	if (r) {
+		snprintf(msg, msglen, "cannot connect to %s: %s", l->addr, strerror(-r));
 		close(fd);
 		return r;
 	}
 	l->fd = fd;
-	l->conn_ev = event_new(d->base, fd, EV_WRITE, on_tcp, l);
-	if (l->conn_ev)
-		event_priority_set(l->conn_ev, GISAD_PRIO_MIGRATION);
+	l->conn_ev = event_new(l->d->base, fd, EV_WRITE, on_tcp, l);
 	if (!l->conn_ev) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	event_priority_set(l->conn_ev, GISAD_PRIO_MIGRATION);
+	tv.tv_sec = l->handshake_ms / 1000u;
+	tv.tv_usec = (l->handshake_ms % 1000u) * 1000;
+	event_add(l->conn_ev, &tv);
+	return 0;
+}
+
+/* evdns answered (or the request was cancelled, or the resolver freed). */
+static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+{
+	struct mlink_dns *t = arg;
+	struct mlink *l = t->l;
+	char why[MIG_HOST_MAX + 192];
+	int r;
+
+	t->d->nr_resolving--;
+	if (l) {
+		l->dns = NULL;
+		evtimer_del(l->timer);
+		if (err) {
+			snprintf(why, sizeof(why), "cannot resolve `%s': %s", t->host,
+				 evutil_gai_strerror(err));
+			log_info("migration: %s", why);
+			link_down(l, -EHOSTUNREACH, why);
+		} else if ((r = link_connect(l, ai, why, sizeof(why)))) {
+			log_info("migration: %s", why);
+			link_down(l, r, why);
+		}
+	}
+	if (ai)
+		evutil_freeaddrinfo(ai);
+	free(t);
+}
+
+/*
+ * The resolver, made on first use from /etc/resolv.conf and /etc/hosts
+ * (again after SIGHUP, see mlink_dns_reload).  NULL when out of memory.
+ */
+static struct evdns_base *dns_base(struct gisad *d)
+{
+	if (!d->dns)
+		d->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+					EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	return d->dns;
+}
+
+/* A loop turn after mlink_dial (so that no answer reaches the owner inside it). */
+static void on_resolve_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct evutil_addrinfo hints = { .ai_socktype = SOCK_STREAM,
+					 .ai_flags = EVUTIL_AI_NUMERICSERV };
+	struct mlink *l = arg;
+	struct mlink_dns *t = l->dns;
+	struct evdns_base *dns = dns_base(l->d);
+	struct evdns_getaddrinfo_request *req;
+
+	(void)fd;
+	(void)what;
+	event_free(l->conn_ev);
+	l->conn_ev = NULL;
+	if (!dns) {
+		l->dns = NULL;
+		free(t);
+		link_down(l, -ENOMEM, "out of memory for the resolver");
+		return;
+	}
+	l->d->nr_resolving++;
+	arm(l->timer, l->handshake_ms);
+	/* May answer at once (a name in /etc/hosts): on_resolved then ran, t is gone. */
+	req = evdns_getaddrinfo(dns, t->host, t->port, &hints, on_resolved, t);
+	if (req)
+		t->req = req;
+}
+
+int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, const char *port,
+	       const struct mlink_ops *ops, void *owner, struct mlink **ret, char *msg,
+	       size_t msglen)
+{
+	struct evutil_addrinfo hints = { .ai_socktype = SOCK_STREAM,
+					 .ai_flags = EVUTIL_AI_NUMERICSERV | EVUTIL_AI_NUMERICHOST };
+	struct evutil_addrinfo *ai = NULL;
+	static const struct timeval now = { 0, 0 };
+	struct mlink_dns *t;
+	struct mlink *l;
+	char addr[MIG_ADDR_MAX];
+	int r;
+
+	if (strlen(host) > MIG_HOST_MAX) {
+		snprintf(msg, msglen, "host name of %zu bytes (at most %u)", strlen(host),
+			 MIG_HOST_MAX);
+		return -ENAMETOOLONG;
+	}
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	r = link_new(d, ctx, host, addr, ops, owner, &l, msg, msglen);
+	if (r)
+		return r;
+	/* An address: connect now (never blocks). */
+	if (evutil_getaddrinfo(host, port, &hints, &ai) == 0) {
+		r = link_connect(l, ai, msg, msglen);
+		evutil_freeaddrinfo(ai);
+		if (r) {
+			link_free(l);
+			return r;
+		}
+		*ret = l;
+		return 0;
+	}
+	/* A name: resolved by evdns, without blocking the loop. */
+	t = calloc(1, sizeof(*t));
+	l->conn_ev = t ? evtimer_new(d->base, on_resolve_start, l) : NULL;
+	if (!l->conn_ev) {
+		free(t);
 		snprintf(msg, msglen, "out of memory");
 		link_free(l);
 		return -ENOMEM;
 	}
-	tv.tv_sec = l->handshake_ms / 1000u;
-	tv.tv_usec = (l->handshake_ms % 1000u) * 1000;
-	event_add(l->conn_ev, &tv);
+	t->l = l;
+	t->d = d;
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	snprintf(t->port, sizeof(t->port), "%s", port);
+	l->dns = t;
+	event_priority_set(l->conn_ev, GISAD_PRIO_MIGRATION);
+	evtimer_add(l->conn_ev, &now);
 	*ret = l;
 	return 0;
+}
+
+void mlink_dns_reload(struct gisad *d)
+{
+	/* Pending requests belong to the old one: it stays until they are done. */
+	if (d->dns && !d->nr_resolving) {
+		evdns_base_free(d->dns, 0);
+		d->dns = NULL;
+	}
 }

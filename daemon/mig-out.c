@@ -1502,6 +1502,7 @@ void mig_client_reload(struct gisad *d)
 {
 	/* Built again on next use; running links keep the old one's SSL_CTX. */
 	d->client_ctx = gisa_tls_ctx_free(d->client_ctx);
+	mlink_dns_reload(d);
 }
 
 static void dial(struct mig_out *o)

@@ -39,8 +39,9 @@
 #define MIG_PEER_TEXT       64u
 /* Compatibility changes carried in a MigVerdict. */
 #define MIG_VERDICT_CHANGES 64u
-/* Address text: "[v6]:port". */
-#define MIG_ADDR_MAX        (INET6_ADDRSTRLEN + 8)
+/* A peer's host as dialled (a name or an address), and "host:port" for logs. */
+#define MIG_HOST_MAX        (GISAD_LISTEN_MAX - 1)
+#define MIG_ADDR_MAX        (GISAD_LISTEN_MAX + 16)
 /* A tls://HOST:PORT[/NAME] URI. */
 #define MIG_URI_MAX         GISAD_PEER_MAX
 
@@ -80,7 +81,8 @@ struct mlink {
 	SSL *ssl;                       /* freed with bev */
 	struct event *timer;            /* handshake deadline, then mlink_wait */
 	struct event *reaper;           /* frees a detached link */
-	struct event *conn_ev;          /* dialled: the TCP connection in progress */
+	struct event *conn_ev;          /* dialled: resolution's start, then the TCP connection */
+	struct mlink_dns *dns;          /* dialled by name: its resolution in progress */
 	int fd;                         /* its socket until the bufferevent owns it */
 	struct gisa_frame_decoder *dec;
 	struct gisa_reasm *reasm;
@@ -129,8 +131,10 @@ void mlink_wait(struct mlink *l, uint32_t ms);
 void mlink_close(struct mlink *l);
 /* Free now (from the loop).  Detaches the owner. */
 void mlink_drop(struct mlink *l);
-/* Shut-down: free every link at once (their owners are gone). */
+/* Shut-down: free every link at once (their owners are gone), then the resolver. */
 void mlink_free_all(struct gisad *d);
+/* SIGHUP: the resolver is made again (resolv.conf, hosts) once nothing is resolving. */
+void mlink_dns_reload(struct gisad *d);
 /* MigError (logged at notice with the peer), then mlink_close. */
 void mlink_error(struct mlink *l, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -937,6 +937,81 @@ start a
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' after a restart"
 echo "ok 11: a RETIRED record whose write fails is retried; the VM retires once it is written"
 
+# ---- 12. destinations named by host name: resolved without blocking --------------
+# a runs in a mount namespace whose /etc/resolv.conf names a DNS server of
+# the test's (mig-fakedns.py): it answers slow*.test with 127.0.0.1 only
+# once "$T/dns-release" exists, and nx*.test with NXDOMAIN.  While a name
+# is held, a keeps serving its control socket; the migration then goes on
+# to the TLS handshake (refused: b's certificate names host-b, not the
+# dialled name).  An abort and a stop while a name is held end cleanly.
+python3 "$MIG_FAKEDNS" "$T" &
+DNS_PID=$!
+BGPIDS+=("$DNS_PID")
+for _ in $(seq 1 200); do [ -s "$T/dns-port" ] && break; sleep 0.02; done
+[ -s "$T/dns-port" ] || fail "the fake DNS server did not start"
+echo "nameserver 127.0.0.1:$(cat "$T/dns-port")" >"$T/resolv.conf"
+printf '#!/bin/sh\nexec unshare -m sh -c %s %s %s "$@"\n' \
+	"'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$@\"'" "'$T/resolv.conf'" "'$GISAD'" \
+	>"$T/gisad-ns"
+chmod +x "$T/gisad-ns"
+asked() {
+	for _ in $(seq 1 500); do
+		grep -q "^$1 " "$T/dns-log" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	fail "the fake DNS server was not asked for $1"
+}
+bg_migrate() {
+	"$GISACTL" --socket "$T/a/control" --json migrate res "tls://$1:${PORT[b]}" \
+		>"$T/res.json" 2>"$T/res.err" &
+	BG=$!
+	BGPIDS+=("$BG")
+}
+stop a
+GISAD=$T/gisad-ns start a
+g 0 a vm create res --caps gisa --vcpus 1
+dres=$(digest a res)
+bg_migrate slow.test
+asked slow.test
+timeout 10 "$GISACTL" --socket "$T/a/control" ping >/dev/null ||
+	fail "a does not answer while it resolves a name"
+g 0 a --json job list
+[ "$(jv "jobs.?vm=res.?operation=migrate-out.-1.type")" != completed ] ||
+	fail "the migration of res ended while its destination's name was held"
+touch "$T/dns-release"
+wait "$BG" || true
+jis type failed "$T/res.json"
+[[ "$(jv error_message "$T/res.json")" == *"not the dialled \`slow.test'"* ]] ||
+	fail "the migration to slow.test ended with: $(jv error_message "$T/res.json")"
+g 1 a --json migrate res "tls://nx.test:${PORT[b]}"
+jis type failed
+[[ "$(jv error_message)" == *"cannot resolve \`nx.test'"* ]] ||
+	fail "the migration to nx.test ended with: $(jv error_message)"
+# Aborted while its name is held.
+rm -f "$T/dns-release"
+bg_migrate slow2.test
+asked slow2.test
+g 0 a --json job list
+g 0 a job abort "$(jv "jobs.?vm=res.?operation=migrate-out.-1.id")"
+wait "$BG" || true
+jis type cancelled "$T/res.json"
+[[ "$(jv error_message "$T/res.json")" == *"aborted by the operator"* ]] ||
+	fail "the aborted migration ended with: $(jv error_message "$T/res.json")"
+touch "$T/dns-release"
+timeout 10 "$GISACTL" --socket "$T/a/control" ping >/dev/null || fail "a is gone after the abort"
+[ "$(listed a res)" = none ] && [ "$(digest a res)" = "$dres" ] ||
+	fail "res is not running unchanged at a"
+# Stopped while a name is held: a clean exit (stop checks the status).
+rm -f "$T/dns-release"
+bg_migrate slow3.test
+asked slow3.test
+stop a
+wait "$BG" || true
+kill "$DNS_PID" 2>/dev/null || true
+wait "$DNS_PID" 2>/dev/null || true
+start a
+echo "ok 12: names are resolved without blocking the loop; a refusal, NXDOMAIN, an abort and a stop while resolving"
+
 stop a
 stop b
 [ "$SOFT" -eq 0 ] || fail "$SOFT check(s) failed above"
