@@ -63,10 +63,14 @@ tls_conf() {
 }
 tls_conf tls_allow="host-a, host-b"
 "$GISAD" --check-config "$CONF" >/dev/null || fail "valid listener configuration refused"
+# learn_port: the listener's port, from the log of the last start.
+learn_port() {
+	PORT=$(sed -n 's/.*migration: listening on 127\.0\.0\.1:\([0-9]*\) (TLS 1\.3, 2 allow.*/\1/p' \
+		"$LOG" | tail -n 1)
+	[ -n "$PORT" ] || fail "no \`listening on' line in the log"
+}
 start_gisad
-PORT=$(sed -n 's/.*migration: listening on 127\.0\.0\.1:\([0-9]*\) (TLS 1\.3, 2 allow.*/\1/p' \
-	"$LOG" | tail -n 1)
-[ -n "$PORT" ] || fail "no \`listening on' line in the log"
+learn_port
 
 mig() {
 	"$MIGC" -p "$PORT" --ca "$C/ca.crt" "$@" 2>&1 || true
@@ -191,6 +195,24 @@ protocol version 2"
 out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still reserved: $out"
 ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
 serving "a refused message after MigBegin"
+
+# The same, the DISCARDED record's write failing (mig-fsync-shim): logged,
+# the outcome kept in memory, the name freed; the STAGING record left on
+# disk becomes DISCARDED at the next start (its slot holds no snapshot).
+stop_gisad
+MIG_SHIM_JSON_FAIL=discarded:1 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start_gisad
+learn_port
+out=$(as host-b --begin lost)
+grep -qx 'ready.vm_name=lost' <<<"$out" || fail "no MigReady for \`lost': $out"
+log_has "migration of VM \`lost': the DISCARDED record: writing .*Input/output error"
+out=$(ctl vm-create lost profile=1 2>&1) || fail "the name \`lost' is still reserved: $out"
+ctl vm-destroy lost >/dev/null || fail "vm-destroy lost"
+stop_gisad
+start_gisad
+learn_port
+log_has "incoming migration of VM \`lost' was staging when gisad stopped: discarded"
+serving "a DISCARDED record whose write fails"
 
 # A staging VM holds one of max_vms (7 here) until it is discarded.
 as host-b --begin held --hold 4000 >"$T/held.out" &
