@@ -225,7 +225,13 @@ static int run(struct gisad *d, int ready_fd)
 		r = setup_signals(d);
 	if (r)
 		goto out;
-	mig_recover(d);
+	r = mig_recover(d);
+	if (r) {
+		log_err("migration records in %s/migrations cannot be settled: %s; gisad does not "
+			"start, so that no VM that migrated away is restored here", d->cfg.state_dir,
+			strerror(-r));
+		goto out;
+	}
 	store_restore_all(d);
 	mig_recover_after(d);
 	r = ctl_listen(d);

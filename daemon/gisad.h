@@ -268,8 +268,11 @@ void mig_client_reload(struct gisad *d);
 /*
  * Start-up, before store_restore_all: read the migration records, settle
  * the destination's, list retired VMs.  After it: mig_recover_after.
+ * -errno when the records cannot all be read or settled (the directory,
+ * out of memory): gisad must not start then, or a VM that migrated away
+ * could be restored active here too.
  */
-void mig_recover(struct gisad *d);
+int mig_recover(struct gisad *d);
 void mig_recover_after(struct gisad *d);
 /* Whether restore must skip VM name (retired here, or never activated). */
 bool mig_skip_restore(const struct gisad *d, const char *name);

@@ -722,8 +722,12 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 			struct migrec *g = realloc(recs, (cap ? 2 * cap : 16) * sizeof(*recs));
 
 			if (!g) {
+				/* Every record or none: a missing one could restore a VM that left. */
 				free(text);
-				break;
+				free(recs);
+				closedir(dh);
+				log_err("migration records: out of memory reading `%s'", dir);
+				return -ENOMEM;
 			}
 			recs = g;
 			cap = cap ? 2 * cap : 16;
@@ -787,16 +791,17 @@ static struct retired *retired_new(const struct migrec *r)
 	return t;
 }
 
-static void add_retired(struct gisad *d, const struct migrec *r)
+static int add_retired(struct gisad *d, const struct migrec *r)
 {
 	struct retired *t = retired_new(r);
 
 	if (!t) {
 		log_err("out of memory listing retired VM `%s'", r->vm);
-		return;
+		return -ENOMEM;
 	}
 	t->next = d->retired;
 	d->retired = t;
+	return 0;
 }
 
 /*
@@ -804,16 +809,17 @@ static void add_retired(struct gisad *d, const struct migrec *r)
  * its older checkpoint would make it active while its migration may have
  * committed.  Its record and frozen snapshot stay for the next start.
  */
-static void hold(struct gisad *d, const struct migrec *r, const char *why)
+static int hold(struct gisad *d, const struct migrec *r, const char *why)
 {
 	struct retired *t = retired_new(r);
 
 	log_err("VM `%s' is not restored: its migration to %s is in doubt and %s; it is "
 		"recovered at the next start", r->vm, r->peer, why);
-	if (t) {
-		t->next = d->held;
-		d->held = t;
-	}
+	if (!t)
+		return -ENOMEM;
+	t->next = d->held;
+	d->held = t;
+	return 0;
 }
 
 static bool held(const struct gisad *d, const char *name)
@@ -831,7 +837,7 @@ static bool held(const struct gisad *d, const char *name)
  * Not written (or no slot) with PRECOPY: the VM never left.  Unreadable:
  * the VM is held.
  */
-static void recover_source(struct gisad *d, struct migrec *r)
+static int recover_source(struct gisad *d, struct migrec *r)
 {
 	char msg[PATH_MAX + 256], why[PATH_MAX + 320];
 	struct migrec slot = { 0 };
@@ -844,8 +850,9 @@ static void recover_source(struct gisad *d, struct migrec *r)
 	}
 	if (written < 0) {
 		snprintf(why, sizeof(why), "its frozen snapshot cannot be read: %s", msg);
-		hold(d, r, why);
-	} else if (written) {
+		return hold(d, r, why);
+	}
+	if (written) {
 		/*
 		 * The record in the slot (IN_DOUBT, with the digests) becomes the
 		 * JSON before the snapshot moves: a start that finds IN_DOUBT and
@@ -854,14 +861,12 @@ static void recover_source(struct gisad *d, struct migrec *r)
 		*r = slot;
 		if (migrec_write(d, r, msg, sizeof(msg))) {
 			snprintf(why, sizeof(why), "its record cannot be written: %s", msg);
-			hold(d, r, why);
-			return;
+			return hold(d, r, why);
 		}
 		if (migrec_stage_commit(d, r->id, r->vm, msg, sizeof(msg))) {
 			snprintf(why, sizeof(why), "its frozen snapshot cannot be moved into place: %s",
 				 msg);
-			hold(d, r, why);
-			return;
+			return hold(d, r, why);
 		}
 		log_notice("VM `%s' was frozen for its migration to %s when gisad stopped: it "
 			   "comes back in doubt", r->vm, r->peer);
@@ -871,41 +876,44 @@ static void recover_source(struct gisad *d, struct migrec *r)
 				 msg, r->peer);
 		(void)migrec_remove(d, r->id);
 	}
+	return 0;
 }
 
-void mig_recover(struct gisad *d)
+int mig_recover(struct gisad *d)
 {
 	struct migrec *recs = NULL;
 	size_t n = 0;
+	int r = migrec_load_all(d, &recs, &n);
 
-	if (migrec_load_all(d, &recs, &n))
-		return;
+	if (r)
+		return r;
 	if (n)
 		qsort(recs, n, sizeof(*recs), rec_cmp);
-	for (size_t i = 0; i < n; i++) {
-		const struct migrec *r = &recs[i];
+	for (size_t i = 0; i < n && !r; i++) {
+		const struct migrec *rec = &recs[i];
 
-		switch (r->state) {
+		switch (rec->state) {
 		case MIGREC_PRECOPY:
 		case MIGREC_IN_DOUBT:
-			recover_source(d, &recs[i]);
+			r = recover_source(d, &recs[i]);
 			break;
 		case MIGREC_RESUMED:
-			(void)migrec_remove(d, r->id);
+			(void)migrec_remove(d, rec->id);
 			break;
 		case MIGREC_RETIRED:
-			add_retired(d, r);
+			r = add_retired(d, rec);
 			break;
 		case MIGREC_STAGING:
 		case MIGREC_COMMITTED:
 		case MIGREC_DISCARDED:
-			migin_recover(d, r);
+			migin_recover(d, rec);
 			break;
 		case MIGREC_NONE:
 			break;
 		}
 	}
 	free(recs);
+	return r;
 }
 
 void mig_recover_after(struct gisad *d)

@@ -1012,6 +1012,23 @@ wait "$DNS_PID" 2>/dev/null || true
 start a
 echo "ok 12: names are resolved without blocking the loop; a refusal, NXDOMAIN, an abort and a stop while resolving"
 
+# ---- 13. records that cannot be read stop the start --------------------------------
+# Without its records a start could restore a VM that migrated away (the
+# RETIRED ones of the cases above): gisad refuses to start instead.
+stop a
+mv "$T/a/state/migrations" "$T/a/state/migrations.away"
+echo "not a directory" >"$T/a/state/migrations"
+rc=0
+timeout 30 "$GISAD" --foreground --config "$T/a/gisad.conf" 2>"$T/a-refused.log" || rc=$?
+[ "$rc" = 1 ] || fail "gisad started (status $rc) without its migration records"
+grep -q "migration records in .*/migrations cannot be settled: Not a directory; gisad does not start" \
+	"$T/a-refused.log" || fail "no reason given: $(cat "$T/a-refused.log")"
+rm "$T/a/state/migrations"
+mv "$T/a/state/migrations.away" "$T/a/state/migrations"
+start a
+[ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' once its records are back"
+echo "ok 13: records that cannot be read stop gisad from starting"
+
 stop a
 stop b
 [ "$SOFT" -eq 0 ] || fail "$SOFT check(s) failed above"
