@@ -267,6 +267,7 @@ out:
 	free_event(&d->sig_hup);
 	free_event(&d->watchdog_ev);
 	free_event(&d->kicker_ev);
+	mlink_dns_free(d);
 	event_base_free(d->base);
 	return d->exit_status;
 }

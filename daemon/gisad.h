@@ -263,6 +263,11 @@ int mig_listen(struct gisad *d);
  */
 void mig_reload(struct gisad *d, const struct gisad_config *old);
 void mig_close_all(struct gisad *d);
+/*
+ * Shut-down, last before the event base goes: the resolver, once its
+ * cancelled requests have answered (it runs the loop without blocking).
+ */
+void mlink_dns_free(struct gisad *d);
 /* SIGHUP: the dialling side builds its TLS context again on next use. */
 void mig_client_reload(struct gisad *d);
 /*

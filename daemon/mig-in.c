@@ -1243,12 +1243,15 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 	char msg[PATH_MAX + 256];
 	int staged = migrec_stage_written(d, rec.id, &slot, msg, sizeof(msg));
 
-	if (staged < 0 && rec.state != MIGREC_DISCARDED) {
+	if (staged < 0 && rec.state == MIGREC_STAGING) {
 		/* Committed or not: only the slot could tell.  Undecided until it can. */
 		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome "
 			"until gisad restarts and can read it)", rec.vm, msg);
 		return;
 	}
+	if (staged < 0 && rec.state == MIGREC_COMMITTED)
+		log_err("committed VM `%s': its checkpoint cannot be moved into place: %s (not "
+			"restored; at the next start again)", rec.vm, msg);
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
 		log_err("incoming migration of VM `%s' is undecided: its slot holds a `%s' record "
 			"(queries get no outcome)", rec.vm, migrec_state_name(slot.state));

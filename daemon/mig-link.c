@@ -247,14 +247,19 @@ void mlink_free_all(struct gisad *d)
 {
 	while (d->mig_links)
 		link_free(d->mig_links);
+}
+
+void mlink_dns_free(struct gisad *d)
+{
 	if (!d->dns)
 		return;
 	/*
 	 * Cancelled resolutions answer in deferred callbacks, which free their
-	 * tickets (and evdns its requests): let them run before the resolver
-	 * goes.  Only evdns's own events are left on the loop by now.
+	 * tickets (and evdns its requests; a request's second half may answer
+	 * a turn after the first): let them run before the resolver goes.
+	 * Called last, when nothing but evdns's own events is left on the loop.
 	 */
-	for (int i = 0; d->nr_resolving && i < 16; i++)
+	for (int i = 0; i < 16 && (d->nr_resolving || i < 2); i++)
 		event_base_loop(d->base, EVLOOP_NONBLOCK);
 	evdns_base_free(d->dns, 0);
 	d->dns = NULL;
@@ -964,9 +969,18 @@ int mlink_dial(struct gisad *d, struct gisa_tls_ctx *ctx, const char *host, cons
 
 void mlink_dns_reload(struct gisad *d)
 {
-	/* Pending requests belong to the old one: it stays until they are done. */
-	if (d->dns && !d->nr_resolving) {
-		evdns_base_free(d->dns, 0);
-		d->dns = NULL;
-	}
+	/*
+	 * Read again in place (freeing it could pull it from under a request's
+	 * late callback): pending requests wait for the new nameservers.
+	 */
+	if (!d->dns)
+		return;
+	if (evdns_base_clear_nameservers_and_suspend(d->dns) ||
+	    evdns_base_resolv_conf_parse(d->dns, DNS_OPTIONS_ALL & ~DNS_OPTION_HOSTSFILE,
+					 "/etc/resolv.conf"))
+		log_warning("SIGHUP: /etc/resolv.conf could not be read again for the resolver");
+	evdns_base_clear_host_addresses(d->dns);
+	if (evdns_base_load_hosts(d->dns, "/etc/hosts"))
+		log_warning("SIGHUP: /etc/hosts could not be read again for the resolver");
+	(void)evdns_base_resume(d->dns);
 }

@@ -189,9 +189,20 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (o->job->op == GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT) {
-		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE);
-		if (o->rec.state != MIGREC_NONE)
+		/*
+		 * The frozen snapshot goes durably before the VM runs again: back
+		 * after a crash, it would bring the VM back from this older state
+		 * over the checkpoints it takes from now on.
+		 */
+		if (o->rec.state != MIGREC_NONE) {
+			char rm[256];
+
+			if (migrec_stage_remove(o->d, o->rec.id, rm, sizeof(rm)))
+				log_warning("migration of VM `%s': its frozen snapshot: %s", o->vm,
+					    rm);
 			(void)migrec_remove(o->d, o->rec.id);
+		}
+		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE);
 		o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_RESUMED;
 		log_notice("migration of VM `%s' to %s %s; the VM runs here: %s", o->vm, o->uri,
 			   err == -ECANCELED ? "cancelled" : "failed", msg);

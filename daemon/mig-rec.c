@@ -408,6 +408,8 @@ static int slot_record(int fd, const char *path, uint64_t off, uint64_t fsize,
  * when rec is given), or 0 when the slot holds none (never written: zeros;
  * or a write a crash cut short), or -errno.
  */
+static const uint8_t zero_preamble[GISA_SNAP_PREAMBLE_SIZE];
+
 static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 			 uint64_t *ret_size, struct migrec *rec, char *msg, size_t msglen)
 {
@@ -423,9 +425,21 @@ static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE]
 		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
 		return r;
 	}
-	if (r == 0 || gisa_snap_size(pre, sizeof(pre), &size, &err)) {
+	if (r == 0) {
+		snprintf(msg, msglen, "`%s' is %lld bytes, shorter than a snapshot's preamble "
+			 "(not a slot gisad reserved)", path, (long long)st.st_size);
+		return -EBADMSG;
+	}
+	/* The preamble lies in the first sector, written whole or not at all. */
+	if (!memcmp(pre, zero_preamble, sizeof(pre))) {
 		snprintf(msg, msglen, "`%s' holds no snapshot (never written)", path);
 		return 0;
+	}
+	r = gisa_snap_size(pre, sizeof(pre), &size, &err);
+	if (r) {
+		snprintf(msg, msglen, "`%s' holds what gisad did not write there: %s", path,
+			 err.msg);
+		return r;
 	}
 	if (size > (uint64_t)st.st_size) {
 		snprintf(msg, msglen, "`%s' is %lld bytes, its snapshot says %llu (a write cut "
@@ -491,18 +505,24 @@ int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct 
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen)
 {
-	char src[PATH_MAX], dir[PATH_MAX], dst[PATH_MAX + 32];
+	char src[PATH_MAX], dir[PATH_MAX];
+	uint8_t *buf = NULL;
 	uint64_t size = 0;
-	int r, fd, dfd;
+	int r, fd;
 
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (!r)
 		r = stage_path(d, id, src, sizeof(src), msg, msglen);
 	if (r)
 		return r;
-	snprintf(dst, sizeof(dst), "%s/current.gsnap", dir);
-	/* The slot's padding goes first, durably: a checkpoint is the file alone. */
-	fd = open(src, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	/*
+	 * The snapshot is copied out, durably, and only then the slot removed,
+	 * durably: the slot stays whole (snapshot and record) until the
+	 * checkpoint is in place, so a start in between finds it written and
+	 * moves it again; and once removed it cannot come back over a newer
+	 * checkpoint.
+	 */
+	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(msg, msglen, "opening `%s': %s", src, strerror(-r));
@@ -512,29 +532,19 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 	if (r == 0)
 		r = -EBADMSG;
 	if (r > 0) {
-		r = 0;
-		if (ftruncate(fd, (off_t)size) || fsync(fd)) {
-			r = -errno;
-			snprintf(msg, msglen, "trimming `%s' to %llu bytes: %s", src,
-				 (unsigned long long)size, strerror(-r));
-		}
+		/* gisa_snap_size capped the size: at most the largest snapshot file. */
+		buf = malloc((size_t)size);
+		r = buf ? read_at(fd, buf, (size_t)size, 0) : -ENOMEM;
+		r = r < 0 ? r : r == 0 ? -EIO : 0;
+		if (r)
+			snprintf(msg, msglen, "reading `%s': %s", src, strerror(-r));
 	}
 	close(fd);
-	if (r)
-		return r;
-	if (rename(src, dst)) {
-		r = -errno;
-		snprintf(msg, msglen, "moving `%s' to `%s': %s", src, dst, strerror(-r));
-		return r;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd))
-			r = -errno;
-		close(dfd);
-	}
-	if (r)
-		snprintf(msg, msglen, "fsync of `%s': %s", dir, strerror(-r));
+	if (!r)
+		r = store_file_write(dir, "current.gsnap", buf, (size_t)size, msg, msglen);
+	free(buf);
+	if (!r)
+		r = migrec_stage_remove(d, id, msg, msglen);
 	return r;
 }
 

@@ -131,9 +131,9 @@ void mlink_wait(struct mlink *l, uint32_t ms);
 void mlink_close(struct mlink *l);
 /* Free now (from the loop).  Detaches the owner. */
 void mlink_drop(struct mlink *l);
-/* Shut-down: free every link at once (their owners are gone), then the resolver. */
+/* Shut-down: free every link at once (their owners are gone). */
 void mlink_free_all(struct gisad *d);
-/* SIGHUP: the resolver is made again (resolv.conf, hosts) once nothing is resolving. */
+/* SIGHUP: the resolver reads /etc/resolv.conf and /etc/hosts again. */
 void mlink_dns_reload(struct gisad *d);
 /* MigError (logged at notice with the peer), then mlink_close. */
 void mlink_error(struct mlink *l, int err, const char *fmt, ...)
@@ -202,8 +202,8 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
  * checkpoint (a snapshot written in it means COMMITTED) or of a source's
  * frozen VM (IN_DOUBT).  Reserved durably during precopy, zero-filled to
  * the expected snapshot size and some; written once, inside the downtime,
- * by an overwrite and fdatasync; the snapshot is followed by the padding
- * until the slot moves into place.
+ * by an overwrite and fdatasync; the snapshot and its record are followed
+ * by the padding until the snapshot moves into place.
  */
 int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len);
 /* Reserve the slot for a snapshot of about expected bytes.  -errno with msg. */
@@ -232,8 +232,8 @@ int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *ms
 /* Whether the slot exists (written or not). */
 bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /*
- * Move the written slot to checkpoints/<vm>/current.gsnap, its padding
- * trimmed durably first.  -errno with msg.
+ * Move the written slot's snapshot to checkpoints/<vm>/current.gsnap: a
+ * durable copy, then the slot removed durably.  -errno with msg.
  */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen);

@@ -742,7 +742,8 @@ int gisa_snap_encode_state(const struct gisa_image *img, const struct gisa_snap_
 			   const struct gisa_snap_meta *meta, const struct gisa_snap_opts *opts,
 			   uint8_t **ret_buf, size_t *ret_len)
 {
-	if (!st || (!st->bytes && st->len))
+	/* A made state always has bytes (at least one allocated). */
+	if (!st || !st->bytes)
 		return -EINVAL;
 	return encode_with(img, st->bytes, st->len, st->digest, meta, opts, ret_buf, ret_len);
 }

@@ -911,6 +911,21 @@ grep -q "in doubt when gisad stopped and could not be recovered" "$T/err" ||
 	fail "vm create of the held name: $(cat "$T/err")"
 [ -e "$T/a/state/migrations/10000000000000000000000000000006.stage" ] ||
 	fail "the held VM's slot was removed"
+# So does a slot whose first sector is neither zeros nor a snapshot's
+# preamble (that sector is written whole or not at all).
+g 0 a vm create garb --caps gisa --vcpus 1
+stop a
+slot a 10000000000000000000000000000007 precopy garb "$T/other.gsnap" whole
+python3 - "$T/a/state/migrations/10000000000000000000000000000007.stage" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[:8] = b"NOTASNAP"
+open(sys.argv[1], "wb").write(b)
+PY
+start a
+grep -q "VM \`garb' is not restored: .*holds what gisad did not write there: not a gisa snapshot" "$T/a/log" ||
+	fail "a: no log line that \`garb' is held"
+[ "$(listed a garb)" = "" ] || fail "garb, held at a, was restored: $(listed a garb)"
 echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM"
 
 # ---- 11. a RETIRED record whose write fails ----------------------------------------
@@ -983,6 +998,7 @@ wait "$BG" || true
 jis type failed "$T/res.json"
 [[ "$(jv error_message "$T/res.json")" == *"not the dialled \`slow.test'"* ]] ||
 	fail "the migration to slow.test ended with: $(jv error_message "$T/res.json")"
+reload a
 g 1 a --json migrate res "tls://nx.test:${PORT[b]}"
 jis type failed
 [[ "$(jv error_message)" == *"cannot resolve \`nx.test'"* ]] ||
@@ -1010,7 +1026,7 @@ wait "$BG" || true
 kill "$DNS_PID" 2>/dev/null || true
 wait "$DNS_PID" 2>/dev/null || true
 start a
-echo "ok 12: names are resolved without blocking the loop; a refusal, NXDOMAIN, an abort and a stop while resolving"
+echo "ok 12: names are resolved without blocking the loop; a refusal, NXDOMAIN after a reload, an abort and a stop while resolving"
 
 # ---- 13. records that cannot be read stop the start --------------------------------
 # Without its records a start could restore a VM that migrated away (the
