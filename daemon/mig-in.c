@@ -558,13 +558,13 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 	struct gisa_snap_state st = { 0 };
 	struct gisa_snap_info info;
 	struct gisa_image *img = NULL;
-	uint8_t digest[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE], base[MIG_DIGEST_SIZE];
+	uint8_t chain[MIG_DIGEST_SIZE];
 	int r;
 
+	/* D(image) is its state's digest: the decoder and the delta checked it. */
 	if (full) {
 		r = gisa_snap_decode(buf, len, &img, &info, &serr);
 		if (!r) {
-			memcpy(digest, info.digest, MIG_DIGEST_SIZE);
 			s->stored_size = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len +
 					 info.state_len + GISA_SNAP_DIGEST_SIZE;
 			/* Made now, in precopy: every later round starts from it. */
@@ -578,8 +578,6 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 		}
 		r = gisa_delta_apply_states(s->img, s->state.bytes ? &s->state : NULL, buf, len,
 					    &img, &st, &serr);
-		if (!r)
-			r = gisa_delta_digests(buf, len, base, digest, &serr);
 	}
 	free(buf);
 	if (r) {
@@ -589,26 +587,26 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 			 strerror(-r));
 		return r;
 	}
-	r = gisa_frame_chain_next(s->chain, s->round, digest, chain);
+	r = gisa_frame_chain_next(s->chain, s->round, st.digest, chain);
 	if (r) {
 		gisa_image_free(img);
 		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: digest chain: %s", s->round, strerror(-r));
 		return r;
 	}
-	if (memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ||
+	if (memcmp(st.digest, s->a_digest, MIG_DIGEST_SIZE) ||
 	    memcmp(chain, s->a_chain, MIG_DIGEST_SIZE)) {
 		gisa_image_free(img);
 		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: the image's %s differs from the source's", s->round,
-			 memcmp(digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
+			 memcmp(st.digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
 		return -EBADMSG;
 	}
 	gisa_image_free(s->img);
 	s->img = img;
 	gisa_snap_state_release(&s->state);
 	s->state = st;
-	memcpy(s->digest, digest, MIG_DIGEST_SIZE);
+	memcpy(s->digest, st.digest, MIG_DIGEST_SIZE);
 	memcpy(s->chain, chain, MIG_DIGEST_SIZE);
 	return 0;
 }

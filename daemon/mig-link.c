@@ -429,15 +429,23 @@ static void error_close(struct mlink *l, int err, char *text)
 	mlink_close(l);
 }
 
+/* MigError with the formatted text into text, then the close. */
+__attribute__((format(printf, 5, 0)))
+static void error_closev(struct mlink *l, int err, char *text, size_t len, const char *fmt,
+			 va_list ap)
+{
+	vsnprintf(text, len, fmt, ap);
+	error_close(l, err, text);
+}
+
 void mlink_error(struct mlink *l, int err, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	error_closev(l, err, text, sizeof(text), fmt, ap);
 	va_end(ap);
-	error_close(l, err, text);
 }
 
 /*
@@ -456,9 +464,8 @@ static void link_refuse(struct mlink *l, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	error_closev(l, err, text, sizeof(text), fmt, ap);
 	va_end(ap);
-	error_close(l, err, text);
 	tell_down(l, ops, owner, err, text);
 }
 

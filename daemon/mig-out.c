@@ -666,20 +666,18 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 }
 
 /*
- * The delta from the last round's image to cur, maybe compressed, and
- * D(cur), which the delta carries (gisa_delta_make computed it once).
+ * The delta from the last round's image to cur (whose state cst is),
+ * maybe compressed; D(cur) is cst's digest.
  */
 static int make_delta(struct mig_out *o, const struct gisa_image *cur,
 		      const struct gisa_snap_state *cst, uint8_t **ret_obj,
-		      size_t *ret_len, size_t *ret_raw, uint8_t digest[MIG_DIGEST_SIZE])
+		      size_t *ret_len, size_t *ret_raw)
 {
-	uint8_t *raw = NULL, *z, base[MIG_DIGEST_SIZE];
+	uint8_t *raw = NULL, *z;
 	size_t len = 0, bound, zlen;
 	int r = gisa_delta_make_states(o->base, o->base_state.bytes ? &o->base_state : NULL, cur,
 				       cst, &raw, &len);
 
-	if (!r)
-		r = gisa_delta_digests(raw, len, base, digest, NULL);
 	if (r) {
 		free(raw);
 		return r;
@@ -713,7 +711,6 @@ static void switchover(struct mig_out *o, struct gisa_image *img);
 static void next_round(struct mig_out *o, struct gisa_image *img)
 {
 	struct gisa_snap_state cst = { 0 };
-	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
 	size_t len = 0, raw = 0;
 	int r;
@@ -721,15 +718,15 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 	o->last_encode_ns = gisad_now_ns();
 	r = gisa_snap_state_make(img, &cst);
 	if (!r)
-		r = make_delta(o, img, &cst, &obj, &len, &raw, digest);
+		r = make_delta(o, img, &cst, &obj, &len, &raw);
 	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (!r) {
 		o->round++;
-		r = gisa_frame_chain_next(o->chain, o->round, digest, o->chain);
+		r = gisa_frame_chain_next(o->chain, o->round, cst.digest, o->chain);
 	}
 	if (!r)
 		r = send_round(o, GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA, obj, len, raw,
-			       digest);
+			       cst.digest);
 	free(obj);
 	if (r) {
 		gisa_image_free(img);
@@ -741,7 +738,7 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 	o->base = img;
 	gisa_snap_state_release(&o->base_state);
 	o->base_state = cst;
-	memcpy(o->base_digest, digest, MIG_DIGEST_SIZE);
+	memcpy(o->base_digest, cst.digest, MIG_DIGEST_SIZE);
 }
 
 /*
@@ -1016,9 +1013,11 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
 	r = gisa_snap_state_make(img, &cst);
 	if (!r)
-		r = make_delta(o, img, &cst, &obj, &len, &raw, o->rec.final_digest);
-	if (!r)
+		r = make_delta(o, img, &cst, &obj, &len, &raw);
+	if (!r) {
+		memcpy(o->rec.final_digest, cst.digest, MIG_DIGEST_SIZE);
 		r = gisa_frame_chain_next(o->chain, o->round, o->rec.final_digest, o->rec.chain);
+	}
 	if (!r)
 		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
 	if (r) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -248,12 +249,15 @@ bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	return !id_path(d, id, MIGREC_STAGE, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
-/* pwrite all of buf at the slot's start, then fdatasync.  -errno with msg. */
-static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
-			  size_t len, char *msg, size_t msglen)
+/*
+ * The n pieces one after the other from the slot's start (no copy into
+ * one buffer), then one fdatasync.  -errno with msg.
+ */
+static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
+			  const struct iovec *v, size_t nv, char *msg, size_t msglen)
 {
 	char path[PATH_MAX];
-	size_t done = 0;
+	off_t off = 0;
 	int fd, r = stage_path(d, id, path, sizeof(path), msg, msglen);
 
 	if (r)
@@ -265,17 +269,22 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const 
 		snprintf(msg, msglen, "opening the slot `%s': %s", path, strerror(-r));
 		return r;
 	}
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+	for (size_t i = 0; i < nv && !r; i++) {
+		const uint8_t *p = v[i].iov_base;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			snprintf(msg, msglen, "writing `%s': %s", path, strerror(-r));
-			break;
+		for (size_t done = 0; done < v[i].iov_len;) {
+			ssize_t n = pwrite(fd, p + done, v[i].iov_len - done, off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				snprintf(msg, msglen, "writing `%s': %s", path, strerror(-r));
+				break;
+			}
+			done += (size_t)n;
+			off += n;
 		}
-		done += (size_t)n;
 	}
 	/* Blocks written before, the name durable since the reservation: data only. */
 	if (!r && fdatasync(fd)) {
@@ -289,8 +298,9 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const 
 int migrec_stage_probe(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
 {
 	static const uint8_t zeros[MIGREC_STAGE_BLOCK];
+	struct iovec v = { (void *)zeros, sizeof(zeros) };
 
-	return slot_overwrite(d, id, zeros, sizeof(zeros), msg, msglen);
+	return slot_overwrite(d, id, &v, 1, msg, msglen);
 }
 
 static int sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE])
@@ -305,31 +315,35 @@ int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *s
 		       size_t len, char *msg, size_t msglen)
 {
 	char *text = rec_text(r);
-	size_t tlen = text ? strlen(text) : 0, total = len + SLOT_TRAILER_HEAD + tlen;
-	uint8_t *buf = text && tlen <= MIGREC_MAX_FILE ? malloc(total) : NULL, *t;
+	size_t tlen = text ? strlen(text) : 0;
+	uint8_t head[SLOT_TRAILER_HEAD];
+	struct iovec v[3] = {
+		{ (void *)snap, len }, { head, sizeof(head) }, { text, tlen },
+	};
 	int err;
 
-	if (!buf) {
-		free(text);
-		snprintf(msg, msglen, "out of memory for the slot's %zu bytes", total);
+	if (!text) {
+		snprintf(msg, msglen, "out of memory for the slot's record");
 		return -ENOMEM;
 	}
-	/* The snapshot, then the record it stands for: one write, one flush. */
-	memcpy(buf, snap, len);
-	t = buf + len;
-	memcpy(t, SLOT_TRAILER_MAGIC, 8);
-	t[8] = (uint8_t)(tlen >> 24);
-	t[9] = (uint8_t)(tlen >> 16);
-	t[10] = (uint8_t)(tlen >> 8);
-	t[11] = (uint8_t)tlen;
-	memcpy(t + SLOT_TRAILER_HEAD, text, tlen);
-	free(text);
-	err = sha256(t + SLOT_TRAILER_HEAD, tlen, t + 12);
+	if (tlen > MIGREC_MAX_FILE) {
+		free(text);
+		snprintf(msg, msglen, "the slot's record is %zu bytes, over the cap %u", tlen,
+			 MIGREC_MAX_FILE);
+		return -E2BIG;
+	}
+	/* The snapshot, then the record it stands for: one flush for both. */
+	memcpy(head, SLOT_TRAILER_MAGIC, 8);
+	head[8] = (uint8_t)(tlen >> 24);
+	head[9] = (uint8_t)(tlen >> 16);
+	head[10] = (uint8_t)(tlen >> 8);
+	head[11] = (uint8_t)tlen;
+	err = sha256((const uint8_t *)text, tlen, head + 12);
 	if (err)
 		snprintf(msg, msglen, "SHA-256 of the slot's record failed");
 	else
-		err = slot_overwrite(d, r->id, buf, total, msg, msglen);
-	free(buf);
+		err = slot_overwrite(d, r->id, v, 3, msg, msglen);
+	free(text);
 	return err;
 }
 
