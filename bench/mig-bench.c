@@ -1334,7 +1334,7 @@ static const struct row rows[] = {
 	{ F_WALL, U_MS, "  wall: migrate request -> job ended (client)", false },
 	{ F_DOWN_ACT, U_MS, "downtime: freeze -> destination active", false },
 	{ F_DOWN_INF, U_MS, "downtime: freeze -> source informed", false },
-	{ F_FREEZE, U_MS, "  freeze (source)", false },
+	{ F_FREEZE, U_MS, "  freeze (source: final image, estimate)", false },
 	{ F_ENCODE, U_MS, "  encode: delta, digests, checkpoint, record", false },
 	{ F_SEND, U_MS, "  send (source, until drained)", false },
 	{ F_RECV, U_MS, "  recv (destination, overlaps send)", false },

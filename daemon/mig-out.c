@@ -705,7 +705,7 @@ static int make_delta(struct mig_out *o, const struct gisa_image *cur,
 	return 0;
 }
 
-static void switchover(struct mig_out *o, struct gisa_image *img);
+static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image);
 
 /* Take the VM's image and send it as the next round's delta. */
 static void next_round(struct mig_out *o, struct gisa_image *img)
@@ -795,7 +795,7 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 {
 	struct vmrec *rec = out_vm(o);
 	struct gisa_image *img = NULL;
-	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt;
+	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt, t_image;
 	int r;
 
 	if (!a->has_round || a->round != o->round) {
@@ -841,6 +841,11 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
 		return;
 	}
+	/*
+	 * The loop serves nobody from here on: if this image is the final one,
+	 * the VM's downtime starts now, not once the decision is made.
+	 */
+	t_image = gisad_now_ns();
 	r = gisa_image_from_vm(rec->vm, &img);
 	if (!r)
 		r = gisa_delta_estimate(o->base, img, &estimate);
@@ -856,7 +861,7 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		  (double)o->last_round_ns / 1e6, (unsigned long long)estimate,
 		  (double)predicted / 1e6, o->budget_ms);
 	if (time_to_switch(o, predicted))
-		switchover(o, img);
+		switchover(o, img, t_image);
 	else
 		next_round(o, img);
 }
@@ -974,7 +979,7 @@ static void record_doubt_json(struct mig_out *o)
 			" in its slot stands for it)", o->vm, why);
 }
 
-static void switchover(struct mig_out *o, struct gisa_image *img)
+static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image)
 {
 	struct gisa_snap_state cst = { 0 };
 	enum gisa_compat_verdict verdict;
@@ -986,10 +991,11 @@ static void switchover(struct mig_out *o, struct gisa_image *img)
 	int r;
 
 	/*
-	 * T0.  The VM is frozen from here on.  img was taken in this same
-	 * loop turn and no request ran since: it is the frozen VM's image.
+	 * T0 is t_image: img was taken in this same loop turn, from then on no
+	 * request ran, so it is the frozen VM's image and the downtime counts
+	 * from the moment its taking began.  The VM is frozen from here on.
 	 */
-	o->t_freeze = gisad_now_ns();
+	o->t_freeze = t_image;
 	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_FROZEN);
 	t_frozen = gisad_now_ns();
 	o->ms->freeze_ns = t_frozen - o->t_freeze;
