@@ -908,12 +908,12 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 	return gisa_delta_apply_states(base, NULL, bytes, len, ret_cur, NULL, err);
 }
 
-int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
-			    const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
-			    struct gisa_snap_state *ret_st, struct gisa_snap_error *err)
+int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			   uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err)
 {
 	struct gisa_restore_error rerr = { 0 };
-	struct gisa_snap_state own_b = { 0 }, xst = { 0 };
+	struct gisa_snap_state own_b = { 0 };
 	struct span sb[NF + 1], sd[NF + 1];
 	struct gisa_image *x = NULL;
 	const uint8_t *bs;
@@ -1008,30 +1008,53 @@ int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_sna
 			 rerr.reason);
 		goto out;
 	}
-	r = gisa_snap_state_make(x, &xst);
-	if (r)
-		goto out;
-	if (memcmp(xst.digest, d->result, GISA_SNAP_DIGEST_SIZE)) {
-		char want[65], got[65];
-
-		gisa_snap_digest_hex(d->result, want);
-		gisa_snap_digest_hex(xst.digest, got);
-		r = errf(err, -EBADMSG, "delta result is state %s, the delta names %s", got, want);
-		goto out;
-	}
+	memcpy(ret_result, d->result, GISA_SNAP_DIGEST_SIZE);
 	*ret_cur = x;
 	x = NULL;
-	if (ret_st) {
-		*ret_st = xst;
-		memset(&xst, 0, sizeof(xst));
-	}
 out:
 	gisa_image_free(x);
-	gisa_snap_state_release(&xst);
 	gisa_snap_state_release(&own_b);
 	free(m);
 	free(d);
 	return r;
+}
+
+int gisa_delta_check_result(const struct gisa_snap_state *st,
+			    const uint8_t result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err)
+{
+	char want[65], got[65];
+
+	if (!memcmp(st->digest, result, GISA_SNAP_DIGEST_SIZE))
+		return 0;
+	gisa_snap_digest_hex(result, want);
+	gisa_snap_digest_hex(st->digest, got);
+	return errf(err, -EBADMSG, "delta result is state %s, the delta names %s", got, want);
+}
+
+int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			    const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			    struct gisa_snap_state *ret_st, struct gisa_snap_error *err)
+{
+	struct gisa_snap_state xst = { 0 };
+	uint8_t result[GISA_SNAP_DIGEST_SIZE];
+	struct gisa_image *x = NULL;
+	int r = gisa_delta_apply_image(base, bst, bytes, len, &x, result, err);
+
+	if (!r)
+		r = gisa_snap_state_make(x, &xst);
+	if (!r)
+		r = gisa_delta_check_result(&xst, result, err);
+	if (r) {
+		gisa_image_free(x);
+		gisa_snap_state_release(&xst);
+		return r;
+	}
+	*ret_cur = x;
+	if (ret_st)
+		*ret_st = xst;
+	else
+		gisa_snap_state_release(&xst);
+	return 0;
 }
 
 int gisa_delta_digests(const uint8_t *bytes, size_t len,

@@ -154,6 +154,31 @@ static void states_agree(const char *where, const struct gisa_image *base,
 	out = NULL;
 	gisa_snap_state_release(&rst);
 
+	/*
+	 * In two steps: the same result, the digest the delta names is cur's,
+	 * and the check passes for the result's state and refuses the base's
+	 * (unless the two are the same state).
+	 */
+	{
+		uint8_t named[GISA_SNAP_DIGEST_SIZE];
+
+		if (gisa_delta_apply_image(base, &bst, bytes, len, &out, named, &err))
+			print_error("%s: apply_image: %s\n", where, err.msg);
+		assert_non_null(out);
+		snapt_image_equal(where, cur, out);
+		assert_memory_equal(named, cst.digest, GISA_SNAP_DIGEST_SIZE);
+		assert_int_equal(gisa_snap_state_make(out, &again), 0);
+		assert_int_equal(gisa_delta_check_result(&again, named, &err), 0);
+		gisa_snap_state_release(&again);
+		if (memcmp(bst.digest, cst.digest, GISA_SNAP_DIGEST_SIZE)) {
+			err.msg[0] = 0;
+			assert_int_equal(gisa_delta_check_result(&bst, named, &err), -EBADMSG);
+			assert_non_null(strstr(err.msg, "the delta names"));
+		}
+		gisa_image_free(out);
+		out = NULL;
+	}
+
 	/* cur's state for base: stale (unless the two are the same state). */
 	if (memcmp(bst.digest, cst.digest, GISA_SNAP_DIGEST_SIZE)) {
 		memset(&sentinel, 0x5a, sizeof(sentinel));

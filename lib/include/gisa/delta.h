@@ -78,6 +78,23 @@ int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_sna
 			    struct gisa_snap_state *ret_st, struct gisa_snap_error *err);
 
 /*
+ * gisa_delta_apply_states in two steps, for a caller that makes the
+ * result's state beside other work on the result (another thread).
+ * gisa_delta_apply_image does everything but the last check: *ret_cur has
+ * passed gisa_image_check, and ret_result is the digest the delta names
+ * for it, not yet compared.  The result is not to be trusted, used or
+ * kept until gisa_delta_check_result(its state, ret_result) returned 0;
+ * it returns -EBADMSG otherwise, with err naming both digests.  Errors of
+ * gisa_delta_apply_image: those of gisa_delta_apply_states but the
+ * result digest's.
+ */
+int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			   uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err);
+int gisa_delta_check_result(const struct gisa_snap_state *st,
+			    const uint8_t result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err);
+
+/*
  * The digests a delta names, without applying it (for logs and the
  * protocol's checks).  -EBADMSG if the bytes are not a MigDelta, -E2BIG.
  */
