@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "mig.h"
+#include "par.h"
 
 enum in_state {
 	I_BEGIN,
@@ -551,6 +552,9 @@ static int unwrap(struct mig_in *s, uint8_t **buf, size_t *len, char *msg, size_
  * D(image) comes from the decoder, which verified it: the container's
  * digest (FULL) or the delta's result digest (DELTA) — never hashed twice.
  */
+static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_state *st,
+		 char *msg, size_t msglen);
+
 static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *msg,
 		 size_t msglen)
 {
@@ -558,7 +562,6 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 	struct gisa_snap_state st = { 0 };
 	struct gisa_snap_info info;
 	struct gisa_image *img = NULL;
-	uint8_t chain[MIG_DIGEST_SIZE];
 	int r;
 
 	/* D(image) is its state's digest: the decoder and the delta checked it. */
@@ -587,34 +590,49 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 			 strerror(-r));
 		return r;
 	}
-	r = gisa_frame_chain_next(s->chain, s->round, st.digest, chain);
+	return adopt(s, img, &st, msg, msglen);
+}
+
+/*
+ * The round's image, its digest checked against the delta's, becomes the
+ * staging image if its digest and chain are the ones the source announced.
+ * Takes img and *st either way.
+ */
+static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_state *st,
+		 char *msg, size_t msglen)
+{
+	uint8_t chain[MIG_DIGEST_SIZE];
+	int r = gisa_frame_chain_next(s->chain, s->round, st->digest, chain);
+
 	if (r) {
 		gisa_image_free(img);
-		gisa_snap_state_release(&st);
+		gisa_snap_state_release(st);
 		snprintf(msg, msglen, "round %u: digest chain: %s", s->round, strerror(-r));
 		return r;
 	}
-	if (memcmp(st.digest, s->a_digest, MIG_DIGEST_SIZE) ||
+	if (memcmp(st->digest, s->a_digest, MIG_DIGEST_SIZE) ||
 	    memcmp(chain, s->a_chain, MIG_DIGEST_SIZE)) {
-		gisa_image_free(img);
-		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: the image's %s differs from the source's", s->round,
-			 memcmp(st.digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
+			 memcmp(st->digest, s->a_digest, MIG_DIGEST_SIZE) ? "digest" : "chain");
+		gisa_image_free(img);
+		gisa_snap_state_release(st);
 		return -EBADMSG;
 	}
 	gisa_image_free(s->img);
 	s->img = img;
 	gisa_snap_state_release(&s->state);
-	s->state = st;
-	memcpy(s->digest, st.digest, MIG_DIGEST_SIZE);
+	s->state = *st;
+	memset(st, 0, sizeof(*st));
+	memcpy(s->digest, s->state.digest, MIG_DIGEST_SIZE);
 	memcpy(s->chain, chain, MIG_DIGEST_SIZE);
 	return 0;
 }
 
-static int judge(struct mig_in *s, enum gisa_compat_verdict *ret, char *msg, size_t msglen)
+static int judge(struct mig_in *s, const struct gisa_image *img, enum gisa_compat_verdict *ret,
+		 char *msg, size_t msglen)
 {
 	struct gisa_compat_report rep = { 0 };
-	int r = gisa_compat_check(s->img, &s->target, &rep);
+	int r = gisa_compat_check(img, &s->target, &rep);
 
 	if (r) {
 		snprintf(msg, msglen, "compatibility check: %s", strerror(-r));
@@ -644,7 +662,7 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 
 	r = apply(s, buf, len, s->round == 0, msg, sizeof(msg));
 	if (!r)
-		r = judge(s, &verdict, msg, sizeof(msg));
+		r = judge(s, s->img, &verdict, msg, sizeof(msg));
 	/*
 	 * The checkpoint's slot, reserved once round 0 tells its size, so that
 	 * the commit only overwrites it (MigReady came before: a destination
@@ -714,25 +732,26 @@ static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
 }
 
 /*
- * Build the VM the destination will run, from the staging image converted
- * to the target (not copied when nothing changes), whose digest must be
- * the target digest.  *ret_conv: the converted image when one was made.
+ * Build the VM the destination will run from img (the final image, not
+ * yet adopted), converted to the target when the profile or capabilities
+ * differ: *ret_conv is then the converted image and conv_digest its
+ * digest.  Whether the image to run is the source's target is checked
+ * once the final image is adopted (target_check).
  */
-static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image **ret_conv,
-		    char *msg, size_t msglen)
+static int stage_vm(struct mig_in *s, const struct gisa_image *img, struct gisa_vm **ret_vm,
+		    struct gisa_image **ret_conv, uint8_t conv_digest[MIG_DIGEST_SIZE], char *msg,
+		    size_t msglen)
 {
 	struct gisa_restore_error rerr = { 0 };
 	struct gisa_image *conv = NULL;
-	const struct gisa_image *from = s->img;
+	const struct gisa_image *from = img;
 	struct gisa_vm *vm = NULL;
-	uint8_t digest[MIG_DIGEST_SIZE];
 	int r = 0;
 
-	memcpy(digest, s->digest, MIG_DIGEST_SIZE);
-	if (s->img->config.profile != s->target.profile || s->img->config.caps != s->target.caps) {
-		r = gisa_compat_convert(s->img, &s->target, &conv, NULL);
+	if (img->config.profile != s->target.profile || img->config.caps != s->target.caps) {
+		r = gisa_compat_convert(img, &s->target, &conv, NULL);
 		if (!r)
-			r = gisa_snap_digest(conv, digest);
+			r = gisa_snap_digest(conv, conv_digest);
 		if (r) {
 			snprintf(msg, msglen, "converting to profile %u caps %#x: %s",
 				 (unsigned)s->target.profile, s->target.caps, strerror(-r));
@@ -741,11 +760,6 @@ static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image
 		}
 		from = conv;
 	}
-	if (memcmp(digest, s->a_target, MIG_DIGEST_SIZE)) {
-		snprintf(msg, msglen, "the image to run differs from the source's target digest");
-		gisa_image_free(conv);
-		return -EBADMSG;
-	}
 	r = gisa_image_build_vm(from, s->d->host, &vm, &rerr);
 	if (r) {
 		snprintf(msg, msglen, "building the staging VM: %s%s%s", rerr.field ? rerr.field : "",
@@ -753,8 +767,117 @@ static int stage_vm(struct mig_in *s, struct gisa_vm **ret_vm, struct gisa_image
 		gisa_image_free(conv);
 		return r;
 	}
+	*ret_vm = vm;
+	*ret_conv = conv;
+	return 0;
+}
+
+/* The image to run (converted, or the adopted final image) must be the source's target. */
+static int target_check(struct mig_in *s, const struct gisa_image *conv,
+			const uint8_t conv_digest[MIG_DIGEST_SIZE], char *msg, size_t msglen)
+{
+	const uint8_t *digest = conv ? conv_digest : s->digest;
+
+	if (memcmp(digest, s->a_target, MIG_DIGEST_SIZE)) {
+		snprintf(msg, msglen, "the image to run differs from the source's target digest");
+		return -EBADMSG;
+	}
 	memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
 	s->rec.has_active_digest = true;
+	return 0;
+}
+
+/*
+ * The final image's state and digest, on a second thread for a large VM
+ * while the loop's thread judges it and builds its VM (par.h): the two
+ * only read the image.
+ */
+struct final_state {
+	const struct gisa_image *img;
+	struct gisa_snap_state st;
+	uint64_t ns;
+	int r;
+};
+
+static void make_final_state(void *arg)
+{
+	struct final_state *f = arg;
+	uint64_t t0 = gisad_now_ns();
+
+	f->r = gisa_snap_state_make(f->img, &f->st);
+	f->ns = gisad_now_ns() - t0;
+}
+
+/*
+ * Apply the final delta, judge and build the staging VM: the final image
+ * is adopted, *ret_vm built from it (or from *ret_conv, its conversion),
+ * and the image to run is the source's target.  import_ns: the delta
+ * applied, the result's state made and its digest checked; verify_ns:
+ * judging and building, which for a large VM overlap the state's making.
+ */
+static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_vm **ret_vm,
+		       struct gisa_image **ret_conv, char *msg, size_t msglen)
+{
+	struct gisa_snap_error serr = { { 0 } };
+	struct final_state fs = { 0 };
+	enum gisa_compat_verdict verdict;
+	uint8_t named[MIG_DIGEST_SIZE], conv_digest[MIG_DIGEST_SIZE];
+	struct gisa_image *img = NULL, *conv = NULL;
+	struct gisa_vm *vm = NULL;
+	char vmsg[512] = "";
+	uint64_t t0 = gisad_now_ns(), t_applied, t_verified;
+	struct par par;
+	int r, rv;
+
+	r = unwrap(s, &buf, &len, msg, msglen);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	r = gisa_delta_apply_image(s->img, s->state.bytes ? &s->state : NULL, buf, len, &img,
+				   named, &serr);
+	free(buf);
+	if (r) {
+		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
+			 strerror(-r));
+		return r;
+	}
+	t_applied = gisad_now_ns();
+	fs.img = img;
+	par_start(&par, mig_par_worth(img), make_final_state, &fs);
+	rv = judge(s, img, &verdict, vmsg, sizeof(vmsg));
+	if (!rv)
+		rv = stage_vm(s, img, &vm, &conv, conv_digest, vmsg, sizeof(vmsg));
+	t_verified = gisad_now_ns();
+	par_join(&par);
+	s->ms->import_ns = t_applied - t0 + fs.ns;
+	s->ms->verify_ns = t_verified - t_applied;
+	/* A result that is not the source's image fails first: nothing else about it matters. */
+	r = fs.r;
+	if (r)
+		snprintf(msg, msglen, "round %u: the result's state: %s", s->round, strerror(-r));
+	if (!r) {
+		r = gisa_delta_check_result(&fs.st, named, &serr);
+		if (r)
+			snprintf(msg, msglen, "round %u: %s", s->round, serr.msg);
+	}
+	if (r) {
+		gisa_image_free(img);
+		gisa_snap_state_release(&fs.st);
+	} else {
+		r = adopt(s, img, &fs.st, msg, msglen);
+	}
+	if (!r && rv) {
+		snprintf(msg, msglen, "%s", vmsg);
+		r = rv;
+	}
+	if (!r)
+		r = target_check(s, conv, conv_digest, msg, msglen);
+	if (r) {
+		gisa_vm_free(vm);
+		gisa_image_free(conv);
+		return r;
+	}
 	*ret_vm = vm;
 	*ret_conv = conv;
 	return 0;
@@ -849,10 +972,9 @@ static void answer_committed(struct mig_in *s, uint64_t t_active)
 
 static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 {
-	enum gisa_compat_verdict verdict;
 	struct gisa_image *conv = NULL;
 	struct gisa_vm *vm = NULL;
-	uint64_t t_end = gisad_now_ns(), t_imported, t_verified, t_active;
+	uint64_t t_end = gisad_now_ns(), t_verified, t_active;
 	char msg[512] = "";
 	char hex[65];
 	int r;
@@ -860,20 +982,12 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	s->ms->recv_ns = t_end - s->t_announce;
 	s->ms->switchover_bytes = len;
 	s->job->processed += len;
-	r = apply(s, buf, len, false, msg, sizeof(msg));
-	t_imported = gisad_now_ns();
-	s->ms->import_ns = t_imported - t_end;
-	if (!r)
-		r = judge(s, &verdict, msg, sizeof(msg));
-	if (!r)
-		r = stage_vm(s, &vm, &conv, msg, sizeof(msg));
+	r = final_stage(s, buf, len, &vm, &conv, msg, sizeof(msg));
 	if (r) {
 		discard(s, r, true, "%s", msg);
-		gisa_image_free(conv);
 		return;
 	}
 	t_verified = gisad_now_ns();
-	s->ms->verify_ns = t_verified - t_imported;
 	/* Without a conversion the staging image runs: its state is made already. */
 	r = commit(s, conv ? conv : s->img, conv ? NULL : &s->state, msg, sizeof(msg));
 	gisa_image_free(conv);

@@ -41,6 +41,7 @@
 
 #include "log.h"
 #include "mig.h"
+#include "par.h"
 
 /*
  * Outcome queries of an in-doubt source, and writes of a RETIRED record
@@ -955,8 +956,6 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img,
 	doubt.state = MIGREC_IN_DOUBT;
 	r = migrec_stage_write(o->d, &doubt, buf, len, msg, msglen);
 	free(buf);
-	if (!r)
-		o->doubt_pending = true;
 	return r;
 }
 
@@ -979,15 +978,51 @@ static void record_doubt_json(struct mig_out *o)
 			" in its slot stands for it)", o->vm, why);
 }
 
+/*
+ * The switchover's heavy steps pair up on two threads for a large VM
+ * (par.h): the compatibility check beside the frozen image's state, then
+ * the frozen snapshot's durable write beside the final delta.  Each half
+ * only reads the image, the state and the job's settings.
+ */
+struct frozen_work {
+	struct mig_out *o;
+	const struct gisa_image *img;
+	const struct gisa_snap_state *st;
+	enum gisa_compat_verdict verdict;
+	char why[512];
+	int r;
+};
+
+static void frozen_check(void *arg)
+{
+	struct frozen_work *w = arg;
+
+	w->r = check_image(w->o, w->img, &w->verdict, w->why, sizeof(w->why));
+	if (!w->r && w->verdict > w->o->accepted) {
+		snprintf(w->why, sizeof(w->why), "the frozen image's verdict is %s, worse than the "
+			 "%s accepted", gisa_compat_verdict_name(w->verdict),
+			 gisa_compat_verdict_name(w->o->accepted));
+		w->r = -EOPNOTSUPP;
+	}
+}
+
+static void frozen_record(void *arg)
+{
+	struct frozen_work *w = arg;
+
+	w->r = record_doubt(w->o, w->img, w->st, w->why, sizeof(w->why));
+}
+
 static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image)
 {
 	struct gisa_snap_state cst = { 0 };
-	enum gisa_compat_verdict verdict;
+	struct frozen_work w = { .o = o, .img = img, .st = &cst };
+	bool big = mig_par_worth(img);
 	uint8_t target[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
 	size_t len = 0, raw = 0;
 	uint64_t t_frozen;
-	char why[512];
+	struct par par;
 	int r;
 
 	/*
@@ -1001,50 +1036,47 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 	o->ms->freeze_ns = t_frozen - o->t_freeze;
 	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER);
 
-	r = check_image(o, img, &verdict, why, sizeof(why));
-	if (!r && verdict > o->accepted) {
-		snprintf(why, sizeof(why), "the frozen image's verdict is %s, worse than the %s "
-			 "accepted", gisa_compat_verdict_name(verdict),
-			 gisa_compat_verdict_name(o->accepted));
-		r = -EOPNOTSUPP;
-	}
-	if (r) {
+	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
+	par_start(&par, big, frozen_check, &w);
+	r = gisa_snap_state_make(img, &cst);
+	par_join(&par);
+	if (w.r) {
 		gisa_image_free(img);
-		mlink_error(o->l, -ECANCELED, "the source gives up: %s", why);
+		gisa_snap_state_release(&cst);
+		mlink_error(o->l, -ECANCELED, "the source gives up: %s", w.why);
 		o->l = NULL;
-		resume(o, r, "%s", why);
+		resume(o, w.r, "%s", w.why);
 		return;
 	}
 	o->round++;
-	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
-	r = gisa_snap_state_make(img, &cst);
-	if (!r)
-		r = make_delta(o, img, &cst, &obj, &len, &raw);
 	if (!r) {
 		memcpy(o->rec.final_digest, cst.digest, MIG_DIGEST_SIZE);
 		r = gisa_frame_chain_next(o->chain, o->round, o->rec.final_digest, o->rec.chain);
 	}
 	if (!r)
 		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
-	if (r) {
-		gisa_image_free(img);
-		gisa_snap_state_release(&cst);
+	if (!r) {
+		o->rec.has_digests = true;
+		/* The IN_DOUBT record needs the digests; the delta does not need the record. */
+		par_start(&par, big, frozen_record, &w);
+		r = make_delta(o, img, &cst, &obj, &len, &raw);
+		par_join(&par);
+		if (!w.r)
+			o->doubt_pending = true;
+	}
+	gisa_image_free(img);
+	gisa_snap_state_release(&cst);
+	if (r || w.r) {
 		free(obj);
-		resume(o, r, "encoding the final delta: %s", strerror(-r));
+		if (w.r)
+			resume(o, w.r, "the IN_DOUBT record: %s", w.why);
+		else
+			resume(o, r, "encoding the final delta: %s", strerror(-r));
 		return;
 	}
-	o->rec.has_digests = true;
 	memcpy(target, o->rec.target_digest, MIG_DIGEST_SIZE);
 	memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
 	o->ms->has_src_digest = true;
-	r = record_doubt(o, img, &cst, why, sizeof(why));
-	gisa_image_free(img);
-	gisa_snap_state_release(&cst);
-	if (r) {
-		free(obj);
-		resume(o, r, "the IN_DOUBT record: %s", why);
-		return;
-	}
 	/* From the first byte of MigSwitchover on, only an outcome decides. */
 	o->ms->encode_ns = gisad_now_ns() - t_frozen;
 	o->ms->switchover_bytes = len;

@@ -4,12 +4,14 @@
  * chosen durable writes fail; each failure is asked for in the environment,
  * every other call goes through.
  *
- * MIG_SHIM_SLOT_FAIL=1: the first fdatasync(2) of a migration's slot (a
- * file named by 32 hex digits and ".stage": a destination's commit, a
- * source's frozen snapshot) fails with EIO after the real call: the
- * snapshot is in the slot, but it is not known to be durable, exactly the
- * state a failed flush leaves.  Once per process.  (The slot's reservation
- * is flushed with fsync(2), so only the write inside the downtime is hit.)
+ * MIG_SHIM_SLOT_FAIL=N: the N-th fdatasync(2) of a migration's slot (a
+ * file named by 32 hex digits and ".stage") in this process fails with EIO
+ * after the real call: the snapshot is in the slot, but it is not known to
+ * be durable, exactly the state a failed flush leaves.  Once per process.
+ * The slot's reservation is flushed with fsync(2); a destination's first
+ * fdatasync of a slot is its commit (N = 1), a source's first is the probe
+ * that times such a write during precopy and its second is the frozen
+ * snapshot (N = 2).
  *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails
@@ -40,6 +42,7 @@ static void next(const char *name, void *fn, size_t size)
 }
 
 static bool fired;
+static long slot_syncs;
 
 static bool named(const char *path, const char *suffix)
 {
@@ -73,7 +76,8 @@ int fdatasync(int fd)
 
 	next("fdatasync", &real, sizeof(real));
 	r = real(fd);
-	if (r == 0 && !fired && getenv("MIG_SHIM_SLOT_FAIL") && slot_fd(fd)) {
+	if (r == 0 && !fired && getenv("MIG_SHIM_SLOT_FAIL") && slot_fd(fd) &&
+	    ++slot_syncs >= strtol(getenv("MIG_SHIM_SLOT_FAIL"), NULL, 10)) {
 		fired = true;
 		errno = EIO;
 		return -1;
