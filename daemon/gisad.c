@@ -32,6 +32,7 @@
 
 #include "gisad.h"
 #include "log.h"
+#include "par.h"
 
 uint64_t gisad_now_ns(void)
 {
@@ -269,6 +270,7 @@ out:
 	free_event(&d->kicker_ev);
 	mlink_dns_free(d);
 	event_base_free(d->base);
+	par_stop();
 	return d->exit_status;
 }
 

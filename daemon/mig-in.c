@@ -788,9 +788,8 @@ static int target_check(struct mig_in *s, const struct gisa_image *conv,
 }
 
 /*
- * The final image's state and digest, on a second thread for a large VM
- * while the loop's thread judges it and builds its VM (par.h): the two
- * only read the image.
+ * The final image's state and digest, on the worker while the loop's
+ * thread judges it and builds its VM (par.h): the two only read the image.
  */
 struct final_state {
 	const struct gisa_image *img;
@@ -813,7 +812,7 @@ static void make_final_state(void *arg)
  * is adopted, *ret_vm built from it (or from *ret_conv, its conversion),
  * and the image to run is the source's target.  import_ns: the delta
  * applied, the result's state made and its digest checked; verify_ns:
- * judging and building, which for a large VM overlap the state's making.
+ * judging and building, which overlap the state's making.
  */
 static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_vm **ret_vm,
 		       struct gisa_image **ret_conv, char *msg, size_t msglen)
@@ -825,7 +824,7 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 	struct gisa_image *img = NULL, *conv = NULL;
 	struct gisa_vm *vm = NULL;
 	char vmsg[512] = "";
-	uint64_t t0 = gisad_now_ns(), t_applied, t_verified;
+	uint64_t t0 = gisad_now_ns(), t_applied, t_judge, t_verified;
 	struct par par;
 	int r, rv;
 
@@ -844,14 +843,15 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 	}
 	t_applied = gisad_now_ns();
 	fs.img = img;
-	par_start(&par, mig_par_worth(img), make_final_state, &fs);
+	par_start(&par, make_final_state, &fs);
+	t_judge = gisad_now_ns();
 	rv = judge(s, img, &verdict, vmsg, sizeof(vmsg));
 	if (!rv)
 		rv = stage_vm(s, img, &vm, &conv, conv_digest, vmsg, sizeof(vmsg));
 	t_verified = gisad_now_ns();
 	par_join(&par);
 	s->ms->import_ns = t_applied - t0 + fs.ns;
-	s->ms->verify_ns = t_verified - t_applied;
+	s->ms->verify_ns = t_verified - t_judge;
 	/* A result that is not the source's image fails first: nothing else about it matters. */
 	r = fs.r;
 	if (r)

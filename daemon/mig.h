@@ -146,14 +146,6 @@ void mlink_error(struct mlink *l, int err, const char *fmt, ...)
  * Called when a migration's side ends; nothing elsewhere.
  */
 void mig_heap_trim(void);
-
-/*
- * Whether a switchover step on img is worth a second thread (par.h): from
- * MIG_PAR_MIN_ENTRIES queued interrupts on, making its state takes about
- * a millisecond, a thread tens of microseconds.
- */
-#define MIG_PAR_MIN_ENTRIES 16384u
-bool mig_par_worth(const struct gisa_image *img);
 /* A peer's text for logs and records: cut, unprintable bytes replaced. */
 void mig_clean_text(const char *s, char *out, size_t len);
 /* Lower-case hex of n bytes into out (2n + 1). */
