@@ -788,8 +788,9 @@ static int target_check(struct mig_in *s, const struct gisa_image *conv,
 }
 
 /*
- * The final image's state and digest, on the worker while the loop's
- * thread judges it and builds its VM (par.h): the two only read the image.
+ * The final image's state and digest, on the worker (for a large VM)
+ * while the loop's thread judges it and builds its VM (par.h): the two
+ * only read the image.
  */
 struct final_state {
 	const struct gisa_image *img;
@@ -843,7 +844,7 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 	}
 	t_applied = gisad_now_ns();
 	fs.img = img;
-	par_start(&par, make_final_state, &fs);
+	par_start(&par, mig_par_worth(img), make_final_state, &fs);
 	t_judge = gisad_now_ns();
 	rv = judge(s, img, &verdict, vmsg, sizeof(vmsg));
 	if (!rv)

@@ -64,6 +64,15 @@ void mig_heap_trim(void)
 #endif
 }
 
+bool mig_par_worth(const struct gisa_image *img)
+{
+	uint64_t n = 0;
+
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+		n += img->lists[l].n;
+	return n >= MIG_PAR_MIN_ENTRIES;
+}
+
 void mig_clean_text(const char *s, char *out, size_t len)
 {
 	size_t i = 0;

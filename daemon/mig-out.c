@@ -979,10 +979,10 @@ static void record_doubt_json(struct mig_out *o)
 }
 
 /*
- * The switchover's steps pair up on two threads (par.h): the
- * compatibility check beside the frozen image's state, then the frozen
- * snapshot's durable write beside the final delta.  Each half only reads
- * the image, the state and the job's settings.
+ * The switchover's steps pair up on two threads for a large VM (par.h):
+ * the compatibility check beside the frozen image's state, then the
+ * frozen snapshot's durable write beside the final delta.  Each half only
+ * reads the image, the state and the job's settings.
  */
 struct frozen_work {
 	struct mig_out *o;
@@ -1017,6 +1017,7 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 {
 	struct gisa_snap_state cst = { 0 };
 	struct frozen_work w = { .o = o, .img = img, .st = &cst };
+	bool big = mig_par_worth(img);
 	uint8_t target[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
 	size_t len = 0, raw = 0;
@@ -1036,7 +1037,7 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER);
 
 	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
-	par_start(&par, frozen_check, &w);
+	par_start(&par, big, frozen_check, &w);
 	r = gisa_snap_state_make(img, &cst);
 	par_join(&par);
 	if (w.r) {
@@ -1057,7 +1058,7 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 	if (!r) {
 		o->rec.has_digests = true;
 		/* The IN_DOUBT record needs the digests; the delta does not need the record. */
-		par_start(&par, frozen_record, &w);
+		par_start(&par, big, frozen_record, &w);
 		r = make_delta(o, img, &cst, &obj, &len, &raw);
 		par_join(&par);
 		if (!w.r)

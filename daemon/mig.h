@@ -146,6 +146,15 @@ void mlink_error(struct mlink *l, int err, const char *fmt, ...)
  * Called when a migration's side ends; nothing elsewhere.
  */
 void mig_heap_trim(void);
+
+/*
+ * Whether a switchover step on img is worth the worker thread (par.h):
+ * from MIG_PAR_MIN_ENTRIES queued interrupts on, making its state takes
+ * about 0.1 ms or more; below, handing a half to the worker costs about
+ * what the two halves side by side save, and more on busy cores.
+ */
+#define MIG_PAR_MIN_ENTRIES 16384u
+bool mig_par_worth(const struct gisa_image *img);
 /* A peer's text for logs and records: cut, unprintable bytes replaced. */
 void mig_clean_text(const char *s, char *out, size_t len);
 /* Lower-case hex of n bytes into out (2n + 1). */

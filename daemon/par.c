@@ -51,11 +51,15 @@ static void start_worker(void)
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void par_start(struct par *p, void (*fn)(void *arg), void *arg)
+void par_start(struct par *p, bool threaded, void (*fn)(void *arg), void *arg)
 {
 	p->fn = fn;
 	p->arg = arg;
 	p->posted = p->done = false;
+	if (!threaded) {
+		fn(arg);
+		return;
+	}
 	pthread_mutex_lock(&w.lock);
 	if (!w.started && !w.stop)
 		start_worker();

@@ -5,10 +5,12 @@
  * other (the frozen snapshot's flush beside the final delta; an image's
  * state, 2 ms for the maximum one, beside its checks).
  *
- * One worker serves the daemon, started at the first par_start and
- * stopped by par_stop at shut-down; handing it a half costs about 10-25
- * microseconds on an idle core, a new thread two or three times that.
- * Steps are never nested: one half at a time.
+ * One worker serves the daemon, started at the first threaded par_start
+ * and stopped by par_stop at shut-down; handing it a half costs about
+ * 10-25 microseconds on an idle core (a new thread two or three times
+ * that), and more when the cores are busy: the caller asks for it only
+ * when the halves are long (mig_par_worth).  Steps are never nested: one
+ * half at a time.
  *
  * The half on the worker computes from inputs nobody changes until
  * par_join and writes only its own outputs: it never touches the event
@@ -27,11 +29,11 @@ struct par {
 };
 
 /*
- * Hand fn(arg) to the worker, or run it at once on the caller's thread if
- * the worker cannot be started (or is busy): the outcome is the same,
- * only later.
+ * Hand fn(arg) to the worker if threaded, or run it at once on the
+ * caller's thread (also when the worker cannot be started or is busy):
+ * the outcome is the same, only later.
  */
-void par_start(struct par *p, void (*fn)(void *arg), void *arg);
+void par_start(struct par *p, bool threaded, void (*fn)(void *arg), void *arg);
 
 /* Wait until fn has returned (at once when it ran on the caller's thread). */
 void par_join(struct par *p);

@@ -1046,13 +1046,14 @@ start a
 echo "ok 13: records that cannot be read stop gisad from starting"
 
 # ---- 14. a frozen snapshot that fails on the worker thread -------------------------
-# Each side pairs the switchover's steps on two threads (daemon/par.h).  Here
-# the source's frozen snapshot of a large VM, written on the worker while the
-# loop's thread makes the final delta, is not known to be durable
-# (mig-fsync-shim, at a this time):
-# the source gives up with the VM running unchanged, nothing stays in its slot,
-# and the destination discards.  The shim fires once (on a's second fdatasync
-# of a slot: the first is the probe that times it): the next try migrates it.
+# From 16384 queued interrupts on, each side pairs the switchover's steps on
+# two threads (daemon/par.h; case 3 migrated such a VM).  Here the source's
+# frozen snapshot of one, written on the worker while the loop's thread makes
+# the final delta, is not known to be durable (mig-fsync-shim, at a this
+# time): the source gives up with the VM running unchanged, nothing stays in
+# its slot, and the destination discards.  The shim fires once (on a's second
+# fdatasync of a slot: the first is the probe that times it): the next try
+# migrates it.
 stop a
 MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	start a
