@@ -830,19 +830,18 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 	int r, rv;
 
 	r = unwrap(s, &buf, &len, msg, msglen);
-	if (r) {
-		free(buf);
-		return r;
-	}
-	r = gisa_delta_apply_image(s->img, s->state.bytes ? &s->state : NULL, buf, len, &img,
-				   named, &serr);
+	if (!r)
+		r = gisa_delta_apply_image(s->img, s->state.bytes ? &s->state : NULL, buf, len,
+					   &img, named, &serr);
 	free(buf);
+	t_applied = gisad_now_ns();
+	s->ms->import_ns = t_applied - t0;
 	if (r) {
-		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
-			 strerror(-r));
+		if (!msg[0] || serr.msg[0])
+			snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
+				 strerror(-r));
 		return r;
 	}
-	t_applied = gisad_now_ns();
 	fs.img = img;
 	par_start(&par, mig_par_worth(img), make_final_state, &fs);
 	t_judge = gisad_now_ns();

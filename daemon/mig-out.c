@@ -980,9 +980,11 @@ static void record_doubt_json(struct mig_out *o)
 
 /*
  * The switchover's steps pair up on two threads for a large VM (par.h):
- * the compatibility check beside the frozen image's state, then the
- * frozen snapshot's durable write beside the final delta.  Each half only
- * reads the image, the state and the job's settings.
+ * the compatibility check beside the frozen image's state, then the final
+ * delta beside the frozen snapshot's durable write.  Each half only reads
+ * the image, the state and the job's settings.  For a small VM the
+ * worker's half runs first, inline: the delta is made before the slot is
+ * written, so a delta that fails leaves nothing to undo.
  */
 struct frozen_work {
 	struct mig_out *o;
@@ -1006,11 +1008,21 @@ static void frozen_check(void *arg)
 	}
 }
 
-static void frozen_record(void *arg)
-{
-	struct frozen_work *w = arg;
+/* The final delta's half: make_delta reads only the base, its state and the compression. */
+struct final_delta {
+	struct mig_out *o;
+	const struct gisa_image *img;
+	const struct gisa_snap_state *st;
+	uint8_t *obj;
+	size_t len, raw;
+	int r;
+};
 
-	w->r = record_doubt(w->o, w->img, w->st, w->why, sizeof(w->why));
+static void frozen_delta(void *arg)
+{
+	struct final_delta *f = arg;
+
+	f->r = make_delta(f->o, f->img, f->st, &f->obj, &f->len, &f->raw);
 }
 
 static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image)
@@ -1056,12 +1068,21 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 	if (!r)
 		r = target_digest(o, img, o->rec.final_digest, o->rec.target_digest);
 	if (!r) {
+		struct final_delta fd = { .o = o, .img = img, .st = &cst };
+
 		o->rec.has_digests = true;
+		memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
+		o->ms->has_src_digest = true;
 		/* The IN_DOUBT record needs the digests; the delta does not need the record. */
-		par_start(&par, big, frozen_record, &w);
-		r = make_delta(o, img, &cst, &obj, &len, &raw);
+		par_start(&par, big, frozen_delta, &fd);
+		if (par_posted(&par) || !fd.r)
+			w.r = record_doubt(o, img, &cst, w.why, sizeof(w.why));
 		par_join(&par);
-		if (!w.r)
+		r = fd.r;
+		obj = fd.obj;
+		len = fd.len;
+		raw = fd.raw;
+		if (!r && !w.r)
 			o->doubt_pending = true;
 	}
 	gisa_image_free(img);
@@ -1075,8 +1096,6 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 		return;
 	}
 	memcpy(target, o->rec.target_digest, MIG_DIGEST_SIZE);
-	memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
-	o->ms->has_src_digest = true;
 	/* From the first byte of MigSwitchover on, only an outcome decides. */
 	o->ms->encode_ns = gisad_now_ns() - t_frozen;
 	o->ms->switchover_bytes = len;

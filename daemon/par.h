@@ -35,6 +35,15 @@ struct par {
  */
 void par_start(struct par *p, bool threaded, void (*fn)(void *arg), void *arg);
 
+/*
+ * Whether fn went to the worker: then its outputs may be read only after
+ * par_join; otherwise it has returned already.
+ */
+static inline bool par_posted(const struct par *p)
+{
+	return p->posted;
+}
+
 /* Wait until fn has returned (at once when it ran on the caller's thread). */
 void par_join(struct par *p);
 

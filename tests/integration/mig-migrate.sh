@@ -1045,10 +1045,10 @@ start a
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' once its records are back"
 echo "ok 13: records that cannot be read stop gisad from starting"
 
-# ---- 14. a frozen snapshot that fails on the worker thread -------------------------
+# ---- 14. a frozen snapshot that fails beside the worker thread ---------------------
 # From 16384 queued interrupts on, each side pairs the switchover's steps on
 # two threads (daemon/par.h; case 3 migrated such a VM).  Here the source's
-# frozen snapshot of one, written on the worker while the loop's thread makes
+# frozen snapshot of one, written by the loop's thread while the worker makes
 # the final delta, is not known to be durable (mig-fsync-shim, at a this
 # time): the source gives up with the VM running unchanged, nothing stays in
 # its slot, and the destination discards.  The shim fires once (on a's second
@@ -1079,7 +1079,7 @@ jis migration.source_digest "$d"
 [ "$(digest b huge)" = "$d" ] || fail "huge at b has not the digest it had at a"
 g 0 b vm destroy huge
 g 0 a vm destroy huge
-echo "ok 14: a frozen snapshot that fails on the worker thread resumes the VM; the retry migrates it"
+echo "ok 14: a frozen snapshot that fails beside the worker thread resumes the VM; the retry migrates it"
 
 stop a
 stop b
