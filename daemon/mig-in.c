@@ -67,7 +67,7 @@ struct mig_in {
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the next round expected */
-	uint64_t stored_size;           /* round 0's snapshot, stored: the slot's size */
+	struct gisa_snap_info round0;   /* round 0's snapshot: the slot's size */
 	/* the announced object */
 	bool a_zstd;
 	uint64_t a_raw;
@@ -547,32 +547,29 @@ static int unwrap(struct mig_in *s, uint8_t **buf, size_t *len, char *msg, size_
 	return 0;
 }
 
-/*
- * Turn the object into the next staging image; checks digest and chain.
- * D(image) comes from the decoder, which verified it: the container's
- * digest (FULL) or the delta's result digest (DELTA) — never hashed twice.
- */
 static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_state *st,
 		 char *msg, size_t msglen);
 
+/*
+ * Turn a round's object into the next staging image; checks digest and
+ * chain.  D(image) is the digest of its state, made here once: the
+ * decoder checked the container's digest (FULL), gisa_delta_apply_states
+ * the delta's result digest (DELTA), and every later round starts from
+ * the state kept.
+ */
 static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *msg,
 		 size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
 	struct gisa_snap_state st = { 0 };
-	struct gisa_snap_info info;
 	struct gisa_image *img = NULL;
 	int r;
 
-	/* D(image) is its state's digest: the decoder and the delta checked it. */
 	if (full) {
-		r = gisa_snap_decode(buf, len, &img, &info, &serr);
-		if (!r) {
-			s->stored_size = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len +
-					 info.state_len + GISA_SNAP_DIGEST_SIZE;
-			/* Made now, in precopy: every later round starts from it. */
+		r = gisa_snap_decode(buf, len, &img, &s->round0, &serr);
+		/* Made now, in precopy: every later round starts from it. */
+		if (!r)
 			r = gisa_snap_state_make(img, &st);
-		}
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
 		if (r) {
@@ -669,7 +666,7 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 	 * that stops between the two has nothing in the slot, and discards).
 	 */
 	if (!r && s->round == 0) {
-		r = migrec_stage_reserve(s->d, s->rec.id, s->stored_size, msg, sizeof(msg));
+		r = migrec_stage_reserve(s->d, s->rec.id, &s->round0, msg, sizeof(msg));
 		if (r)
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (reserving the "
 				 "checkpoint's slot)");

@@ -604,16 +604,13 @@ static int reserve_doubt(struct mig_out *o, char *msg, size_t msglen)
 {
 	struct gisa_snap_info info;
 	struct gisa_snap_error err = { { 0 } };
-	uint64_t expected;
 	int r = gisa_snap_info(o->round0, o->round0_len, &info, &err);
 
 	if (r) {
 		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
 		return r;
 	}
-	expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len + info.state_len +
-		   GISA_SNAP_DIGEST_SIZE;
-	r = migrec_stage_reserve(o->d, o->rec.id, expected, msg, msglen);
+	r = migrec_stage_reserve(o->d, o->rec.id, &info, msg, msglen);
 	if (r)
 		return r;
 	o->durable_ns = gisad_now_ns();
@@ -986,10 +983,9 @@ static void record_doubt_json(struct mig_out *o)
  * worker's half runs first, inline: the delta is made before the slot is
  * written, so a delta that fails leaves nothing to undo.
  */
-struct frozen_work {
+struct frozen_check {
 	struct mig_out *o;
 	const struct gisa_image *img;
-	const struct gisa_snap_state *st;
 	enum gisa_compat_verdict verdict;
 	char why[512];
 	int r;
@@ -997,7 +993,7 @@ struct frozen_work {
 
 static void frozen_check(void *arg)
 {
-	struct frozen_work *w = arg;
+	struct frozen_check *w = arg;
 
 	w->r = check_image(w->o, w->img, &w->verdict, w->why, sizeof(w->why));
 	if (!w->r && w->verdict > w->o->accepted) {
@@ -1028,14 +1024,15 @@ static void frozen_delta(void *arg)
 static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image)
 {
 	struct gisa_snap_state cst = { 0 };
-	struct frozen_work w = { .o = o, .img = img, .st = &cst };
+	struct frozen_check w = { .o = o, .img = img };
 	bool big = mig_par_worth(img);
 	uint8_t target[MIG_DIGEST_SIZE];
 	uint8_t *obj = NULL;
 	size_t len = 0, raw = 0;
 	uint64_t t_frozen;
+	char why[512];
 	struct par par;
-	int r;
+	int r, rd = 0;
 
 	/*
 	 * T0 is t_image: img was taken in this same loop turn, from then on no
@@ -1076,21 +1073,21 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 		/* The IN_DOUBT record needs the digests; the delta does not need the record. */
 		par_start(&par, big, frozen_delta, &fd);
 		if (par_posted(&par) || !fd.r)
-			w.r = record_doubt(o, img, &cst, w.why, sizeof(w.why));
+			rd = record_doubt(o, img, &cst, why, sizeof(why));
 		par_join(&par);
 		r = fd.r;
 		obj = fd.obj;
 		len = fd.len;
 		raw = fd.raw;
-		if (!r && !w.r)
+		if (!r && !rd)
 			o->doubt_pending = true;
 	}
 	gisa_image_free(img);
 	gisa_snap_state_release(&cst);
-	if (r || w.r) {
+	if (r || rd) {
 		free(obj);
-		if (w.r)
-			resume(o, w.r, "the IN_DOUBT record: %s", w.why);
+		if (rd)
+			resume(o, rd, "the IN_DOUBT record: %s", why);
 		else
 			resume(o, r, "encoding the final delta: %s", strerror(-r));
 		return;

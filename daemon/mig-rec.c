@@ -175,11 +175,6 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 
 /* ---- the staged snapshot's slot -------------------------------------------- */
 
-int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len)
-{
-	return id_path(d, id, MIGREC_STAGE, buf, len);
-}
-
 static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len,
 		      char *msg, size_t msglen)
 {
@@ -190,10 +185,12 @@ static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return 0;
 }
 
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t expected,
-			 char *msg, size_t msglen)
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
+			 const struct gisa_snap_info *round0, char *msg, size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
+	uint64_t expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + round0->header_len +
+			    round0->state_len + GISA_SNAP_DIGEST_SIZE;
 	uint64_t size = expected + expected / 8 + MIGREC_STAGE_SLACK;
 	uint8_t *zeros;
 	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);

@@ -214,10 +214,12 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
  * by an overwrite and fdatasync; the snapshot and its record are followed
  * by the padding until the snapshot moves into place.
  */
-int migrec_stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf, size_t len);
-/* Reserve the slot for a snapshot of about expected bytes.  -errno with msg. */
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t expected,
-			 char *msg, size_t msglen);
+/*
+ * Reserve the slot for the stored (uncompressed) form of a snapshot like
+ * round 0's, whose gisa_snap_info is round0.  -errno with msg.
+ */
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
+			 const struct gisa_snap_info *round0, char *msg, size_t msglen);
 /*
  * Write the snapshot into its reserved slot, followed by the record r (the
  * one the written slot stands for), durably: one pwrite, one fdatasync.
