@@ -1368,7 +1368,7 @@ static const char *const comp_name[NR_COMP] = { "none", "zstd:1" };
 /* In-process parts of a migration, each timed alone on the same image. */
 enum part {
 	P_FROM_VM, P_DIGEST, P_ENCODE, P_DELTA, P_APPLY, P_COMPAT, P_BUILD, P_DUR_SMALL,
-	P_DUR_CKPT, P_SLOT_SMALL, P_SLOT_CKPT, P_FLUSH, NR_PARTS
+	P_DUR_CKPT, P_SLOT_SMALL, P_SLOT_CKPT, P_FLUSH, P_TRACK_DELTA, P_APPLY_VM, NR_PARTS
 };
 
 struct mstate {
@@ -1577,7 +1577,8 @@ static void prepare_state(struct mstate *s)
 	struct gisa_host *host;
 	struct gisa_vm *vm;
 	struct gisa_image *img, *img2;
-	uint8_t *file, *state;
+	struct gisa_snap_state bst;
+	uint8_t *file, *state, d2[32];
 	size_t flen, slen;
 	uint64_t h0;
 	int slot;
@@ -1599,9 +1600,12 @@ static void prepare_state(struct mstate *s)
 	slot = slot_open(g.dst.state, flen + flen / 8 + (64u << 10));
 
 	/* The image after PARTS_ROTATE records rotated: a switchover's delta. */
+	gisa_track_start(vm);
 	rotate(vm, PARTS_ROTATE);
 	if (gisa_image_from_vm(vm, &img2))
 		fail("gisa_image_from_vm failed");
+	if (gisa_snap_state_make(img, &bst) || gisa_snap_digest(img2, d2))
+		fail("the states of the %s images failed", s->name);
 	for (int i = 0; i < PARTS_REPS; i++) {
 		struct gisa_compat_report rep = { 0 };
 		struct gisa_image *x, *y, *conv;
@@ -1645,6 +1649,21 @@ static void prepare_state(struct mstate *s)
 		gisa_vm_free(built);
 		gisa_image_free(conv);
 		gisa_image_free(y);
+		/* The same delta from the VM's change tracking, applied to a built VM. */
+		t0 = now_ns();
+		if (gisa_delta_make_vm(img, &bst, vm, d2, &delta, &dlen))
+			fail("gisa_delta_make_vm failed");
+		t[P_TRACK_DELTA][i] = ms_since(t0);
+		if (gisa_image_build_vm(img, host, &built, NULL))
+			fail("gisa_image_build_vm failed");
+		t0 = now_ns();
+		if (gisa_delta_apply_vm(built, bst.digest, delta, dlen, dg, NULL))
+			fail("gisa_delta_apply_vm failed");
+		t[P_APPLY_VM][i] = ms_since(t0);
+		if (memcmp(dg, d2, sizeof(dg)))
+			fail("gisa_delta_apply_vm: the delta names another result");
+		gisa_vm_free(built);
+		free(delta);
 		t[P_DUR_CKPT][i] = durable_write(g.dst.state, file, flen);
 		t[P_DUR_SMALL][i] = durable_write(g.dst.state, file,
 						  DURABLE_SMALL < flen ? DURABLE_SMALL : flen);
@@ -1665,6 +1684,7 @@ static void prepare_state(struct mstate *s)
 	}
 	free(file);
 	free(state);
+	gisa_snap_state_release(&bst);
 	gisa_image_free(img);
 	gisa_image_free(img2);
 	gisa_vm_free(vm);
@@ -1927,6 +1947,10 @@ static void print_state(const struct mstate *s)
 	       "convert %.3f/%.3f\n",
 	       PARTS_ROTATE, s->part1[P_DELTA], s->part[P_DELTA], s->part1[P_APPLY],
 	       s->part[P_APPLY], s->part1[P_COMPAT], s->part[P_COMPAT]);
+	printf("    the same delta from the VM's change tracking %.3f/%.3f, applied to a built VM "
+	       "%.3f/%.3f\n",
+	       s->part1[P_TRACK_DELTA], s->part[P_TRACK_DELTA], s->part1[P_APPLY_VM],
+	       s->part[P_APPLY_VM]);
 	printf("    durable write into the state directory (tmp, fsync, rename, fsync dir): "
 	       "%s B %.3f/%.3f, %s B %.3f/%.3f\n",
 	       grouped(DURABLE_SMALL, a, sizeof(a)), s->part1[P_DUR_SMALL], s->part[P_DUR_SMALL],

@@ -37,6 +37,7 @@ int adapter_register(struct gisa_vm *vm, const struct gisa_attr *attr)
 	a->swap = info.swap != 0;
 	a->suppressible = info.flags & GISA_ADAPTER_SUPPRESSIBLE;
 	vm->adapters[info.id] = a;
+	vm_changed(vm, GISA_TRACK_ADAPTERS);
 	return 0;
 }
 
@@ -58,6 +59,7 @@ static int adapter_map(struct gisa_vm *vm, struct adapter *a, uint64_t addr)
 	if (a->nr_maps >= GISA_MAX_ADAPTER_MAPS)
 		return -EINVAL;
 	a->maps[a->nr_maps++] = addr;
+	vm_changed(vm, GISA_TRACK_ADAPTERS);
 	return 0;
 }
 
@@ -73,6 +75,7 @@ static int adapter_unmap(struct gisa_vm *vm, struct adapter *a, uint64_t addr)
 			return -ENOMEM;
 		memmove(&a->maps[i], &a->maps[i + 1], (a->nr_maps - i - 1) * sizeof(*a->maps));
 		a->nr_maps--;
+		vm_changed(vm, GISA_TRACK_ADAPTERS);
 		return 0;
 	}
 	return -ENOENT;
@@ -94,6 +97,7 @@ int adapter_modify(struct gisa_vm *vm, const struct gisa_attr *attr)
 		if (!a->maskable)
 			return -EINVAL;
 		a->masked = req.mask != 0;
+		vm_changed(vm, GISA_TRACK_ADAPTERS);
 		return 0;
 	case GISA_IO_ADAPTER_MAP:
 		return vm_newest(vm) ? adapter_map(vm, a, req.addr) : 0;
@@ -106,6 +110,7 @@ int adapter_modify(struct gisa_vm *vm, const struct gisa_attr *attr)
 
 void adapter_free_all(struct gisa_vm *vm)
 {
+	vm_changed(vm, GISA_TRACK_ADAPTERS);
 	for (unsigned i = 0; i < GISA_MAX_ADAPTERS; i++) {
 		if (vm->adapters[i]) {
 			mem_free(vm->alloc, vm->adapters[i]->maps);

@@ -19,7 +19,33 @@ enum {
 	BAD_SERVICE = -8,        /* F3 */
 	BAD_ALERT_MASK = -9,     /* G1/G4 */
 	BAD_ADAPTERS = -10,      /* A1/A2/A3 */
+	BAD_TRACKING = -11,      /* T1 */
 };
+
+/*
+ * T1 (while tracking): each list is its run followed by its tail, the run
+ * within the base (drop + keep <= base_n) and node `tail` at position keep.
+ */
+static int check_tracking(const struct gisa_vm *vm)
+{
+	const struct float_int *fi = &vm->fi;
+
+	if (!fi->tracking)
+		return 0;
+	for (unsigned li = 0; li < GISA_NR_LISTS; li++) {
+		const struct ltrack *t = &fi->track[li];
+		uint32_t n = fi->lists[li].head;
+
+		if ((uint64_t)t->keep + t->tail_n != fi->lists[li].len ||
+		    (uint64_t)t->drop + t->keep > t->base_n)
+			return BAD_TRACKING;
+		for (uint32_t i = 0; i < t->keep; i++)
+			n = vm->pool.nodes[n].next;
+		if (n != (t->tail_n ? t->tail : NIL))
+			return BAD_TRACKING;
+	}
+	return 0;
+}
 
 static int check_lists(const struct gisa_vm *vm, uint8_t *seen)
 {
@@ -203,5 +229,7 @@ int vm_check_invariants(const struct gisa_vm *vm)
 		r = check_gisa(vm);
 	if (!r)
 		r = check_misc(vm);
+	if (!r)
+		r = check_tracking(vm);
 	return r;
 }

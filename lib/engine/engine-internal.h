@@ -104,6 +104,21 @@ void pool_release(struct gisa_vm *vm);
 
 enum { CNTR_IO = 0, CNTR_SERVICE = 1, CNTR_VIRTIO = 2, CNTR_PFAULT = 3 };
 
+/*
+ * Change tracking of one list (state.h, gisa_track_*): the list is the run
+ * base[drop, drop + keep) of the list as it was at gisa_track_start, followed
+ * by tail_n other entries, the first of which is node `tail` (NIL if none).
+ * Kept up to date by list_append, list_unlink and float_clear while
+ * float_int.tracking is set (invariant T1 in check.c).
+ */
+struct ltrack {
+	uint32_t base_n;
+	uint32_t drop;
+	uint32_t keep;
+	uint32_t tail_n;
+	uint32_t tail;
+};
+
 struct float_int {
 	uint32_t pending;
 	struct flist lists[GISA_NR_LISTS];
@@ -115,6 +130,8 @@ struct float_int {
 	uint32_t last_sleep_cpu;      /* NEWEST kick cursor */
 	uint8_t simm;
 	uint8_t nimm;
+	bool tracking;
+	struct ltrack track[GISA_NR_LISTS];
 };
 
 /* ---- adapters (adapter.c) ------------------------------------------------ */
@@ -232,12 +249,20 @@ struct gisa_vm {
 	struct vcpu *vcpus;
 	uint64_t idle[4];             /* bit per vcpu index: IDLE */
 
+	uint32_t changed;             /* GISA_TRACK_* sections changed since the mark */
+
 	struct gisa_event *ring;
 	uint32_t ring_head;           /* index of the oldest event */
 	uint32_t ring_count;
 	uint64_t ring_seq;
 	uint64_t ring_dropped;
 };
+
+/* A section changed (state.h, gisa_track_changed): kept whether tracking or not. */
+static inline void vm_changed(struct gisa_vm *vm, uint32_t what)
+{
+	vm->changed |= what;
+}
 
 static inline bool vm_newest(const struct gisa_vm *vm)
 {

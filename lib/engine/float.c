@@ -43,6 +43,13 @@ static inline void list_append(struct gisa_vm *vm, unsigned li, uint32_t n)
 {
 	struct flist *l = &vm->fi.lists[li];
 
+	if (vm->fi.tracking) {
+		struct ltrack *t = &vm->fi.track[li];
+
+		if (!t->tail_n++)
+			t->tail = n;
+	}
+
 	vm->pool.nodes[n].next = NIL;
 	if (l->tail == NIL)
 		l->head = n;
@@ -54,11 +61,43 @@ static inline void list_append(struct gisa_vm *vm, unsigned li, uint32_t n)
 	vm->fi.pending |= list_bit(li);
 }
 
-/* Unlink node n (whose predecessor is prev, or NIL) from list li. */
-static inline void list_unlink(struct gisa_vm *vm, unsigned li, uint32_t prev, uint32_t n)
+/*
+ * Tracking: node n at position pos of list li leaves it (next: its
+ * successor).  Leaving the run's head only consumes it; leaving the run
+ * elsewhere ends the run there, and what followed it in the run joins the
+ * tail; leaving the tail shortens it.
+ */
+static inline void track_unlink(struct ltrack *t, uint32_t n, uint32_t next, uint32_t pos)
+{
+	if (pos < t->keep) {
+		uint32_t moved = t->keep - pos - 1;
+
+		if (!pos) {
+			t->drop++;
+			t->keep--;
+			return;
+		}
+		t->keep = pos;
+		if (moved) {
+			t->tail = next;
+			t->tail_n += moved;
+		}
+		return;
+	}
+	t->tail_n--;
+	if (n == t->tail)
+		t->tail = next;
+}
+
+/* Unlink node n (at position pos, its predecessor prev or NIL) from list li. */
+static inline void list_unlink(struct gisa_vm *vm, unsigned li, uint32_t prev, uint32_t n,
+			       uint32_t pos)
 {
 	struct flist *l = &vm->fi.lists[li];
 	uint32_t next = vm->pool.nodes[n].next;
+
+	if (vm->fi.tracking)
+		track_unlink(&vm->fi.track[li], n, next, pos);
 
 	if (prev == NIL)
 		l->head = next;
@@ -216,6 +255,14 @@ void float_clear(struct gisa_vm *vm)
 		}
 		l->head = l->tail = NIL;
 		l->len = 0;
+		if (fi->tracking) {
+			struct ltrack *t = &fi->track[li];
+
+			t->drop += t->keep;
+			t->keep = 0;
+			t->tail_n = 0;
+			t->tail = NIL;
+		}
 	}
 	memset(fi->counters, 0, sizeof(fi->counters));
 	fi->pending = 0;
@@ -434,18 +481,18 @@ int float_get_io_int(struct gisa_vm *vm, uint64_t isc_mask, uint32_t schid,
 
 	/* Classic candidate: first match in the lowest enabled ISC. */
 	for (unsigned isc = 0; isc <= GISA_MAX_ISC && node == NIL; isc++) {
-		uint32_t prev = NIL;
+		uint32_t prev = NIL, pos = 0;
 
 		if (!(isc_mask & GISA_CR6_ISC(isc)))
 			continue;
 		for (uint32_t i = vm->fi.lists[isc].head; i != NIL;
-		     prev = i, i = vm->pool.nodes[i].next) {
+		     prev = i, i = vm->pool.nodes[i].next, pos++) {
 			const struct fnode *nd = &vm->pool.nodes[i];
 
 			if (schid && (nd->p.io.subchannel_id != schid >> 16 ||
 				      nd->p.io.subchannel_nr != (schid & 0xffff)))
 				continue;
-			list_unlink(vm, isc, prev, i);
+			list_unlink(vm, isc, prev, i, pos);
 			node = i;
 			cisc = isc;
 			break;
@@ -494,7 +541,7 @@ static uint32_t list_pop(struct gisa_vm *vm, unsigned li)
 	uint32_t n = vm->fi.lists[li].head;
 
 	if (n != NIL)
-		list_unlink(vm, li, NIL, n);
+		list_unlink(vm, li, NIL, n, 0);
 	return n;
 }
 
@@ -591,13 +638,15 @@ static int restore_bad(struct gisa_restore_error *err, const char *field, uint64
 	return -EINVAL;
 }
 
+static const char *const list_names[GISA_NR_LISTS] = {
+	"lists[0]", "lists[1]", "lists[2]", "lists[3]", "lists[4]",
+	"lists[5]", "lists[6]", "lists[7]", "lists[8]", "lists[9]",
+};
+
 int gisa_restore_list(struct gisa_vm *vm, unsigned list, const struct gisa_list_entry *e,
 		      size_t n, struct gisa_restore_error *err)
 {
-	static const char *const names[GISA_NR_LISTS] = {
-		"lists[0]", "lists[1]", "lists[2]", "lists[3]", "lists[4]",
-		"lists[5]", "lists[6]", "lists[7]", "lists[8]", "lists[9]",
-	};
+	const char *const *names = list_names;
 	struct float_int *fi = &vm->fi;
 	uint64_t limit, have;
 
@@ -639,6 +688,41 @@ int gisa_restore_list(struct gisa_vm *vm, unsigned list, const struct gisa_list_
 			vm->pool.nodes[k].p.ext = e[i].u.ext;
 		}
 		list_append(vm, list, k);
+	}
+	return 0;
+}
+
+int gisa_restore_list_edit(struct gisa_vm *vm, unsigned list, uint32_t drop, uint32_t keep,
+			   struct gisa_restore_error *err)
+{
+	struct flist *l;
+	uint32_t prev = NIL, n;
+
+	if (list >= GISA_NR_LISTS)
+		return restore_bad(err, "list", 0, list, "a floating list index 0..9");
+	l = &vm->fi.lists[list];
+	if ((uint64_t)drop + keep > l->len)
+		return restore_bad(err, list_names[list], l->len, (uint64_t)drop + keep,
+				   "drop + keep at most the list's length");
+	for (uint32_t i = 0; i < drop; i++) {
+		n = l->head;
+		list_unlink(vm, list, NIL, n, 0);
+		pool_put(&vm->pool, n);
+	}
+	if (keep == l->len)
+		return 0;
+	/* Everything after the kept run goes, from position keep on. */
+	n = l->head;
+	for (uint32_t i = 0; i < keep; i++) {
+		prev = n;
+		n = vm->pool.nodes[n].next;
+	}
+	while (n != NIL) {
+		uint32_t next = vm->pool.nodes[n].next;
+
+		list_unlink(vm, list, prev, n, keep);
+		pool_put(&vm->pool, n);
+		n = next;
 	}
 	return 0;
 }

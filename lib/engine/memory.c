@@ -105,6 +105,7 @@ static void slot_drop_pages_from(struct gisa_vm *vm, struct memslot *s, uint64_t
 {
 	uint32_t i = page_lower_bound(s, r);
 
+	vm_changed(vm, GISA_TRACK_PAGES);
 	for (uint32_t j = i; j < s->npages; j++) {
 		mem_free(vm->alloc, s->pages[j].data);
 		vm->mem.used -= PAGE;
@@ -130,6 +131,7 @@ static void page_drop(struct gisa_vm *vm, struct memslot *s, uint64_t r)
 
 	if (i == s->npages || s->pages[i].rel != r)
 		return;
+	vm_changed(vm, GISA_TRACK_PAGES);
 	mem_free(vm->alloc, s->pages[i].data);
 	memmove(&s->pages[i], &s->pages[i + 1], (s->npages - i - 1) * sizeof(*s->pages));
 	s->npages--;
@@ -157,6 +159,8 @@ int mem_byte(struct gisa_vm *vm, uint64_t gpa, bool alloc, uint8_t **ret_byte,
 	off = gpa - s->gpa;
 	p = page_find(s, off / PAGE);
 	*ret_created = false;
+	if (p || alloc)
+		vm_changed(vm, GISA_TRACK_PAGES);  /* the caller writes the byte */
 	if (!p) {
 		if (!alloc) {
 			*ret_byte = NULL;
@@ -256,6 +260,7 @@ int gisa_mem_set_slot(struct gisa_vm *vm, uint32_t id, uint64_t gpa, uint64_t si
 	int idx = slot_index_by_id(m, id);
 	struct memslot *s;
 
+	vm_changed(vm, GISA_TRACK_MEMSLOTS | GISA_TRACK_PAGES);
 	if (size == 0) {
 		if (idx < 0)
 			return -ENOENT;
@@ -418,6 +423,7 @@ int gisa_mem_write(struct gisa_vm *vm, uint64_t gpa, const void *buf, size_t len
 	range_pages(vm, gpa, len, count_missing, &need);
 	if (need > vm->mem.cap - vm->mem.used)
 		return -ENOMEM;
+	vm_changed(vm, GISA_TRACK_PAGES);
 	r = range_pages(vm, gpa, len, ensure_page, NULL);
 	rollback = r != 0;
 	range_pages(vm, gpa, len, settle_page, &rollback);

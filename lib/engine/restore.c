@@ -107,6 +107,7 @@ int gisa_restore_adapter(struct gisa_vm *vm, const struct gisa_state_adapter *in
 	a->swap = in->swap;
 	a->suppressible = in->suppressible;
 	vm->adapters[in->id] = a;
+	vm_changed(vm, GISA_TRACK_ADAPTERS);
 	return 0;
 }
 
@@ -170,5 +171,38 @@ int gisa_restore_gisa(struct gisa_vm *vm, const struct gisa_state_gisa *in,
 		g->on_list = true;
 		vm->host->origin = (struct alert_link){ .vm = vm };
 	}
+	return 0;
+}
+
+/* ---- live edits ---------------------------------------------------------- */
+
+/* Take vm's GISA off its host's alert list, the others' links unchanged. */
+static void alert_unlink(struct gisa_vm *vm)
+{
+	struct alert_link *p = &vm->host->origin;
+
+	while (p->vm && p->vm != vm)
+		p = &p->vm->gisa.next;
+	if (p->vm == vm)
+		*p = vm->gisa.next;
+	vm->gisa.on_list = false;
+	vm->gisa.next = (struct alert_link){ 0 };
+}
+
+void gisa_restore_reset(struct gisa_vm *vm, unsigned what)
+{
+	if (what & GISA_RESET_ADAPTERS)
+		adapter_free_all(vm);
+	if (what & GISA_RESET_ROUTES)
+		route_release(vm);
+	if ((what & GISA_RESET_GISA) && vm->gisa.on_list)
+		alert_unlink(vm);
+}
+
+int gisa_restore_page_drop(struct gisa_vm *vm, uint64_t gpa)
+{
+	if (!mem_allocated(vm, gpa))
+		return -ENOENT;
+	mem_page_drop(vm, gpa);
 	return 0;
 }

@@ -162,6 +162,7 @@ int route_restore(struct gisa_vm *vm, const struct gisa_route_entry *e, size_t n
 
 void route_release(struct gisa_vm *vm)
 {
+	vm_changed(vm, GISA_TRACK_ROUTES);
 	mem_free(vm->alloc, vm->routes.e);
 	mem_free(vm->alloc, vm->routes.gsi_map);
 	memset(&vm->routes, 0, sizeof(vm->routes));

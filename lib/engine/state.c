@@ -96,15 +96,11 @@ size_t gisa_state_list_copy(const struct gisa_vm *vm, unsigned list, struct gisa
 	return c.n;
 }
 
-size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
-			       struct gisa_list_entry *out, size_t max)
+/* At most max entries of list `list` from node i on, in compact form. */
+static void copy_entries(const struct gisa_vm *vm, unsigned list, uint32_t i,
+			 struct gisa_list_entry *out, size_t max)
 {
-	size_t n = 0;
-
-	if (list >= GISA_NR_LISTS)
-		return 0;
-	for (uint32_t i = vm->fi.lists[list].head; i != NIL && n < max;
-	     i = vm->pool.nodes[i].next, n++) {
+	for (size_t n = 0; i != NIL && n < max; i = vm->pool.nodes[i].next, n++) {
 		const struct fnode *nd = &vm->pool.nodes[i];
 
 		out[n].type = nd->type;
@@ -113,6 +109,14 @@ size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
 		else
 			out[n].u.ext = nd->p.ext;
 	}
+}
+
+size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
+			       struct gisa_list_entry *out, size_t max)
+{
+	if (list >= GISA_NR_LISTS)
+		return 0;
+	copy_entries(vm, list, vm->fi.lists[list].head, out, max);
 	return vm->fi.lists[list].len;
 }
 
@@ -244,4 +248,57 @@ size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t ma
 		u++;
 	}
 	return u;
+}
+
+/* ---- change tracking ----------------------------------------------------- */
+
+void gisa_track_start(struct gisa_vm *vm)
+{
+	struct float_int *fi = &vm->fi;
+
+	for (unsigned li = 0; li < GISA_NR_LISTS; li++)
+		fi->track[li] = (struct ltrack){
+			.base_n = fi->lists[li].len,
+			.keep = fi->lists[li].len,
+			.tail = NIL,
+		};
+	fi->tracking = true;
+	vm->changed = 0;
+}
+
+unsigned gisa_track_changed(const struct gisa_vm *vm)
+{
+	return vm->fi.tracking ? vm->changed & GISA_TRACK_ALL : GISA_TRACK_ALL;
+}
+
+void gisa_track_stop(struct gisa_vm *vm)
+{
+	vm->fi.tracking = false;
+}
+
+int gisa_track_read(const struct gisa_vm *vm, unsigned list, struct gisa_track_list *ret)
+{
+	const struct ltrack *t;
+
+	if (list >= GISA_NR_LISTS)
+		return -EINVAL;
+	if (!vm->fi.tracking)
+		return -ENODATA;
+	t = &vm->fi.track[list];
+	*ret = (struct gisa_track_list){
+		.base_n = t->base_n, .drop = t->drop, .keep = t->keep, .tail_n = t->tail_n,
+	};
+	return 0;
+}
+
+size_t gisa_track_tail(const struct gisa_vm *vm, unsigned list, struct gisa_list_entry *out,
+		       size_t max)
+{
+	const struct ltrack *t;
+
+	if (list >= GISA_NR_LISTS || !vm->fi.tracking)
+		return 0;
+	t = &vm->fi.track[list];
+	copy_entries(vm, list, t->tail, out, max < t->tail_n ? max : t->tail_n);
+	return t->tail_n;
 }

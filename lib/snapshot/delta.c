@@ -41,6 +41,8 @@
 #define F_IO          17u
 #define F_PFAULT      18u
 #define F_VIRTIO      19u
+#define F_ADAPTERS    20u
+#define F_ROUTES      21u
 #define F_PAGES       23u
 #define MAX_REPLACED  32u
 
@@ -376,110 +378,85 @@ static bool page_eq(const struct gisa_image_page *a, const struct gisa_image_pag
 	return a->gpa == b->gpa && !memcmp(a->data, b->data, GISA_PAGE_SIZE);
 }
 
-int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
-		    uint8_t **ret_bytes, size_t *ret_len)
+/*
+ * The pages that differ: set[] the result's pages that are new or changed,
+ * cleared[] the gpas of base pages the result lacks (both ascending).
+ */
+struct page_diff {
+	struct gisa_image_page *set;
+	uint64_t *cleared;
+	size_t nset, ncleared;
+};
+
+static int page_diff(const struct gisa_image *base, const struct gisa_image *cur,
+		     struct page_diff *pd)
 {
-	return gisa_delta_make_states(base, NULL, cur, NULL, ret_bytes, ret_len);
-}
-
-int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
-			   const struct gisa_image *cur, const struct gisa_snap_state *cst,
-			   uint8_t **ret_bytes, size_t *ret_len)
-{
-	struct gisa_snap_state own_b = { 0 }, own_c = { 0 };
-	const uint8_t *bs, *cs, *db, *dc;
-	uint8_t *ks = NULL;
-	size_t bl, cl, kl, nset = 0, ncleared = 0, statelen = 0;
-	struct span sb[NF + 1], sc[NF + 1], sk[NF + 1];
-	struct edit ed[GISA_NR_LISTS] = { { 0 } };
-	struct gisa_image carrier;
-	struct gisa_image_page *set = NULL;
-	uint64_t *cleared = NULL;
-	uint32_t replaced[NF];
-	unsigned nrep = 0;
-	struct wbuf w = { 0 };
-	int r;
-
-	if (!bst) {
-		r = gisa_snap_state_make(base, &own_b);
-		if (r)
-			return r;
-		bst = &own_b;
-	}
-	if (!cst) {
-		r = gisa_snap_state_make(cur, &own_c);
-		if (r)
-			goto out;
-		cst = &own_c;
-	}
-	bs = bst->bytes;
-	bl = bst->len;
-	db = bst->digest;
-	cs = cst->bytes;
-	cl = cst->len;
-	dc = cst->digest;
-	/* Our own encodings: they always split. */
-	r = -EIO;
-	if (split_state(bs, bl, sb, "base", NULL) || split_state(cs, cl, sc, "cur", NULL))
-		goto out;
-
-	for (unsigned f = 1; f <= NF; f++)
-		if (!is_carried(f) && (sb[f].len != sc[f].len ||
-				       memcmp(bs + sb[f].off, cs + sc[f].off, sb[f].len)))
-			replaced[nrep++] = f;
-
-	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
-		if (list_eq(l, &base->lists[l], &cur->lists[l]))
-			continue;
-		r = list_edit(l, &base->lists[l], &cur->lists[l], &ed[l]);
-		if (r)
-			goto out;
-	}
-
-	r = -ENOMEM;
-	set = calloc(cur->nr_pages ? cur->nr_pages : 1, sizeof(*set));
-	cleared = calloc(base->nr_pages ? base->nr_pages : 1, sizeof(*cleared));
-	if (!set || !cleared)
-		goto out;
+	pd->nset = pd->ncleared = 0;
+	pd->set = calloc(cur->nr_pages ? cur->nr_pages : 1, sizeof(*pd->set));
+	pd->cleared = calloc(base->nr_pages ? base->nr_pages : 1, sizeof(*pd->cleared));
+	if (!pd->set || !pd->cleared)
+		return -ENOMEM;
 	for (uint32_t i = 0, j = 0; i < base->nr_pages || j < cur->nr_pages;) {
 		const struct gisa_image_page *p = i < base->nr_pages ? &base->pages[i] : NULL;
 		const struct gisa_image_page *q = j < cur->nr_pages ? &cur->pages[j] : NULL;
 
 		if (p && (!q || p->gpa < q->gpa)) {
-			cleared[ncleared++] = p->gpa;
+			pd->cleared[pd->ncleared++] = p->gpa;
 			i++;
 		} else if (q && (!p || q->gpa < p->gpa)) {
-			set[nset++] = *q;
+			pd->set[pd->nset++] = *q;
 			j++;
-		} else {
+		} else if (p && q) {
+			/* Always taken here: one of the two is left, and their gpa are equal. */
 			if (!page_eq(p, q))
-				set[nset++] = *q;
+				pd->set[pd->nset++] = *q;
 			i++;
 			j++;
 		}
 	}
+	return 0;
+}
 
-	/* The carrier: the result with only the appended tails and the set pages. */
-	carrier = *cur;
-	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
-		carrier.lists[l].n = ed[l].on ? cur->lists[l].n - ed[l].keep : 0;
-		carrier.lists[l].e = ed[l].on ? cur->lists[l].e + ed[l].keep : NULL;
-	}
-	carrier.nr_pages = (uint32_t)nset;
-	carrier.pages = set;
-	r = gisa_snap_state_bytes(&carrier, &ks, &kl);
-	if (r)
-		goto out;
-	r = -EIO;
-	if (split_state(ks, kl, sk, "carrier", NULL))
-		goto out;
+/*
+ * What a delta is made of: the two digests, the base's State encoding and
+ * the result's (for the replaced sections; only their ranges are read), the
+ * carrier's (the appended tails and the set pages), the edits and the
+ * cleared pages.
+ */
+struct delta_parts {
+	const uint8_t *db, *dc;
+	const uint8_t *bs, *cs, *ks;
+	size_t bl, cl, kl;
+	const struct edit *ed;
+	const uint64_t *cleared;
+	size_t ncleared;
+	uint32_t same;              /* bit f: field f is known unchanged, not compared */
+};
+
+static int emit(const struct delta_parts *pt, uint8_t **ret_bytes, size_t *ret_len)
+{
+	struct span sb[NF + 1], sc[NF + 1], sk[NF + 1];
+	const uint8_t *bs = pt->bs, *cs = pt->cs, *ks = pt->ks;
+	uint32_t replaced[NF];
+	unsigned nrep = 0;
+	size_t statelen = 0;
+	struct wbuf w = { 0 };
+
+	/* Our own encodings: they always split. */
+	if (split_state(bs, pt->bl, sb, "base", NULL) || split_state(cs, pt->cl, sc, "cur", NULL) ||
+	    split_state(ks, pt->kl, sk, "carrier", NULL))
+		return -EIO;
+	for (unsigned f = 1; f <= NF; f++)
+		if (!is_carried(f) && !(pt->same >> f & 1) &&
+		    (sb[f].len != sc[f].len || memcmp(bs + sb[f].off, cs + sc[f].off, sb[f].len)))
+			replaced[nrep++] = f;
 
 	put_tag(&w, D_BASE, 2);
 	put_varint(&w, GISA_SNAP_DIGEST_SIZE);
-	put(&w, db, GISA_SNAP_DIGEST_SIZE);
+	put(&w, pt->db, GISA_SNAP_DIGEST_SIZE);
 	put_tag(&w, D_RESULT, 2);
 	put_varint(&w, GISA_SNAP_DIGEST_SIZE);
-	put(&w, dc, GISA_SNAP_DIGEST_SIZE);
+	put(&w, pt->dc, GISA_SNAP_DIGEST_SIZE);
 	if (nrep) {
 		size_t n = 0;
 
@@ -510,59 +487,202 @@ int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap
 		}
 	}
 	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+		const struct edit *ed = &pt->ed[l];
 		size_t n = 0;
 
-		if (!ed[l].on)
+		if (!ed->on)
 			continue;
 		if (l)
 			n += 1 + varint_size(l);
-		if (ed[l].drop)
-			n += 1 + varint_size(ed[l].drop);
-		if (ed[l].keep)
-			n += 1 + varint_size(ed[l].keep);
+		if (ed->drop)
+			n += 1 + varint_size(ed->drop);
+		if (ed->keep)
+			n += 1 + varint_size(ed->keep);
 		put_tag(&w, D_LISTS, 2);
 		put_varint(&w, n);
 		if (l) {
 			put_tag(&w, 1, 0);
 			put_varint(&w, l);
 		}
-		if (ed[l].drop) {
+		if (ed->drop) {
 			put_tag(&w, 2, 0);
-			put_varint(&w, ed[l].drop);
+			put_varint(&w, ed->drop);
 		}
-		if (ed[l].keep) {
+		if (ed->keep) {
 			put_tag(&w, 3, 0);
-			put_varint(&w, ed[l].keep);
+			put_varint(&w, ed->keep);
 		}
 	}
-	if (ncleared) {
+	if (pt->ncleared) {
 		put_tag(&w, D_CLEARED, 2);
-		put_varint(&w, 8 * ncleared);
-		for (size_t i = 0; i < ncleared; i++) {
+		put_varint(&w, 8 * pt->ncleared);
+		for (size_t i = 0; i < pt->ncleared; i++) {
 			uint8_t le[8];
 
 			for (unsigned b = 0; b < 8; b++)
-				le[b] = (uint8_t)(cleared[i] >> (8 * b));
+				le[b] = (uint8_t)(pt->cleared[i] >> (8 * b));
 			put(&w, le, 8);
 		}
 	}
-	r = -ENOMEM;
-	if (w.oom)
-		goto out;
-	r = -E2BIG;
-	if (w.n > GISA_DELTA_MAX_BYTES)
-		goto out;
+	if (w.oom) {
+		free(w.p);
+		return -ENOMEM;
+	}
+	if (w.n > GISA_DELTA_MAX_BYTES) {
+		free(w.p);
+		return -E2BIG;
+	}
 	*ret_bytes = w.p;
 	*ret_len = w.n;
-	w.p = NULL;
-	r = 0;
+	return 0;
+}
+
+int gisa_delta_make(const struct gisa_image *base, const struct gisa_image *cur,
+		    uint8_t **ret_bytes, size_t *ret_len)
+{
+	return gisa_delta_make_states(base, NULL, cur, NULL, ret_bytes, ret_len);
+}
+
+int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const struct gisa_image *cur, const struct gisa_snap_state *cst,
+			   uint8_t **ret_bytes, size_t *ret_len)
+{
+	struct gisa_snap_state own_b = { 0 }, own_c = { 0 };
+	struct edit ed[GISA_NR_LISTS] = { { 0 } };
+	struct page_diff pd = { 0 };
+	struct gisa_image carrier;
+	uint8_t *ks = NULL;
+	size_t kl;
+	int r;
+
+	if (!bst) {
+		r = gisa_snap_state_make(base, &own_b);
+		if (r)
+			return r;
+		bst = &own_b;
+	}
+	if (!cst) {
+		r = gisa_snap_state_make(cur, &own_c);
+		if (r)
+			goto out;
+		cst = &own_c;
+	}
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+		if (list_eq(l, &base->lists[l], &cur->lists[l]))
+			continue;
+		r = list_edit(l, &base->lists[l], &cur->lists[l], &ed[l]);
+		if (r)
+			goto out;
+	}
+	r = page_diff(base, cur, &pd);
+	if (r)
+		goto out;
+
+	/* The carrier: the result with only the appended tails and the set pages. */
+	carrier = *cur;
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+		carrier.lists[l].n = ed[l].on ? cur->lists[l].n - ed[l].keep : 0;
+		carrier.lists[l].e = ed[l].on ? cur->lists[l].e + ed[l].keep : NULL;
+	}
+	carrier.nr_pages = (uint32_t)pd.nset;
+	carrier.pages = pd.set;
+	r = gisa_snap_state_bytes(&carrier, &ks, &kl);
+	if (r)
+		goto out;
+	r = emit(&(struct delta_parts){
+			.db = bst->digest, .dc = cst->digest,
+			.bs = bst->bytes, .bl = bst->len, .cs = cst->bytes, .cl = cst->len,
+			.ks = ks, .kl = kl, .ed = ed, .cleared = pd.cleared,
+			.ncleared = pd.ncleared,
+		 }, ret_bytes, ret_len);
 out:
-	free(w.p);
 	gisa_snap_state_release(&own_b);
 	gisa_snap_state_release(&own_c);
 	free(ks);
-	free(set);
-	free(cleared);
+	free(pd.set);
+	free(pd.cleared);
+	return r;
+}
+
+int gisa_delta_make_vm(const struct gisa_image *base, const struct gisa_snap_state *bst,
+		       const struct gisa_vm *vm, const uint8_t result[GISA_SNAP_DIGEST_SIZE],
+		       uint8_t **ret_bytes, size_t *ret_len)
+{
+	struct gisa_snap_state own_b = { 0 };
+	struct edit ed[GISA_NR_LISTS] = { { 0 } };
+	uint8_t own_result[GISA_SNAP_DIGEST_SIZE];
+	struct gisa_image *x = NULL, *full = NULL;
+	struct page_diff pd = { 0 };
+	uint8_t *ks = NULL;
+	unsigned changed;
+	size_t kl;
+	int r;
+
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+		struct gisa_track_list t;
+
+		r = gisa_track_read(vm, l, &t);
+		if (r)
+			return r;
+		if (t.base_n != base->lists[l].n)
+			return -ESTALE;
+		if (t.drop || t.keep != t.base_n || t.tail_n)
+			ed[l] = (struct edit){ true, t.drop, t.keep };
+	}
+	if (!bst) {
+		r = gisa_snap_state_make(base, &own_b);
+		if (r)
+			return r;
+		bst = &own_b;
+	}
+	if (!result) {
+		r = gisa_image_from_vm(vm, &full);
+		if (!r)
+			r = gisa_snap_digest(full, own_result);
+		gisa_image_free(full);
+		if (r)
+			goto out;
+		result = own_result;
+	}
+	/*
+	 * The VM with only the tails, and without the sections unchanged since
+	 * the mark: the carrier, once its pages are the set ones.  The route
+	 * pages are the non-zero pages the routes name inside the memslots:
+	 * unchanged unless one of the three changed.
+	 */
+	changed = gisa_track_changed(vm);
+	if (changed & (GISA_TRACK_ROUTES | GISA_TRACK_MEMSLOTS))
+		changed |= GISA_TRACK_PAGES;
+	r = gisa_image_from_vm_tails(vm, GISA_TRACK_ALL & ~changed & ~GISA_TRACK_MEMSLOTS, &x);
+	if (r)
+		goto out;
+	r = changed & GISA_TRACK_PAGES ? page_diff(base, x, &pd) : page_diff(x, x, &pd);
+	if (r)
+		goto out;
+	{
+		struct gisa_image carrier = *x;
+
+		carrier.nr_pages = (uint32_t)pd.nset;
+		carrier.pages = pd.set;
+		r = gisa_snap_state_bytes(&carrier, &ks, &kl);
+	}
+	if (r)
+		goto out;
+	/* The sections are the carrier's: only the lists and pages differ from the VM's. */
+	r = emit(&(struct delta_parts){
+			.db = bst->digest, .dc = result,
+			.bs = bst->bytes, .bl = bst->len, .cs = ks, .cl = kl,
+			.ks = ks, .kl = kl, .ed = ed, .cleared = pd.cleared,
+			.ncleared = pd.ncleared,
+			.same = (changed & GISA_TRACK_ADAPTERS ? 0 : 1u << F_ADAPTERS) |
+				(changed & GISA_TRACK_ROUTES ? 0 : 1u << F_ROUTES),
+		 }, ret_bytes, ret_len);
+out:
+	gisa_snap_state_release(&own_b);
+	gisa_image_free(x);
+	free(ks);
+	free(pd.set);
+	free(pd.cleared);
 	return r;
 }
 
@@ -908,56 +1028,25 @@ int gisa_delta_apply(const struct gisa_image *base, const uint8_t *bytes, size_t
 	return gisa_delta_apply_states(base, NULL, bytes, len, ret_cur, NULL, err);
 }
 
-int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap_state *bst,
-			   const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
-			   uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err)
+/*
+ * The carrier of parsed delta d over a base whose State encoding is bs: the
+ * base's ranges with the replaced ones and the carried lists and pages taken
+ * from the delta, read by the snapshot decoder with all of its checks.
+ */
+static int carrier_image(const struct parsed *d, const uint8_t *bs, size_t bl,
+			 struct gisa_image **ret, struct gisa_snap_error *err)
 {
-	struct gisa_restore_error rerr = { 0 };
-	struct gisa_snap_state own_b = { 0 };
 	struct span sb[NF + 1], sd[NF + 1];
-	struct gisa_image *x = NULL;
-	const uint8_t *bs;
-	uint8_t *m = NULL;
-	struct parsed *d;
-	size_t bl, mlen = 0;
 	bool rep[NF + 1] = { false };
+	uint8_t *m = NULL;
+	size_t mlen = 0;
 	int r;
 
-	if (!bytes && len)
-		return errf(err, -EINVAL, "delta: no bytes");
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	r = parse_delta(bytes, len, d, err);
-	if (!r)
-		r = check_parsed(d, err);
-	if (r)
-		goto out;
-
-	if (!bst) {
-		r = gisa_snap_state_make(base, &own_b);
-		if (r) {
-			set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
-			goto out;
-		}
-		bst = &own_b;
-	}
-	bs = bst->bytes;
-	bl = bst->len;
-	if (memcmp(bst->digest, d->base, GISA_SNAP_DIGEST_SIZE)) {
-		char want[65], got[65];
-
-		gisa_snap_digest_hex(d->base, want);
-		gisa_snap_digest_hex(bst->digest, got);
-		r = errf(err, -ESTALE, "delta applies to state %s, this image is %s", want, got);
-		goto out;
-	}
-	r = -EIO;
 	if (split_state(bs, bl, sb, "base", NULL))
-		goto out;
+		return -EIO;
 	r = split_state(d->state, d->state_len, sd, "delta.state", err);
 	if (r)
-		goto out;
+		return r;
 	for (unsigned i = 0; i < d->nrep; i++)
 		rep[d->replaced[i]] = true;
 	for (unsigned f = 1; f <= NF; f++) {
@@ -967,22 +1056,18 @@ int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap
 			edited |= (f == F_PFAULT && d->lists[i].list == GISA_LIST_PFAULT) ||
 				  (f == F_VIRTIO && d->lists[i].list == GISA_LIST_VIRTIO) ||
 				  (f == F_IO && d->lists[i].list <= GISA_MAX_ISC);
-		if (sd[f].len && !rep[f] && f != F_PAGES && !edited) {
-			r = errf(err, -EBADMSG,
-				 "delta.state carries field %u, neither replaced nor an edited list", f);
-			goto out;
-		}
+		if (sd[f].len && !rep[f] && f != F_PAGES && !edited)
+			return errf(err, -EBADMSG,
+				    "delta.state carries field %u, neither replaced nor an edited list",
+				    f);
 		mlen += rep[f] || is_carried(f) ? sd[f].len : sb[f].len;
 	}
-	if (mlen > GISA_SNAP_MAX_STATE) {
-		r = errf(err, -E2BIG, "delta result: state of %zu bytes exceeds the cap %u", mlen,
-			 GISA_SNAP_MAX_STATE);
-		goto out;
-	}
-	r = -ENOMEM;
+	if (mlen > GISA_SNAP_MAX_STATE)
+		return errf(err, -E2BIG, "delta result: state of %zu bytes exceeds the cap %u",
+			    mlen, GISA_SNAP_MAX_STATE);
 	m = malloc(mlen ? mlen : 1);
 	if (!m)
-		goto out;
+		return -ENOMEM;
 	mlen = 0;
 	for (unsigned f = 1; f <= NF; f++) {
 		bool from_delta = rep[f] || is_carried(f);
@@ -995,7 +1080,65 @@ int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap
 		sd[f].len = n;
 		mlen += n;
 	}
-	r = decode_carrier(m, mlen, span_varint(m, sd[1]), span_varint(m, sd[2]), &x, err);
+	r = decode_carrier(m, mlen, span_varint(m, sd[1]), span_varint(m, sd[2]), ret, err);
+	free(m);
+	return r;
+}
+
+/* Parse and check a delta, and compare its base digest with have's. */
+static int parse_for(const uint8_t *bytes, size_t len, const uint8_t have[GISA_SNAP_DIGEST_SIZE],
+		     const char *what, struct parsed **ret, struct gisa_snap_error *err)
+{
+	struct parsed *d;
+	int r;
+
+	if (!bytes && len)
+		return errf(err, -EINVAL, "delta: no bytes");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	r = parse_delta(bytes, len, d, err);
+	if (!r)
+		r = check_parsed(d, err);
+	if (!r && memcmp(have, d->base, GISA_SNAP_DIGEST_SIZE)) {
+		char want[65], got[65];
+
+		gisa_snap_digest_hex(d->base, want);
+		gisa_snap_digest_hex(have, got);
+		r = errf(err, -ESTALE, "delta applies to state %s, this %s is %s", want, what, got);
+	}
+	if (r) {
+		free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap_state *bst,
+			   const uint8_t *bytes, size_t len, struct gisa_image **ret_cur,
+			   uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err)
+{
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_snap_state own_b = { 0 };
+	struct gisa_image *x = NULL;
+	struct parsed *d = NULL;
+	int r;
+
+	if (!bytes && len)
+		return errf(err, -EINVAL, "delta: no bytes");
+	if (!bst) {
+		r = gisa_snap_state_make(base, &own_b);
+		if (r) {
+			set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
+			return r;
+		}
+		bst = &own_b;
+	}
+	r = parse_for(bytes, len, bst->digest, "image", &d, err);
+	if (r)
+		goto out;
+	r = carrier_image(d, bst->bytes, bst->len, &x, err);
 	if (r)
 		goto out;
 	r = finish(base, d, x, err);
@@ -1014,7 +1157,6 @@ int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap
 out:
 	gisa_image_free(x);
 	gisa_snap_state_release(&own_b);
-	free(m);
 	free(d);
 	return r;
 }
@@ -1055,6 +1197,195 @@ int gisa_delta_apply_states(const struct gisa_image *base, const struct gisa_sna
 	else
 		gisa_snap_state_release(&xst);
 	return 0;
+}
+
+/* ---- apply to a VM ---------------------------------------------------------- */
+
+/* State fields a live VM cannot take whole: the configuration and the memslots. */
+static bool live_field(uint32_t f)
+{
+	return f > 5 && f != 22;
+}
+
+#define F_FLOAT_FIRST 6u
+#define F_FLOAT_LAST  16u
+#define F_VCPUS       24u
+#define F_GISA        25u
+
+static int restore_failed(struct gisa_snap_error *err, int r, const struct gisa_restore_error *re)
+{
+	if (r == -ENOMEM || !re->field)
+		return errf(err, r, "delta: the VM cannot take the result: %s", strerror(-r));
+	return errf(err, r, "delta result: %s[%llu] = 0x%llx: expected %s", re->field,
+		    (unsigned long long)re->index, (unsigned long long)re->value, re->reason);
+}
+
+/*
+ * Everything that can be checked before the VM is touched: the edits
+ * against its lists, the lists' limits, entries only for edited lists, and
+ * each cleared page a page of the VM's state (sk: the VM's image without
+ * lists) that is not also set.
+ */
+static int live_precheck(const struct gisa_vm *vm, const struct parsed *d,
+			 const struct gisa_image *x, const struct gisa_image *sk,
+			 struct gisa_snap_error *err)
+{
+	struct gisa_state st;
+	uint64_t io = 0;
+
+	gisa_state_read(vm, &st);
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+		uint64_t n = st.list_len[l];
+		bool on = false;
+
+		for (unsigned i = 0; i < d->nlists; i++) {
+			if (d->lists[i].list != l)
+				continue;
+			on = true;
+			if ((uint64_t)d->lists[i].drop + d->lists[i].keep > n)
+				return errf(err, -EBADMSG,
+					    "delta.lists: list %u drop %u + keep %u exceeds its %llu base entries",
+					    l, d->lists[i].drop, d->lists[i].keep,
+					    (unsigned long long)n);
+			n = (uint64_t)d->lists[i].keep + x->lists[l].n;
+		}
+		if (!on && x->lists[l].n)
+			return errf(err, -EBADMSG,
+				    "delta.state holds %u entries for list %u, which has no edit",
+				    x->lists[l].n, l);
+		if (l <= GISA_MAX_ISC)
+			io += n;
+		else if (n > (l == GISA_LIST_VIRTIO ? GISA_MAX_VIRTIO_IRQS : GISA_MAX_PFAULT_IRQS))
+			return errf(err, -EBADMSG, "delta: list %u would hold %llu entries", l,
+				    (unsigned long long)n);
+	}
+	if (io > GISA_MAX_FLOAT_IRQS)
+		return errf(err, -EBADMSG, "delta: the I/O lists would hold %llu entries, at most %u",
+			    (unsigned long long)io, GISA_MAX_FLOAT_IRQS);
+	for (uint32_t i = 0, j = 0, k = 0; i < d->ncleared; i++) {
+		uint64_t gpa = d->cleared[i];
+
+		while (j < sk->nr_pages && sk->pages[j].gpa < gpa)
+			j++;
+		while (k < x->nr_pages && x->pages[k].gpa < gpa)
+			k++;
+		if (j == sk->nr_pages || sk->pages[j].gpa != gpa)
+			return errf(err, -EBADMSG,
+				    "delta.pages_cleared: gpa 0x%llx is not a page of the base",
+				    (unsigned long long)gpa);
+		if (k < x->nr_pages && x->pages[k].gpa == gpa)
+			return errf(err, -EBADMSG, "delta: page 0x%llx is both set and cleared",
+				    (unsigned long long)gpa);
+	}
+	return 0;
+}
+
+/* The parsed delta's changes, carried by x, made on vm. */
+static int live_apply(struct gisa_vm *vm, const struct parsed *d, const struct gisa_image *x,
+		      struct gisa_snap_error *err)
+{
+	struct gisa_restore_error re = { 0 };
+	bool rep[NF + 1] = { false }, fl = false;
+	int r = 0;
+
+	for (unsigned i = 0; i < d->nrep; i++) {
+		rep[d->replaced[i]] = true;
+		fl |= d->replaced[i] >= F_FLOAT_FIRST && d->replaced[i] <= F_FLOAT_LAST;
+	}
+	/* In the order an image is built (gisa_image_build_vm). */
+	if (fl)
+		r = gisa_restore_float(vm, &x->fl, &re);
+	for (unsigned i = 0; !r && i < d->nlists; i++) {
+		unsigned l = d->lists[i].list;
+
+		r = gisa_restore_list_edit(vm, l, d->lists[i].drop, d->lists[i].keep, &re);
+		if (!r)
+			r = gisa_restore_list(vm, l, x->lists[l].e, x->lists[l].n, &re);
+	}
+	if (!r && rep[F_ADAPTERS]) {
+		gisa_restore_reset(vm, GISA_RESET_ADAPTERS);
+		for (uint32_t i = 0; !r && i < x->nr_adapters; i++)
+			r = gisa_restore_adapter(vm, &x->adapters[i].a, x->adapters[i].maps, &re);
+	}
+	for (uint32_t i = 0; !r && i < d->ncleared; i++)
+		r = gisa_restore_page_drop(vm, d->cleared[i]);
+	for (uint32_t i = 0; !r && i < x->nr_pages; i++) {
+		r = gisa_mem_write(vm, x->pages[i].gpa, x->pages[i].data, GISA_PAGE_SIZE);
+		if (r)
+			re = (struct gisa_restore_error){
+				.field = "pages", .index = i, .value = x->pages[i].gpa,
+				.reason = r == -EFAULT ? "a page inside a memslot" :
+							 "pages within the VM's memory cap",
+			};
+	}
+	if (!r && rep[F_ROUTES]) {
+		gisa_restore_reset(vm, GISA_RESET_ROUTES);
+		r = gisa_restore_routes(vm, x->routes, x->nr_routes, &re);
+	}
+	for (uint32_t i = 0; !r && rep[F_VCPUS] && i < x->nr_vcpus; i++)
+		r = gisa_restore_vcpu(vm, i, &x->vcpus[i], &re);
+	if (!r && rep[F_GISA]) {
+		gisa_restore_reset(vm, GISA_RESET_GISA);
+		r = gisa_restore_gisa(vm, &x->gisa, &re);
+	}
+	return r ? restore_failed(err, r, &re) : 0;
+}
+
+int gisa_delta_apply_vm(struct gisa_vm *vm, const uint8_t base[GISA_SNAP_DIGEST_SIZE],
+			const uint8_t *bytes, size_t len,
+			uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err)
+{
+	unsigned skip = GISA_TRACK_ADAPTERS | GISA_TRACK_ROUTES | GISA_TRACK_PAGES;
+	struct gisa_image *sk = NULL, *x = NULL;
+	struct parsed *d = NULL;
+	uint8_t *ss = NULL;
+	size_t sl;
+	int r;
+
+	r = parse_for(bytes, len, base, "VM", &d, err);
+	if (r)
+		return r;
+	for (unsigned i = 0; i < d->nrep; i++) {
+		if (!live_field(d->replaced[i])) {
+			r = errf(err, -EOPNOTSUPP,
+				 "delta replaces State field %u, which a built VM does not take",
+				 d->replaced[i]);
+			goto out;
+		}
+	}
+	/*
+	 * The VM's sections stand in for the base's (the VM holds the base
+	 * state), those the delta does not touch left out: the carrier then
+	 * lacks them too, and nothing reads them there.
+	 */
+	for (unsigned i = 0; i < d->nrep; i++) {
+		if (d->replaced[i] == F_ADAPTERS)
+			skip &= ~(unsigned)GISA_TRACK_ADAPTERS;
+		if (d->replaced[i] == F_ROUTES)
+			skip &= ~(unsigned)GISA_TRACK_ROUTES;
+	}
+	if (d->ncleared)
+		skip &= ~(unsigned)GISA_TRACK_PAGES;
+	r = gisa_image_from_vm_tails(vm, skip, &sk);
+	if (!r)
+		r = gisa_snap_state_bytes(sk, &ss, &sl);
+	if (r) {
+		set_msg(err, "the VM cannot be read: %s", strerror(-r));
+		goto out;
+	}
+	r = carrier_image(d, ss, sl, &x, err);
+	if (!r)
+		r = live_precheck(vm, d, x, sk, err);
+	if (!r)
+		r = live_apply(vm, d, x, err);
+	if (!r)
+		memcpy(ret_result, d->result, GISA_SNAP_DIGEST_SIZE);
+out:
+	gisa_image_free(sk);
+	gisa_image_free(x);
+	free(ss);
+	free(d);
+	return r;
 }
 
 int gisa_delta_digests(const uint8_t *bytes, size_t len,

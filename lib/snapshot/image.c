@@ -145,18 +145,40 @@ static bool page_nonzero(const uint8_t *p)
 	return false;
 }
 
+static int from_vm(const struct gisa_vm *vm, bool tails, unsigned skip,
+		   struct gisa_image **ret);
+
 int gisa_image_from_vm(const struct gisa_vm *vm, struct gisa_image **ret)
+{
+	return from_vm(vm, false, 0, ret);
+}
+
+int gisa_image_from_vm_tails(const struct gisa_vm *vm, unsigned skip, struct gisa_image **ret)
+{
+	return from_vm(vm, true, skip, ret);
+}
+
+/*
+ * The image of vm; with tails, each list holds its tracked tail alone, and
+ * the sections in skip (GISA_TRACK_ADAPTERS, _ROUTES, _PAGES) are empty.
+ */
+static int from_vm(const struct gisa_vm *vm, bool tails, unsigned skip,
+		   struct gisa_image **ret)
 {
 	uint64_t *route_pages = malloc(GISA_IMAGE_MAX_PAGES * sizeof(*route_pages));
 	struct gisa_image *img;
 	struct gisa_state st;
 	uint32_t nad = 0, npages = 0, k = 0;
-	size_t nrp;
+	size_t nrp = 0;
 	int r;
 
 	if (!route_pages)
 		return -ENOMEM;
 	gisa_state_read(vm, &st);
+	if (skip & GISA_TRACK_ADAPTERS)
+		st.adapter_mask = 0;
+	if (skip & GISA_TRACK_ROUTES)
+		st.nr_routes = 0;
 	r = gisa_image_new(&img);
 	if (r) {
 		free(route_pages);
@@ -178,14 +200,22 @@ int gisa_image_from_vm(const struct gisa_vm *vm, struct gisa_image **ret)
 	};
 	img->gisa = st.gisa;
 
-	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
+	for (unsigned l = 0; tails && l < GISA_NR_LISTS; l++) {
+		uint32_t n = (uint32_t)gisa_track_tail(vm, l, NULL, 0);
+
+		r = gisa_image_set_list(img, l, n);
+		if (r)
+			goto fail;
+		gisa_track_tail(vm, l, img->lists[l].e, n);
+	}
+	for (unsigned l = 0; !tails && l < GISA_NR_LISTS; l++) {
 		r = gisa_image_set_list(img, l, st.list_len[l]);
 		if (r)
 			goto fail;
 		if (l > GISA_MAX_ISC)
 			gisa_state_list_entries(vm, l, img->lists[l].e, st.list_len[l]);
 	}
-	{
+	if (!tails) {
 		struct gisa_list_entry *out[GISA_MAX_ISC + 1];
 		size_t max[GISA_MAX_ISC + 1];
 
@@ -199,7 +229,8 @@ int gisa_image_from_vm(const struct gisa_vm *vm, struct gisa_image **ret)
 	for (unsigned id = 0; id < GISA_MAX_ADAPTERS; id++)
 		nad += (st.adapter_mask >> id) & 1;
 	/* Route pages with a non-zero byte; all-zero pages read the same unwritten. */
-	nrp = gisa_state_route_pages(vm, route_pages, GISA_IMAGE_MAX_PAGES);
+	if (!(skip & GISA_TRACK_PAGES))
+		nrp = gisa_state_route_pages(vm, route_pages, GISA_IMAGE_MAX_PAGES);
 	for (size_t i = 0; i < nrp; i++) {
 		uint8_t page[GISA_PAGE_SIZE];
 

@@ -18,7 +18,17 @@
  *    5 % of the full state's bytes (the switchover goal).
  * 4. Hostile deltas: every truncation, 5,000 random bit flips, a wrong base,
  *    counts over their caps, inconsistent edits: clean errors, never a
- *    wrong result.
+ *    wrong result.  Applied to a VM (no result digest there): an error, and
+ *    the VM untouched for every error found before it is touched; or a VM
+ *    whose state either is the result or differs from the digest named.
+ * 5. Deltas from a running VM (gisa_delta_make_vm) and applied to a built
+ *    one (gisa_delta_apply_vm), on the random pairs of 1: the source VM
+ *    tracks its lists from the moment base is taken (and must behave as the
+ *    untracked one does); the tracked delta names the right digests, keeps
+ *    only runs equal in base and result, applies to base as cur, and
+ *    applied to a VM built from base gives cur (or -EOPNOTSUPP, the VM
+ *    untouched, when it replaces the configuration or the memslots); that
+ *    VM then behaves as the source for 200 more random operations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +42,7 @@
 
 #include <gisa/delta.h>
 
+#include "engine-internal.h"
 #include "migration.pb-c.h"
 #include "randvm.h"
 #include "support.h"
@@ -232,6 +243,102 @@ static size_t round_trip(const char *where, const struct gisa_image *base,
 	return len;
 }
 
+/* ---- 5. deltas from a running VM, applied to a built one ---------------------------- */
+
+static struct {
+	unsigned deltas, live, fallback, shorter, tails, same_routes, same_pages;
+} tseen;
+
+/* The image of vm equals want (field by field). */
+static void vm_is(const char *where, const struct gisa_vm *vm, const struct gisa_image *want)
+{
+	struct gisa_image *img;
+
+	assert_int_equal(vm_check_invariants(vm), 0);
+	assert_int_equal(gisa_image_from_vm(vm, &img), 0);
+	snapt_image_equal(where, want, img);
+	gisa_image_free(img);
+}
+
+/* Lists where the tracked delta keeps a shorter run than the longest. */
+static unsigned shorter_runs(const uint8_t *tracked, size_t tl, const uint8_t *best, size_t bl)
+{
+	Gisa__V1__MigDelta *t = gisa__v1__mig_delta__unpack(NULL, tl, tracked);
+	Gisa__V1__MigDelta *b = gisa__v1__mig_delta__unpack(NULL, bl, best);
+	unsigned n = 0;
+
+	assert_non_null(t);
+	assert_non_null(b);
+	for (size_t i = 0; i < t->n_lists; i++)
+		for (size_t j = 0; j < b->n_lists; j++)
+			if (t->lists[i]->list == b->lists[j]->list &&
+			    t->lists[i]->keep < b->lists[j]->keep)
+				n++;
+	gisa__v1__mig_delta__free_unpacked(t, NULL);
+	gisa__v1__mig_delta__free_unpacked(b, NULL);
+	return n;
+}
+
+static void tracked_trip(const char *where, const struct gisa_image *base,
+			 const struct gisa_image *cur, struct randvm_side *a,
+			 const struct gisa_vm_config *cfg, struct rng *r)
+{
+	uint8_t *bytes, *b2, db[GISA_SNAP_DIGEST_SIZE], dc[GISA_SNAP_DIGEST_SIZE];
+	uint8_t named[GISA_SNAP_DIGEST_SIZE];
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_restore_error rerr = { 0 };
+	struct randvm_side c = { 0 };
+	struct gisa_image *out = NULL;
+	size_t len, l2;
+	int rc;
+
+	digest_ok(base, db);
+	digest_ok(cur, dc);
+	assert_int_equal(gisa_delta_make_vm(base, NULL, a->vm, NULL, &bytes, &len), 0);
+	assert_int_equal(gisa_delta_make_vm(base, NULL, a->vm, dc, &b2, &l2), 0);
+	assert_int_equal(l2, len);
+	assert_memory_equal(b2, bytes, len);
+	free(b2);
+	check_wire(base, cur, bytes, len);
+	rc = gisa_delta_apply(base, bytes, len, &out, &err);
+	if (rc)
+		print_error("%s: tracked delta: apply: %d %s\n", where, rc, err.msg);
+	assert_int_equal(rc, 0);
+	snapt_image_equal(where, cur, out);
+	gisa_image_free(out);
+	assert_int_equal(gisa_delta_make(base, cur, &b2, &l2), 0);
+	tseen.shorter += shorter_runs(bytes, len, b2, l2);
+	free(b2);
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+		tseen.tails += gisa_track_tail(a->vm, l, NULL, 0) != 0;
+	/* Sections left unread because they did not change (and a state has them). */
+	tseen.same_routes += !(gisa_track_changed(a->vm) & GISA_TRACK_ROUTES) && base->nr_routes;
+	tseen.same_pages += !(gisa_track_changed(a->vm) & GISA_TRACK_PAGES) && base->nr_pages;
+	tseen.deltas++;
+
+	assert_int_equal(gisa_host_new(NULL, &c.host), 0);
+	c.order = cfg->abi_order;
+	assert_int_equal(gisa_image_build_vm(base, c.host, &c.vm, &rerr), 0);
+	if (memcmp(db, dc, sizeof(db)))
+		assert_int_equal(gisa_delta_apply_vm(c.vm, dc, bytes, len, named, &err), -ESTALE);
+	rc = gisa_delta_apply_vm(c.vm, db, bytes, len, named, &err);
+	if (rc == -EOPNOTSUPP) {
+		tseen.fallback++;
+		vm_is(where, c.vm, base);
+	} else {
+		if (rc)
+			print_error("%s: tracked delta: apply_vm: %d %s\n", where, rc, err.msg);
+		assert_int_equal(rc, 0);
+		assert_memory_equal(named, dc, sizeof(dc));
+		vm_is(where, c.vm, cur);
+		tseen.live++;
+		randvm_settle(a, &c);
+		randvm_run_compared(a, &c, r, &gen_opts, cfg->nr_vcpus, 200, where);
+	}
+	randvm_side_free(&c);
+	free(bytes);
+}
+
 /* ---- 1. seeded random pairs ------------------------------------------------------ */
 
 static void random_pair(enum gisa_profile profile, uint32_t caps, uint32_t seed, unsigned ops)
@@ -256,6 +363,7 @@ static void random_pair(enum gisa_profile profile, uint32_t caps, uint32_t seed,
 	randvm_build(&a, &cfg, &r, &gen_opts, seed == 0 && cfg.nr_vcpus == 4 &&
 		     cfg.abi_order == GISA_BE, 100 + rn(&r, 600));
 	assert_int_equal(gisa_image_from_vm(a.vm, &base), 0);
+	gisa_track_start(a.vm);
 
 	assert_int_equal(gisa_host_new(NULL, &b.host), 0);
 	b.order = cfg.abi_order;
@@ -268,6 +376,7 @@ static void random_pair(enum gisa_profile profile, uint32_t caps, uint32_t seed,
 	round_trip(label, base, cur);
 	/* And backwards: a delta is any pair, not only forward in time. */
 	round_trip(label, cur, base);
+	tracked_trip(label, base, cur, &a, &cfg, &r);
 
 	gisa_image_free(base);
 	gisa_image_free(cur);
@@ -292,6 +401,14 @@ static void test_random_pairs(void **state)
 	assert_true(seen.empty >= 8);
 	assert_true(seen.replaced > 0 && seen.kept > 0 && seen.dropped > 0 && seen.whole > 0);
 	assert_true(seen.cleared > 0);
+	print_message("delta: %u deltas from a tracking VM: %u applied to a built VM, %u "
+		      "replacing its configuration or memslots; %u lists with tails, %u runs "
+		      "shorter than the longest; routes unread in %u, pages in %u\n",
+		      tseen.deltas, tseen.live, tseen.fallback, tseen.tails, tseen.shorter,
+		      tseen.same_routes, tseen.same_pages);
+	assert_true(tseen.live > tseen.deltas / 2 && tseen.fallback > 0);
+	assert_true(tseen.tails > 0 && tseen.shorter > 0);
+	assert_true(tseen.same_routes > 0 && tseen.same_pages > 0);
 }
 
 /* ---- 2. directed shapes ------------------------------------------------------------ */
@@ -447,12 +564,146 @@ static void test_switchover_size(void **state)
 		      "(%.2f %%)\n", changed, GISA_MAX_FLOAT_IRQS, len, full_len,
 		      100.0 * (double)len / (double)full_len);
 	assert_true(len * 20 < full_len);
+
+	/*
+	 * The same churn on a VM built from base, tracked: vcpu 0 takes the
+	 * heads of one ISC at a time by TPI, and as many are injected.  The
+	 * tracked delta keeps the longest runs (only heads and tails moved), is
+	 * as small, and applied to a VM built from base gives the source's state.
+	 */
+	{
+		struct gisa_restore_error rerr = { 0 };
+		struct gisa_snap_error err = { { 0 } };
+		struct gisa_host *ha, *hc;
+		struct gisa_vm *a, *c;
+		struct gisa_image *now, *out = NULL;
+		uint8_t *bytes, db[GISA_SNAP_DIGEST_SIZE], dn[GISA_SNAP_DIGEST_SIZE];
+		uint8_t named[GISA_SNAP_DIGEST_SIZE];
+		struct gisa_vcpu_state v;
+		size_t tlen;
+
+		assert_int_equal(gisa_host_new(NULL, &ha), 0);
+		assert_int_equal(gisa_host_new(NULL, &hc), 0);
+		assert_int_equal(gisa_image_build_vm(base, ha, &a, &rerr), 0);
+		assert_int_equal(gisa_image_build_vm(base, hc, &c, &rerr), 0);
+		gisa_track_start(a);
+		assert_int_equal(gisa_vcpu_get(a, 0, &v), 0);
+		for (unsigned l = 0; l <= GISA_MAX_ISC; l++) {
+			uint32_t n = base->lists[l].n, moved = n / 200;
+
+			v.cr6 = GISA_CR6_ISC(l);
+			assert_int_equal(gisa_vcpu_set(a, 0, &v), 0);
+			for (uint32_t i = 0; i < moved; i++) {
+				struct gisa_irq irq;
+
+				assert_int_equal(gisa_vcpu_tpi(a, 0, &irq), 1);
+				assert_int_equal(irq.u.io.io_int_word,
+						 io_entry(l, 0x100000 * l + i).u.io.io_int_word);
+			}
+			for (uint32_t i = 0; i < moved; i++) {
+				struct gisa_list_entry e = io_entry(l, 0x100000 * l + n + i);
+				struct gisa_irq irq = { .type = e.type, .u.io = e.u.io };
+
+				assert_int_equal(gisa_vm_inject(a, &irq), 0);
+			}
+		}
+		assert_int_equal(gisa_image_from_vm(a, &now), 0);
+		for (unsigned l = 0; l <= GISA_MAX_ISC; l++)
+			assert_memory_equal(now->lists[l].e, cur->lists[l].e,
+					    cur->lists[l].n * sizeof(cur->lists[l].e[0]));
+		digest_ok(base, db);
+		digest_ok(now, dn);
+		assert_int_equal(gisa_delta_make_vm(base, NULL, a, dn, &bytes, &tlen), 0);
+		print_message("delta: the same from the VM's tracking: %zu bytes (%.2f %%)\n", tlen,
+			      100.0 * (double)tlen / (double)full_len);
+		assert_true(tlen * 20 < full_len);
+		assert_int_equal(gisa_delta_apply(base, bytes, tlen, &out, &err), 0);
+		snapt_image_equal("tracked, 1 % changed", now, out);
+		for (unsigned l = 0; l <= GISA_MAX_ISC; l++) {
+			struct gisa_track_list t;
+
+			assert_int_equal(gisa_track_read(a, l, &t), 0);
+			assert_int_equal(t.drop, base->lists[l].n / 200);
+			assert_int_equal(t.keep, base->lists[l].n - t.drop);
+		}
+		assert_int_equal(gisa_delta_apply_vm(c, db, bytes, tlen, named, &err), 0);
+		assert_memory_equal(named, dn, sizeof(dn));
+		vm_is("tracked, 1 % changed, applied to a VM", c, now);
+		free(bytes);
+		gisa_image_free(out);
+		gisa_image_free(now);
+		gisa_vm_free(a);
+		gisa_vm_free(c);
+		gisa_host_free(ha);
+		gisa_host_free(hc);
+	}
 	free(full);
 	gisa_image_free(base);
 	gisa_image_free(cur);
 }
 
 /* ---- 4. hostile deltas ------------------------------------------------------------------ */
+
+/* How the hostile deltas that a VM took (it checks no result digest) ended. */
+static struct {
+	unsigned right, caught, refused;
+} vseen;
+
+/*
+ * The same bytes applied to a VM built from base: an error found before
+ * the VM is touched leaves it as base; another error leaves it consistent;
+ * success leaves a VM whose digest is the one named (then it is want, the
+ * image path's result, when that path accepted) or differs from it, which
+ * the caller's later check catches.  What the image path accepts the VM
+ * takes, unless it replaces the configuration or memslots.
+ */
+static int apply_vm_err(const struct gisa_image *base, const uint8_t *p, size_t len,
+			const struct gisa_image *want)
+{
+	uint8_t db[GISA_SNAP_DIGEST_SIZE], named[GISA_SNAP_DIGEST_SIZE], dv[GISA_SNAP_DIGEST_SIZE];
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_host *host;
+	struct gisa_vm *vm;
+	struct gisa_image *img;
+	int r;
+
+	digest_ok(base, db);
+	assert_int_equal(gisa_host_new(NULL, &host), 0);
+	if (gisa_image_build_vm(base, host, &vm, &rerr)) {
+		/* A base made to be wrong (test_hostile's cur): no VM holds it. */
+		gisa_host_free(host);
+		return 0;
+	}
+	r = gisa_delta_apply_vm(vm, db, p, len, named, &err);
+	if (want)
+		assert_true(r == 0 || r == -EOPNOTSUPP);
+	if (!r) {
+		assert_int_equal(vm_check_invariants(vm), 0);
+		assert_int_equal(gisa_image_from_vm(vm, &img), 0);
+		digest_ok(img, dv);
+		if (!memcmp(dv, named, sizeof(dv))) {
+			vseen.right++;
+			if (want)
+				snapt_image_equal("delta applied to a VM", want, img);
+		} else {
+			assert_null(want);
+			vseen.caught++;
+		}
+		gisa_image_free(img);
+	} else if (r == -ESTALE || r == -EBADMSG || r == -E2BIG || r == -EPROTONOSUPPORT ||
+		   r == -EOPNOTSUPP) {
+		assert_true(err.msg[0] != 0);
+		vm_is("refused delta", vm, base);
+		vseen.refused++;
+	} else {
+		assert_true(err.msg[0] != 0 || r == -ENOMEM);
+		assert_int_equal(vm_check_invariants(vm), 0);
+	}
+	gisa_vm_free(vm);
+	gisa_host_free(host);
+	return r;
+}
 
 static int apply_err(const struct gisa_image *base, const uint8_t *p, size_t len)
 {
@@ -465,6 +716,8 @@ static int apply_err(const struct gisa_image *base, const uint8_t *p, size_t len
 		assert_null(out);
 		assert_true(err.msg[0] != 0 || r == -ENOMEM);
 	}
+	if (len <= GISA_DELTA_MAX_BYTES)
+		apply_vm_err(base, p, len, out);
 	gisa_image_free(out);
 	return r;
 }
@@ -527,10 +780,15 @@ static void test_hostile(void **state)
 			snapt_image_equal("bit flips", cur, out);
 			ok++;
 		}
+		apply_vm_err(base, buf, len, out);
 		gisa_image_free(out);
 	}
 	print_message("delta: %u of 5000 bit-flipped deltas still applied (to the right image)\n",
 		      ok);
+	print_message("delta: applied to a VM, the truncated and bit-flipped deltas: %u refused "
+		      "untouched, %u taken as the state they name, %u taken and caught by the "
+		      "digest\n", vseen.refused, vseen.right, vseen.caught);
+	assert_true(vseen.refused > 0 && vseen.caught > 0);
 
 	/* The wrong base: -ESTALE. */
 	other = img_dup(base);

@@ -95,6 +95,45 @@ int gisa_delta_check_result(const struct gisa_snap_state *st,
 			    const uint8_t result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err);
 
 /*
+ * Deltas made from a running VM and applied to a built one, for a
+ * migration whose work must be proportional to what changed, not to the
+ * state.
+ *
+ * gisa_delta_make_vm: the MigDelta that turns base into vm's current state,
+ * from the VM's change tracking (state.h): base must be the image of vm
+ * taken when gisa_track_start last marked it (each list's length is
+ * checked, -ESTALE otherwise; -ENODATA if tracking is off), bst its state
+ * (NULL: made here).  It costs the VM's sections and pages and the lists'
+ * tails, not the lists: the delta keeps the run tracking kept, which may be
+ * shorter than the longest gisa_delta_make would find (a valid choice,
+ * section 4 of the protocol), so its bytes depend on the VM's history, not
+ * only on the two states.  result is the digest to name as the result's;
+ * NULL computes it, from a complete image of the VM (linear in the state).
+ *
+ * gisa_delta_apply_vm: apply a delta to vm, a VM that holds the state whose
+ * digest is base (-ESTALE otherwise), built through restore.h and changed
+ * only by earlier deltas since: the lists are edited in place, the
+ * sections replaced through restore.h's live edits.  The cost is that of
+ * the delta, plus walking a list to its kept run's end when entries after
+ * it are dropped.  ret_result is the digest the delta names, not compared:
+ * the caller compares it with the VM's when it chooses to.  Errors:
+ *   -ESTALE, -EPROTONOSUPPORT, -E2BIG, -EBADMSG as gisa_delta_apply, all
+ *                  found before the VM is touched;
+ *   -EOPNOTSUPP    the delta replaces the configuration (State fields 1-5)
+ *                  or the memslots (22): nothing was changed, and the caller
+ *                  applies the delta to the VM's image instead;
+ *   -EINVAL, -EFAULT, -ENOMEM, -ENOSPC, -EEXIST
+ *                  the VM refused a value (err names it): it is now in an
+ *                  unspecified but consistent state, to be freed.
+ */
+int gisa_delta_make_vm(const struct gisa_image *base, const struct gisa_snap_state *bst,
+		       const struct gisa_vm *vm, const uint8_t result[GISA_SNAP_DIGEST_SIZE],
+		       uint8_t **ret_bytes, size_t *ret_len);
+int gisa_delta_apply_vm(struct gisa_vm *vm, const uint8_t base[GISA_SNAP_DIGEST_SIZE],
+			const uint8_t *bytes, size_t len,
+			uint8_t ret_result[GISA_SNAP_DIGEST_SIZE], struct gisa_snap_error *err);
+
+/*
  * The digests a delta names, without applying it (for logs and the
  * protocol's checks).  -EBADMSG if the bytes are not a MigDelta, -E2BIG.
  */

@@ -71,6 +71,17 @@ struct gisa_image {
 int gisa_image_from_vm(const struct gisa_vm *vm, struct gisa_image **ret);
 
 /*
+ * The same, but each list holds only its tail as change tracking sees it
+ * (state.h, gisa_track_*): the entries after the run kept from the mark
+ * (none with tracking off), and the sections in skip (GISA_TRACK_ADAPTERS,
+ * _ROUTES, _PAGES) are left empty.  Costs the sections read and the tails,
+ * not the lists: gisa_delta_make_vm's and gisa_delta_apply_vm's view of a
+ * VM.
+ */
+int gisa_image_from_vm_tails(const struct gisa_vm *vm, unsigned skip,
+			     struct gisa_image **ret);
+
+/*
  * Build a new VM on host from an image (gisa_vm_new + restore.h), all or
  * nothing: on error nothing is left behind and *err names what failed (for
  * errors restore.h reports; other errors leave err->field NULL).

@@ -93,6 +93,34 @@ int gisa_restore_vcpu(struct gisa_vm *vm, uint32_t idx, const struct gisa_vcpu_s
 int gisa_restore_gisa(struct gisa_vm *vm, const struct gisa_state_gisa *in,
 		      struct gisa_restore_error *err);
 
+/*
+ * Live edits: bringing a VM built through this interface to a later state
+ * of the VM it was built from (a migration's staging VM applying a delta,
+ * delta.h).  Like the setters, a failure leaves the VM consistent but
+ * unspecified, to be freed.
+ *
+ * gisa_restore_list_edit: list `list` keeps its entries [drop, drop + keep)
+ * and loses the others (gisa_restore_list then appends).  -EINVAL if drop +
+ * keep exceeds its length.
+ *
+ * gisa_restore_reset: before a section is set again whole.  ADAPTERS
+ * unregisters every adapter (the routes stay); ROUTES empties the route
+ * table; GISA takes the GISA off the host's alert list without processing
+ * the list (the other VMs on it are not touched), for gisa_restore_gisa.
+ *
+ * gisa_restore_page_drop: the page holding gpa is freed: it reads as zeros
+ * again and stops counting against mem_cap, as if never written.  -ENOENT
+ * if no page is allocated there.
+ */
+#define GISA_RESET_ADAPTERS  (1u << 0)
+#define GISA_RESET_ROUTES    (1u << 1)
+#define GISA_RESET_GISA      (1u << 2)
+
+int gisa_restore_list_edit(struct gisa_vm *vm, unsigned list, uint32_t drop, uint32_t keep,
+			   struct gisa_restore_error *err);
+void gisa_restore_reset(struct gisa_vm *vm, unsigned what);
+int gisa_restore_page_drop(struct gisa_vm *vm, uint64_t gpa);
+
 #ifdef __cplusplus
 }
 #endif

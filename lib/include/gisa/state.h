@@ -97,6 +97,54 @@ size_t gisa_state_list_entries(const struct gisa_vm *vm, unsigned list,
  */
 void gisa_state_io_entries(const struct gisa_vm *vm, struct gisa_list_entry *const out[8],
 			   const size_t max[8]);
+/*
+ * Change tracking of the floating lists, for migration deltas (delta.h,
+ * gisa_delta_make_vm): what changed since a mark, found without reading the
+ * lists.  From gisa_track_start on, each list is at any time
+ *
+ *     base[drop, drop + keep)  followed by  tail_n other entries,
+ *
+ * where base is the list as it was at the start (base_n entries): deliveries
+ * from the head consume the run, injections append to the tail, and an entry
+ * taken from inside the run (TPI of one subchannel) ends the run there, what
+ * followed it in the run moving to the tail.  A cleared list keeps no run.
+ * Keeping this up to date costs a few instructions per list operation, and
+ * nothing while tracking is off (the default).
+ *
+ * gisa_track_start marks the VM's current lists as the base (again, if
+ * tracking was on); gisa_track_stop ends it.  gisa_track_read: -EINVAL for
+ * list > 9, -ENODATA if tracking is off.  gisa_track_tail copies at most max
+ * of the tail_n entries, in order, and returns tail_n (0 when tracking is
+ * off): its cost is that of the tail alone.
+ */
+struct gisa_track_list {
+	uint32_t base_n;
+	uint32_t drop;
+	uint32_t keep;
+	uint32_t tail_n;
+};
+
+void gisa_track_start(struct gisa_vm *vm);
+void gisa_track_stop(struct gisa_vm *vm);
+
+/*
+ * The sections that may have changed since gisa_track_start (all of them
+ * when tracking is off): a superset, kept by every operation that changes
+ * them (an adapter registered, masked, mapped or unmapped; the route table
+ * set; a memslot set; a guest page written, allocated or freed).  The
+ * others read as they did at the mark.
+ */
+#define GISA_TRACK_ADAPTERS  (1u << 0)
+#define GISA_TRACK_ROUTES    (1u << 1)
+#define GISA_TRACK_MEMSLOTS  (1u << 2)
+#define GISA_TRACK_PAGES     (1u << 3)
+#define GISA_TRACK_ALL       0xfu
+
+unsigned gisa_track_changed(const struct gisa_vm *vm);
+int gisa_track_read(const struct gisa_vm *vm, unsigned list, struct gisa_track_list *ret);
+size_t gisa_track_tail(const struct gisa_vm *vm, unsigned list, struct gisa_list_entry *out,
+		       size_t max);
+
 
 struct gisa_state_adapter {
 	uint32_t id;
