@@ -1277,6 +1277,19 @@ static int live_precheck(const struct gisa_vm *vm, const struct parsed *d,
 			return errf(err, -EBADMSG, "delta: page 0x%llx is both set and cleared",
 				    (unsigned long long)gpa);
 	}
+	/* The result's pages: the base's, less the cleared, plus the set that are new. */
+	if (x->nr_pages) {
+		uint64_t np = sk->nr_pages - d->ncleared;
+
+		for (uint32_t j = 0, k = 0; k < x->nr_pages; k++) {
+			while (j < sk->nr_pages && sk->pages[j].gpa < x->pages[k].gpa)
+				j++;
+			np += j == sk->nr_pages || sk->pages[j].gpa != x->pages[k].gpa;
+		}
+		if (np > GISA_IMAGE_MAX_PAGES)
+			return errf(err, -EBADMSG, "delta: the result would hold %llu pages, at most %u",
+				    (unsigned long long)np, GISA_IMAGE_MAX_PAGES);
+	}
 	return 0;
 }
 
@@ -1295,12 +1308,17 @@ static int live_apply(struct gisa_vm *vm, const struct parsed *d, const struct g
 	/* In the order an image is built (gisa_image_build_vm). */
 	if (fl)
 		r = gisa_restore_float(vm, &x->fl, &re);
+	/*
+	 * Every list's drops before any list's appends: the I/O limit counts
+	 * all eight lists, and the precheck bounded only the final total.
+	 */
+	for (unsigned i = 0; !r && i < d->nlists; i++)
+		r = gisa_restore_list_edit(vm, d->lists[i].list, d->lists[i].drop,
+					   d->lists[i].keep, &re);
 	for (unsigned i = 0; !r && i < d->nlists; i++) {
 		unsigned l = d->lists[i].list;
 
-		r = gisa_restore_list_edit(vm, l, d->lists[i].drop, d->lists[i].keep, &re);
-		if (!r)
-			r = gisa_restore_list(vm, l, x->lists[l].e, x->lists[l].n, &re);
+		r = gisa_restore_list(vm, l, x->lists[l].e, x->lists[l].n, &re);
 	}
 	if (!r && rep[F_ADAPTERS]) {
 		gisa_restore_reset(vm, GISA_RESET_ADAPTERS);
@@ -1364,8 +1382,14 @@ int gisa_delta_apply_vm(struct gisa_vm *vm, const uint8_t base[GISA_SNAP_DIGEST_
 		if (d->replaced[i] == F_ROUTES)
 			skip &= ~(unsigned)GISA_TRACK_ROUTES;
 	}
-	if (d->ncleared)
-		skip &= ~(unsigned)GISA_TRACK_PAGES;
+	{
+		struct span sd[NF + 1];
+
+		/* A malformed state is refused by carrier_image below. */
+		if (d->ncleared || split_state(d->state, d->state_len, sd, "delta.state", NULL) ||
+		    sd[F_PAGES].len)
+			skip &= ~(unsigned)GISA_TRACK_PAGES;
+	}
 	r = gisa_image_from_vm_tails(vm, skip, &sk);
 	if (!r)
 		r = gisa_snap_state_bytes(sk, &ss, &sl);

@@ -28,7 +28,8 @@
  *    only runs equal in base and result, applies to base as cur, and
  *    applied to a VM built from base gives cur (or -EOPNOTSUPP, the VM
  *    untouched, when it replaces the configuration or the memslots); that
- *    VM then behaves as the source for 200 more random operations.
+ *    VM then behaves as the source for 200 more random operations.  At
+ *    the I/O limit, an entry moved between lists applies to a VM too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -642,6 +643,55 @@ static void test_switchover_size(void **state)
 	gisa_image_free(cur);
 }
 
+/*
+ * At the I/O limit, an entry moved from ISC 7 to ISC 0: applied to a VM,
+ * list 0's append must not be checked before list 7's drop (the limit
+ * counts all eight lists).
+ */
+static void test_vm_at_limit(void **state)
+{
+	struct gisa_image *base = base_image(GISA_CAP_AIS, 5), *now;
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_snap_error err = { { 0 } };
+	uint8_t *bytes, db[GISA_SNAP_DIGEST_SIZE], dn[GISA_SNAP_DIGEST_SIZE];
+	uint8_t named[GISA_SNAP_DIGEST_SIZE];
+	struct gisa_list_entry e = io_entry(0, 0x777);
+	struct gisa_irq irq = { .type = e.type, .u.io = e.u.io };
+	struct gisa_host *ha, *hc;
+	struct gisa_vm *a, *c;
+	struct gisa_vcpu_state v;
+	size_t len;
+	(void)state;
+
+	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
+		fill(base, l, 0x10000 * l, l == 7 ? GISA_MAX_FLOAT_IRQS : 0);
+	assert_int_equal(gisa_host_new(NULL, &ha), 0);
+	assert_int_equal(gisa_host_new(NULL, &hc), 0);
+	assert_int_equal(gisa_image_build_vm(base, ha, &a, &rerr), 0);
+	assert_int_equal(gisa_image_build_vm(base, hc, &c, &rerr), 0);
+	gisa_track_start(a);
+	assert_int_equal(gisa_vcpu_get(a, 0, &v), 0);
+	v.cr6 = GISA_CR6_ISC(7);
+	assert_int_equal(gisa_vcpu_set(a, 0, &v), 0);
+	assert_int_equal(gisa_vcpu_tpi(a, 0, (struct gisa_irq[1]){ { 0 } }), 1);
+	assert_int_equal(gisa_vm_inject(a, &irq), 0);
+	assert_int_equal(gisa_image_from_vm(a, &now), 0);
+	digest_ok(base, db);
+	digest_ok(now, dn);
+	assert_int_equal(gisa_delta_make_vm(base, NULL, a, dn, &bytes, &len), 0);
+	if (gisa_delta_apply_vm(c, db, bytes, len, named, &err))
+		print_error("at the limit: %s\n", err.msg);
+	assert_memory_equal(named, dn, sizeof(dn));
+	vm_is("an entry moved at the I/O limit", c, now);
+	free(bytes);
+	gisa_image_free(now);
+	gisa_image_free(base);
+	gisa_vm_free(a);
+	gisa_vm_free(c);
+	gisa_host_free(ha);
+	gisa_host_free(hc);
+}
+
 /* ---- 4. hostile deltas ------------------------------------------------------------------ */
 
 /* How the hostile deltas that a VM took (it checks no result digest) ended. */
@@ -884,6 +934,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_pairs),
+		cmocka_unit_test(test_vm_at_limit),
 		cmocka_unit_test(test_directed_shapes),
 		cmocka_unit_test(test_switchover_size),
 		cmocka_unit_test(test_hostile),
