@@ -18,6 +18,8 @@
  *      sorted by slot-relative page number and lie inside the slot.
  *  I7  The route table is sorted by gsi with unique gsis < 4096, and
  *      gsi_map[gsi] is the index of gsi's route or GSI_NONE.
+ *  T1  While tracking, each list is its run followed by its tail (struct
+ *      ltrack below).
  */
 #ifndef GISA_ENGINE_INTERNAL_H
 #define GISA_ENGINE_INTERNAL_H

@@ -378,6 +378,20 @@ static bool page_eq(const struct gisa_image_page *a, const struct gisa_image_pag
 	return a->gpa == b->gpa && !memcmp(a->data, b->data, GISA_PAGE_SIZE);
 }
 
+/* *st, or when it is NULL img's state, made into *own (released by the caller). */
+static int state_of(const struct gisa_image *img, const struct gisa_snap_state **st,
+		    struct gisa_snap_state *own)
+{
+	int r = 0;
+
+	if (!*st) {
+		r = gisa_snap_state_make(img, own);
+		if (!r)
+			*st = own;
+	}
+	return r;
+}
+
 /*
  * The pages that differ: set[] the result's pages that are new or changed,
  * cleared[] the gpas of base pages the result lacks (both ascending).
@@ -555,18 +569,11 @@ int gisa_delta_make_states(const struct gisa_image *base, const struct gisa_snap
 	size_t kl;
 	int r;
 
-	if (!bst) {
-		r = gisa_snap_state_make(base, &own_b);
-		if (r)
-			return r;
-		bst = &own_b;
-	}
-	if (!cst) {
-		r = gisa_snap_state_make(cur, &own_c);
-		if (r)
-			goto out;
-		cst = &own_c;
-	}
+	r = state_of(base, &bst, &own_b);
+	if (!r)
+		r = state_of(cur, &cst, &own_c);
+	if (r)
+		goto out;
 	for (unsigned l = 0; l < GISA_NR_LISTS; l++) {
 		if (list_eq(l, &base->lists[l], &cur->lists[l]))
 			continue;
@@ -629,12 +636,9 @@ int gisa_delta_make_vm(const struct gisa_image *base, const struct gisa_snap_sta
 		if (t.drop || t.keep != t.base_n || t.tail_n)
 			ed[l] = (struct edit){ true, t.drop, t.keep };
 	}
-	if (!bst) {
-		r = gisa_snap_state_make(base, &own_b);
-		if (r)
-			return r;
-		bst = &own_b;
-	}
+	r = state_of(base, &bst, &own_b);
+	if (r)
+		return r;
 	if (!result) {
 		r = gisa_image_from_vm(vm, &full);
 		if (!r)
@@ -656,9 +660,11 @@ int gisa_delta_make_vm(const struct gisa_image *base, const struct gisa_snap_sta
 	r = gisa_image_from_vm_tails(vm, GISA_TRACK_ALL & ~changed & ~GISA_TRACK_MEMSLOTS, &x);
 	if (r)
 		goto out;
-	r = changed & GISA_TRACK_PAGES ? page_diff(base, x, &pd) : page_diff(x, x, &pd);
-	if (r)
-		goto out;
+	if (changed & GISA_TRACK_PAGES) {
+		r = page_diff(base, x, &pd);
+		if (r)
+			goto out;
+	}
 	{
 		struct gisa_image carrier = *x;
 
@@ -1127,13 +1133,10 @@ int gisa_delta_apply_image(const struct gisa_image *base, const struct gisa_snap
 
 	if (!bytes && len)
 		return errf(err, -EINVAL, "delta: no bytes");
-	if (!bst) {
-		r = gisa_snap_state_make(base, &own_b);
-		if (r) {
-			set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
-			return r;
-		}
-		bst = &own_b;
+	r = state_of(base, &bst, &own_b);
+	if (r) {
+		set_msg(err, "the base image cannot be encoded: %s", strerror(-r));
+		return r;
 	}
 	r = parse_for(bytes, len, bst->digest, "image", &d, err);
 	if (r)
