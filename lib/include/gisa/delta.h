@@ -16,8 +16,9 @@
  *    appended entries (encoded as that list of a gisa.v1.State).
  *  - Pages are set or cleared one by one.
  *
- * The encoding is canonical: the same (base, result) pair always gives the
- * same bytes, so the two sides of a migration can compare them.
+ * gisa_delta_make's encoding is canonical: the same (base, result) pair
+ * always gives the same bytes, so the two sides of a migration can compare
+ * them.  gisa_delta_make_vm's depends on the VM's history as well (below).
  */
 #ifndef GISA_DELTA_H
 #define GISA_DELTA_H
