@@ -189,6 +189,31 @@ static void alert_unlink(struct gisa_vm *vm)
 	vm->gisa.next = (struct alert_link){ 0 };
 }
 
+int gisa_restore_rehost(struct gisa_vm *vm, struct gisa_host *to)
+{
+	struct gisa_host *from = vm->host;
+	bool listed = vm->gisa.on_list;
+
+	if (to == from)
+		return 0;
+	if (to->nisc != from->nisc || to->alloc.alloc != from->alloc.alloc ||
+	    to->alloc.realloc != from->alloc.realloc || to->alloc.free != from->alloc.free ||
+	    to->alloc.ctx != from->alloc.ctx)
+		return -EINVAL;
+	if (listed)
+		alert_unlink(vm);
+	from->nr_vms--;
+	vm->host = to;
+	vm->alloc = &to->alloc;
+	to->nr_vms++;
+	if (listed) {
+		vm->gisa.next = to->origin;
+		vm->gisa.on_list = true;
+		to->origin = (struct alert_link){ .vm = vm };
+	}
+	return 0;
+}
+
 void gisa_restore_reset(struct gisa_vm *vm, unsigned what)
 {
 	if (what & GISA_RESET_ADAPTERS)

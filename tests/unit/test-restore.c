@@ -1028,6 +1028,76 @@ static void gisa_listed_once(void **state)
 	fx_free(&f);
 }
 
+/*
+ * A VM staged on a private host joins another: its GISA leaves the first
+ * list without it being processed and heads the second; the other VMs and
+ * both hosts' counts are as if it had been built there.
+ */
+static void rehost_moves_the_listed_gisa(void **state)
+{
+	struct gisa_state_gisa g = { .present = true, .on_alert_list = true };
+	struct gisa_host_config other = { .nisc = (GISA_DEFAULT_NISC + 1) % 8 };
+	struct gisa_vm_config cfg = { .profile = GISA_PROFILE_CLASSIC, .caps = GISA_CAP_GISA,
+				      .nr_vcpus = 1 };
+	struct gisa_host *stage, *odd;
+	struct gisa_vm *mover, *stayer;
+	struct gisa_state st;
+	struct gisa_host_info hi;
+	struct fixture f;
+
+	(void)state;
+	fx_new(&f, GISA_PROFILE_CLASSIC, GISA_CAP_GISA, 1);
+	assert_int_equal(gisa_restore_gisa(f.vm, &g, &f.err), 0);
+	assert_int_equal(gisa_host_new(NULL, &stage), 0);
+	assert_int_equal(gisa_vm_new(stage, &cfg, &stayer), 0);
+	assert_int_equal(gisa_vm_new(stage, &cfg, &mover), 0);
+	assert_int_equal(gisa_restore_gisa(stayer, &g, &f.err), 0);
+	assert_int_equal(gisa_restore_gisa(mover, &g, &f.err), 0);
+
+	/* Another nisc: refused, nothing moved. */
+	assert_int_equal(gisa_host_new(&other, &odd), 0);
+	assert_int_equal(gisa_restore_rehost(mover, odd), -EINVAL);
+	assert_ptr_equal(gisa_vm_host(mover), stage);
+	gisa_host_info(stage, &hi);
+	assert_int_equal(hi.alert_list_len, 2);
+	assert_int_equal(hi.nr_vms, 2);
+	gisa_host_info(odd, &hi);
+	assert_int_equal(hi.nr_vms, 0);
+
+	assert_int_equal(gisa_restore_rehost(mover, f.host), 0);
+	assert_ptr_equal(gisa_vm_host(mover), f.host);
+	gisa_host_info(stage, &hi);
+	assert_int_equal(hi.alert_list_len, 1);
+	assert_int_equal(hi.nr_vms, 1);
+	assert_int_equal(hi.gal_interrupts, 0);
+	gisa_host_info(f.host, &hi);
+	assert_int_equal(hi.alert_list_len, 2);
+	assert_int_equal(hi.nr_vms, 2);
+	assert_int_equal(hi.gal_interrupts, 0);
+	/* Not processed on the way: still listed, no timer started. */
+	gisa_state_read(mover, &st);
+	assert_true(st.gisa.on_alert_list);
+	assert_false(st.gisa.timer_armed);
+	assert_int_equal(vm_check_invariants(mover), 0);
+	assert_int_equal(vm_check_invariants(stayer), 0);
+	assert_int_equal(vm_check_invariants(f.vm), 0);
+	assert_int_equal(gisa_restore_rehost(mover, f.host), 0);
+
+	/* Each host processes its own list only. */
+	assert_int_equal(gisa_host_process_alerts(stage), 1);
+	gisa_state_read(mover, &st);
+	assert_true(st.gisa.on_alert_list);
+	assert_int_equal(gisa_host_process_alerts(f.host), 2);
+	gisa_state_read(mover, &st);
+	assert_false(st.gisa.on_alert_list);
+
+	gisa_vm_free(stayer);
+	gisa_host_free(stage);
+	gisa_host_free(odd);
+	gisa_vm_free(mover);
+	fx_free(&f);
+}
+
 /* ---- -ENOMEM: a failing allocator, and nothing leaked -------------------------- */
 
 struct counting {
@@ -1207,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(gisa_alert_mask_from_refcounts),
 		cmocka_unit_test(gisa_timer_delay),
 		cmocka_unit_test(gisa_listed_once),
+		cmocka_unit_test(rehost_moves_the_listed_gisa),
 		cmocka_unit_test(list_enomem_without_leak),
 		cmocka_unit_test(adapter_enomem_without_leak),
 	};

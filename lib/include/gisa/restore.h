@@ -121,6 +121,17 @@ int gisa_restore_list_edit(struct gisa_vm *vm, unsigned list, uint32_t drop, uin
 void gisa_restore_reset(struct gisa_vm *vm, unsigned what);
 int gisa_restore_page_drop(struct gisa_vm *vm, uint64_t gpa);
 
+/*
+ * Move vm to host `to`: a VM staged on a private host (where no other VM's
+ * alert processing can touch its GISA) joins the host it will run on.  Its
+ * GISA, if on the old host's alert list, leaves it without the list being
+ * processed and is pushed onto the new one's, as gisa_restore_gisa does;
+ * nothing else of the VM changes.  The hosts must have the same nisc and
+ * allocator (-EINVAL otherwise, nothing changed); the old host may then be
+ * freed once its other VMs are.
+ */
+int gisa_restore_rehost(struct gisa_vm *vm, struct gisa_host *to);
+
 #ifdef __cplusplus
 }
 #endif
