@@ -34,6 +34,7 @@
 #include <gisa/compat.h>
 #include <gisa/delta.h>
 #include <gisa/image.h>
+#include <gisa/restore.h>
 
 #include "log.h"
 #include "mig.h"
@@ -67,7 +68,20 @@ struct mig_in {
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the next round expected */
-	struct gisa_snap_info round0;   /* round 0's snapshot: the slot's size */
+	struct gisa_snap_info round0;   /* round 0's snapshot */
+	struct migrec_slot slot;        /* round 0's snapshot, then version 2's deltas */
+	/*
+	 * Version 2: the live staging VM, built from round 0's image on a host
+	 * of its own (no other VM's alert processing reaches it) and kept at
+	 * the staging image's state by applying each round's delta to it; a
+	 * tracked final delta is applied to it, and it joins d->host when it
+	 * is activated.  NULL when the target converts the image, or a build
+	 * failed: the switchover then takes the version 1 path.
+	 */
+	struct gisa_host *stage_host;
+	struct gisa_vm *live;
+	uint64_t live_ns;               /* the last round applied to it */
+	bool tracked;                   /* the switchover is tracked */
 	/* the announced object */
 	bool a_zstd;
 	uint64_t a_raw;
@@ -132,17 +146,39 @@ static const struct migrec *outcome_find(const struct gisad *d, const uint8_t *i
 	return NULL;
 }
 
+/* Version 2, tracked: the activated VM's digest to the source. */
+static void send_digest(struct mig_in *s, uint64_t ns)
+{
+	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigDigest dg = GISA__V1__MIG_DIGEST__INIT;
+
+	if (!s->l)
+		return;
+	dg.has_state_digest = dg.has_digest_ns = true;
+	dg.state_digest.data = s->rec.active_digest;
+	dg.state_digest.len = MIG_DIGEST_SIZE;
+	dg.digest_ns = ns;
+	m.body_case = GISA__V1__MIG_MESSAGE__BODY_DIGEST;
+	m.digest = &dg;
+	if (mlink_send(s->l, &m))
+		log_warning("incoming VM `%s': its digest could not be sent to the source",
+			    s->rec.vm);
+}
+
 /*
  * The activated VM's full-state digest, computed after activation (out of
  * the downtime) and compared with the target the source named: a
  * mismatch cannot be undone and is a loud error on this side (the source
- * compares the digest MigOutcome carried).
+ * compares the digest MigOutcome carried).  After a tracked switchover no
+ * target was named: the digest goes to the source in MigDigest, and is
+ * compared with the source's in MigConfirm (confirm).
  */
 static void check_active(struct mig_in *s)
 {
 	struct vmrec *rec = vmreg_find(s->d, s->rec.vm);
 	struct gisa_image *img = NULL;
 	uint8_t digest[MIG_DIGEST_SIZE];
+	uint64_t t0 = gisad_now_ns();
 	char a[65], b[65];
 	int r = rec ? gisa_image_from_vm(rec->vm, &img) : -ENOENT;
 
@@ -157,6 +193,12 @@ static void check_active(struct mig_in *s)
 	if (s->ms) {
 		memcpy(s->ms->dst_digest, digest, MIG_DIGEST_SIZE);
 		s->ms->has_dst_digest = true;
+	}
+	if (s->tracked) {
+		memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
+		s->rec.has_active_digest = true;
+		send_digest(s, gisad_now_ns() - t0);
+		return;
 	}
 	if (memcmp(digest, s->rec.target_digest, MIG_DIGEST_SIZE) == 0)
 		return;
@@ -196,6 +238,12 @@ static void reserve(struct mig_in *s, bool on)
 		s->d->nr_staging--;
 }
 
+static void live_drop(struct mig_in *s)
+{
+	s->live = gisa_vm_free(s->live);
+	s->stage_host = gisa_host_free(s->stage_host);
+}
+
 static void in_free(struct mig_in *s)
 {
 	stage_move(s);
@@ -213,6 +261,7 @@ static void in_free(struct mig_in *s)
 		s->job->in = NULL;
 	gisa_image_free(s->img);
 	gisa_snap_state_release(&s->state);
+	live_drop(s);
 	free(s);
 	mig_heap_trim();
 }
@@ -555,10 +604,11 @@ static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_stat
  * chain.  D(image) is the digest of its state, made here once: the
  * decoder checked the container's digest (FULL), gisa_delta_apply_states
  * the delta's result digest (DELTA), and every later round starts from
- * the state kept.
+ * the state kept.  Round 0's snapshot file starts the slot (mig.h); a
+ * DELTA's uncompressed bytes are handed back in *ret_delta (malloc'd).
  */
-static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *msg,
-		 size_t msglen)
+static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, uint8_t **ret_delta,
+		 size_t *ret_delta_len, char *msg, size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
 	struct gisa_snap_state st = { 0 };
@@ -570,6 +620,17 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 		/* Made now, in precopy: every later round starts from it. */
 		if (!r)
 			r = gisa_snap_state_make(img, &st);
+		if (!r) {
+			r = migrec_stage_reserve(s->d, s->rec.id, buf, len, &s->slot, msg, msglen);
+			if (r) {
+				free(buf);
+				gisa_image_free(img);
+				gisa_snap_state_release(&st);
+				snprintf(msg + strlen(msg), msglen - strlen(msg), " (creating the "
+					 "checkpoint's slot)");
+				return r;
+			}
+		}
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
 		if (r) {
@@ -579,7 +640,12 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, char *ms
 		r = gisa_delta_apply_states(s->img, s->state.bytes ? &s->state : NULL, buf, len,
 					    &img, &st, &serr);
 	}
-	free(buf);
+	if (!r && !full) {
+		*ret_delta = buf;
+		*ret_delta_len = len;
+	} else {
+		free(buf);
+	}
 	if (r) {
 		gisa_image_free(img);
 		gisa_snap_state_release(&st);
@@ -647,30 +713,86 @@ static int judge(struct mig_in *s, const struct gisa_image *img, enum gisa_compa
 	return r;
 }
 
+/*
+ * Version 2: build the live staging VM from the staging image, on a host
+ * of its own with d->host's nisc and allocator (so that it can join it).
+ * Only when the image needs no conversion; a failure only means the
+ * switchover takes the version 1 path.
+ */
+static void live_build(struct mig_in *s)
+{
+	struct gisa_restore_error rerr = { 0 };
+	struct gisa_host_info hi;
+	int r = 0;
+
+	s->live = gisa_vm_free(s->live);
+	if (s->l->version < 2 || s->img->config.profile != s->target.profile ||
+	    s->img->config.caps != s->target.caps)
+		return;
+	if (!s->stage_host) {
+		struct gisa_host_config hc = { 0 };
+
+		gisa_host_info(s->d->host, &hi);
+		hc.nisc = hi.nisc;
+		r = gisa_host_new(&hc, &s->stage_host);
+	}
+	if (!r)
+		r = gisa_image_build_vm(s->img, s->stage_host, &s->live, &rerr);
+	if (r)
+		log_info("incoming VM `%s': no live staging VM (%s%s%s): the switchover takes the "
+			 "image way", s->rec.vm, rerr.field ? rerr.field : "",
+			 rerr.field ? ": " : "", strerror(-r));
+}
+
+/*
+ * Version 2: a round's delta, applied to the live staging VM too (from
+ * base, the staging image's digest before the round), and appended to the
+ * slot.  A delta the VM cannot take in place (a memslot replaced) or that
+ * it refuses rebuilds it from the new staging image.
+ */
+static int live_round(struct mig_in *s, const uint8_t base[MIG_DIGEST_SIZE],
+		      const uint8_t *delta, size_t len, char *msg, size_t msglen)
+{
+	struct gisa_snap_error serr = { { 0 } };
+	uint8_t named[MIG_DIGEST_SIZE];
+	uint64_t t0 = gisad_now_ns();
+	int r;
+
+	if (s->l->version < 2)
+		return 0;
+	r = migrec_stage_append(s->d, &s->slot, delta, len, msg, msglen);
+	if (r)
+		return r;
+	if (s->live && gisa_delta_apply_vm(s->live, base, delta, len, named, &serr)) {
+		log_debug("incoming VM `%s': round %u rebuilds the live staging VM: %s", s->rec.vm,
+			  s->round, serr.msg);
+		live_build(s);
+	}
+	s->live_ns = gisad_now_ns() - t0;
+	return 0;
+}
+
 static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 {
 	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigRoundAck a = GISA__V1__MIG_ROUND_ACK__INIT;
 	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
 	enum gisa_compat_verdict verdict = GISA_COMPAT_EXACT;
+	uint8_t base[MIG_DIGEST_SIZE], *delta = NULL;
 	uint64_t t0 = gisad_now_ns();
-	char msg[512];
+	size_t delta_len = 0;
+	char msg[512] = "";
 	int r;
 
-	r = apply(s, buf, len, s->round == 0, msg, sizeof(msg));
+	memcpy(base, s->digest, MIG_DIGEST_SIZE);
+	r = apply(s, buf, len, s->round == 0, &delta, &delta_len, msg, sizeof(msg));
 	if (!r)
 		r = judge(s, s->img, &verdict, msg, sizeof(msg));
-	/*
-	 * The checkpoint's slot, reserved once round 0 tells its size, so that
-	 * the commit only overwrites it (MigReady came before: a destination
-	 * that stops between the two has nothing in the slot, and discards).
-	 */
-	if (!r && s->round == 0) {
-		r = migrec_stage_reserve(s->d, s->rec.id, &s->round0, msg, sizeof(msg));
-		if (r)
-			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (reserving the "
-				 "checkpoint's slot)");
-	}
+	if (!r && s->round == 0)
+		live_build(s);
+	else if (!r)
+		r = live_round(s, base, delta, delta_len, msg, sizeof(msg));
+	free(delta);
 	if (r) {
 		discard(s, r, false, "%s", msg);
 		return;
@@ -691,6 +813,9 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 	a.chain.data = s->chain;
 	a.chain.len = MIG_DIGEST_SIZE;
 	a.verdict = &v;
+	a.has_live = a.has_live_ns = s->l->version >= 2;
+	a.live = s->live != NULL;
+	a.live_ns = s->live_ns;
 	a.import_ns = gisad_now_ns() - t0;
 	m.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK;
 	m.round_ack = &a;
@@ -704,19 +829,29 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 
 static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
 {
+	static uint8_t unknown[MIG_DIGEST_SIZE];
+	const ProtobufCBinaryData none = { MIG_DIGEST_SIZE, unknown };
 	char msg[256];
 	int r;
 
-	if (sw->round != s->round || s->round == 0 || !sw->has_target_digest ||
-	    sw->target_digest.len != MIG_DIGEST_SIZE) {
+	s->tracked = sw->has_tracked && sw->tracked;
+	if (sw->round != s->round || s->round == 0 ||
+	    (!s->tracked && (!sw->has_target_digest || sw->target_digest.len != MIG_DIGEST_SIZE))) {
 		discard(s, -EPROTO, false, "MigSwitchover for round %u (expected %u, after round "
 			"0) or without a target digest", sw->round, s->round);
 		return;
 	}
-	memcpy(s->a_target, sw->target_digest.data, MIG_DIGEST_SIZE);
+	if (s->tracked && (s->l->version < 2 || !s->live)) {
+		discard(s, -EPROTO, false, "a tracked MigSwitchover, but this destination %s",
+			s->l->version < 2 ? "speaks protocol version 1 with the source" :
+			"has no live staging VM");
+		return;
+	}
+	/* Tracked: D(I_f) and the target are known once the VM is active. */
+	memcpy(s->a_target, s->tracked ? unknown : sw->target_digest.data, MIG_DIGEST_SIZE);
 	s->a_raw = sw->raw_bytes;
-	r = announce(s, sw->stream, sw->object_bytes, &sw->state_digest, &sw->chain, msg,
-		     sizeof(msg));
+	r = announce(s, sw->stream, sw->object_bytes, s->tracked ? &none : &sw->state_digest,
+		     &sw->chain, msg, sizeof(msg));
 	if (r) {
 		discard(s, r, false, "%s", msg);
 		return;
@@ -946,7 +1081,8 @@ static void answer_committed(struct mig_in *s, uint64_t t_active)
 	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
 
-	oc.has_outcome = oc.has_state_digest = oc.has_decided_unix_ns = true;
+	oc.has_outcome = oc.has_decided_unix_ns = true;
+	oc.has_state_digest = !s->tracked;
 	oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
 	oc.vm_name = s->rec.vm;
 	oc.state_digest.data = s->rec.active_digest;
@@ -967,11 +1103,102 @@ static void answer_committed(struct mig_in *s, uint64_t t_active)
 			"will ask)", s->rec.vm);
 }
 
+/*
+ * A tracked final delta (version 2): the chain over its bytes checked, it
+ * is applied to the live staging VM, which becomes the VM to run (*ret_vm,
+ * still on its own host); *ret_delta keeps the delta (malloc'd) for the
+ * commit.  A delta the VM cannot take in place (a memslot replaced) takes
+ * the image way instead: applied to the staging image, judged and built
+ * like version 1's.  No full-state digest is computed here: they are
+ * compared after the activation.
+ */
+static int final_tracked(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_vm **ret_vm,
+			 uint8_t **ret_delta, size_t *ret_len, char *msg, size_t msglen)
+{
+	struct gisa_snap_error serr = { { 0 } };
+	enum gisa_compat_verdict verdict;
+	uint8_t od[MIG_DIGEST_SIZE], chain[MIG_DIGEST_SIZE], named[MIG_DIGEST_SIZE];
+	uint8_t conv_digest[MIG_DIGEST_SIZE];
+	struct gisa_image *img = NULL, *conv = NULL;
+	uint64_t t0 = gisad_now_ns(), t_applied;
+	int r = unwrap(s, &buf, &len, msg, msglen);
+
+	if (r) {
+		free(buf);
+		return r;
+	}
+	r = mig_sha256(buf, len, od);
+	if (!r)
+		r = gisa_frame_chain_next(s->chain, s->round, od, chain);
+	if (!r && memcmp(chain, s->a_chain, MIG_DIGEST_SIZE)) {
+		snprintf(msg, msglen, "round %u: the final delta's chain differs from the source's",
+			 s->round);
+		r = -EBADMSG;
+	}
+	if (!r)
+		r = gisa_delta_apply_vm(s->live, s->digest, buf, len, named, &serr);
+	if (r == -EOPNOTSUPP) {
+		/* The VM as it was is gone; the image way builds the one to run. */
+		s->live = gisa_vm_free(s->live);
+		r = gisa_delta_apply_image(s->img, s->state.bytes ? &s->state : NULL, buf, len,
+					   &img, named, &serr);
+		t_applied = gisad_now_ns();
+		s->ms->import_ns = t_applied - t0;
+		if (!r)
+			r = judge(s, img, &verdict, msg, msglen);
+		if (!r)
+			r = stage_vm(s, img, ret_vm, &conv, conv_digest, msg, msglen);
+		gisa_image_free(img);
+		gisa_image_free(conv);
+		s->ms->verify_ns = gisad_now_ns() - t_applied;
+	} else if (!r) {
+		*ret_vm = s->live;
+		s->live = NULL;
+		s->ms->import_ns = gisad_now_ns() - t0;
+	}
+	if (r) {
+		free(buf);
+		if (!msg[0] || serr.msg[0])
+			snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
+				 strerror(-r));
+		return r;
+	}
+	memcpy(s->chain, chain, MIG_DIGEST_SIZE);
+	*ret_delta = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/*
+ * The tracked commit: the final delta and the COMMITTED record appended
+ * to the slot, after round 0's snapshot and the precopy deltas (one
+ * durable write); then the VM joins the host it runs on.
+ */
+static int commit_tracked(struct mig_in *s, const uint8_t *delta, size_t len, char *msg,
+			  size_t msglen)
+{
+	struct migrec done = s->rec;
+	int r;
+
+	memset(done.final_digest, 0, MIG_DIGEST_SIZE);
+	memset(done.target_digest, 0, MIG_DIGEST_SIZE);
+	memcpy(done.chain, s->chain, MIG_DIGEST_SIZE);
+	done.has_digests = true;
+	done.state = MIGREC_COMMITTED;
+	done.decided_unix_ns = gisad_unix_ns();
+	r = migrec_stage_final(s->d, &s->slot, &done, delta, len, msg, msglen);
+	if (!r)
+		s->rec = done;
+	return r;
+}
+
 static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 {
 	struct gisa_image *conv = NULL;
 	struct gisa_vm *vm = NULL;
 	uint64_t t_end = gisad_now_ns(), t_verified, t_active;
+	uint8_t *delta = NULL;
+	size_t delta_len = 0;
 	char msg[512] = "";
 	char hex[65];
 	int r;
@@ -979,14 +1206,25 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	s->ms->recv_ns = t_end - s->t_announce;
 	s->ms->switchover_bytes = len;
 	s->job->processed += len;
-	r = final_stage(s, buf, len, &vm, &conv, msg, sizeof(msg));
+	if (s->tracked)
+		r = final_tracked(s, buf, len, &vm, &delta, &delta_len, msg, sizeof(msg));
+	else
+		r = final_stage(s, buf, len, &vm, &conv, msg, sizeof(msg));
 	if (r) {
 		discard(s, r, true, "%s", msg);
 		return;
 	}
 	t_verified = gisad_now_ns();
-	/* Without a conversion the staging image runs: its state is made already. */
-	r = commit(s, conv ? conv : s->img, conv ? NULL : &s->state, msg, sizeof(msg));
+	if (s->tracked) {
+		r = commit_tracked(s, delta, delta_len, msg, sizeof(msg));
+		free(delta);
+		/* Committed: it cannot fail (same nisc and allocator, live_build). */
+		if (!r && gisa_restore_rehost(vm, s->d->host))
+			log_err("incoming VM `%s': it cannot join the host", s->rec.vm);
+	} else {
+		/* Without a conversion the staging image runs: its state is made already. */
+		r = commit(s, conv ? conv : s->img, conv ? NULL : &s->state, msg, sizeof(msg));
+	}
 	gisa_image_free(conv);
 	if (r) {
 		char why[256];
@@ -1020,7 +1258,7 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	s->ms->commit_ns = t_active - t_verified;
 	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	memcpy(s->ms->dst_digest, s->rec.active_digest, MIG_DIGEST_SIZE);
-	s->ms->has_dst_digest = true;
+	s->ms->has_dst_digest = !s->tracked;
 	/*
 	 * The checkpoint moves into checkpoints/<vm>/ once the answer left
 	 * (on_drained), out of the downtime: the COMMITTED record already
@@ -1030,9 +1268,38 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	answer_committed(s, t_active);
 	mig_hex(s->rec.active_digest, MIG_DIGEST_SIZE, hex);
 	log_notice("VM `%s' arrived from %s (`%s') and is active: digest %s", s->rec.vm,
-		   s->l->addr, s->l->peer.name, hex);
+		   s->l->addr, s->l->peer.name, s->tracked ? "computed next" : hex);
 	s->st = I_CONFIRM;
 	job_changed(s->d, s->job);
+}
+
+/*
+ * After a tracked switchover the destination compares: the source's D(I_f)
+ * in MigConfirm against the activated VM's digest.  A mismatch cannot be
+ * undone: a loud error (the source compares too, with MigDigest).
+ */
+static void compare_source(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
+{
+	char a[65], b[65];
+
+	if (!cf->has_state_digest || cf->state_digest.len != MIG_DIGEST_SIZE ||
+	    !s->rec.has_active_digest) {
+		log_warning("VM `%s': the source's digest %s: not compared", s->rec.vm,
+			    s->rec.has_active_digest ? "did not come" : "came, this side's is not "
+			    "known");
+		s->ms->has_match = false;
+		return;
+	}
+	s->ms->has_match = true;
+	s->ms->digests_match = !memcmp(cf->state_digest.data, s->rec.active_digest,
+				       MIG_DIGEST_SIZE);
+	if (s->ms->digests_match)
+		return;
+	s->active_mismatch = true;
+	mig_hex(cf->state_digest.data, MIG_DIGEST_SIZE, a);
+	mig_hex(s->rec.active_digest, MIG_DIGEST_SIZE, b);
+	log_err("VM `%s' is active here, but its digest %s differs from the source's %s",
+		s->rec.vm, b, a);
 }
 
 static void confirm(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
@@ -1050,9 +1317,12 @@ static void confirm(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
 	if (cf->has_digests_match && !cf->digests_match)
 		log_err("VM `%s': the source reports that the digests differ after the commit",
 			s->rec.vm);
+	/* Tracked: the digest is computed (and sent) now if it was not yet, then compared. */
+	stage_move(s);
+	if (s->tracked)
+		compare_source(s, cf);
 	mlink_close(s->l);
 	s->l = NULL;
-	stage_move(s);
 	if (s->active_mismatch) {
 		s->ms->digests_match = false;
 		finish(s, -EBADMSG, "committed, but the active VM's digest differs from the "

@@ -42,6 +42,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "log.h"
 #include "mig.h"
@@ -55,6 +56,21 @@ void mig_hex(const uint8_t *p, size_t n, char *out)
 		out[2 * i + 1] = hx[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int mig_sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) && n == MIG_DIGEST_SIZE ?
+	       0 : -ENOMEM;
+}
+
+bool mig_digest_unknown(const uint8_t d[MIG_DIGEST_SIZE])
+{
+	static const uint8_t zeros[MIG_DIGEST_SIZE];
+
+	return memcmp(d, zeros, MIG_DIGEST_SIZE) == 0;
 }
 
 void mig_heap_trim(void)

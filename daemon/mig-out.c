@@ -38,6 +38,7 @@
 #include <gisa/compat.h>
 #include <gisa/delta.h>
 #include <gisa/image.h>
+#include <gisa/state.h>
 
 #include "log.h"
 #include "mig.h"
@@ -59,6 +60,7 @@ enum out_state {
 	O_DOUBT,        /* no link: a query is scheduled */
 	O_QUERY,        /* asking */
 	O_RETIRING,     /* COMMITTED, the RETIRED record not written: retried */
+	O_DIGEST,       /* retired after a tracked switchover: MigDigest awaited */
 	O_FETCH,        /* remote fetch: waiting for the reply and object */
 	O_DONE,
 };
@@ -98,6 +100,11 @@ struct mig_out {
 	size_t round0_len;
 	uint64_t obj_queued;            /* object bytes queued so far */
 	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
+	struct migrec_slot slot;        /* round 0's snapshot, then version 2's deltas */
+	bool live;                      /* the last ack: the destination's staging VM is live */
+	bool tracking;                  /* the VM's change tracking was started for this */
+	bool tracked;                   /* the final delta came from the VM's change tracking */
+	bool digest_wait;               /* tracked, committed: MigDigest awaited on the link */
 	bool match;                     /* COMMITTED: the destination's digest is the target */
 	uint64_t last_estimate;
 
@@ -106,12 +113,19 @@ struct mig_out {
 	uint64_t last_round_ns, last_round_bytes, rtt_min;
 	uint64_t last_encode_ns;        /* making the last round's object */
 	uint64_t durable_ns;            /* one durable write into a slot, timed at MigReady */
+	uint64_t live_ns;               /* the destination's last round applied to its live VM */
 	uint64_t prev_predicted;        /* the last prediction, for convergence */
 	uint32_t no_progress;           /* rounds whose prediction did not improve */
 };
 
+static struct vmrec *out_vm(struct mig_out *o);
+
 static void out_free(struct mig_out *o)
 {
+	struct vmrec *rec = o->tracking ? out_vm(o) : NULL;
+
+	if (rec)
+		gisa_track_stop(rec->vm);
 	for (struct mig_out **p = &o->d->outs; *p; p = &(*p)->next) {
 		if (*p == o) {
 			*p = o->next;
@@ -293,11 +307,17 @@ static void on_up(struct mlink *l)
 static void doubt(struct mig_out *o, const char *why);
 static void record_doubt_json(struct mig_out *o);
 
+static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const char *why);
+
 static void on_down(struct mlink *l, int err, const char *why)
 {
 	struct mig_out *o = l->owner;
 
 	o->l = NULL;
+	if (o->digest_wait) {
+		digest_done(o, NULL, why);
+		return;
+	}
 	switch (o->st) {
 	case O_OUTCOME:
 		doubt(o, why);
@@ -318,6 +338,12 @@ static void on_timeout(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
 
+	if (o->digest_wait) {
+		mlink_drop(l);
+		o->l = NULL;
+		digest_done(o, NULL, "none within the stall timeout");
+		return;
+	}
 	switch (o->st) {
 	case O_OUTCOME:
 		mlink_drop(l);
@@ -426,6 +452,19 @@ static int pick_target(struct mig_out *o, const Gisa__V1__MigHello *h,
 	return 0;
 }
 
+/*
+ * Version 2: the image just taken is the base the next delta starts from;
+ * the VM's change tracking starts from it too (same loop turn, nothing ran
+ * in between), so that the final delta costs what changed since.
+ */
+static void mark(struct mig_out *o, struct vmrec *rec)
+{
+	if (o->l->version < 2)
+		return;
+	gisa_track_start(rec->vm);
+	o->tracking = true;
+}
+
 /* Round 0's snapshot file, and D(img) from its container (computed once). */
 static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t **buf,
 		       size_t *len, uint8_t digest[MIG_DIGEST_SIZE])
@@ -468,6 +507,7 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 		resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
 		return;
 	}
+	mark(o, rec);
 	r = pick_target(o, h, img, why, sizeof(why));
 	if (!r)
 		r = check_image(o, img, &o->accepted, why, sizeof(why));
@@ -594,27 +634,20 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 }
 
 /*
- * The slot of the frozen snapshot, reserved durably now for round 0's
- * state stored (the form the frozen snapshot takes), so that the write in
- * the downtime is an overwrite.  A block of zeros written the same way
- * (the slot still holds no snapshot) times one such write: the estimate
- * of each side's durable write in the downtime.
+ * The slot of the frozen VM, created durably now with round 0's snapshot
+ * and room after it, so that the write in the downtime is an overwrite
+ * (mig.h).  A block of zeros written the same way times one such write:
+ * the estimate of each side's durable write in the downtime.
  */
 static int reserve_doubt(struct mig_out *o, char *msg, size_t msglen)
 {
-	struct gisa_snap_info info;
-	struct gisa_snap_error err = { { 0 } };
-	int r = gisa_snap_info(o->round0, o->round0_len, &info, &err);
+	int r = migrec_stage_reserve(o->d, o->rec.id, o->round0, o->round0_len, &o->slot, msg,
+				     msglen);
 
-	if (r) {
-		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
-		return r;
-	}
-	r = migrec_stage_reserve(o->d, o->rec.id, &info, msg, msglen);
 	if (r)
 		return r;
 	o->durable_ns = gisad_now_ns();
-	r = migrec_stage_probe(o->d, o->rec.id, msg, msglen);
+	r = migrec_stage_probe(o->d, &o->slot, msg, msglen);
 	o->durable_ns = gisad_now_ns() - o->durable_ns;
 	return r;
 }
@@ -664,23 +697,15 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 }
 
 /*
- * The delta from the last round's image to cur (whose state cst is),
- * maybe compressed; D(cur) is cst's digest.
+ * A delta's object: raw itself, or its zstd frame (malloc'd) when the
+ * migration compresses.
  */
-static int make_delta(struct mig_out *o, const struct gisa_image *cur,
-		      const struct gisa_snap_state *cst, uint8_t **ret_obj,
-		      size_t *ret_len, size_t *ret_raw)
+static int wrap(struct mig_out *o, uint8_t *raw, size_t len, uint8_t **ret_obj,
+		size_t *ret_len)
 {
-	uint8_t *raw = NULL, *z;
-	size_t len = 0, bound, zlen;
-	int r = gisa_delta_make_states(o->base, o->base_state.bytes ? &o->base_state : NULL, cur,
-				       cst, &raw, &len);
+	size_t bound, zlen;
+	uint8_t *z;
 
-	if (r) {
-		free(raw);
-		return r;
-	}
-	*ret_raw = len;
 	if (!o->zstd) {
 		*ret_obj = raw;
 		*ret_len = len;
@@ -688,12 +713,9 @@ static int make_delta(struct mig_out *o, const struct gisa_image *cur,
 	}
 	bound = ZSTD_compressBound(len);
 	z = malloc(bound ? bound : 1);
-	if (!z) {
-		free(raw);
+	if (!z)
 		return -ENOMEM;
-	}
 	zlen = ZSTD_compress(z, bound, raw, len, o->level);
-	free(raw);
 	if (ZSTD_isError(zlen)) {
 		free(z);
 		return -EIO;
@@ -703,33 +725,72 @@ static int make_delta(struct mig_out *o, const struct gisa_image *cur,
 	return 0;
 }
 
-static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image);
+/*
+ * The delta from the last round's image to cur (whose state cst is),
+ * maybe compressed; D(cur) is cst's digest.  ret_raw_bytes (may be NULL)
+ * keeps the uncompressed delta (malloc'd; the object itself when not
+ * compressed).
+ */
+static int make_delta(struct mig_out *o, const struct gisa_image *cur,
+		      const struct gisa_snap_state *cst, uint8_t **ret_obj,
+		      size_t *ret_len, size_t *ret_raw, uint8_t **ret_raw_bytes)
+{
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int r = gisa_delta_make_states(o->base, o->base_state.bytes ? &o->base_state : NULL, cur,
+				       cst, &raw, &len);
 
-/* Take the VM's image and send it as the next round's delta. */
+	if (!r)
+		r = wrap(o, raw, len, ret_obj, ret_len);
+	if (r) {
+		free(raw);
+		return r;
+	}
+	*ret_raw = len;
+	if (ret_raw_bytes)
+		*ret_raw_bytes = raw;
+	else if (*ret_obj != raw)
+		free(raw);
+	return 0;
+}
+
+static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image);
+static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint64_t t_image);
+
+/*
+ * Take the VM's image and send it as the next round's delta.  Version 2:
+ * the delta goes into the frozen VM's slot too, durably, before it is
+ * sent (the slot then stands for the state the destination acknowledges).
+ */
 static void next_round(struct mig_out *o, struct gisa_image *img)
 {
 	struct gisa_snap_state cst = { 0 };
-	uint8_t *obj = NULL;
+	uint8_t *obj = NULL, *rawbuf = NULL;
 	size_t len = 0, raw = 0;
+	char why[512] = "";
 	int r;
 
 	o->last_encode_ns = gisad_now_ns();
 	r = gisa_snap_state_make(img, &cst);
 	if (!r)
-		r = make_delta(o, img, &cst, &obj, &len, &raw);
+		r = make_delta(o, img, &cst, &obj, &len, &raw, &rawbuf);
 	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
 	if (!r) {
 		o->round++;
 		r = gisa_frame_chain_next(o->chain, o->round, cst.digest, o->chain);
 	}
+	if (!r && o->l->version >= 2)
+		r = migrec_stage_append(o->d, &o->slot, rawbuf, raw, why, sizeof(why));
 	if (!r)
 		r = send_round(o, GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA, obj, len, raw,
 			       cst.digest);
-	free(obj);
+	if (obj != rawbuf)
+		free(obj);
+	free(rawbuf);
 	if (r) {
 		gisa_image_free(img);
 		gisa_snap_state_release(&cst);
-		resume(o, r, "precopy round %u: %s", o->round, strerror(-r));
+		resume(o, r, "precopy round %u: %s", o->round, why[0] ? why : strerror(-r));
 		return;
 	}
 	gisa_image_free(o->base);
@@ -741,9 +802,11 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
 
 /*
  * The switchover's predicted duration: a round trip, making the final
- * delta and applying it (as long as the last round's took: both walk the
- * whole state), the two durable writes (one per side), and the estimated
- * bytes at the wire rate the last round showed.
+ * delta and applying it, the two durable writes (one per side), and the
+ * estimated bytes at the wire rate the last round showed.  Making and
+ * applying cost what the last round's did when both walk the whole state
+ * (version 1); a tracked delta was just made, and the destination
+ * reported what applying the last one to its live VM took.
  */
 /*
  * A duration the peer reports, capped: it only feeds estimates and
@@ -751,13 +814,16 @@ static void next_round(struct mig_out *o, struct gisa_image *img)
  */
 #define PEER_NS_MAX (3600ull * 1000000000ull)
 
+/* A tracked final delta names no result digest (mig_digest_unknown). */
+static const uint8_t unnamed[MIG_DIGEST_SIZE];
+
 static uint64_t peer_ns(uint64_t v)
 {
 	return v < PEER_NS_MAX ? v : PEER_NS_MAX;
 }
 
 static uint64_t predict(const struct mig_out *o, const Gisa__V1__MigRoundAck *a,
-			uint64_t estimate)
+			uint64_t estimate, uint64_t make_ns, uint64_t apply_ns)
 {
 	uint64_t import_ns = peer_ns(a->import_ns), fixed = import_ns + o->rtt_min, wire = 0;
 
@@ -765,7 +831,7 @@ static uint64_t predict(const struct mig_out *o, const Gisa__V1__MigRoundAck *a,
 	if (o->last_round_bytes && o->last_round_ns > fixed)
 		wire = peer_ns((uint64_t)((double)(o->last_round_ns - fixed) * (double)estimate /
 					  (double)o->last_round_bytes));
-	return o->rtt_min + o->last_encode_ns + import_ns + 2 * o->durable_ns + wire;
+	return o->rtt_min + make_ns + apply_ns + 2 * o->durable_ns + wire;
 }
 
 /* Switch over now?  Fits the budget, the round limit, or no convergence. */
@@ -794,6 +860,8 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	struct vmrec *rec = out_vm(o);
 	struct gisa_image *img = NULL;
 	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt, t_image;
+	uint8_t *tracked = NULL;
+	size_t tracked_len = 0;
 	int r;
 
 	if (!a->has_round || a->round != o->round) {
@@ -839,29 +907,70 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
 		return;
 	}
+	o->live = a->has_live && a->live && o->l->version >= 2 &&
+		  o->base->config.profile == o->target_profile &&
+		  o->base->config.caps == o->target_caps;
+	o->live_ns = peer_ns(a->live_ns);
 	/*
-	 * The loop serves nobody from here on: if this image is the final one,
-	 * the VM's downtime starts now, not once the decision is made.
+	 * The loop serves nobody from here on: if this delta or image is the
+	 * final one, the VM's downtime starts now, not once the decision is
+	 * made.
 	 */
 	t_image = gisad_now_ns();
-	r = gisa_image_from_vm(rec->vm, &img);
-	if (!r)
-		r = gisa_delta_estimate(o->base, img, &estimate);
-	if (r) {
-		gisa_image_free(img);
-		resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
-		return;
+	if (o->live) {
+		/* The tracked delta is the final one's exact size, and cheap to make. */
+		r = gisa_delta_make_vm(o->base, &o->base_state, rec->vm, unnamed, &tracked,
+				       &tracked_len);
+		if (r && r != -ENODATA && r != -ESTALE) {
+			resume(o, r, "the tracked delta of VM `%s': %s", o->vm, strerror(-r));
+			return;
+		}
+		/* Tracking lost (the VM was replaced): the image way, below. */
+		if (r)
+			log_info("migration of VM `%s': change tracking unavailable (%s): the final "
+				 "delta will be made from images", o->vm, strerror(-r));
+		o->live = r == 0;
+	}
+	if (o->live) {
+		uint64_t make_ns = gisad_now_ns() - t_image;
+
+		estimate = tracked_len;
+		predicted = predict(o, a, estimate, make_ns, o->live_ns);
+	} else {
+		r = gisa_image_from_vm(rec->vm, &img);
+		if (!r)
+			r = gisa_delta_estimate(o->base, img, &estimate);
+		if (r) {
+			gisa_image_free(img);
+			resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
+			return;
+		}
+		mark(o, rec);
+		predicted = predict(o, a, estimate, o->last_encode_ns, peer_ns(a->import_ns));
 	}
 	o->last_estimate = estimate;
-	predicted = predict(o, a, estimate);
-	log_debug("migration of VM `%s': round %u acknowledged in %.3f ms; next delta <= %llu "
+	log_debug("migration of VM `%s': round %u acknowledged in %.3f ms; next delta %s %llu "
 		  "bytes, predicted downtime %.3f ms (budget %u ms)", o->vm, o->round,
-		  (double)o->last_round_ns / 1e6, (unsigned long long)estimate,
-		  (double)predicted / 1e6, o->budget_ms);
-	if (time_to_switch(o, predicted))
-		switchover(o, img, t_image);
-	else
-		next_round(o, img);
+		  (double)o->last_round_ns / 1e6, o->live ? "of" : "<=",
+		  (unsigned long long)estimate, (double)predicted / 1e6, o->budget_ms);
+	if (time_to_switch(o, predicted)) {
+		if (o->live)
+			switchover_tracked(o, tracked, tracked_len, t_image);
+		else
+			switchover(o, img, t_image);
+		return;
+	}
+	free(tracked);
+	if (!img) {
+		/* Another round after all: its image, and tracking from there. */
+		r = gisa_image_from_vm(rec->vm, &img);
+		if (r) {
+			resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
+			return;
+		}
+		mark(o, rec);
+	}
+	next_round(o, img);
 }
 
 /* ---- switchover ---------------------------------------------------------------- */
@@ -894,7 +1003,8 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	uint32_t stream = mlink_next_stream(o->l);
 	int r;
 
-	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps, o->rec.final_digest);
+	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps,
+		    o->tracked ? NULL : o->rec.final_digest);
 	sw.has_round = sw.has_stream = sw.has_object_bytes = sw.has_raw_bytes = true;
 	sw.round = o->round;
 	sw.stream = stream;
@@ -903,7 +1013,9 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	sw.has_compression = true;
 	sw.compression = o->zstd ? GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_ZSTD :
 			 GISA__V1__MIG_COMPRESSION__MIG_COMPRESSION_NONE;
-	sw.has_state_digest = sw.has_chain = sw.has_target_digest = true;
+	sw.has_state_digest = sw.has_target_digest = !o->tracked;
+	sw.has_chain = true;
+	sw.has_tracked = sw.tracked = o->tracked;
 	sw.state_digest.data = o->rec.final_digest;
 	sw.state_digest.len = MIG_DIGEST_SIZE;
 	sw.chain.data = o->rec.chain;
@@ -1018,7 +1130,7 @@ static void frozen_delta(void *arg)
 {
 	struct final_delta *f = arg;
 
-	f->r = make_delta(f->o, f->img, f->st, &f->obj, &f->len, &f->raw);
+	f->r = make_delta(f->o, f->img, f->st, &f->obj, &f->len, &f->raw, NULL);
 }
 
 static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image)
@@ -1112,6 +1224,76 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 		 "precopy round%s", o->vm, o->uri, len, o->round, o->round == 1 ? "" : "s");
 }
 
+/*
+ * Version 2's switchover (docs/MIGRATION-PROTOCOL.md, section 5): the
+ * final delta came from the VM's change tracking, so nothing inside the
+ * downtime walks the state.  The target is the VM's own profile and caps
+ * (round_ack checked), so the verdict cannot have changed and nothing is
+ * converted; the chain binds the delta's bytes, and the full-state digests
+ * are compared once the VM is active at the destination.  The slot gets
+ * the delta and the IN_DOUBT record after the precopy deltas (one durable
+ * write).  Takes raw.
+ */
+static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint64_t t_image)
+{
+	uint8_t od[MIG_DIGEST_SIZE], *obj = NULL;
+	struct migrec rec;
+	size_t olen = 0;
+	uint64_t t_frozen;
+	char why[512] = "";
+	int r;
+
+	o->t_freeze = t_image;
+	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_FROZEN);
+	t_frozen = gisad_now_ns();
+	o->ms->freeze_ns = t_frozen - o->t_freeze;
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER);
+	o->tracked = true;
+	o->round++;
+	r = mig_sha256(raw, len, od);
+	if (!r)
+		r = gisa_frame_chain_next(o->chain, o->round, od, o->rec.chain);
+	if (!r)
+		r = wrap(o, raw, len, &obj, &olen);
+	if (!r) {
+		/* D(I_f) and the target are computed after the commit (retire). */
+		memset(o->rec.final_digest, 0, MIG_DIGEST_SIZE);
+		memset(o->rec.target_digest, 0, MIG_DIGEST_SIZE);
+		o->rec.has_digests = true;
+		rec = o->rec;
+		rec.state = MIGREC_IN_DOUBT;
+		r = migrec_stage_final(o->d, &o->slot, &rec, raw, len, why, sizeof(why));
+	}
+	if (r) {
+		if (obj != raw)
+			free(obj);
+		free(raw);
+		resume(o, r, "%s: %s", why[0] ? "the IN_DOUBT record" : "the final delta",
+		       why[0] ? why : strerror(-r));
+		return;
+	}
+	o->doubt_pending = true;
+	/* From the first byte of MigSwitchover on, only an outcome decides. */
+	o->ms->encode_ns = gisad_now_ns() - t_frozen;
+	o->ms->switchover_bytes = olen;
+	o->st = O_OUTCOME;
+	r = send_switchover(o, obj, olen, len, NULL, o->ms->encode_ns);
+	o->obj_queued += olen;
+	o->last_estimate = 0;
+	if (obj != raw)
+		free(obj);
+	free(raw);
+	if (r) {
+		mlink_drop(o->l);
+		o->l = NULL;
+		doubt(o, "the final delta could not be queued");
+		return;
+	}
+	mlink_wait(o->l, o->stall_ms);
+	log_info("migration of VM `%s' to %s: frozen, tracked final delta of %zu bytes sent after "
+		 "%u precopy round%s", o->vm, o->uri, olen, o->round, o->round == 1 ? "" : "s");
+}
+
 /* ---- outcomes --------------------------------------------------------------------- */
 
 /* The retry timer, after the next step of the backoff. */
@@ -1134,12 +1316,14 @@ static void arm_retry(struct mig_out *o)
  * until it is written or gisad stops (its next start asks again and
  * retires the VM then).
  */
+static void retired(struct mig_out *o);
+
 static void retire_record(struct mig_out *o)
 {
 	struct gisad *d = o->d;
 	struct vmrec *rec = out_vm(o);
 	struct retired *t;
-	char why[512], rm[256], a[65], b[65];
+	char why[512], rm[256];
 	int r = migrec_write(d, &o->rec, why, sizeof(why));
 
 	if (r) {
@@ -1177,6 +1361,19 @@ static void retire_record(struct mig_out *o)
 		if (dr < 0 && dr != -ENOENT)
 			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
 	}
+	if (o->digest_wait) {
+		o->st = O_DIGEST;
+		job_changed(d, o->job);
+		return;
+	}
+	retired(o);
+}
+
+/* Retired: the digests compared (or not known), the job ends. */
+static void retired(struct mig_out *o)
+{
+	char why[512], a[65], b[65];
+
 	mig_hex(o->rec.target_digest, MIG_DIGEST_SIZE, a);
 	mig_hex(o->ms->dst_digest, MIG_DIGEST_SIZE, b);
 	if (!o->match) {
@@ -1189,11 +1386,73 @@ static void retire_record(struct mig_out *o)
 		out_end(o, -EBADMSG, why);
 		return;
 	}
-	log_notice("VM `%s' migrated to %s as `%s': digest %s on both hosts; downtime %.3f ms "
+	log_notice("VM `%s' migrated to %s as `%s': digest %s %s; downtime %.3f ms "
 		   "(informed), %u precopy round%s", o->vm, o->uri, o->ms->remote_vm, a,
+		   o->ms->has_match ? "on both hosts" : "here, the destination's not known",
 		   (double)o->ms->down_informed_ns / 1e6, o->ms->rounds,
 		   o->ms->rounds == 1 ? "" : "s");
 	out_end(o, 0, NULL);
+}
+
+/*
+ * After a tracked switchover, D(I_f) is computed once the outcome is in:
+ * the frozen VM is still here, unchanged since the freeze.  The target is
+ * the same image (no conversion).
+ */
+static void final_digest(struct mig_out *o)
+{
+	struct vmrec *rec = out_vm(o);
+	struct gisa_image *img = NULL;
+	int r;
+
+	if (!mig_digest_unknown(o->rec.final_digest))
+		return;
+	r = rec ? gisa_image_from_vm(rec->vm, &img) : -ENOENT;
+	if (!r)
+		r = gisa_snap_digest(img, o->rec.final_digest);
+	gisa_image_free(img);
+	if (r) {
+		memset(o->rec.final_digest, 0, MIG_DIGEST_SIZE);
+		log_err("migration of VM `%s': its final digest cannot be computed: %s", o->vm,
+			strerror(-r));
+		return;
+	}
+	memcpy(o->rec.target_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
+	memcpy(o->ms->src_digest, o->rec.final_digest, MIG_DIGEST_SIZE);
+	o->ms->has_src_digest = true;
+}
+
+/* The destination's digest of the activated VM: compared with D(I_f). */
+static void compare_active(struct mig_out *o, const ProtobufCBinaryData *dg)
+{
+	memcpy(o->ms->dst_digest, dg->data, MIG_DIGEST_SIZE);
+	o->ms->has_dst_digest = true;
+	memcpy(o->rec.active_digest, dg->data, MIG_DIGEST_SIZE);
+	o->rec.has_active_digest = true;
+	o->match = !mig_digest_unknown(o->rec.target_digest) &&
+		   memcmp(dg->data, o->rec.target_digest, MIG_DIGEST_SIZE) == 0;
+	o->ms->has_match = !mig_digest_unknown(o->rec.target_digest);
+	o->ms->digests_match = o->match;
+}
+
+/* MigDigest, or the link ended without it: the comparison is done or cannot be. */
+static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const char *why)
+{
+	o->digest_wait = false;
+	if (dg && dg->has_state_digest && dg->state_digest.len == MIG_DIGEST_SIZE) {
+		compare_active(o, &dg->state_digest);
+	} else {
+		o->match = true;        /* not known: reported, not an error */
+		log_warning("migration of VM `%s' to %s: the destination's digest of the active "
+			    "VM did not arrive (%s): not compared", o->vm, o->uri,
+			    dg ? "MigDigest without a 32-byte digest" : why);
+	}
+	if (o->l) {
+		mlink_close(o->l);
+		o->l = NULL;
+	}
+	if (o->st == O_DIGEST)
+		retired(o);
 }
 
 static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
@@ -1201,7 +1460,7 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigConfirm cf = GISA__V1__MIG_CONFIRM__INIT;
 	uint64_t now = gisad_now_ns();
-	bool match;
+	bool match, wait;
 
 	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	if (o->t_freeze) {
@@ -1216,18 +1475,21 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	o->ms->verify_ns = peer_ns(oc->verify_ns);
 	o->ms->commit_ns = peer_ns(oc->commit_ns);
 	o->ms->answer_ns = peer_ns(oc->answer_ns);
+	/*
+	 * A tracked switchover's D(I_f) now, out of the downtime; the
+	 * destination's digest follows in MigDigest on this link (a query's
+	 * outcome carries it, if the destination computed it).
+	 */
+	final_digest(o);
+	wait = o->tracked && o->st == O_OUTCOME && o->l;
 	/* Only an operator's resolution comes without the destination's digest. */
 	match = !oc->has_state_digest ||
 		(oc->state_digest.len == MIG_DIGEST_SIZE &&
 		 memcmp(oc->state_digest.data, o->rec.target_digest, MIG_DIGEST_SIZE) == 0);
-	if (oc->has_state_digest && oc->state_digest.len == MIG_DIGEST_SIZE) {
-		memcpy(o->ms->dst_digest, oc->state_digest.data, MIG_DIGEST_SIZE);
-		o->ms->has_dst_digest = true;
-		memcpy(o->rec.active_digest, oc->state_digest.data, MIG_DIGEST_SIZE);
-		o->rec.has_active_digest = true;
-	}
-	o->ms->has_match = oc->has_state_digest;
-	o->ms->digests_match = match && oc->has_state_digest;
+	o->ms->has_match = false;
+	o->ms->digests_match = false;
+	if (oc->has_state_digest && oc->state_digest.len == MIG_DIGEST_SIZE)
+		compare_active(o, &oc->state_digest);
 	if (oc->vm_name)
 		mig_clean_text(oc->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
 
@@ -1235,7 +1497,9 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	o->match = match;
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
-	cf.has_state_digest = cf.has_digests_match = true;
+	/* Tracked: the destination compares, and answers MigDigest. */
+	cf.has_state_digest = !mig_digest_unknown(o->rec.final_digest);
+	cf.has_digests_match = !wait;
 	cf.state_digest.data = o->rec.final_digest;
 	cf.state_digest.len = MIG_DIGEST_SIZE;
 	cf.digests_match = match;
@@ -1251,8 +1515,13 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	msg.confirm = &cf;
 	if (o->l) {
 		(void)mlink_send(o->l, &msg);
-		mlink_close(o->l);
-		o->l = NULL;
+		o->digest_wait = wait;
+		if (wait) {
+			mlink_wait(o->l, o->stall_ms);
+		} else {
+			mlink_close(o->l);
+			o->l = NULL;
+		}
 	}
 	o->backoff_ms = 0;
 	retire_record(o);
@@ -1464,6 +1733,14 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 {
 	struct mig_out *o = l->owner;
 
+	/* Retired already: only the destination's digest can come now. */
+	if (o->digest_wait) {
+		if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_DIGEST)
+			digest_done(o, m->digest, NULL);
+		else
+			digest_done(o, NULL, "another message came instead");
+		return;
+	}
 	if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ERROR) {
 		peer_error(o, m);
 		return;
@@ -1868,7 +2145,7 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 	memcpy(o->ms->id, rec->id, MIG_ID_SIZE);
 	snprintf(o->ms->remote_vm, sizeof(o->ms->remote_vm), "%s", rec->remote_vm);
 	memcpy(o->ms->src_digest, rec->final_digest, MIG_DIGEST_SIZE);
-	o->ms->has_src_digest = rec->has_digests;
+	o->ms->has_src_digest = rec->has_digests && !mig_digest_unknown(rec->final_digest);
 	vr->last_job = o->job->id;
 	if (can_ask) {
 		doubt(o, "gisad restarted");

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
+#include <gisa/delta.h>
 #include <gisa/snapshot.h>
 
 #include "log.h"
@@ -47,13 +47,30 @@
 #define MIGREC_STAGE_BLOCK         4096u
 #define MIGREC_STAGE_MAX_RESERVE   (72ull << 20)
 /*
- * After the snapshot in a written slot, the record it stands for (IN_DOUBT
- * at a source, COMMITTED at a destination, with the digests): "GISAMREC",
- * its length (u32 BE, at most MIGREC_MAX_FILE), SHA-256 of its text, the
- * JSON text.  A slot counts as written only with both complete.
+ * A slot holds a snapshot file from its start, then zero or more deltas
+ * (the MigDeltas that turn it into later states, in order), then the
+ * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
+ * destination, with the digests); zeros follow.  Each entry after the
+ * snapshot is a magic ("GISAMDLT" a delta, "GISAMREC" the record), its
+ * length (u32 BE, a delta at most GISA_DELTA_MAX_BYTES, the record at most
+ * MIGREC_MAX_FILE), the SHA-256 of its bytes, the bytes.  A slot counts as
+ * written only with the record complete; an entry cut short (or zeros)
+ * where the record should be means not written.  Deltas are read back one
+ * at a time, at most SLOT_MAX_DELTAS.
+ *
+ * Version 1 switchovers and a version 2 one that falls back write the
+ * final snapshot and its record from the start (no deltas); a version 2
+ * migration's slot starts as round 0's snapshot, gets each round's delta
+ * appended during precopy, and the final delta with the record inside the
+ * downtime.  Appends keep at least SLOT_APPEND_ROOM bytes (and twice the
+ * last entry) of zeros reserved after the end, so that the final one only
+ * overwrites allocated blocks.
  */
 #define SLOT_TRAILER_MAGIC         "GISAMREC"
+#define SLOT_DELTA_MAGIC           "GISAMDLT"
 #define SLOT_TRAILER_HEAD          (8u + 4u + MIG_DIGEST_SIZE)
+#define SLOT_MAX_DELTAS            4096u
+#define SLOT_APPEND_ROOM           (1u << 20)
 
 static const char *const state_names[] = {
 	[MIGREC_NONE] = "none",
@@ -185,30 +202,47 @@ static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return 0;
 }
 
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
-			 const struct gisa_snap_info *round0, char *msg, size_t msglen)
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
-	uint64_t expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + round0->header_len +
-			    round0->state_len + GISA_SNAP_DIGEST_SIZE;
-	uint64_t size = expected + expected / 8 + MIGREC_STAGE_SLACK;
-	uint8_t *zeros;
-	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_snap_info info;
+	uint64_t expected, size;
+	uint8_t *buf;
+	int r = gisa_snap_info(snap, len, &info, &err);
 
+	if (r) {
+		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
+		return r;
+	}
+	r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
+	/* Room for the state stored whole (a fallback's snapshot), or for deltas after it. */
+	expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len + info.state_len +
+		   GISA_SNAP_DIGEST_SIZE;
+	size = expected + expected / 8 + MIGREC_STAGE_SLACK;
 	size = size > MIGREC_STAGE_MAX_RESERVE ? MIGREC_STAGE_MAX_RESERVE : size;
+	if (size < (uint64_t)len + SLOT_APPEND_ROOM)
+		size = (uint64_t)len + SLOT_APPEND_ROOM;
 	size = (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
-	zeros = calloc(1, (size_t)size);
-	if (!zeros) {
+	buf = calloc(1, (size_t)size);
+	if (!buf) {
 		snprintf(msg, msglen, "out of memory reserving %llu bytes for the staged snapshot",
 			 (unsigned long long)size);
 		return -ENOMEM;
 	}
+	memcpy(buf, snap, len);
 	mig_hex(id, MIG_ID_SIZE, name);
 	strcat(name, MIGREC_STAGE);
-	r = store_file_write(dir, name, zeros, (size_t)size, msg, msglen);
-	free(zeros);
+	r = store_file_write(dir, name, buf, (size_t)size, msg, msglen);
+	free(buf);
+	if (!r) {
+		memcpy(slot->id, id, MIG_ID_SIZE);
+		slot->end = len;
+		slot->size = size;
+	}
 	return r;
 }
 
@@ -246,15 +280,18 @@ bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	return !id_path(d, id, MIGREC_STAGE, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
+static const uint8_t zero_block[MIGREC_STAGE_BLOCK];
+
 /*
- * The n pieces one after the other from the slot's start (no copy into
- * one buffer), then one fdatasync.  -errno with msg.
+ * The n pieces one after the other from off (no copy into one buffer),
+ * then zeros up to zero_to (if beyond), then one fdatasync.  -errno with
+ * msg.
  */
-static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
-			  const struct iovec *v, size_t nv, char *msg, size_t msglen)
+static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off,
+			  const struct iovec *v, size_t nv, uint64_t zero_to, char *msg,
+			  size_t msglen)
 {
 	char path[PATH_MAX];
-	off_t off = 0;
 	int fd, r = stage_path(d, id, path, sizeof(path), msg, msglen);
 
 	if (r)
@@ -266,11 +303,15 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
 		snprintf(msg, msglen, "opening the slot `%s': %s", path, strerror(-r));
 		return r;
 	}
-	for (size_t i = 0; i < nv && !r; i++) {
-		const uint8_t *p = v[i].iov_base;
+	for (size_t i = 0; i <= nv && !r; i++) {
+		const uint8_t *p = i < nv ? v[i].iov_base : zero_block;
+		uint64_t want = i < nv ? v[i].iov_len : zero_to > off ? zero_to - off : 0;
 
-		for (size_t done = 0; done < v[i].iov_len;) {
-			ssize_t n = pwrite(fd, p + done, v[i].iov_len - done, off);
+		for (uint64_t done = 0; done < want;) {
+			size_t chunk = i < nv ? (size_t)(want - done) :
+				       (size_t)(want - done < sizeof(zero_block) ?
+						want - done : sizeof(zero_block));
+			ssize_t n = pwrite(fd, i < nv ? p + done : p, chunk, (off_t)off);
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -279,8 +320,8 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
 				snprintf(msg, msglen, "writing `%s': %s", path, strerror(-r));
 				break;
 			}
-			done += (size_t)n;
-			off += n;
+			done += (uint64_t)n;
+			off += (uint64_t)n;
 		}
 	}
 	/* Blocks written before, the name durable since the reservation: data only. */
@@ -292,56 +333,106 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
 	return r;
 }
 
-int migrec_stage_probe(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
+int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
+		       size_t msglen)
 {
-	static const uint8_t zeros[MIGREC_STAGE_BLOCK];
-	struct iovec v = { (void *)zeros, sizeof(zeros) };
+	struct iovec v = { (void *)zero_block, sizeof(zero_block) };
 
-	return slot_overwrite(d, id, &v, 1, msg, msglen);
+	/* Past the end of what the slot holds: zeros over zeros. */
+	return slot_overwrite(d, slot->id, (slot->end + MIGREC_STAGE_BLOCK - 1) &
+			      ~(uint64_t)(MIGREC_STAGE_BLOCK - 1), &v, 1, 0, msg, msglen);
 }
 
-static int sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE])
+/* An entry's head: magic, length (u32 BE), SHA-256 of the bytes. */
+static int entry_head(uint8_t head[SLOT_TRAILER_HEAD], const char *magic, const uint8_t *p,
+		      size_t len)
 {
-	unsigned int n = 0;
+	memcpy(head, magic, 8);
+	head[8] = (uint8_t)(len >> 24);
+	head[9] = (uint8_t)(len >> 16);
+	head[10] = (uint8_t)(len >> 8);
+	head[11] = (uint8_t)len;
+	return mig_sha256(p, len, head + 12);
+}
 
-	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) && n == MIG_DIGEST_SIZE ?
-	       0 : -ENOMEM;
+/*
+ * Write pieces at off: [the delta entry] [the record entry (r)], durably;
+ * zeros to zero_to.  With r, the slot is written: IN_DOUBT or COMMITTED.
+ */
+static int slot_put(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off,
+		    const uint8_t *delta, size_t dlen, const struct migrec *r,
+		    const uint8_t *snap, size_t slen, uint64_t zero_to, char *msg,
+		    size_t msglen)
+{
+	uint8_t dhead[SLOT_TRAILER_HEAD], rhead[SLOT_TRAILER_HEAD];
+	char *text = r ? rec_text(r) : NULL;
+	size_t tlen = text ? strlen(text) : 0;
+	struct iovec v[5];
+	size_t nv = 0;
+	int err = 0;
+
+	if (r && !text) {
+		snprintf(msg, msglen, "out of memory for the slot's record");
+		return -ENOMEM;
+	}
+	if (tlen > MIGREC_MAX_FILE || dlen > GISA_DELTA_MAX_BYTES) {
+		free(text);
+		snprintf(msg, msglen, "the slot's %s is %zu bytes, over the cap %u",
+			 tlen > MIGREC_MAX_FILE ? "record" : "delta", tlen > MIGREC_MAX_FILE ?
+			 tlen : dlen, tlen > MIGREC_MAX_FILE ? MIGREC_MAX_FILE :
+			 GISA_DELTA_MAX_BYTES);
+		return -E2BIG;
+	}
+	if (snap)
+		v[nv++] = (struct iovec){ (void *)snap, slen };
+	if (delta) {
+		err = entry_head(dhead, SLOT_DELTA_MAGIC, delta, dlen);
+		v[nv++] = (struct iovec){ dhead, sizeof(dhead) };
+		v[nv++] = (struct iovec){ (void *)delta, dlen };
+	}
+	if (text && !err) {
+		err = entry_head(rhead, SLOT_TRAILER_MAGIC, (const uint8_t *)text, tlen);
+		v[nv++] = (struct iovec){ rhead, sizeof(rhead) };
+		v[nv++] = (struct iovec){ text, tlen };
+	}
+	if (err)
+		snprintf(msg, msglen, "SHA-256 of the slot's entry failed");
+	else
+		err = slot_overwrite(d, id, off, v, nv, zero_to, msg, msglen);
+	free(text);
+	return err;
 }
 
 int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
 		       size_t len, char *msg, size_t msglen)
 {
-	char *text = rec_text(r);
-	size_t tlen = text ? strlen(text) : 0;
-	uint8_t head[SLOT_TRAILER_HEAD];
-	struct iovec v[3] = {
-		{ (void *)snap, len }, { head, sizeof(head) }, { text, tlen },
-	};
-	int err;
-
-	if (!text) {
-		snprintf(msg, msglen, "out of memory for the slot's record");
-		return -ENOMEM;
-	}
-	if (tlen > MIGREC_MAX_FILE) {
-		free(text);
-		snprintf(msg, msglen, "the slot's record is %zu bytes, over the cap %u", tlen,
-			 MIGREC_MAX_FILE);
-		return -E2BIG;
-	}
 	/* The snapshot, then the record it stands for: one flush for both. */
-	memcpy(head, SLOT_TRAILER_MAGIC, 8);
-	head[8] = (uint8_t)(tlen >> 24);
-	head[9] = (uint8_t)(tlen >> 16);
-	head[10] = (uint8_t)(tlen >> 8);
-	head[11] = (uint8_t)tlen;
-	err = sha256((const uint8_t *)text, tlen, head + 12);
-	if (err)
-		snprintf(msg, msglen, "SHA-256 of the slot's record failed");
-	else
-		err = slot_overwrite(d, r->id, v, 3, msg, msglen);
-	free(text);
-	return err;
+	return slot_put(d, r->id, 0, NULL, 0, r, snap, len, 0, msg, msglen);
+}
+
+int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t *delta,
+			size_t len, char *msg, size_t msglen)
+{
+	uint64_t end = slot->end + SLOT_TRAILER_HEAD + len;
+	uint64_t room = SLOT_APPEND_ROOM + 2 * (uint64_t)len, zero_to = 0;
+	int r;
+
+	if (end + room > slot->size)
+		zero_to = (end + 2 * room + MIGREC_STAGE_BLOCK - 1) &
+			  ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+	r = slot_put(d, slot->id, slot->end, delta, len, NULL, NULL, 0, zero_to, msg, msglen);
+	if (!r) {
+		slot->end = end;
+		if (zero_to > slot->size)
+			slot->size = zero_to;
+	}
+	return r;
+}
+
+int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const struct migrec *r,
+		       const uint8_t *delta, size_t len, char *msg, size_t msglen)
+{
+	return slot_put(d, slot->id, slot->end, delta, len, r, NULL, 0, 0, msg, msglen);
 }
 
 static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
@@ -365,70 +456,102 @@ static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
 static int parse(const char *text, size_t len, struct migrec *r, char *why, size_t whylen);
 
 /*
- * The record after the snapshot (at off): 1 with *rec, 0 when it is not
- * all there (a write cut short), or -errno.
+ * The entry at off: 1 with its kind ('D' delta, 'R' record) and bytes
+ * (malloc'd, SHA-256 checked), 0 when none is all there (zeros, or a
+ * write cut short; msg says which), or -errno.
  */
-static int slot_record(int fd, const char *path, uint64_t off, uint64_t fsize,
-		       const uint8_t id[MIG_ID_SIZE], struct migrec *rec, char *msg, size_t msglen)
+static int slot_entry(int fd, const char *path, uint64_t off, uint64_t fsize, char *kind,
+		      uint8_t **ret, uint32_t *ret_len, char *msg, size_t msglen)
 {
-	uint8_t head[SLOT_TRAILER_HEAD], dg[MIG_DIGEST_SIZE];
-	char why[256], *text;
-	uint32_t tlen;
+	uint8_t head[SLOT_TRAILER_HEAD], dg[MIG_DIGEST_SIZE], *buf;
+	uint32_t len, cap;
 	int r = off + sizeof(head) <= fsize ? read_at(fd, head, sizeof(head), (off_t)off) : 0;
 
 	if (r < 0) {
 		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
 		return r;
 	}
-	tlen = r ? (uint32_t)head[8] << 24 | (uint32_t)head[9] << 16 | (uint32_t)head[10] << 8 |
-		   head[11] : 0;
-	if (!r || memcmp(head, SLOT_TRAILER_MAGIC, 8) || tlen > MIGREC_MAX_FILE ||
-	    off + sizeof(head) + tlen > fsize) {
-		snprintf(msg, msglen, "`%s' holds a snapshot without its record (a write cut "
-			 "short)", path);
+	len = r ? (uint32_t)head[8] << 24 | (uint32_t)head[9] << 16 | (uint32_t)head[10] << 8 |
+		  head[11] : 0;
+	*kind = r && !memcmp(head, SLOT_DELTA_MAGIC, 8) ? 'D' :
+		r && !memcmp(head, SLOT_TRAILER_MAGIC, 8) ? 'R' : 0;
+	cap = *kind == 'D' ? GISA_DELTA_MAX_BYTES : MIGREC_MAX_FILE;
+	if (!*kind || len > cap || off + sizeof(head) + len > fsize) {
+		snprintf(msg, msglen, "`%s' holds no record after its %s (not written, or a write "
+			 "cut short)", path, off ? "snapshot and deltas" : "snapshot");
 		return 0;
 	}
-	text = malloc(tlen ? tlen : 1);
-	if (!text) {
-		snprintf(msg, msglen, "out of memory reading `%s'", path);
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		snprintf(msg, msglen, "out of memory reading `%s' (%u bytes)", path, len);
 		return -ENOMEM;
 	}
-	r = read_at(fd, (uint8_t *)text, tlen, (off_t)(off + sizeof(head)));
+	r = read_at(fd, buf, len, (off_t)(off + sizeof(head)));
 	if (r > 0)
-		r = sha256((const uint8_t *)text, tlen, dg) ? -ENOMEM : 1;
+		r = mig_sha256(buf, len, dg) ? -ENOMEM : 1;
 	if (r > 0 && memcmp(dg, head + 12, sizeof(dg))) {
-		snprintf(msg, msglen, "`%s': its record's digest does not match (a write cut "
-			 "short)", path);
+		snprintf(msg, msglen, "`%s': an entry's digest does not match (a write cut short)",
+			 path);
 		r = 0;
-	} else if (r > 0 && parse(text, tlen, rec, why, sizeof(why))) {
-		snprintf(msg, msglen, "`%s': its record does not parse: %s", path, why);
-		r = -EBADMSG;
-	} else if (r > 0 && memcmp(rec->id, id, MIG_ID_SIZE)) {
-		snprintf(msg, msglen, "`%s' holds the record of another migration", path);
-		r = -EBADMSG;
 	} else if (r <= 0) {
 		r = r ? r : -EIO;
 		snprintf(msg, msglen, "reading `%s': %s", path, strerror(-r));
 	}
-	free(text);
-	return r;
+	if (r <= 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 1;
+}
+
+/* A delta of the slot applied to *img (replaced); -EBADMSG etc. with msg. */
+static int slot_apply(const char *path, struct gisa_image **img, const uint8_t *delta,
+		      size_t len, char *msg, size_t msglen)
+{
+	static const uint8_t unnamed[MIG_DIGEST_SIZE];
+	struct gisa_snap_error err = { { 0 } };
+	uint8_t base[MIG_DIGEST_SIZE], result[MIG_DIGEST_SIZE];
+	struct gisa_image *next = NULL;
+	int r = gisa_delta_digests(delta, len, base, result, &err);
+
+	/* A live switchover's final delta names no result: the activation's digest checks it. */
+	if (!r && !memcmp(result, unnamed, sizeof(unnamed)))
+		r = gisa_delta_apply_image(*img, NULL, delta, len, &next, result, &err);
+	else if (!r)
+		r = gisa_delta_apply(*img, delta, len, &next, &err);
+	if (r) {
+		snprintf(msg, msglen, "`%s' holds a delta that does not apply: %s", path,
+			 err.msg[0] ? err.msg : strerror(-r));
+		return r == -ENOMEM ? r : -EBADMSG;
+	}
+	gisa_image_free(*img);
+	*img = next;
+	return 0;
 }
 
 /*
- * The snapshot in an open slot: 1 and its size (and the record after it
- * when rec is given), or 0 when the slot holds none (never written: zeros;
- * or a write a crash cut short), or -errno.
+ * What an open slot holds: 1 when written, with its record in *rec, the
+ * state it stands for in *ret_img (the snapshot with the deltas applied;
+ * may be NULL), the snapshot's size and the number of deltas; 0 when not
+ * written (never, zeros; or a write a crash cut short; msg says which);
+ * -errno with msg when it cannot be read or holds what gisad does not
+ * write.
  */
 static const uint8_t zero_preamble[GISA_SNAP_PREAMBLE_SIZE];
 
-static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
-			 uint64_t *ret_size, struct migrec *rec, char *msg, size_t msglen)
+static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
+		     struct migrec *rec, struct gisa_image **ret_img, uint64_t *ret_size,
+		     uint32_t *ret_deltas, char *msg, size_t msglen)
 {
 	uint8_t pre[GISA_SNAP_PREAMBLE_SIZE];
 	struct gisa_snap_error err = { { 0 } };
 	struct gisa_image *img = NULL;
 	uint8_t *buf;
-	uint64_t size;
+	uint32_t n = 0, len;
+	uint64_t size, off;
+	char why[256], kind;
 	struct stat st;
 	int r = fstat(fd, &st) ? -errno : read_at(fd, pre, sizeof(pre), 0);
 
@@ -457,9 +580,6 @@ static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE]
 			 "short)", path, (long long)st.st_size, (unsigned long long)size);
 		return 0;
 	}
-	*ret_size = size;
-	if (!rec)
-		return 1;
 	/* gisa_snap_size capped the size: at most the largest snapshot file. */
 	buf = malloc((size_t)size);
 	if (!buf) {
@@ -476,7 +596,6 @@ static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE]
 	}
 	r = gisa_snap_decode(buf, (size_t)size, &img, NULL, &err);
 	free(buf);
-	gisa_image_free(img);
 	if (r == -EBADMSG) {
 		snprintf(msg, msglen, "`%s' holds an incomplete snapshot (a write cut short): %s",
 			 path, err.msg);
@@ -486,7 +605,58 @@ static int slot_snapshot(int fd, const char *path, const uint8_t id[MIG_ID_SIZE]
 		snprintf(msg, msglen, "`%s': %s", path, err.msg[0] ? err.msg : strerror(-r));
 		return r;
 	}
-	return slot_record(fd, path, size, (uint64_t)st.st_size, id, rec, msg, msglen);
+	for (off = size;; off += SLOT_TRAILER_HEAD + len) {
+		r = slot_entry(fd, path, off, (uint64_t)st.st_size, &kind, &buf, &len, msg, msglen);
+		if (r <= 0 || kind == 'R')
+			break;
+		if (++n > SLOT_MAX_DELTAS) {
+			snprintf(msg, msglen, "`%s' holds more than %u deltas", path, SLOT_MAX_DELTAS);
+			r = -EBADMSG;
+		} else {
+			r = slot_apply(path, &img, buf, len, msg, msglen);
+		}
+		free(buf);
+		if (r)
+			break;
+	}
+	if (r > 0) {
+		if (parse((const char *)buf, len, rec, why, sizeof(why))) {
+			snprintf(msg, msglen, "`%s': its record does not parse: %s", path, why);
+			r = -EBADMSG;
+		} else if (memcmp(rec->id, id, MIG_ID_SIZE)) {
+			snprintf(msg, msglen, "`%s' holds the record of another migration", path);
+			r = -EBADMSG;
+		}
+		free(buf);
+	}
+	if (r > 0) {
+		*ret_size = size;
+		*ret_deltas = n;
+		if (ret_img) {
+			*ret_img = img;
+			img = NULL;
+		}
+	}
+	gisa_image_free(img);
+	return r;
+}
+
+static int slot_open(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *path, size_t len,
+		     int *ret_fd, char *msg, size_t msglen)
+{
+	int r = stage_path(d, id, path, len, msg, msglen);
+
+	if (r)
+		return r;
+	*ret_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*ret_fd >= 0)
+		return 0;
+	r = -errno;
+	if (r == -ENOENT)
+		snprintf(msg, msglen, "no slot `%s'", path);
+	else
+		snprintf(msg, msglen, "opening `%s': %s", path, strerror(-r));
+	return r;
 }
 
 int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct migrec *rec,
@@ -494,21 +664,12 @@ int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct 
 {
 	char path[PATH_MAX];
 	uint64_t size;
-	int fd, r = stage_path(d, id, path, sizeof(path), msg, msglen);
+	uint32_t n;
+	int fd, r = slot_open(d, id, path, sizeof(path), &fd, msg, msglen);
 
 	if (r)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = -errno;
-		if (r == -ENOENT) {
-			snprintf(msg, msglen, "no slot `%s'", path);
-			return 0;
-		}
-		snprintf(msg, msglen, "opening `%s': %s", path, strerror(-r));
-		return r;
-	}
-	r = slot_snapshot(fd, path, id, &size, rec, msg, msglen);
+		return r == -ENOENT ? 0 : r;
+	r = slot_read(fd, path, id, rec, NULL, &size, &n, msg, msglen);
 	close(fd);
 	return r;
 }
@@ -517,42 +678,54 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 			char *msg, size_t msglen)
 {
 	char src[PATH_MAX], dir[PATH_MAX];
+	struct gisa_image *img = NULL;
+	struct migrec rec = { 0 };
 	uint8_t *buf = NULL;
 	uint64_t size = 0;
+	size_t len = 0;
+	uint32_t n = 0;
 	int r, fd;
 
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (!r)
-		r = stage_path(d, id, src, sizeof(src), msg, msglen);
+		r = slot_open(d, id, src, sizeof(src), &fd, msg, msglen);
 	if (r)
 		return r;
 	/*
-	 * The snapshot is copied out, durably, and only then the slot removed,
-	 * durably: the slot stays whole (snapshot and record) until the
-	 * checkpoint is in place, so a start in between finds it written and
-	 * moves it again; and once removed it cannot come back over a newer
-	 * checkpoint.
+	 * The state is copied out, durably, and only then the slot removed,
+	 * durably: the slot stays whole (snapshot, deltas and record) until
+	 * the checkpoint is in place, so a start in between finds it written
+	 * and moves it again; and once removed it cannot come back over a
+	 * newer checkpoint.  A snapshot alone is copied as it is; with deltas
+	 * after it, the state they lead to is encoded.
 	 */
-	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(msg, msglen, "opening `%s': %s", src, strerror(-r));
-		return r;
-	}
-	r = slot_snapshot(fd, src, id, &size, NULL, msg, msglen);
+	r = slot_read(fd, src, id, &rec, &img, &size, &n, msg, msglen);
 	if (r == 0)
 		r = -EBADMSG;
-	if (r > 0) {
+	if (r > 0 && n == 0) {
 		/* gisa_snap_size capped the size: at most the largest snapshot file. */
 		buf = malloc((size_t)size);
 		r = buf ? read_at(fd, buf, (size_t)size, 0) : -ENOMEM;
 		r = r < 0 ? r : r == 0 ? -EIO : 0;
+		len = (size_t)size;
 		if (r)
 			snprintf(msg, msglen, "reading `%s': %s", src, strerror(-r));
+	} else if (r > 0) {
+		struct gisa_snap_meta meta = {
+			.vm_name = vm,
+			.vm_uuid = rec.uuid,
+			.created_unix_ns = gisad_unix_ns(),
+		};
+		struct gisa_snap_opts opts = { .compress = false };
+
+		r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
+		if (r)
+			snprintf(msg, msglen, "encoding the state of `%s': %s", src, strerror(-r));
 	}
 	close(fd);
+	gisa_image_free(img);
 	if (!r)
-		r = store_file_write(dir, "current.gsnap", buf, (size_t)size, msg, msglen);
+		r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
 	free(buf);
 	if (!r)
 		r = migrec_stage_remove(d, id, msg, msglen);

@@ -157,6 +157,14 @@ void mig_heap_trim(void);
 bool mig_par_worth(const struct gisa_image *img);
 /* A peer's text for logs and records: cut, unprintable bytes replaced. */
 void mig_clean_text(const char *s, char *out, size_t len);
+/* SHA-256 of len bytes.  -ENOMEM. */
+int mig_sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE]);
+/*
+ * An all-zero digest: one not computed.  A tracked switchover's final
+ * delta names no result, and its records hold no D(I_f) until the
+ * activation's digests are compared.
+ */
+bool mig_digest_unknown(const uint8_t d[MIG_DIGEST_SIZE]);
 /* Lower-case hex of n bytes into out (2n + 1). */
 void mig_hex(const uint8_t *p, size_t n, char *out);
 /* "tls://HOST:PORT" or "tls://HOST:PORT/NAME" (name NULL: no NAME allowed). */
@@ -208,33 +216,49 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
 /*
  * <state_dir>/migrations/<id>.stage: the slot of a destination's staged
- * checkpoint (a snapshot written in it means COMMITTED) or of a source's
- * frozen VM (IN_DOUBT).  Reserved durably during precopy, zero-filled to
- * the expected snapshot size and some; written once, inside the downtime,
- * by an overwrite and fdatasync; the snapshot and its record are followed
- * by the padding until the snapshot moves into place.
+ * checkpoint (a record written in it means COMMITTED) or of a source's
+ * frozen VM (IN_DOUBT).  It is created durably at round 0 holding round
+ * 0's snapshot, zero-filled beyond to room for the state stored whole and
+ * for deltas; a version 2 migration appends each precopy round's delta
+ * (durably, during precopy) and, inside the downtime, the final delta
+ * with the record: an overwrite of reserved blocks and one fdatasync.  A
+ * version 1 switchover (or a fallback) overwrites it from the start with
+ * the final snapshot and the record instead.
  */
+struct migrec_slot {
+	uint8_t id[MIG_ID_SIZE];
+	uint64_t end;                           /* the snapshot and deltas written */
+	uint64_t size;                          /* the file's size: zeros after end */
+};
+
+/* Create the slot holding round 0's snapshot file (snap).  -errno with msg. */
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
+/* Append a precopy round's (uncompressed) delta durably.  -errno with msg. */
+int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t *delta,
+			size_t len, char *msg, size_t msglen);
 /*
- * Reserve the slot for the stored (uncompressed) form of a snapshot like
- * round 0's, whose gisa_snap_info is round0.  -errno with msg.
+ * Append the final delta and the record r the slot then stands for: one
+ * pwrite, one fdatasync.  -errno with msg.
  */
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE],
-			 const struct gisa_snap_info *round0, char *msg, size_t msglen);
+int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const struct migrec *r,
+		       const uint8_t *delta, size_t len, char *msg, size_t msglen);
 /*
- * Write the snapshot into its reserved slot, followed by the record r (the
+ * Write the snapshot from the slot's start, followed by the record r (the
  * one the written slot stands for), durably: one pwrite, one fdatasync.
  * -errno with msg.
  */
 int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
 		       size_t len, char *msg, size_t msglen);
-/* Overwrite the slot's first block with zeros, durably: times the write above. */
-int migrec_stage_probe(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen);
+/* Overwrite a block of zeros after the slot's end durably: times the writes above. */
+int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
+		       size_t msglen);
 /*
- * 1: the slot holds a complete snapshot (decoded, digest checked) and the
- * record after it (its SHA-256 checked, parsed, this id), returned in *rec;
- * 0: no slot, or nothing complete written in it (zeros, or a write a crash
- * cut short; msg says which); -errno with msg when it cannot be read or
- * holds what gisad does not write.
+ * 1: the slot is written: a complete snapshot (decoded, digest checked),
+ * every delta after it complete and applying, and the record after them
+ * (its SHA-256 checked, parsed, this id), returned in *rec; 0: no slot, or
+ * nothing complete written in it (msg says which); -errno with msg when
+ * it cannot be read or holds what gisad does not write.
  */
 int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct migrec *rec,
 			 char *msg, size_t msglen);
@@ -243,7 +267,8 @@ int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *ms
 /* Whether the slot exists (written or not). */
 bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
 /*
- * Move the written slot's snapshot to checkpoints/<vm>/current.gsnap: a
+ * Move the written slot's state to checkpoints/<vm>/current.gsnap (its
+ * snapshot as it is, or with deltas the state they lead to, encoded): a
  * durable copy, then the slot removed durably.  -errno with msg.
  */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
