@@ -391,6 +391,8 @@ static const struct conf_key keys[] = {
 	  1, 600000, true, "default downtime budget of a migration (gisactl migrate --downtime)" },
 	{ "migration_max_rounds", CONF_UINT, "30", parse_uint, OFF(mig_max_rounds),
 	  1, 1000, true, "precopy rounds before the switchover happens whatever the estimate" },
+	{ "migration_max_version", CONF_UINT, "2", parse_uint, OFF(mig_max_version),
+	  1, 2, true, "newest migration protocol version spoken (a rolling upgrade pins 1)" },
 	{ "migration_stall_timeout_ms", CONF_UINT, "30000", parse_uint, OFF(mig_stall_ms),
 	  100, 3600000, true, "a migration waiting this long for its peer's answer fails" },
 	{ "migration_compression", CONF_COMP, "none", parse_comp, OFF(mig_compression),

@@ -48,6 +48,7 @@ struct gisad_config {
 	uint32_t max_incoming;         /* incoming migration sessions at once */
 	uint32_t mig_downtime_ms;      /* migrate defaults (mig-out.c) */
 	uint32_t mig_max_rounds;
+	uint32_t mig_max_version;
 	uint32_t mig_stall_ms;
 	char mig_compression[16];      /* none, zstd, zstd:LEVEL */
 	uint32_t outcome_records;      /* decided incoming migrations kept */

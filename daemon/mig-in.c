@@ -13,7 +13,8 @@
  *
  * Invariants:
  *  - the staging image is no VM: control verbs cannot see or change it;
- *    only its name (and UUID) are reserved;
+ *    only its name (and UUID) are reserved; nor can they the live staging
+ *    VM (version 2), which lives on a host of its own until activated;
  *  - the COMMITTED record is written after every check passed and before
  *    the VM is activated; the staged checkpoint is durable before it, so
  *    a restart after the record restores the VM, and one before it finds
@@ -173,9 +174,11 @@ static void send_digest(struct mig_in *s, uint64_t ns)
  * target was named: the digest goes to the source in MigDigest, and is
  * compared with the source's in MigConfirm (confirm).
  */
-static void check_active(struct mig_in *s)
+static void check_active(struct mig_in *s, struct gisa_image **ret_img,
+			 struct gisa_snap_state *ret_st)
 {
 	struct vmrec *rec = vmreg_find(s->d, s->rec.vm);
+	struct gisa_snap_state st = { 0 };
 	struct gisa_image *img = NULL;
 	uint8_t digest[MIG_DIGEST_SIZE];
 	uint64_t t0 = gisad_now_ns();
@@ -183,8 +186,16 @@ static void check_active(struct mig_in *s)
 	int r = rec ? gisa_image_from_vm(rec->vm, &img) : -ENOENT;
 
 	if (!r)
-		r = gisa_snap_digest(img, digest);
-	gisa_image_free(img);
+		r = gisa_snap_state_make(img, &st);
+	if (!r)
+		memcpy(digest, st.digest, MIG_DIGEST_SIZE);
+	if (!r && ret_img) {
+		*ret_img = img;
+		*ret_st = st;
+	} else {
+		gisa_image_free(img);
+		gisa_snap_state_release(&st);
+	}
 	if (r) {
 		log_err("VM `%s' arrived: its digest cannot be computed: %s", s->rec.vm,
 			strerror(-r));
@@ -210,20 +221,71 @@ static void check_active(struct mig_in *s)
 		"%s", s->rec.vm, b, a);
 }
 
+/* The VM's checkpoint file (stored): from st when given (img's state). */
+static int encode_checkpoint(const struct mig_in *s, const struct gisa_image *img,
+			     const struct gisa_snap_state *st, uint8_t **buf, size_t *len,
+			     char *msg, size_t msglen)
+{
+	struct gisa_snap_meta meta = {
+		.vm_name = s->rec.vm,
+		.vm_uuid = s->rec.uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = false };
+	int r = st ? gisa_snap_encode_state(img, st, &meta, &opts, buf, len) :
+		     gisa_snap_encode(img, &meta, &opts, buf, len);
+
+	if (r)
+		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * The activated VM's checkpoint from its image (taken for its digest),
+ * durably, then the slot removed: cheaper than replaying the slot's
+ * deltas (migrec_stage_commit), which stays the way of a restart.
+ */
+static int checkpoint(struct mig_in *s, const struct gisa_image *img,
+		      const struct gisa_snap_state *st, char *msg, size_t msglen)
+{
+	char dir[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = store_checkpoint_dir(s->d, s->rec.vm, dir, sizeof(dir), msg, msglen);
+
+	if (!r)
+		r = encode_checkpoint(s, img, st, &buf, &len, msg, msglen);
+	if (!r)
+		r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
+	free(buf);
+	if (!r)
+		r = migrec_stage_remove(s->d, s->rec.id, msg, msglen);
+	return r;
+}
+
 static void stage_move(struct mig_in *s)
 {
-	char msg[256];
+	struct gisa_snap_state st = { 0 };
+	struct gisa_image *img = NULL;
+	char msg[PATH_MAX + 256];
 
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
-	check_active(s);
+	/* A tracked commit's slot holds deltas: the active VM's image is the checkpoint. */
+	check_active(s, s->tracked ? &img : NULL, &st);
 	if (migrec_write(s->d, &s->rec, msg, sizeof(msg)))
 		log_err("incoming VM `%s': the COMMITTED record: %s (the staged checkpoint "
 			"stands for it)", s->rec.vm, msg);
-	if (migrec_stage_commit(s->d, s->rec.id, s->rec.vm, msg, sizeof(msg)))
+	if (img && checkpoint(s, img, &st, msg, sizeof(msg)))
+		log_warning("incoming VM `%s': its checkpoint from the active VM: %s (the staged "
+			    "one is moved instead)", s->rec.vm, msg);
+	if (migrec_stage_exists(s->d, s->rec.id) &&
+	    migrec_stage_commit(s->d, s->rec.id, s->rec.vm, msg, sizeof(msg)))
 		log_err("incoming VM `%s': %s (moved into place at the next start)", s->rec.vm,
 			msg);
+	gisa_image_free(img);
+	gisa_snap_state_release(&st);
 }
 
 /* Hold or release the staging VM's place: its name, UUID and one of max_vms. */
@@ -1024,22 +1086,13 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 static int commit(struct mig_in *s, const struct gisa_image *conv,
 		  const struct gisa_snap_state *st, char *msg, size_t msglen)
 {
-	struct gisa_snap_meta meta = {
-		.vm_name = s->rec.vm,
-		.vm_uuid = s->rec.uuid,
-		.created_unix_ns = gisad_unix_ns(),
-	};
-	struct gisa_snap_opts opts = { .compress = false };
 	struct migrec done = s->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = st ? gisa_snap_encode_state(conv, st, &meta, &opts, &buf, &len) :
-		     gisa_snap_encode(conv, &meta, &opts, &buf, &len);
+	int r = encode_checkpoint(s, conv, st, &buf, &len, msg, msglen);
 
-	if (r) {
-		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
+	if (r)
 		return r;
-	}
 	/* The record in the slot, and the one kept once it is durable: COMMITTED. */
 	memcpy(done.final_digest, s->digest, MIG_DIGEST_SIZE);
 	memcpy(done.chain, s->chain, MIG_DIGEST_SIZE);

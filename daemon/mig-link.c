@@ -345,7 +345,7 @@ int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
 	if (!l->bev)
 		return -ENOTCONN;
 	m->has_version = true;
-	m->version = l->version ? l->version : MIG_VERSION_MAX;
+	m->version = l->version ? l->version : MIG_VERSION_NOW(l->d);
 	if (l->has_id) {
 		m->has_migration_id = true;
 		m->migration_id.data = l->id;

@@ -176,7 +176,7 @@ static int send_hello(struct mlink *l, struct mig *m)
 	h.has_min_version = true;
 	h.min_version = MIG_VERSION_MIN;
 	h.has_max_version = true;
-	h.max_version = MIG_VERSION_MAX;
+	h.max_version = MIG_VERSION_NOW(l->d);
 	h.has_role = true;
 	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_DESTINATION;
 	h.peer = &p;
@@ -220,10 +220,10 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *msg)
 		return;
 	}
 	lo = h->min_version > MIG_VERSION_MIN ? h->min_version : MIG_VERSION_MIN;
-	hi = h->max_version < MIG_VERSION_MAX ? h->max_version : MIG_VERSION_MAX;
+	hi = h->max_version < MIG_VERSION_NOW(l->d) ? h->max_version : MIG_VERSION_NOW(l->d);
 	if (hi < lo) {
 		mlink_error(l, -EPROTONOSUPPORT, "source speaks %u..%u, this gisad speaks %u..%u",
-			    h->min_version, h->max_version, MIG_VERSION_MIN, MIG_VERSION_MAX);
+			    h->min_version, h->max_version, MIG_VERSION_MIN, MIG_VERSION_NOW(l->d));
 		return;
 	}
 	purpose = h->has_purpose ? purpose_name(h->purpose) : NULL;

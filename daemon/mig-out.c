@@ -8,6 +8,9 @@
  *        each sent after the previous one's MigRoundAck
  *   PRECOPY --ack, the estimate fits the budget or the round limit-->
  *        freeze, final image, IN_DOUBT record, MigSwitchover --> OUTCOME
+ *        (version 2, an ack saying `live': the tracked delta instead of
+ *        the final image; D(I_f) once COMMITTED is in, then DIGEST:
+ *        MigConfirm sent, the destination's MigDigest compared)
  *   OUTCOME --COMMITTED--> retire, MigConfirm, done
  *   OUTCOME --DISCARDED--> resume
  *   OUTCOME --anything else--> DOUBT --backoff--> QUERY --outcome--> ...
@@ -15,9 +18,11 @@
  *
  * Invariants:
  *  - the VM is frozen (rec->mig FROZEN or IN_DOUBT) from the moment its
- *    final image is taken until an outcome or an operator decides; the
- *    final image is taken in the same loop turn as the freeze, so nothing
- *    the VM accepted can be missing from it;
+ *    final image (or tracked delta) is taken until an outcome or an
+ *    operator decides; it is taken in the same loop turn as the freeze,
+ *    so nothing the VM accepted can be missing from it;
+ *  - the VM's change tracking runs from the image of the last round sent
+ *    (o->base) while o->tracking, so a tracked delta starts from it;
  *  - the IN_DOUBT record and the frozen VM's checkpoint are durable before
  *    the first byte of MigSwitchover is queued; until then every failure
  *    unfreezes the VM;
@@ -278,7 +283,7 @@ static void send_hello(struct mig_out *o)
 	lim.max_object = GISA_FRAME_OBJECT_MAX;
 	h.has_min_version = h.has_max_version = h.has_role = h.has_purpose = true;
 	h.min_version = MIG_VERSION_MIN;
-	h.max_version = MIG_VERSION_MAX;
+	h.max_version = MIG_VERSION_NOW(o->d);
 	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
 	h.purpose = o->purpose;
 	h.peer = &p;
@@ -575,11 +580,11 @@ static bool hello_ok(struct mig_out *o, const Gisa__V1__MigMessage *m)
 		       h->has_role ? (int)h->role : 0);
 		return false;
 	}
-	if (v < MIG_VERSION_MIN || v > MIG_VERSION_MAX || v < h->min_version ||
+	if (v < MIG_VERSION_MIN || v > MIG_VERSION_NOW(o->d) || v < h->min_version ||
 	    v > h->max_version) {
 		give_up(o, -EPROTONOSUPPORT, "%s chose protocol version %u (it speaks %u..%u, this "
 		       "gisad %u..%u)", o->uri, v, h->min_version, h->max_version,
-		       MIG_VERSION_MIN, MIG_VERSION_MAX);
+		       MIG_VERSION_MIN, MIG_VERSION_NOW(o->d));
 		return false;
 	}
 	o->l->version = v;
@@ -862,6 +867,7 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt, t_image;
 	uint8_t *tracked = NULL;
 	size_t tracked_len = 0;
+	bool live;
 	int r;
 
 	if (!a->has_round || a->round != o->round) {
@@ -931,7 +937,8 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 				 "delta will be made from images", o->vm, strerror(-r));
 		o->live = r == 0;
 	}
-	if (o->live) {
+	live = o->live;
+	if (live) {
 		uint64_t make_ns = gisad_now_ns() - t_image;
 
 		estimate = tracked_len;
@@ -951,10 +958,10 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	o->last_estimate = estimate;
 	log_debug("migration of VM `%s': round %u acknowledged in %.3f ms; next delta %s %llu "
 		  "bytes, predicted downtime %.3f ms (budget %u ms)", o->vm, o->round,
-		  (double)o->last_round_ns / 1e6, o->live ? "of" : "<=",
+		  (double)o->last_round_ns / 1e6, live ? "of" : "<=",
 		  (unsigned long long)estimate, (double)predicted / 1e6, o->budget_ms);
 	if (time_to_switch(o, predicted)) {
-		if (o->live)
+		if (live)
 			switchover_tracked(o, tracked, tracked_len, t_image);
 		else
 			switchover(o, img, t_image);

@@ -30,6 +30,10 @@
 
 #define MIG_VERSION_MIN     ((uint32_t)GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_MIN_VERSION)
 #define MIG_VERSION_MAX     ((uint32_t)GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_VERSION)
+/* The newest version this gisad speaks now: MIG_VERSION_MAX, or the one configured. */
+#define MIG_VERSION_NOW(d)  ((d)->cfg.mig_max_version && \
+			     (d)->cfg.mig_max_version < MIG_VERSION_MAX ? \
+			     (d)->cfg.mig_max_version : MIG_VERSION_MAX)
 #define MIG_ID_SIZE         GISA_FRAME_MIGRATION_ID_SIZE
 #define MIG_DIGEST_SIZE     GISA_FRAME_DIGEST_SIZE
 /* Heap a decoded MigMessage may use, per payload byte, plus a floor. */

@@ -465,7 +465,7 @@ proxy_wait() {
 # destination's), begin, then round R until ack R, the final delta
 # ("switchover") until the outcome, then confirm.
 trace_map() {
-	awk '
+	awk -v tracked="${2:-0}" '
 	$1 == "conn" && $2 == "1:" && $4 == "record" {
 		n++
 		d[n] = $3; i[n] = $5; at[n] = $7; len[n] = $9
@@ -479,12 +479,17 @@ trace_map() {
 			if (d[k] == "down" && post && len[k] != 19)
 				dn[++m] = k
 		}
+		# A tracked switchover (protocol version 2) ends with MigDigest.
+		if (tracked)
+			lab[dn[m--]] = "digest"
 		for (j = 1; j <= m; j++)
 			lab[dn[j]] = j == 1 ? "hello" : j == 2 ? "ready" : j == m ? "outcome" : \
 				"ack" (j - 3)
 		c = 0
 		for (k = 1; k <= n; k++) {
 			if (d[k] == "down") {
+				if (lab[k] == "digest")
+					continue
 				if (!p[k])
 					lab[k] = "tls"
 				else if (len[k] == 19)
@@ -666,7 +671,10 @@ check_end c0000 "$DG" "$JOB"
 [ "$OUTCOME" = committed ] || fail "the clean migration did not commit"
 [ "$(jv "$JOBJ" migration.rounds)" = 1 ] || fail "the clean migration took several rounds"
 proxy_wait '^conn 1: closed'
-trace_map "$PXLOG" >"$T/map"
+# Protocol version 2 between A and B: the final delta is tracked.
+grep -q "frozen, tracked final delta" "$T/a/gisad.log" ||
+	fail "the clean migration's switchover was not tracked"
+trace_map "$PXLOG" 1 >"$T/map"
 UP_TOTAL=$(sed -n 's/^conn 1: closed: up \([0-9]*\) down.*/\1/p' "$PXLOG")
 DOWN_TOTAL=$(sed -n 's/^conn 1: closed: up [0-9]* down \([0-9]*\),.*/\1/p' "$PXLOG")
 R_HELLO=$(rec "$T/map" up hello)
@@ -676,7 +684,8 @@ R_ROUND0=$(rec "$T/map" up round0 mid)
 R_SWITCH=$(rec "$T/map" up switchover)
 R_CONFIRM=$(rec "$T/map" up confirm)
 R_OUTCOME=$(rec "$T/map" down outcome)
-for v in R_HELLO R_BEGIN R_READY R_ROUND0 R_SWITCH R_CONFIRM R_OUTCOME; do
+R_DIGEST=$(rec "$T/map" down digest)
+for v in R_HELLO R_BEGIN R_READY R_ROUND0 R_SWITCH R_CONFIRM R_OUTCOME R_DIGEST; do
 	[ -n "${!v}" ] || fail "the clean trace has no record for $v:
 $(cat "$T/map")"
 done
@@ -775,7 +784,7 @@ points() {
 
 expected() {
 	case "$1/$3" in
-	up/confirm | up/close | down/close) echo committed ;;
+	up/confirm | up/close | down/close | down/digest) echo committed ;;
 	down/outcome) [ "${2#*+}" = 0 ] && echo resumed || echo committed ;;
 	*) echo resumed ;;
 	esac

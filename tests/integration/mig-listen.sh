@@ -103,7 +103,7 @@ expect_field "$out" handshake ok
 expect_field "$out" result hello
 expect_field "$out" version 1
 expect_field "$out" hello.min 1
-expect_field "$out" hello.max 1
+expect_field "$out" hello.max 2
 expect_field "$out" hello.role 2
 expect_field "$out" hello.profiles 1
 expect_field "$out" hello.caps 1
@@ -163,11 +163,15 @@ serving "a handshake timeout"
 
 # ---- the hello ---------------------------------------------------------------------
 
-out=$(as host-b --hello-min 2 --hello-max 3)
+out=$(as host-b --hello-min 3 --hello-max 4)
 expect_field "$out" result error
 expect_field "$out" error.code -93
-expect_field "$out" error.message "source speaks 2..3, this gisad speaks 1..1"
-log_has "source speaks 2\.\.3, this gisad speaks 1\.\.1: answered MigError -93 and closing"
+expect_field "$out" error.message "source speaks 3..4, this gisad speaks 1..2"
+log_has "source speaks 3\.\.4, this gisad speaks 1\.\.2: answered MigError -93 and closing"
+# Version 2, the newest both speak.
+out=$(as host-b --hello-min 1 --hello-max 3)
+expect_field "$out" result hello
+expect_field "$out" version 2
 
 out=$(as host-b --garbage)
 expect_field "$out" result error

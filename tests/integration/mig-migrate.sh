@@ -6,7 +6,8 @@
 # exactly-once check, JSON values and slow links.  Cases:
 #  1. seeded random VMs (CLASSIC and NEWEST, GISA and AIS, both byte orders,
 #     adapters, routes and their pages, every class of interrupt, vcpus;
-#     with and without zstd, once under a new name): the destination's
+#     with and without zstd, once under a new name; protocol version 2,
+#     then with either peer pinned to version 1): the destination's
 #     digest is the source's, the remote diff is empty (and sees a change
 #     made there), the source lists the VM as migrated and refuses verbs on
 #     it until `vm destroy', and both hosts' jobs report the same committed
@@ -184,6 +185,32 @@ migrate_random 2 newest 1 rvm2 --name moved2
 migrate_random 3 classic 1 rvm3 --compression zstd:5
 migrate_random 5 newest 3 rvm5 --compression zstd --name moved5
 migrate_random 6 classic 3 rvm6 --downtime 5
+# Protocol version 2 between these two: every final delta came from the
+# VM's change tracking and went to the destination's live staging VM.
+tracked=$(grep -c "frozen, tracked final delta" "$T/a/log" || true)
+[ "$tracked" -ge 6 ] || fail "$tracked tracked switchovers in 6 migrations of version 2"
+# A peer pinned to version 1 (a rolling upgrade), destination then source:
+# the version 1 switchover (whole images, digests before the commit), the
+# same outcome.
+conf b migration_max_version=1
+reload b
+migrate_random 7 newest 3 rvm7
+grep -q "speaks 1\.\.2, purpose MIGRATE; version 1$" "$T/b/log" ||
+	fail "the destination pinned to version 1 did not agree on it"
+conf b
+reload b
+conf a migration_max_version=1
+reload a
+migrate_random 8 classic 3 rvm8
+grep -q "speaks 1\.\.1, purpose MIGRATE; version 1$" "$T/b/log" ||
+	fail "the source pinned to version 1 did not offer 1..1"
+conf a
+reload a
+[ "$(grep -c "frozen, tracked final delta" "$T/a/log")" = "$tracked" ] ||
+	fail "a tracked switchover under version 1"
+[ "$(grep -c "frozen, final delta of" "$T/a/log")" -ge 2 ] ||
+	fail "no version 1 switchover with a peer pinned to version 1"
+echo "ok 1: version 2 switchovers are tracked; a peer pinned to version 1 gets version 1's"
 [ "$(listed a rvm0)" = "" ] || fail "rvm0 still listed at the source"
 # The remote diff sees a change made at the destination, and a VM that is not there.
 g 0 b irq inject moved2 --hex "$(io_hex 0x4242 5)"
