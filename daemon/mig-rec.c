@@ -532,6 +532,34 @@ static int slot_apply(const char *path, struct gisa_image **img, const uint8_t *
 }
 
 /*
+ * A record that names its state's digest (a version 1 switchover: D(I_f)
+ * at a source, the target at a destination) must sit after that state: a
+ * write from the slot's start that a crash cut short may have left its
+ * record's blocks after the older snapshot (and deltas) it was to
+ * replace.  A tracked record names none, and cannot be reached without
+ * the delta written before it.  1, 0 (cut short), or -ENOMEM.
+ */
+static int slot_state_check(const char *path, const struct gisa_image *img,
+			    const struct migrec *rec, char *msg, size_t msglen)
+{
+	const uint8_t *want = rec->state == MIGREC_COMMITTED ? rec->target_digest :
+			      rec->final_digest;
+	uint8_t got[MIG_DIGEST_SIZE];
+
+	if (!rec->has_digests || mig_digest_unknown(want))
+		return 1;
+	if (gisa_snap_digest(img, got)) {
+		snprintf(msg, msglen, "out of memory hashing the state of `%s'", path);
+		return -ENOMEM;
+	}
+	if (memcmp(got, want, MIG_DIGEST_SIZE) == 0)
+		return 1;
+	snprintf(msg, msglen, "`%s' holds a record whose state is not before it (a write cut "
+		 "short)", path);
+	return 0;
+}
+
+/*
  * What an open slot holds: 1 when written, with its record in *rec, the
  * state it stands for in *ret_img (the snapshot with the deltas applied;
  * may be NULL), the snapshot's size and the number of deltas; 0 when not
@@ -629,6 +657,8 @@ static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 		}
 		free(buf);
 	}
+	if (r > 0)
+		r = slot_state_check(path, img, rec, msg, msglen);
 	if (r > 0) {
 		*ret_size = size;
 		*ret_deltas = n;
