@@ -1043,6 +1043,33 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 }
 
 /*
+ * The IN_DOUBT record is durable: MigSwitchover and the final delta's
+ * object go.  From its first byte on, only an outcome decides.
+ */
+static void send_final(struct mig_out *o, const uint8_t *obj, size_t len, size_t raw,
+		       const uint8_t *target, uint64_t t_frozen)
+{
+	int r;
+
+	o->ms->encode_ns = gisad_now_ns() - t_frozen;
+	o->ms->switchover_bytes = len;
+	o->st = O_OUTCOME;
+	r = send_switchover(o, obj, len, raw, target, o->ms->encode_ns);
+	o->obj_queued += len;
+	o->last_estimate = 0;
+	if (r) {
+		mlink_drop(o->l);
+		o->l = NULL;
+		doubt(o, "the final delta could not be queued");
+		return;
+	}
+	mlink_wait(o->l, o->stall_ms);
+	log_info("migration of VM `%s' to %s: frozen, %sfinal delta of %zu bytes sent after %u "
+		 "precopy round%s", o->vm, o->uri, o->tracked ? "tracked " : "", len, o->round,
+		 o->round == 1 ? "" : "s");
+}
+
+/*
  * The frozen VM's snapshot, durably, in its slot migrations/<id>.stage
  * (reserved at MigReady): with the PRECOPY record, a snapshot in the slot
  * is the IN_DOUBT record (one durable write in the downtime, an overwrite
@@ -1212,27 +1239,12 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 		return;
 	}
 	memcpy(target, o->rec.target_digest, MIG_DIGEST_SIZE);
-	/* From the first byte of MigSwitchover on, only an outcome decides. */
-	o->ms->encode_ns = gisad_now_ns() - t_frozen;
-	o->ms->switchover_bytes = len;
-	o->st = O_OUTCOME;
-	r = send_switchover(o, obj, len, raw, target, o->ms->encode_ns);
-	o->obj_queued += len;
-	o->last_estimate = 0;
+	send_final(o, obj, len, raw, target, t_frozen);
 	free(obj);
-	if (r) {
-		mlink_drop(o->l);
-		o->l = NULL;
-		doubt(o, "the final delta could not be queued");
-		return;
-	}
-	mlink_wait(o->l, o->stall_ms);
-	log_info("migration of VM `%s' to %s: frozen, final delta of %zu bytes sent after %u "
-		 "precopy round%s", o->vm, o->uri, len, o->round, o->round == 1 ? "" : "s");
 }
 
 /*
- * Version 2's switchover (docs/MIGRATION-PROTOCOL.md, section 5): the
+ * Version 2's switchover (docs/MIGRATION-PROTOCOL.md, section 3.4): the
  * final delta came from the VM's change tracking, so nothing inside the
  * downtime walks the state.  The target is the VM's own profile and caps
  * (round_ack checked), so the verdict cannot have changed and nothing is
@@ -1280,25 +1292,10 @@ static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint
 		return;
 	}
 	o->doubt_pending = true;
-	/* From the first byte of MigSwitchover on, only an outcome decides. */
-	o->ms->encode_ns = gisad_now_ns() - t_frozen;
-	o->ms->switchover_bytes = olen;
-	o->st = O_OUTCOME;
-	r = send_switchover(o, obj, olen, len, NULL, o->ms->encode_ns);
-	o->obj_queued += olen;
-	o->last_estimate = 0;
+	send_final(o, obj, olen, len, NULL, t_frozen);
 	if (obj != raw)
 		free(obj);
 	free(raw);
-	if (r) {
-		mlink_drop(o->l);
-		o->l = NULL;
-		doubt(o, "the final delta could not be queued");
-		return;
-	}
-	mlink_wait(o->l, o->stall_ms);
-	log_info("migration of VM `%s' to %s: frozen, tracked final delta of %zu bytes sent after "
-		 "%u precopy round%s", o->vm, o->uri, olen, o->round, o->round == 1 ? "" : "s");
 }
 
 /* ---- outcomes --------------------------------------------------------------------- */
