@@ -61,6 +61,7 @@ enum out_state {
 	O_HELLO,
 	O_READY,
 	O_PRECOPY,
+	O_SWITCH,       /* IN_DOUBT presumed: the tracked switchover runs next turn */
 	O_OUTCOME,      /* MigSwitchover sent */
 	O_DOUBT,        /* no link: a query is scheduled */
 	O_QUERY,        /* asking */
@@ -79,6 +80,7 @@ struct mig_out {
 	Gisa__V1__MigPurpose purpose;
 	struct mlink *l;
 	struct event *retry;
+	struct event *switch_ev;        /* O_SWITCH: the turn after the IN_DOUBT record */
 	uint32_t backoff_ms;
 
 	/* the job's parameters */
@@ -105,6 +107,8 @@ struct mig_out {
 	size_t round0_len;
 	uint64_t obj_queued;            /* object bytes queued so far */
 	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
+	uint8_t *final_raw;             /* a tracked final delta sent, not yet in the slot */
+	size_t final_len;
 	struct migrec_slot slot;        /* round 0's snapshot, then version 2's deltas */
 	bool live;                      /* the last ack: the destination's staging VM is live */
 	bool tracking;                  /* the VM's change tracking was started for this */
@@ -115,6 +119,7 @@ struct mig_out {
 
 	/* times (CLOCK_MONOTONIC ns) */
 	uint64_t t_dial, t_hello, t_first, t_round, t_freeze, t_switch_sent, t_outcome;
+	uint64_t t_round_out;           /* the round's object left (the output drained) */
 	uint64_t last_round_ns, last_round_bytes, rtt_min;
 	uint64_t last_encode_ns;        /* making the last round's object */
 	uint64_t durable_ns;            /* one durable write into a slot, timed at MigReady */
@@ -141,6 +146,9 @@ static void out_free(struct mig_out *o)
 		mlink_drop(o->l);
 	if (o->retry)
 		event_free(o->retry);
+	if (o->switch_ev)
+		event_free(o->switch_ev);
+	free(o->final_raw);
 	if (o->fetch_fd >= 0)
 		close(o->fetch_fd);
 	if (o->job)
@@ -366,6 +374,8 @@ static void on_timeout(struct mlink *l)
 	}
 }
 
+static void record_frozen(struct mig_out *o);
+
 static void on_drained(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
@@ -373,6 +383,11 @@ static void on_drained(struct mlink *l)
 	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
 	}
+	if (o->st == O_PRECOPY && !o->t_round_out)
+		o->t_round_out = gisad_now_ns();
+	/* The final delta is on its way: the slot gets it while the destination commits. */
+	if (o->st == O_OUTCOME)
+		record_frozen(o);
 	if (o->job)
 		progress(o);
 }
@@ -633,6 +648,7 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 			o->ms->round_bytes[o->round] = len;
 		o->ms->precopy_bytes += len;
 		o->t_round = gisad_now_ns();
+		o->t_round_out = 0;
 		progress(o);
 	}
 	return r;
@@ -760,7 +776,7 @@ static int make_delta(struct mig_out *o, const struct gisa_image *cur,
 }
 
 static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_image);
-static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint64_t t_image);
+static void presume_doubt(struct mig_out *o);
 
 /*
  * Take the VM's image and send it as the next round's delta.  Version 2:
@@ -836,7 +852,8 @@ static uint64_t predict(const struct mig_out *o, const Gisa__V1__MigRoundAck *a,
 	if (o->last_round_bytes && o->last_round_ns > fixed)
 		wire = peer_ns((uint64_t)((double)(o->last_round_ns - fixed) * (double)estimate /
 					  (double)o->last_round_bytes));
-	return o->rtt_min + make_ns + apply_ns + 2 * o->durable_ns + wire;
+	/* A tracked switchover has one durable write in the downtime, the destination's. */
+	return o->rtt_min + make_ns + apply_ns + (o->live ? 1u : 2u) * o->durable_ns + wire;
 }
 
 /* Switch over now?  Fits the budget, the round limit, or no convergence. */
@@ -904,8 +921,9 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	}
 	o->ms->rounds = o->round + 1;
 	o->last_round_ns = now - o->t_round;
-	rtt = o->last_round_ns > peer_ns(a->import_ns) ?
-	      o->last_round_ns - peer_ns(a->import_ns) : 0;
+	/* A round trip: from the object's last byte out, not its first (that is the wire). */
+	rtt = now - (o->t_round_out ? o->t_round_out : o->t_round);
+	rtt = rtt > peer_ns(a->import_ns) ? rtt - peer_ns(a->import_ns) : 0;
 	if (o->round == 0 || (rtt && rtt < o->rtt_min))
 		o->rtt_min = rtt && rtt < o->rtt_min ? rtt : o->rtt_min;
 	o->ms->rtt_ns = o->rtt_min;
@@ -960,14 +978,14 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		  "bytes, predicted downtime %.3f ms (budget %u ms)", o->vm, o->round,
 		  (double)o->last_round_ns / 1e6, live ? "of" : "<=",
 		  (unsigned long long)estimate, (double)predicted / 1e6, o->budget_ms);
+	free(tracked);
 	if (time_to_switch(o, predicted)) {
 		if (live)
-			switchover_tracked(o, tracked, tracked_len, t_image);
+			presume_doubt(o);
 		else
 			switchover(o, img, t_image);
 		return;
 	}
-	free(tracked);
 	if (!img) {
 		/* Another round after all: its image, and tracking from there. */
 		r = gisa_image_from_vm(rec->vm, &img);
@@ -1097,6 +1115,7 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img,
 	}
 	/* The record in the slot: IN_DOUBT with the digests, for a restart. */
 	doubt.state = MIGREC_IN_DOUBT;
+	doubt.presumed = false;
 	r = migrec_stage_write(o->d, &doubt, buf, len, msg, msglen);
 	free(buf);
 	return r;
@@ -1225,8 +1244,10 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 		obj = fd.obj;
 		len = fd.len;
 		raw = fd.raw;
-		if (!r && !rd)
+		if (!r && !rd) {
 			o->doubt_pending = true;
+			o->rec.presumed = false;
+		}
 	}
 	gisa_image_free(img);
 	gisa_snap_state_release(&cst);
@@ -1245,21 +1266,53 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 
 /*
  * Version 2's switchover (docs/MIGRATION-PROTOCOL.md, section 3.4): the
- * final delta came from the VM's change tracking, so nothing inside the
- * downtime walks the state.  The target is the VM's own profile and caps
- * (round_ack checked), so the verdict cannot have changed and nothing is
- * converted; the chain binds the delta's bytes, and the full-state digests
- * are compared once the VM is active at the destination.  The slot gets
- * the delta and the IN_DOUBT record after the precopy deltas (one durable
- * write).  Takes raw.
+ * final delta comes from the VM's change tracking, so nothing inside the
+ * downtime walks the state, and nothing inside it waits for the disk.
+ * The IN_DOUBT record is written first, while the VM still runs, as
+ * presumed: it names no state, and a restart that finds it (and no frozen
+ * state in the slot) brings the VM back in doubt from its last checkpoint.
+ * The freeze comes one loop turn later, at a timer of the requests'
+ * priority, so that requests which queued behind the write are served,
+ * not refused.  The slot gets the final delta once it is on its way
+ * (record_frozen), while the destination commits.
+ */
+static void switch_turn(evutil_socket_t fd, short what, void *arg);
+
+static void presume_doubt(struct mig_out *o)
+{
+	static const struct timeval now = { 0, 0 };
+	char why[512] = "out of memory for a timer";
+	int r;
+
+	o->rec.state = MIGREC_IN_DOUBT;
+	o->rec.presumed = true;
+	r = migrec_write(o->d, &o->rec, why, sizeof(why));
+	if (!r && !o->switch_ev) {
+		o->switch_ev = evtimer_new(o->d->base, switch_turn, o);
+		if (!o->switch_ev || event_priority_set(o->switch_ev, GISAD_PRIO_DEFAULT))
+			r = -ENOMEM;
+	}
+	if (!r && evtimer_add(o->switch_ev, &now))
+		r = -ENOMEM;
+	if (r) {
+		resume(o, r, "the IN_DOUBT record: %s", why);
+		return;
+	}
+	o->st = O_SWITCH;
+}
+
+/*
+ * The final delta, hashed into the chain and sent.  The target is the
+ * VM's own profile and caps (round_ack checked), so the verdict cannot
+ * have changed and nothing is converted; the chain binds the delta's
+ * bytes, and the full-state digests are compared once the VM is active at
+ * the destination.  Takes raw (kept for the slot).
  */
 static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint64_t t_image)
 {
 	uint8_t od[MIG_DIGEST_SIZE], *obj = NULL;
-	struct migrec rec;
 	size_t olen = 0;
 	uint64_t t_frozen;
-	char why[512] = "";
 	int r;
 
 	o->t_freeze = t_image;
@@ -1274,28 +1327,84 @@ static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint
 		r = gisa_frame_chain_next(o->chain, o->round, od, o->rec.chain);
 	if (!r)
 		r = wrap(o, raw, len, &obj, &olen);
-	if (!r) {
-		/* D(I_f) and the target are computed after the commit (retire). */
-		memset(o->rec.final_digest, 0, MIG_DIGEST_SIZE);
-		memset(o->rec.target_digest, 0, MIG_DIGEST_SIZE);
-		o->rec.has_digests = true;
-		rec = o->rec;
-		rec.state = MIGREC_IN_DOUBT;
-		r = migrec_stage_final(o->d, &o->slot, &rec, raw, len, why, sizeof(why));
-	}
 	if (r) {
-		if (obj != raw)
-			free(obj);
 		free(raw);
-		resume(o, r, "%s: %s", why[0] ? "the IN_DOUBT record" : "the final delta",
-		       why[0] ? why : strerror(-r));
+		resume(o, r, "the final delta: %s", strerror(-r));
 		return;
 	}
-	o->doubt_pending = true;
+	/* D(I_f) and the target are computed after the commit (retire). */
+	memset(o->rec.final_digest, 0, MIG_DIGEST_SIZE);
+	memset(o->rec.target_digest, 0, MIG_DIGEST_SIZE);
+	o->rec.has_digests = true;
+	o->final_raw = raw;
+	o->final_len = len;
 	send_final(o, obj, olen, len, NULL, t_frozen);
 	if (obj != raw)
 		free(obj);
-	free(raw);
+}
+
+static void switch_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct mig_out *o = arg;
+	struct vmrec *rec = out_vm(o);
+	uint64_t t_image = gisad_now_ns();
+	struct gisa_image *img = NULL;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (!rec) {
+		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
+		return;
+	}
+	r = gisa_delta_make_vm(o->base, &o->base_state, rec->vm, unnamed, &raw, &len);
+	if (!r) {
+		switchover_tracked(o, raw, len, t_image);
+		return;
+	}
+	/* Tracking lost since the last turn (the VM was replaced): the image way. */
+	if (r == -ENODATA || r == -ESTALE) {
+		log_info("migration of VM `%s': change tracking unavailable (%s): the final delta "
+			 "will be made from images", o->vm, strerror(-r));
+		o->live = false;
+		r = gisa_image_from_vm(rec->vm, &img);
+		if (!r) {
+			switchover(o, img, t_image);
+			return;
+		}
+	}
+	resume(o, r, "the final delta of VM `%s': %s", o->vm, strerror(-r));
+}
+
+/*
+ * A tracked final delta on its way: the slot gets it after the precopy
+ * deltas, with the IN_DOUBT record that stands for the frozen VM, so that
+ * a restart before the outcome brings back the frozen state itself.
+ */
+static void record_frozen(struct mig_out *o)
+{
+	struct migrec rec = o->rec;
+	char why[512];
+	int r;
+
+	if (!o->final_raw)
+		return;
+	rec.state = MIGREC_IN_DOUBT;
+	rec.presumed = false;
+	r = migrec_stage_final(o->d, &o->slot, &rec, o->final_raw, o->final_len, why,
+			       sizeof(why));
+	free(o->final_raw);
+	o->final_raw = NULL;
+	if (r) {
+		log_warning("migration of VM `%s': its frozen state is not recorded (%s): if gisad "
+			    "stops before the outcome is known, the VM comes back in doubt from its "
+			    "last checkpoint", o->vm, why);
+		return;
+	}
+	o->rec.presumed = false;
+	o->doubt_pending = true;
 }
 
 /* ---- outcomes --------------------------------------------------------------------- */
@@ -1401,7 +1510,9 @@ static void retired(struct mig_out *o)
 /*
  * After a tracked switchover, D(I_f) is computed once the outcome is in:
  * the frozen VM is still here, unchanged since the freeze.  The target is
- * the same image (no conversion).
+ * the same image (no conversion).  Not after a restart that brought the
+ * VM back from its last checkpoint (a presumed record): that is not the
+ * state that left, and nothing is compared.
  */
 static void final_digest(struct mig_out *o)
 {
@@ -1411,6 +1522,11 @@ static void final_digest(struct mig_out *o)
 
 	if (!mig_digest_unknown(o->rec.final_digest))
 		return;
+	if (o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY && o->rec.presumed) {
+		log_warning("migration of VM `%s': its frozen state was not recorded before gisad "
+			    "restarted: the digests are not compared", o->vm);
+		return;
+	}
 	r = rec ? gisa_image_from_vm(rec->vm, &img) : -ENOENT;
 	if (!r)
 		r = gisa_snap_digest(img, o->rec.final_digest);
@@ -1466,13 +1582,27 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 	uint64_t now = gisad_now_ns();
 	bool match, wait;
 
+	/* Decided: the frozen state need not reach the slot any more. */
+	free(o->final_raw);
+	o->final_raw = NULL;
 	o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	if (o->t_freeze) {
+		/*
+		 * Active: informed, less the destination's time after it and half
+		 * a round trip; never less than the steps measured one after the
+		 * other on each side up to the activation, wire excluded.
+		 */
 		uint64_t after = peer_ns(oc->answer_ns) + o->rtt_min / 2;
+		uint64_t steps = o->ms->freeze_ns + o->ms->encode_ns + peer_ns(oc->recv_ns) +
+				 peer_ns(oc->import_ns) + peer_ns(oc->verify_ns) +
+				 peer_ns(oc->commit_ns);
 
 		o->ms->down_informed_ns = now - o->t_freeze;
 		o->ms->down_active_ns = after < o->ms->down_informed_ns ?
 					o->ms->down_informed_ns - after : 0;
+		if (o->ms->down_active_ns < steps)
+			o->ms->down_active_ns = steps < o->ms->down_informed_ns ? steps :
+						o->ms->down_informed_ns;
 	}
 	o->ms->recv_ns = peer_ns(oc->recv_ns);
 	o->ms->import_ns = peer_ns(oc->import_ns);
@@ -1581,6 +1711,7 @@ static void dial(struct mig_out *o);
 
 static void doubt(struct mig_out *o, const char *why)
 {
+	record_frozen(o);
 	record_doubt_json(o);
 	o->st = O_DOUBT;
 	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);

@@ -127,6 +127,8 @@ static char *rec_text(const struct migrec *r)
 	json_object_set_new(o, "peer_name", json_string(r->peer_name));
 	json_object_set_new(o, "peer_entry", json_string(r->peer_entry));
 	json_object_set_new(o, "peer_fingerprint", json_string(r->peer_fp));
+	if (r->presumed)
+		json_object_set_new(o, "presumed", json_true());
 	if (r->has_digests) {
 		put_hex(o, "final_digest", r->final_digest, MIG_DIGEST_SIZE);
 		put_hex(o, "chain", r->chain, MIG_DIGEST_SIZE);
@@ -846,6 +848,7 @@ static int parse(const char *text, size_t len, struct migrec *r, char *why, size
 		}
 		r->has_active_digest = true;
 	}
+	r->presumed = json_is_true(json_object_get(o, "presumed"));
 	if (json_is_integer(json_object_get(o, "error")))
 		r->error = (int)json_integer_value(json_object_get(o, "error"));
 	r->created_unix_ns = get_u64(o, "created_unix_ns");
@@ -1058,8 +1061,11 @@ static bool held(const struct gisad *d, const char *name)
  * A source record: the slot of the frozen VM's snapshot decides.  Written:
  * the final delta may have been sent, so the VM comes back frozen from
  * that snapshot (it becomes its current checkpoint) and stays in doubt.
- * Not written (or no slot) with PRECOPY: the VM never left.  Unreadable:
- * the VM is held.
+ * Not written (or no slot) with PRECOPY: the VM never left.  Not written
+ * with an IN_DOUBT record written before the freeze (presumed): the final
+ * delta may have been sent, but the frozen state never reached the disk,
+ * so the VM comes back in doubt from its last checkpoint.  Unreadable: the
+ * VM is held.
  */
 static int recover_source(struct gisad *d, struct migrec *r)
 {
@@ -1094,6 +1100,10 @@ static int recover_source(struct gisad *d, struct migrec *r)
 		}
 		log_notice("VM `%s' was frozen for its migration to %s when gisad stopped: it "
 			   "comes back in doubt", r->vm, r->peer);
+	} else if (r->state == MIGREC_IN_DOUBT && r->presumed) {
+		log_notice("VM `%s' was switching over to %s when gisad stopped, its frozen state "
+			   "not yet recorded: it comes back in doubt from its last checkpoint", r->vm,
+			   r->peer);
 	} else if (r->state == MIGREC_PRECOPY) {
 		if (migrec_stage_exists(d, r->id))
 			log_info("VM `%s': %s: its migration to %s never switched over", r->vm,

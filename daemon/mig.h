@@ -200,6 +200,12 @@ struct migrec {
 	char peer_name[GISA_TLS_MAX_NAME + 1];
 	char peer_entry[GISA_TLS_MAX_NAME + 1];  /* the allow-list entry it matched */
 	char peer_fp[GISA_TLS_FINGERPRINT_LEN + 1];
+	/*
+	 * Source, IN_DOUBT written before the freeze (a tracked switchover):
+	 * the frozen VM's state is not on disk until its slot holds the final
+	 * delta, whose record says false.
+	 */
+	bool presumed;
 	bool has_digests;
 	uint8_t final_digest[MIG_DIGEST_SIZE];  /* D(I_f) */
 	uint8_t chain[MIG_DIGEST_SIZE];         /* C_f */

@@ -953,7 +953,35 @@ start a
 grep -q "VM \`garb' is not restored: .*holds what gisad did not write there: not a gisa snapshot" "$T/a/log" ||
 	fail "a: no log line that \`garb' is held"
 [ "$(listed a garb)" = "" ] || fail "garb, held at a, was restored: $(listed a garb)"
-echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM"
+# A version 2 source writes its IN_DOUBT record before the freeze
+# (presumed) and the frozen state into the slot only once the final delta
+# is on its way: a stop in between finds a slot without its record.  The
+# final delta may have left, so the VM comes back in doubt -- from its
+# last checkpoint, not from the slot -- and asks the destination (which
+# has no record of it here: only an operator decides).
+g 0 a vm create pres --caps gisa --vcpus 1
+dp=$(digest a pres)
+stop a
+slot a 10000000000000000000000000000008 in-doubt pres "$T/other.gsnap" norecord
+python3 - "$T/a/state/migrations/10000000000000000000000000000008.json" "tls://127.0.0.1:${PORT[b]}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r.update(presumed=True, peer=sys.argv[2])
+json.dump(r, open(sys.argv[1], "w"))
+PY
+start a
+grep -q "VM \`pres' was switching over to tls://.* when gisad stopped, its frozen state not yet recorded: it comes back in doubt from its last checkpoint" \
+	"$T/a/log" || fail "a: no log line that \`pres' comes back in doubt from its checkpoint"
+[ "$(listed a pres)" = in-doubt ] || fail "pres at a is \`$(listed a pres)', not in doubt"
+[ "$(digest a pres)" = "$dp" ] || fail "pres came back in doubt, but not from its checkpoint"
+g 0 a --json job list
+id=$(jv "jobs.?vm=pres.?operation=migrate-out.-1.id")
+g 0 a job resolve "$id" resumed
+[ "$(listed a pres)" = none ] && [ "$(digest a pres)" = "$dp" ] ||
+	fail "pres at a, resolved as resumed, is \`$(listed a pres)'"
+! compgen -G "$T/a/state/migrations/10000000000000000000000000000008.*" >/dev/null ||
+	fail "pres's record or slot stays at a: $(ls "$T/a/state/migrations")"
+echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint"
 
 # ---- 11. a RETIRED record whose write fails ----------------------------------------
 # a with mig-fsync-shim: the first three writes of a RETIRED record fail.
@@ -1072,16 +1100,17 @@ start a
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' once its records are back"
 echo "ok 13: records that cannot be read stop gisad from starting"
 
-# ---- 14. a frozen snapshot that fails beside the worker thread ---------------------
+# ---- 14. a frozen state whose durable write fails -------------------------------
 # From 16384 queued interrupts on, each side pairs the switchover's steps on
-# two threads (daemon/par.h; case 3 migrated such a VM).  Here the source's
-# frozen snapshot of one, written by the loop's thread while the worker makes
-# the final delta, is not known to be durable (mig-fsync-shim, at a this
-# time): the source gives up with the VM running unchanged, nothing stays in
-# its slot, and the destination discards.  The shim fires once (on a's second
-# fdatasync of a slot: the first is the probe that times it): the next try
-# migrates it.
+# two threads (daemon/par.h; case 3 migrated such a VM).  Here, with the
+# source pinned to version 1, the source's frozen snapshot of one, written
+# by the loop's thread while the worker makes the final delta, is not known
+# to be durable (mig-fsync-shim, at a this time): the source gives up with
+# the VM running unchanged, nothing stays in its slot, and the destination
+# discards.  The shim fires once (on a's second fdatasync of a slot: the
+# first is the probe that times it): the next try migrates it.
 stop a
+conf a migration_max_version=1
 MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	start a
 g 0 a vm create huge --profile newest --caps gisa --vcpus 2
@@ -1106,7 +1135,28 @@ jis migration.source_digest "$d"
 [ "$(digest b huge)" = "$d" ] || fail "huge at b has not the digest it had at a"
 g 0 b vm destroy huge
 g 0 a vm destroy huge
-echo "ok 14: a frozen snapshot that fails beside the worker thread resumes the VM; the retry migrates it"
+# Version 2 writes nothing inside the downtime at the source: its IN_DOUBT
+# record came before the freeze, and the frozen state follows into the slot
+# once the final delta is on its way.  That write failing costs nothing
+# but the frozen state after a restart: the migration commits, the
+# digests are compared, and the failure is logged.
+stop a
+conf a
+MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+	start a
+g 0 a vm create slotfail --profile newest --caps gisa
+g 0 a irq inject slotfail "$T/io20k.bin"
+d=$(digest a slotfail)
+g 0 a --json migrate slotfail "tls://127.0.0.1:${PORT[b]}"
+jis migration.phase committed
+jis migration.rounds 1
+jis migration.digests_match true
+jis migration.source_digest "$d"
+[ "$(digest b slotfail)" = "$d" ] || fail "slotfail at b has not the digest it had at a"
+grep -q "migration of VM \`slotfail': its frozen state is not recorded (fdatasync of .*\.stage.*Input/output error)" \
+	"$T/a/log" || fail "a did not log the frozen state's failed write"
+g 0 b vm destroy slotfail
+echo "ok 14: a frozen snapshot that fails beside the worker thread resumes the VM; the retry migrates it; version 2's frozen state failing after the send is logged"
 
 # ---- 15. a torn version 1 commit ----------------------------------------------------
 #
