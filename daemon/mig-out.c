@@ -80,7 +80,8 @@ struct mig_out {
 	Gisa__V1__MigPurpose purpose;
 	struct mlink *l;
 	struct event *retry;
-	struct event *switch_ev;        /* O_SWITCH: the turn after the IN_DOUBT record */
+	struct event *switch_ev;        /* O_SWITCH: the turns after the IN_DOUBT record */
+	bool switch_now;                /* switch_ev's second hop: freeze */
 	uint32_t backoff_ms;
 
 	/* the job's parameters */
@@ -1271,10 +1272,12 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
  * The IN_DOUBT record is written first, while the VM still runs, as
  * presumed: it names no state, and a restart that finds it (and no frozen
  * state in the slot) brings the VM back in doubt from its last checkpoint.
- * The freeze comes one loop turn later, at a timer of the requests'
- * priority, so that requests which queued behind the write are served,
- * not refused.  The slot gets the final delta once it is on its way
- * (record_frozen), while the destination commits.
+ * The freeze comes in two hops: a timer of the requests' priority, so
+ * that the requests which queued behind the write are served, not
+ * refused; then, at the migration's priority, the freeze itself, at the
+ * start of a turn, so that the next turn writes the final delta before
+ * any request is looked at.  The slot gets the final delta once it is on
+ * its way (record_frozen), while the destination commits.
  */
 static void switch_turn(evutil_socket_t fd, short what, void *arg);
 
@@ -1355,6 +1358,13 @@ static void switch_turn(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!o->switch_now) {
+		o->switch_now = true;
+		if (!event_priority_set(o->switch_ev, GISAD_PRIO_MIGRATION)) {
+			event_active(o->switch_ev, EV_TIMEOUT, 1);
+			return;
+		}
+	}
 	if (!rec) {
 		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
 		return;
