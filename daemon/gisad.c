@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "dwq.h"
 #include "gisad.h"
 #include "log.h"
 #include "par.h"
@@ -211,6 +212,11 @@ static int run(struct gisad *d, int ready_fd)
 		log_err("event_base_new failed");
 		return 1;
 	}
+	r = dwq_init(d);
+	if (r) {
+		log_err("the durable-write queue: %s", strerror(-r));
+		goto out;
+	}
 	r = gisa_host_new(&hc, &d->host);
 	if (r) {
 		log_err("creating the host: %s", strerror(-r));
@@ -259,6 +265,7 @@ out:
 	if (ready_fd >= 0)
 		close(ready_fd);
 	mig_close_all(d);
+	dwq_stop(d);
 	ctl_close_all(d);
 	vmreg_free_all(d);
 	job_free_all(d);

@@ -67,6 +67,7 @@
 #define GISAD_PRIO_DEFAULT      1
 
 struct event_base;
+struct dwq;
 struct event;
 struct conn;
 struct mig;
@@ -165,6 +166,7 @@ struct uidcount {
 
 struct gisad {
 	struct event_base *base;
+	struct dwq *dwq;                /* durable writes off the loop (dwq.h) */
 	struct gisad_config cfg;
 	const char *config_path;        /* NULL: defaults only */
 	gid_t gid;                      /* of cfg.group */

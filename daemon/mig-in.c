@@ -88,6 +88,10 @@ struct mig_in {
 	uint64_t a_raw;
 	uint8_t a_digest[MIG_DIGEST_SIZE], a_chain[MIG_DIGEST_SIZE], a_target[MIG_DIGEST_SIZE];
 	uint64_t t_announce;
+	/* durable writes queued (dwq.h): the STAGING record, the slot */
+	uint64_t io_ticket;             /* the last one */
+	int io_r;                       /* the first that failed, -errno, with io_msg */
+	char io_msg[DWQ_MSG_MAX + 64];
 };
 
 /* ---- bookkeeping --------------------------------------------------------------- */
@@ -240,52 +244,44 @@ static int encode_checkpoint(const struct mig_in *s, const struct gisa_image *im
 	return r;
 }
 
-/*
- * The activated VM's checkpoint from its image (taken for its digest),
- * durably, then the slot removed: cheaper than replaying the slot's
- * deltas (migrec_stage_commit), which stays the way of a restart.
- */
-static int checkpoint(struct mig_in *s, const struct gisa_image *img,
-		      const struct gisa_snap_state *st, char *msg, size_t msglen)
+/* The COMMITTED record, queued after the activation. */
+static void committed_written(struct gisad *d, struct dwq_job *dj)
 {
-	char dir[PATH_MAX];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r = store_checkpoint_dir(s->d, s->rec.vm, dir, sizeof(dir), msg, msglen);
-
-	if (!r)
-		r = encode_checkpoint(s, img, st, &buf, &len, msg, msglen);
-	if (!r)
-		r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
-	free(buf);
-	if (!r)
-		r = migrec_stage_remove(s->d, s->rec.id, msg, msglen);
-	return r;
+	(void)d;
+	if (dj->r)
+		log_err("incoming VM `%s': the COMMITTED record: %s (the staged checkpoint "
+			"stands for it)", ((struct migrec_job *)dj)->rec.vm, dj->msg);
 }
 
+/* The activated VM's checkpoint, queued after the COMMITTED record. */
+static void installed(struct gisad *d, struct dwq_job *dj)
+{
+	const char *vm = ((struct migrec_job *)dj)->rec.vm;
+
+	(void)d;
+	if (dj->r > 0)
+		log_warning("incoming VM `%s': %s", vm, dj->msg);
+	else if (dj->r)
+		log_err("incoming VM `%s': %s (moved into place at the next start)", vm, dj->msg);
+}
+
+/*
+ * Committed and active: its digest (sent to the source), then the JSON
+ * record and the checkpoint, queued (dwq.h) so that the digest leaves at
+ * once.  A tracked commit's slot holds deltas: the active VM's image is
+ * the checkpoint, cheaper than replaying them.
+ */
 static void stage_move(struct mig_in *s)
 {
 	struct gisa_snap_state st = { 0 };
 	struct gisa_image *img = NULL;
-	char msg[PATH_MAX + 256];
 
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
-	/* A tracked commit's slot holds deltas: the active VM's image is the checkpoint. */
 	check_active(s, s->tracked ? &img : NULL, &st);
-	if (migrec_write(s->d, &s->rec, msg, sizeof(msg)))
-		log_err("incoming VM `%s': the COMMITTED record: %s (the staged checkpoint "
-			"stands for it)", s->rec.vm, msg);
-	if (img && checkpoint(s, img, &st, msg, sizeof(msg)))
-		log_warning("incoming VM `%s': its checkpoint from the active VM: %s (the staged "
-			    "one is moved instead)", s->rec.vm, msg);
-	if (migrec_stage_exists(s->d, s->rec.id) &&
-	    migrec_stage_commit(s->d, s->rec.id, s->rec.vm, msg, sizeof(msg)))
-		log_err("incoming VM `%s': %s (moved into place at the next start)", s->rec.vm,
-			msg);
-	gisa_image_free(img);
-	gisa_snap_state_release(&st);
+	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
+	(void)migrec_post_install(s->d, &s->rec, img, img ? &st : NULL, installed);
 }
 
 /* Hold or release the staging VM's place: its name, UUID and one of max_vms. */
@@ -309,6 +305,8 @@ static void live_drop(struct mig_in *s)
 static void in_free(struct mig_in *s)
 {
 	stage_move(s);
+	/* The queued writes own what they write: they go on, unheard of. */
+	dwq_disown(s->d, s);
 	reserve(s, false);
 	for (struct mig_in **p = &s->d->ins; *p; p = &(*p)->next) {
 		if (*p == s) {
@@ -461,6 +459,37 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	return 0;
 }
 
+/* A write queued for the staging VM is done: the STAGING record, or the slot. */
+static void stage_done(struct gisad *d, struct dwq_job *dj)
+{
+	struct migrec_job *j = (struct migrec_job *)dj;
+	struct mig_in *s = dj->owner;
+
+	(void)d;
+	if (j->kind == MIGREC_JOB_RESERVE && !dj->r)
+		s->slot = j->slot;
+	if (dj->r && !s->io_r) {
+		s->io_r = dj->r;
+		snprintf(s->io_msg, sizeof(s->io_msg), "%s: %s", j->kind == MIGREC_JOB_RESERVE ?
+			 "creating the checkpoint's slot" : "the STAGING record", dj->msg);
+	}
+}
+
+/*
+ * The queued writes are durable and did not fail: before a round is
+ * acknowledged, so that a source that switches over on that answer finds
+ * a destination whose restart knows the migration.  False: discarded.
+ */
+static bool settled(struct mig_in *s)
+{
+	dwq_wait(s->d, s->io_ticket);
+	dwq_complete(s->d);
+	if (!s->io_r)
+		return true;
+	discard(s, s->io_r, false, "%s", s->io_msg);
+	return false;
+}
+
 static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *msg,
 			size_t msglen)
 {
@@ -517,7 +546,9 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	snprintf(s->rec.peer_name, sizeof(s->rec.peer_name), "%s", s->l->peer.name);
 	snprintf(s->rec.peer_entry, sizeof(s->rec.peer_entry), "%s", s->l->peer.matched);
 	snprintf(s->rec.peer_fp, sizeof(s->rec.peer_fp), "%s", s->l->peer.fingerprint);
-	return migrec_write(s->d, &s->rec, msg, msglen);
+	/* Queued: durable before round 0 is acknowledged (settled). */
+	s->io_ticket = migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, s, stage_done);
+	return 0;
 }
 
 static void begin(struct mig_in *s, const Gisa__V1__MigMessage *m)
@@ -683,15 +714,10 @@ static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, uint8_t 
 		if (!r)
 			r = gisa_snap_state_make(img, &st);
 		if (!r) {
-			r = migrec_stage_reserve(s->d, s->rec.id, buf, len, &s->slot, msg, msglen);
-			if (r) {
-				free(buf);
-				gisa_image_free(img);
-				gisa_snap_state_release(&st);
-				snprintf(msg + strlen(msg), msglen - strlen(msg), " (creating the "
-					 "checkpoint's slot)");
-				return r;
-			}
+			/* Queued, with buf: settled before the round is acknowledged. */
+			s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, buf,
+						   len, s, stage_done);
+			buf = NULL;
 		}
 	} else {
 		r = unwrap(s, &buf, &len, msg, msglen);
@@ -880,9 +906,12 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 	a.has_live = a.has_live_ns = s->l->version >= 2;
 	a.live = s->live != NULL;
 	a.live_ns = s->live_ns;
-	a.import_ns = gisad_now_ns() - t0;
 	m.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK;
 	m.round_ack = &a;
+	if (!settled(s))
+		return;
+	/* With the wait for the queued writes: the source counts it apart from the wire. */
+	a.import_ns = gisad_now_ns() - t0;
 	s->round++;
 	s->st = I_STAGING;
 	if (mlink_send(s->l, &m))

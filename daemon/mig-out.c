@@ -123,7 +123,13 @@ struct mig_out {
 	uint64_t t_round_out;           /* the round's object left (the output drained) */
 	uint64_t last_round_ns, last_round_bytes, rtt_min;
 	uint64_t last_encode_ns;        /* making the last round's object */
-	uint64_t durable_ns;            /* one durable write into a slot, timed at MigReady */
+	uint64_t durable_ns;            /* one durable write into a slot, timed after its reservation */
+	/* durable writes queued (dwq.h) */
+	uint64_t io_ticket;             /* the last one queued for this migration */
+	int io_r;                       /* the first that failed, -errno, with io_msg */
+	bool slot_queued;               /* the slot's reservation was queued */
+	char io_msg[DWQ_MSG_MAX + 64];
+	struct event *io_ev;            /* the RETIRED record queued is written: go on */
 	uint64_t live_ns;               /* the destination's last round applied to its live VM */
 	uint64_t prev_predicted;        /* the last prediction, for convergence */
 	uint32_t no_progress;           /* rounds whose prediction did not improve */
@@ -149,6 +155,10 @@ static void out_free(struct mig_out *o)
 		event_free(o->retry);
 	if (o->switch_ev)
 		event_free(o->switch_ev);
+	if (o->io_ev)
+		event_free(o->io_ev);
+	/* The queued writes own what they write: they go on, unheard of. */
+	dwq_disown(o->d, o);
 	free(o->final_raw);
 	if (o->fetch_fd >= 0)
 		close(o->fetch_fd);
@@ -223,7 +233,7 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 		 * after a crash, it would bring the VM back from this older state
 		 * over the checkpoints it takes from now on.
 		 */
-		if (o->rec.state != MIGREC_NONE) {
+		if (o->rec.state != MIGREC_NONE || o->slot_queued) {
 			char rm[256];
 
 			if (migrec_stage_remove(o->d, o->rec.id, rm, sizeof(rm)))
@@ -342,6 +352,8 @@ static void on_down(struct mlink *l, int err, const char *why)
 		break;
 	case O_DONE:
 	case O_DOUBT:
+	case O_RETIRING:
+	case O_DIGEST:
 		break;
 	default:
 		give_up(o, err, "connection to %s: %s", o->uri, why);
@@ -368,6 +380,11 @@ static void on_timeout(struct mlink *l)
 		mlink_drop(l);
 		o->l = NULL;
 		schedule_query(o);
+		break;
+	case O_RETIRING:
+	case O_DIGEST:
+		mlink_drop(l);
+		o->l = NULL;
 		break;
 	default:
 		give_up(o, -ETIMEDOUT, "%s did not answer within %u ms (stall timeout)", o->uri,
@@ -509,6 +526,64 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
 	return r;
 }
 
+/*
+ * A precopy write queued (dwq.h) is done: the slot's reservation (with the
+ * time of one durable overwrite in it: the estimate of each side's write
+ * in the downtime) or the PRECOPY record.  A failure is taken up when the
+ * round is acknowledged (round_ack), before anything depends on them.
+ */
+static void prep_done(struct gisad *d, struct dwq_job *dj)
+{
+	struct migrec_job *j = (struct migrec_job *)dj;
+	struct mig_out *o = dj->owner;
+
+	(void)d;
+	if (j->kind == MIGREC_JOB_RESERVE && !dj->r) {
+		o->slot = j->slot;
+		o->durable_ns = j->probe_ns;
+	}
+	if (dj->r && !o->io_r) {
+		o->io_r = dj->r;
+		snprintf(o->io_msg, sizeof(o->io_msg), "%s: %s", j->kind == MIGREC_JOB_RESERVE ?
+			 "reserving the frozen snapshot's slot" : "the PRECOPY record", dj->msg);
+	}
+}
+
+/*
+ * The slot of the frozen VM, created durably with round 0's snapshot and
+ * room after it, so that a write in the downtime is an overwrite (mig.h):
+ * queued, while the hello's answer and round 0 travel.  Nonzero: the job
+ * ended.
+ */
+static int reserve_slot(struct mig_out *o)
+{
+	uint8_t *copy = malloc(o->round0_len ? o->round0_len : 1);
+
+	if (!copy) {
+		resume(o, -ENOMEM, "out of memory copying round 0 for the frozen snapshot's slot");
+		return -ENOMEM;
+	}
+	memcpy(copy, o->round0, o->round0_len);
+	o->slot_queued = true;
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_RESERVE, &o->rec, NULL, copy,
+				   o->round0_len, o, prep_done);
+	return 0;
+}
+
+/*
+ * Precopy's writes queued are durable, and did not fail: before the
+ * switchover's estimate (their timing) and anything in the slot.
+ */
+static bool prep_settled(struct mig_out *o)
+{
+	dwq_wait(o->d, o->io_ticket);
+	dwq_complete(o->d);
+	if (!o->io_r)
+		return true;
+	resume(o, o->io_r, "%s", o->io_msg);
+	return false;
+}
+
 static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
@@ -556,6 +631,8 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
 	o->l->has_id = true;
 	memcpy(o->rec.uuid, rec->uuid, 16);
+	if (reserve_slot(o))
+		return;
 
 	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps, o->base_digest);
 	b.vm_name = o->vm;
@@ -655,28 +732,8 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 	return r;
 }
 
-/*
- * The slot of the frozen VM, created durably now with round 0's snapshot
- * and room after it, so that the write in the downtime is an overwrite
- * (mig.h).  A block of zeros written the same way times one such write:
- * the estimate of each side's durable write in the downtime.
- */
-static int reserve_doubt(struct mig_out *o, char *msg, size_t msglen)
-{
-	int r = migrec_stage_reserve(o->d, o->rec.id, o->round0, o->round0_len, &o->slot, msg,
-				     msglen);
-
-	if (r)
-		return r;
-	o->durable_ns = gisad_now_ns();
-	r = migrec_stage_probe(o->d, &o->slot, msg, msglen);
-	o->durable_ns = gisad_now_ns() - o->durable_ns;
-	return r;
-}
-
 static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 {
-	char why[512];
 	int r;
 
 	o->ms->setup_ns = gisad_now_ns() - o->t_dial;
@@ -685,17 +742,8 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
 	o->rec.state = MIGREC_PRECOPY;
 	o->rec.created_unix_ns = gisad_unix_ns();
-	r = migrec_write(o->d, &o->rec, why, sizeof(why));
-	if (r) {
-		o->rec.state = MIGREC_NONE;
-		resume(o, r, "the PRECOPY record: %s", why);
-		return;
-	}
-	r = reserve_doubt(o, why, sizeof(why));
-	if (r) {
-		resume(o, r, "reserving the frozen snapshot's slot: %s", why);
-		return;
-	}
+	/* Queued behind the slot: round 0 leaves now, round_ack waits for both. */
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_WRITE, &o->rec, NULL, NULL, 0, o, prep_done);
 	r = gisa_frame_chain_init(o->rec.id, o->chain);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, 0, o->base_digest, o->chain);
@@ -920,6 +968,8 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 		       "lossy" : "impossible", gisa_compat_verdict_name(o->accepted));
 		return;
 	}
+	if (!prep_settled(o))
+		return;
 	o->ms->rounds = o->round + 1;
 	o->last_round_ns = now - o->t_round;
 	/* A round trip: from the object's last byte out, not its first (that is the wire). */
@@ -1393,28 +1443,34 @@ static void switch_turn(evutil_socket_t fd, short what, void *arg)
  * deltas, with the IN_DOUBT record that stands for the frozen VM, so that
  * a restart before the outcome brings back the frozen state itself.
  */
+/* The frozen state's write (queued by record_frozen) is done. */
+static void frozen_done(struct gisad *d, struct dwq_job *dj)
+{
+	struct mig_out *o = dj->owner;
+
+	(void)d;
+	if (dj->r) {
+		log_warning("migration of VM `%s': its frozen state is not recorded (%s): if gisad "
+			    "stops before the outcome is known, the VM comes back in doubt from its "
+			    "last checkpoint", o->vm, dj->msg);
+		return;
+	}
+	o->rec.presumed = false;
+	o->doubt_pending = true;
+}
+
 static void record_frozen(struct mig_out *o)
 {
 	struct migrec rec = o->rec;
-	char why[512];
-	int r;
 
 	if (!o->final_raw)
 		return;
 	rec.state = MIGREC_IN_DOUBT;
 	rec.presumed = false;
-	r = migrec_stage_final(o->d, &o->slot, &rec, o->final_raw, o->final_len, why,
-			       sizeof(why));
-	free(o->final_raw);
+	/* Queued: the loop is free for the outcome, which makes the write moot. */
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_FINAL, &rec, &o->slot, o->final_raw,
+				   o->final_len, o, frozen_done);
 	o->final_raw = NULL;
-	if (r) {
-		log_warning("migration of VM `%s': its frozen state is not recorded (%s): if gisad "
-			    "stops before the outcome is known, the VM comes back in doubt from its "
-			    "last checkpoint", o->vm, why);
-		return;
-	}
-	o->rec.presumed = false;
-	o->doubt_pending = true;
 }
 
 /* ---- outcomes --------------------------------------------------------------------- */
@@ -1433,39 +1489,48 @@ static void arm_retry(struct mig_out *o)
 }
 
 /*
- * COMMITTED: the RETIRED record, then the VM goes.  A record that cannot
- * be written leaves the VM frozen, in doubt to the control verbs (it is
- * active at the destination), and is retried with the queries' backoff
- * until it is written or gisad stops (its next start asks again and
- * retires the VM then).
+ * COMMITTED: the RETIRED record, then the VM goes.  The record is queued
+ * (dwq.h) while MigDigest travels; one that cannot be written leaves the
+ * VM frozen, in doubt to the control verbs (it is active at the
+ * destination), and is retried here with the queries' backoff until it is
+ * written or gisad stops (its next start asks again and retires the VM
+ * then).
  */
 static void retired(struct mig_out *o);
 
-static void retire_record(struct mig_out *o)
+static void retire_failed(struct mig_out *o, const char *why)
+{
+	struct vmrec *rec = out_vm(o);
+
+	if (rec)
+		rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
+	if (!o->backoff_ms)
+		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here, "
+			"it is active at %s; retried)", o->vm, why, o->uri);
+	o->st = O_RETIRING;
+	arm_retry(o);
+	job_changed(o->d, o->job);
+}
+
+/* The slot and the VM's current checkpoint removed, queued: nothing waits for it. */
+static void slot_removed(struct gisad *d, struct dwq_job *dj)
+{
+	(void)d;
+	if (dj->r)
+		log_warning("VM `%s' retired; its frozen snapshot or current checkpoint stays: %s",
+			    ((struct migrec_job *)dj)->rec.vm, dj->msg);
+}
+
+/* The RETIRED record is durable: the VM goes, listed as migrated. */
+static void retire_rest(struct mig_out *o)
 {
 	struct gisad *d = o->d;
 	struct vmrec *rec = out_vm(o);
 	struct retired *t;
-	char why[512], rm[256];
-	int r = migrec_write(d, &o->rec, why, sizeof(why));
 
-	if (r) {
-		rec = out_vm(o);
-		if (rec)
-			rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
-		if (o->st != O_RETIRING)
-			log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen "
-				"here, it is active at %s; retried)", o->vm, why, o->uri);
-		o->st = O_RETIRING;
-		arm_retry(o);
-		job_changed(d, o->job);
-		return;
-	}
-	if (o->st == O_RETIRING)
+	if (o->backoff_ms)
 		log_notice("migration of VM `%s': the RETIRED record is written", o->vm);
-	if (migrec_stage_remove(d, o->rec.id, rm, sizeof(rm)))
-		log_warning("migration of VM `%s': the frozen snapshot stays beside the RETIRED "
-			    "record: %s", o->vm, rm);
+	(void)migrec_post(d, MIGREC_JOB_RETIRE, &o->rec, NULL, NULL, 0, NULL, slot_removed);
 	if (rec) {
 		t = calloc(1, sizeof(*t));
 		if (t) {
@@ -1479,10 +1544,6 @@ static void retire_record(struct mig_out *o)
 			log_err("out of memory listing VM `%s' as migrated", o->vm);
 		}
 		vmreg_remove(d, rec);
-		int dr = store_checkpoint_delete(d, o->vm, NULL, why, sizeof(why));
-
-		if (dr < 0 && dr != -ENOENT)
-			log_warning("VM `%s' retired; its current checkpoint stays: %s", o->vm, why);
 	}
 	if (o->digest_wait) {
 		o->st = O_DIGEST;
@@ -1490,6 +1551,59 @@ static void retire_record(struct mig_out *o)
 		return;
 	}
 	retired(o);
+}
+
+/* The retry: the record written here, at once. */
+static void retire_record(struct mig_out *o)
+{
+	char why[512];
+
+	if (migrec_write(o->d, &o->rec, why, sizeof(why)))
+		retire_failed(o, why);
+	else
+		retire_rest(o);
+}
+
+static void retire_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct mig_out *o = arg;
+
+	(void)fd;
+	(void)what;
+	if (o->io_r)
+		retire_failed(o, o->io_msg);
+	else
+		retire_rest(o);
+}
+
+static void retire_written(struct gisad *d, struct dwq_job *dj)
+{
+	struct mig_out *o = dj->owner;
+
+	(void)d;
+	o->io_r = dj->r;
+	snprintf(o->io_msg, sizeof(o->io_msg), "%s", dj->msg);
+	event_active(o->io_ev, EV_TIMEOUT, 1);
+}
+
+/* Queue the RETIRED record; the VM goes when it is written (retire_turn). */
+static void retire_queue(struct mig_out *o)
+{
+	o->st = O_RETIRING;
+	if (!o->io_ev) {
+		o->io_ev = evtimer_new(o->d->base, retire_turn, o);
+		if (o->io_ev && event_priority_set(o->io_ev, GISAD_PRIO_MIGRATION)) {
+			event_free(o->io_ev);
+			o->io_ev = NULL;
+		}
+	}
+	if (!o->io_ev) {
+		retire_record(o);
+		return;
+	}
+	o->io_r = 0;
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_WRITE, &o->rec, NULL, NULL, 0, o,
+				   retire_written);
 }
 
 /* Retired: the digests compared (or not known), the job ends. */
@@ -1585,7 +1699,12 @@ static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const 
 		retired(o);
 }
 
-static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
+/*
+ * COMMITTED: the VM retires.  queued: the RETIRED record is written off
+ * the loop while MigDigest travels (an answer on the link); otherwise at
+ * once (an operator's resolution, answered with the job decided).
+ */
+static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queued)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigConfirm cf = GISA__V1__MIG_CONFIRM__INIT;
@@ -1668,7 +1787,10 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 		}
 	}
 	o->backoff_ms = 0;
-	retire_record(o);
+	if (queued)
+		retire_queue(o);
+	else
+		retire_record(o);
 }
 
 /* DISCARDED: the destination never commits; the VM runs here again. */
@@ -1689,7 +1811,7 @@ static void outcome(struct mig_out *o, const Gisa__V1__MigOutcome *oc)
 {
 	switch (oc->outcome) {
 	case GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED:
-		retire(o, oc);
+		retire(o, oc, true);
 		return;
 	case GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_DISCARDED:
 		discarded(o, oc);
@@ -1722,6 +1844,9 @@ static void dial(struct mig_out *o);
 static void doubt(struct mig_out *o, const char *why)
 {
 	record_frozen(o);
+	/* The JSON record follows the slot's: its write done, and heard of. */
+	dwq_wait(o->d, o->io_ticket);
+	dwq_complete(o->d);
 	record_doubt_json(o);
 	o->st = O_DOUBT;
 	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
@@ -2250,7 +2375,7 @@ int verb_job_resolve(struct request *r)
 		}
 		oc.vm_name = o->rec.remote_vm[0] ? o->rec.remote_vm : NULL;
 		/* The operator checked the destination: no digest to compare. */
-		retire(o, &oc);
+		retire(o, &oc, false);
 	} else {
 		resume(o, -ECANCELED, "resolved by the operator: the VM runs here");
 	}

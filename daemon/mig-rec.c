@@ -7,6 +7,11 @@
  * for the staged snapshot (a destination's commit, a source's frozen VM)
  * until it moves into checkpoints/<vm>/current.gsnap.
  *
+ * Each public function that touches these files runs on the loop or on
+ * the durable-write queue's thread (dwq.h); on the loop it first waits
+ * for the queued writes (dwq_flush), so that no write overtakes one
+ * queued before it.
+ *
  * Records are read back at start-up only, as hostile input: a file over
  * MIGREC_MAX_FILE is not read, every string is length-checked, and a
  * record that does not parse is logged and left alone (never guessed at).
@@ -27,6 +32,7 @@
 #include <gisa/delta.h>
 #include <gisa/snapshot.h>
 
+#include "dwq.h"
 #include "log.h"
 #include "mig.h"
 
@@ -70,7 +76,7 @@
 #define SLOT_DELTA_MAGIC           "GISAMDLT"
 #define SLOT_TRAILER_HEAD          (8u + 4u + MIG_DIGEST_SIZE)
 #define SLOT_MAX_DELTAS            4096u
-#define SLOT_APPEND_ROOM           (1u << 20)
+#define SLOT_APPEND_ROOM           (128u << 10)
 
 static const char *const state_names[] = {
 	[MIGREC_NONE] = "none",
@@ -151,6 +157,7 @@ int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msgl
 	char *text = rec_text(r);
 	int err;
 
+	dwq_flush(d);
 	if (!text) {
 		snprintf(msg, msglen, "out of memory for a migration record");
 		return -ENOMEM;
@@ -183,6 +190,7 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	char path[PATH_MAX];
 	int r;
 
+	dwq_flush(d);
 	/* The slot first: a crash in between leaves no slot without its record. */
 	if (!id_path(d, id, MIGREC_STAGE, path, sizeof(path)))
 		(void)unlink(path);
@@ -214,6 +222,7 @@ int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const u
 	uint8_t *buf;
 	int r = gisa_snap_info(snap, len, &info, &err);
 
+	dwq_flush(d);
 	if (r) {
 		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
 		return r;
@@ -253,6 +262,7 @@ int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *ms
 	char path[PATH_MAX], dir[PATH_MAX];
 	int r = rec_dir(d, dir, sizeof(dir), msg, msglen), dfd;
 
+	dwq_flush(d);
 	if (!r)
 		r = stage_path(d, id, path, sizeof(path), msg, msglen);
 	if (r)
@@ -279,6 +289,7 @@ bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
 	char path[PATH_MAX];
 
+	dwq_flush(d);
 	return !id_path(d, id, MIGREC_STAGE, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
@@ -340,6 +351,7 @@ int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *ms
 {
 	struct iovec v = { (void *)zero_block, sizeof(zero_block) };
 
+	dwq_flush(d);
 	/* Past the end of what the slot holds: zeros over zeros. */
 	return slot_overwrite(d, slot->id, (slot->end + MIGREC_STAGE_BLOCK - 1) &
 			      ~(uint64_t)(MIGREC_STAGE_BLOCK - 1), &v, 1, 0, msg, msglen);
@@ -408,6 +420,7 @@ static int slot_put(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off
 int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
 		       size_t len, char *msg, size_t msglen)
 {
+	dwq_flush(d);
 	/* The snapshot, then the record it stands for: one flush for both. */
 	return slot_put(d, r->id, 0, NULL, 0, r, snap, len, 0, msg, msglen);
 }
@@ -419,6 +432,7 @@ int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t
 	uint64_t room = SLOT_APPEND_ROOM + 2 * (uint64_t)len, zero_to = 0;
 	int r;
 
+	dwq_flush(d);
 	if (end + room > slot->size)
 		zero_to = (end + 2 * room + MIGREC_STAGE_BLOCK - 1) &
 			  ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
@@ -434,7 +448,163 @@ int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t
 int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const struct migrec *r,
 		       const uint8_t *delta, size_t len, char *msg, size_t msglen)
 {
+	dwq_flush(d);
 	return slot_put(d, slot->id, slot->end, delta, len, r, NULL, 0, 0, msg, msglen);
+}
+
+/* ---- the same writes, queued (dwq.h) ------------------------------------------ */
+
+/*
+ * The activated VM's checkpoint from its image, durably, then the slot
+ * removed: cheaper than replaying the slot's deltas, which stays the way
+ * of a restart (and of this job when the checkpoint cannot be written).
+ */
+static int job_install(struct gisad *d, struct migrec_job *j)
+{
+	struct gisa_snap_meta meta = {
+		.vm_name = j->rec.vm,
+		.vm_uuid = j->rec.uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = false };
+	char dir[PATH_MAX], *msg = j->j.msg, first[DWQ_MSG_MAX / 2] = "";
+	size_t msglen = sizeof(j->j.msg);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (j->img) {
+		r = store_checkpoint_dir(d, j->rec.vm, dir, sizeof(dir), msg, msglen);
+		if (!r) {
+			r = gisa_snap_encode_state(j->img, &j->st, &meta, &opts, &buf, &len);
+			if (r)
+				snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
+		}
+		if (!r)
+			r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
+		free(buf);
+		if (!r)
+			r = migrec_stage_remove(d, j->rec.id, msg, msglen);
+		if (!r)
+			return 0;
+		snprintf(first, sizeof(first), "%.200s", msg);
+	}
+	r = migrec_stage_exists(d, j->rec.id) ?
+	    migrec_stage_commit(d, j->rec.id, j->rec.vm, msg, msglen) : 0;
+	if (r || !first[0])
+		return r;
+	snprintf(msg, msglen, "its checkpoint from the active VM: %.200s (the staged one was moved "
+		 "instead)", first);
+	return 1;
+}
+
+static int job_run(struct gisad *d, struct dwq_job *dj)
+{
+	struct migrec_job *j = (struct migrec_job *)dj;
+	uint64_t t0;
+	int r;
+
+	switch (j->kind) {
+	case MIGREC_JOB_WRITE:
+		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
+	case MIGREC_JOB_RESERVE:
+		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
+					 sizeof(dj->msg));
+		if (r)
+			return r;
+		t0 = gisad_now_ns();
+		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
+		j->probe_ns = gisad_now_ns() - t0;
+		return r;
+	case MIGREC_JOB_FINAL:
+		return migrec_stage_final(d, &j->slot, &j->rec, j->buf, j->len, dj->msg,
+					  sizeof(dj->msg));
+	case MIGREC_JOB_REMOVE:
+		return migrec_stage_remove(d, j->rec.id, dj->msg, sizeof(dj->msg));
+	case MIGREC_JOB_RETIRE:
+		r = migrec_stage_remove(d, j->rec.id, dj->msg, sizeof(dj->msg));
+		if (r)
+			return r;
+		r = store_checkpoint_delete(d, j->rec.vm, NULL, dj->msg, sizeof(dj->msg));
+		return r == -ENOENT ? 0 : r;
+	case MIGREC_JOB_INSTALL:
+		return job_install(d, j);
+	}
+	snprintf(dj->msg, sizeof(dj->msg), "migration write of kind %d", (int)j->kind);
+	return -EINVAL;
+}
+
+static void job_release(struct dwq_job *dj)
+{
+	struct migrec_job *j = (struct migrec_job *)dj;
+
+	free(j->buf);
+	if (j->img) {
+		gisa_image_free(j->img);
+		gisa_snap_state_release(&j->st);
+		/* An activated VM's image: as large as the VM, given back at once. */
+		mig_heap_trim();
+	}
+}
+
+/* Queue j, or (on the caller's stack: no memory for it) run it to the end now. */
+static uint64_t job_go(struct gisad *d, struct migrec_job *j, bool now)
+{
+	if (!now)
+		return dwq_post(d, &j->j);
+	j->j.r = job_run(d, &j->j);
+	if (j->j.done)
+		j->j.done(d, &j->j);
+	job_release(&j->j);
+	return 0;
+}
+
+/* A job of kind for rec, malloc'd, or mine (zeroed) when out of memory. */
+static struct migrec_job *job_new(struct migrec_job *mine, enum migrec_job_kind kind,
+				  const struct migrec *rec, void *owner,
+				  void (*done)(struct gisad *d, struct dwq_job *j))
+{
+	struct migrec_job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		/* No job to queue: the write now, on this thread, and its done. */
+		memset(mine, 0, sizeof(*mine));
+		j = mine;
+	}
+	j->j.fn = job_run;
+	j->j.done = done;
+	j->j.release = job_release;
+	j->j.owner = owner;
+	j->kind = kind;
+	j->rec = *rec;
+	return j;
+}
+
+uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct migrec *rec,
+		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
+		     void (*done)(struct gisad *d, struct dwq_job *j))
+{
+	struct migrec_job mine, *j = job_new(&mine, kind, rec, owner, done);
+
+	if (slot)
+		j->slot = *slot;
+	j->buf = buf;
+	j->len = len;
+	return job_go(d, j, j == &mine);
+}
+
+uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct gisa_image *img,
+			     struct gisa_snap_state *st, void (*done)(struct gisad *d,
+								      struct dwq_job *j))
+{
+	struct migrec_job mine, *j = job_new(&mine, MIGREC_JOB_INSTALL, rec, NULL, done);
+
+	j->img = img;
+	if (st) {
+		j->st = *st;
+		memset(st, 0, sizeof(*st));
+	}
+	return job_go(d, j, j == &mine);
 }
 
 static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
@@ -697,8 +867,10 @@ int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct 
 	char path[PATH_MAX];
 	uint64_t size;
 	uint32_t n;
-	int fd, r = slot_open(d, id, path, sizeof(path), &fd, msg, msglen);
+	int fd, r;
 
+	dwq_flush(d);
+	r = slot_open(d, id, path, sizeof(path), &fd, msg, msglen);
 	if (r)
 		return r == -ENOENT ? 0 : r;
 	r = slot_read(fd, path, id, rec, NULL, &size, &n, msg, msglen);
@@ -718,6 +890,7 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 	uint32_t n = 0;
 	int r, fd;
 
+	dwq_flush(d);
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (!r)
 		r = slot_open(d, id, src, sizeof(src), &fd, msg, msglen);
@@ -908,6 +1081,7 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 	size_t cnt = 0, cap = 0;
 	DIR *dh;
 
+	dwq_flush(d);
 	*ret = NULL;
 	*n = 0;
 	if (rec_dir(d, dir, sizeof(dir), msg, sizeof(msg))) {

@@ -25,6 +25,7 @@
 #include <gisa/frame.h>
 #include <gisa/tls.h>
 
+#include "dwq.h"
 #include "gisad.h"
 #include "migration.pb-c.h"
 
@@ -283,6 +284,49 @@ bool migrec_stage_exists(struct gisad *d, const uint8_t id[MIG_ID_SIZE]);
  */
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
 			char *msg, size_t msglen);
+
+/*
+ * The writes above, made by the durable-write queue (dwq.h) while the loop
+ * goes on: a record (WRITE: rec), a slot reserved with round 0's snapshot
+ * and one overwrite timed after it (RESERVE: rec.id, buf; slot and
+ * probe_ns come back), a final delta and its record (FINAL: slot, rec,
+ * buf), a slot removed (REMOVE: rec.id), a retired VM's slot and current
+ * checkpoint removed (RETIRE: rec.id, rec.vm), an activated VM's checkpoint
+ * (INSTALL: img and st encoded as checkpoints/<rec.vm>/current.gsnap,
+ * then the slot removed; without img, or if that fails, the slot's state
+ * moved there, and j.r is 1 when only the first failed).  done runs on the
+ * loop with the result in j.r and j.msg; it only takes the results (no job, link or VM
+ * may go in it).  Takes buf.  The ticket, for dwq_wait (0: out of memory,
+ * the write was made at once and done has run).
+ */
+enum migrec_job_kind {
+	MIGREC_JOB_WRITE,
+	MIGREC_JOB_RESERVE,
+	MIGREC_JOB_FINAL,
+	MIGREC_JOB_REMOVE,
+	MIGREC_JOB_RETIRE,
+	MIGREC_JOB_INSTALL,
+};
+
+struct migrec_job {
+	struct dwq_job j;
+	enum migrec_job_kind kind;
+	struct migrec rec;
+	struct migrec_slot slot;
+	uint8_t *buf;
+	size_t len;
+	uint64_t probe_ns;
+	struct gisa_image *img;         /* INSTALL (the job's) */
+	struct gisa_snap_state st;      /* INSTALL: img's (the job's) */
+};
+
+uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct migrec *rec,
+		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
+		     void (*done)(struct gisad *d, struct dwq_job *j));
+/* INSTALL, taking img and *st (NULL and NULL: the slot's state). */
+uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct gisa_image *img,
+			     struct gisa_snap_state *st, void (*done)(struct gisad *d,
+								      struct dwq_job *j));
 
 /* ---- the destination (mig-in.c) ------------------------------------------ */
 

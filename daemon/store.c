@@ -30,6 +30,7 @@
 
 #include <gisa/image.h>
 
+#include "dwq.h"
 #include "gisad.h"
 #include "log.h"
 
@@ -426,12 +427,13 @@ static const char *tag_file(const char *tag)
 int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
 		     char *msg, size_t msglen)
 {
-	static unsigned long counter;
+	/* Atomic: the durable-write queue's thread writes files too (dwq.h). */
+	static _Atomic unsigned long counter;
 	char tmp[NAME_MAX + 1];
 	int dfd, fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu.tmp", name, (long)getpid(),
-			     ++counter) >= sizeof(tmp)) {
+			     (unsigned long)++counter) >= sizeof(tmp)) {
 		snprintf(msg, msglen, "file name `%s' is too long", name);
 		return -ENAMETOOLONG;
 	}
@@ -490,6 +492,7 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 	char dir[PATH_MAX], final[GISAD_NAME_MAX + 16];
 	int r;
 
+	dwq_flush(d);
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
@@ -513,6 +516,7 @@ int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint
 	char path[PATH_MAX];
 	int fd, r;
 
+	dwq_flush(d);
 	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
 	if (r)
 		return r;
@@ -541,6 +545,7 @@ int store_checkpoint_delete(struct gisad *d, const char *vm, const char *tag, ch
 	char path[PATH_MAX];
 	int r;
 
+	dwq_flush(d);
 	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
 	if (r)
 		return r;
@@ -577,6 +582,7 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 	DIR *dh;
 	int dfd, r;
 
+	dwq_flush(d);
 	*ret = NULL;
 	*n = 0;
 	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
@@ -755,6 +761,8 @@ void store_restore_all(struct gisad *d)
 int store_checkpoint_all(struct gisad *d)
 {
 	int failed = 0;
+
+	dwq_flush(d);
 
 	for (struct vmrec *rec = d->vms; rec; rec = rec->next) {
 		uint8_t digest[GISA_SNAP_DIGEST_SIZE];
