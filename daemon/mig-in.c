@@ -225,25 +225,6 @@ static void check_active(struct mig_in *s, struct gisa_image **ret_img,
 		"%s", s->rec.vm, b, a);
 }
 
-/* The VM's checkpoint file (stored): from st when given (img's state). */
-static int encode_checkpoint(const struct mig_in *s, const struct gisa_image *img,
-			     const struct gisa_snap_state *st, uint8_t **buf, size_t *len,
-			     char *msg, size_t msglen)
-{
-	struct gisa_snap_meta meta = {
-		.vm_name = s->rec.vm,
-		.vm_uuid = s->rec.uuid,
-		.created_unix_ns = gisad_unix_ns(),
-	};
-	struct gisa_snap_opts opts = { .compress = false };
-	int r = st ? gisa_snap_encode_state(img, st, &meta, &opts, buf, len) :
-		     gisa_snap_encode(img, &meta, &opts, buf, len);
-
-	if (r)
-		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
-	return r;
-}
-
 /* The COMMITTED record, queued after the activation. */
 static void committed_written(struct gisad *d, struct dwq_job *dj)
 {
@@ -1120,7 +1101,7 @@ static int commit(struct mig_in *s, const struct gisa_image *conv,
 	struct migrec done = s->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = encode_checkpoint(s, conv, st, &buf, &len, msg, msglen);
+	int r = mig_encode_checkpoint(conv, st, s->rec.vm, s->rec.uuid, &buf, &len, msg, msglen);
 
 	if (r)
 		return r;

@@ -1149,21 +1149,13 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img,
 			const struct gisa_snap_state *st, char *msg, size_t msglen)
 {
 	struct vmrec *rec = out_vm(o);
-	struct gisa_snap_meta meta = {
-		.vm_name = o->vm,
-		.vm_uuid = rec->uuid,
-		.created_unix_ns = gisad_unix_ns(),
-	};
-	struct gisa_snap_opts opts = { .compress = false };
 	struct migrec doubt = o->rec;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = gisa_snap_encode_state(img, st, &meta, &opts, &buf, &len);
+	int r = mig_encode_checkpoint(img, st, o->vm, rec->uuid, &buf, &len, msg, msglen);
 
-	if (r) {
-		snprintf(msg, msglen, "encoding the frozen VM's checkpoint: %s", strerror(-r));
+	if (r)
 		return r;
-	}
 	/* The record in the slot: IN_DOUBT with the digests, for a restart. */
 	doubt.state = MIGREC_IN_DOUBT;
 	doubt.presumed = false;
@@ -1438,11 +1430,6 @@ static void switch_turn(evutil_socket_t fd, short what, void *arg)
 	resume(o, r, "the final delta of VM `%s': %s", o->vm, strerror(-r));
 }
 
-/*
- * A tracked final delta on its way: the slot gets it after the precopy
- * deltas, with the IN_DOUBT record that stands for the frozen VM, so that
- * a restart before the outcome brings back the frozen state itself.
- */
 /* The frozen state's write (queued by record_frozen) is done. */
 static void frozen_done(struct gisad *d, struct dwq_job *dj)
 {
@@ -1459,6 +1446,11 @@ static void frozen_done(struct gisad *d, struct dwq_job *dj)
 	o->doubt_pending = true;
 }
 
+/*
+ * A tracked final delta on its way: the slot gets it after the precopy
+ * deltas, with the IN_DOUBT record that stands for the frozen VM, so that
+ * a restart before the outcome brings back the frozen state itself.
+ */
 static void record_frozen(struct mig_out *o)
 {
 	struct migrec rec = o->rec;

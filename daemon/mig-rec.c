@@ -452,6 +452,38 @@ int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const st
 	return slot_put(d, slot->id, slot->end, delta, len, r, NULL, 0, 0, msg, msglen);
 }
 
+int mig_encode_checkpoint(const struct gisa_image *img, const struct gisa_snap_state *st,
+			  const char *vm, const uint8_t uuid[16], uint8_t **buf, size_t *len,
+			  char *msg, size_t msglen)
+{
+	struct gisa_snap_meta meta = {
+		.vm_name = vm,
+		.vm_uuid = uuid,
+		.created_unix_ns = gisad_unix_ns(),
+	};
+	struct gisa_snap_opts opts = { .compress = false };
+	int r = st ? gisa_snap_encode_state(img, st, &meta, &opts, buf, len) :
+		     gisa_snap_encode(img, &meta, &opts, buf, len);
+
+	if (r)
+		snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * buf becomes checkpoints/<vm>/current.gsnap (dir) durably, and only then
+ * the slot goes, durably: a start in between finds the slot whole and
+ * moves it again, and once removed it cannot come back over a newer
+ * checkpoint.
+ */
+static int slot_to_checkpoint(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *dir,
+			      const uint8_t *buf, size_t len, char *msg, size_t msglen)
+{
+	int r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
+
+	return r ? r : migrec_stage_remove(d, id, msg, msglen);
+}
+
 /* ---- the same writes, queued (dwq.h) ------------------------------------------ */
 
 /*
@@ -461,12 +493,6 @@ int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const st
  */
 static int job_install(struct gisad *d, struct migrec_job *j)
 {
-	struct gisa_snap_meta meta = {
-		.vm_name = j->rec.vm,
-		.vm_uuid = j->rec.uuid,
-		.created_unix_ns = gisad_unix_ns(),
-	};
-	struct gisa_snap_opts opts = { .compress = false };
 	char dir[PATH_MAX], *msg = j->j.msg, first[DWQ_MSG_MAX / 2] = "";
 	size_t msglen = sizeof(j->j.msg);
 	uint8_t *buf = NULL;
@@ -475,16 +501,12 @@ static int job_install(struct gisad *d, struct migrec_job *j)
 
 	if (j->img) {
 		r = store_checkpoint_dir(d, j->rec.vm, dir, sizeof(dir), msg, msglen);
-		if (!r) {
-			r = gisa_snap_encode_state(j->img, &j->st, &meta, &opts, &buf, &len);
-			if (r)
-				snprintf(msg, msglen, "encoding the checkpoint: %s", strerror(-r));
-		}
 		if (!r)
-			r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
+			r = mig_encode_checkpoint(j->img, &j->st, j->rec.vm, j->rec.uuid, &buf,
+						  &len, msg, msglen);
+		if (!r)
+			r = slot_to_checkpoint(d, j->rec.id, dir, buf, len, msg, msglen);
 		free(buf);
-		if (!r)
-			r = migrec_stage_remove(d, j->rec.id, msg, msglen);
 		if (!r)
 			return 0;
 		snprintf(first, sizeof(first), "%.200s", msg);
@@ -897,12 +919,10 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 	if (r)
 		return r;
 	/*
-	 * The state is copied out, durably, and only then the slot removed,
-	 * durably: the slot stays whole (snapshot, deltas and record) until
-	 * the checkpoint is in place, so a start in between finds it written
-	 * and moves it again; and once removed it cannot come back over a
-	 * newer checkpoint.  A snapshot alone is copied as it is; with deltas
-	 * after it, the state they lead to is encoded.
+	 * The slot stays whole (snapshot, deltas and record) until the
+	 * checkpoint is in place (slot_to_checkpoint).  A snapshot alone is
+	 * copied as it is; with deltas after it, the state they lead to is
+	 * encoded.
 	 */
 	r = slot_read(fd, src, id, &rec, &img, &size, &n, msg, msglen);
 	if (r == 0)
@@ -916,24 +936,15 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 		if (r)
 			snprintf(msg, msglen, "reading `%s': %s", src, strerror(-r));
 	} else if (r > 0) {
-		struct gisa_snap_meta meta = {
-			.vm_name = vm,
-			.vm_uuid = rec.uuid,
-			.created_unix_ns = gisad_unix_ns(),
-		};
-		struct gisa_snap_opts opts = { .compress = false };
-
-		r = gisa_snap_encode(img, &meta, &opts, &buf, &len);
+		r = mig_encode_checkpoint(img, NULL, vm, rec.uuid, &buf, &len, msg, msglen);
 		if (r)
 			snprintf(msg, msglen, "encoding the state of `%s': %s", src, strerror(-r));
 	}
 	close(fd);
 	gisa_image_free(img);
 	if (!r)
-		r = store_file_write(dir, "current.gsnap", buf, len, msg, msglen);
+		r = slot_to_checkpoint(d, id, dir, buf, len, msg, msglen);
 	free(buf);
-	if (!r)
-		r = migrec_stage_remove(d, id, msg, msglen);
 	return r;
 }
 

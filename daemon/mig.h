@@ -328,6 +328,14 @@ uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct g
 			     struct gisa_snap_state *st, void (*done)(struct gisad *d,
 								      struct dwq_job *j));
 
+/*
+ * A VM's checkpoint file (stored, uncompressed), named vm and uuid: from
+ * st when given (img's state, made once), else from img.  -errno with msg.
+ */
+int mig_encode_checkpoint(const struct gisa_image *img, const struct gisa_snap_state *st,
+			  const char *vm, const uint8_t uuid[16], uint8_t **buf, size_t *len,
+			  char *msg, size_t msglen);
+
 /* ---- the destination (mig-in.c) ------------------------------------------ */
 
 /* A link whose hello was answered: serve purpose on it. */
