@@ -42,11 +42,12 @@
  *      (job_status as a fallback).  The job must be COMPLETED with
  *      matching digests, and the destination's VM must have the digest
  *      the job reports.  The destination's VmRSS before, and after its
- *      migrate-in job ended too (the staging image is freed then); its
+ *      migrate-in job ended too (the staging image is freed then) and
+ *      both daemons' queued durable writes have run (drain()); its
  *      VmHWM, reset through clear_refs before, gives the peak;
- *   6. on the same TLS connection: round trips of a 64-byte message each
- *      way (median of TB_ECHOES), and a bulk transfer of precopy +
- *      switchover bytes;
+ *   6. on the same TLS connection, with both daemons idle: round trips
+ *      of a 64-byte message each way (median of TB_ECHOES), and a bulk
+ *      transfer of precopy + switchover bytes;
  *   7. both VMs destroyed (the source's is retired: that frees its name).
  *
  * The injector: a thread with its own control connection rotates records
@@ -649,6 +650,25 @@ static void wait_dest_idle(struct conn *c)
 			     JOB_TIMEOUT_MS / 1000);
 		sleep_us(1000);
 	}
+}
+
+/*
+ * Wait until a daemon's queued durable writes have run: a migration ends
+ * before some of them (the destination's checkpoint of the new VM, the
+ * source's slot and checkpoint removals), and a figure taken while they
+ * run measures them too.  checkpoint_list waits for the queue before it
+ * reads the directory (daemon/dwq.h), so its reply is the drain.
+ */
+static void drain(struct conn *c, const char *vm)
+{
+	Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__VmRef ref = GISA__V1__VM_REF__INIT;
+
+	ref.vm = (char *)vm;
+	req.verb_case = GISA__V1__REQUEST__VERB_CHECKPOINT_LIST;
+	req.checkpoint_list = &ref;
+	gisa__v1__response__free_unpacked(call(c, &req, -1, GISA__V1__RESPONSE__RESULT_CHECKPOINTS,
+					       "checkpoint_list"), NULL);
 }
 
 /* ---- the daemons ------------------------------------------------------------ */
@@ -1789,6 +1809,8 @@ static double one_run(struct ctl *c, struct mstate *s, int comp, double rate, do
 		fail("migration of `%s' (job %llu): the digests do not match", s->name,
 		     (unsigned long long)id);
 	wait_dest_idle(&c->dst);
+	drain(&c->dst, s->name);
+	drain(&c->src, s->name);
 	rss1 = proc_kb(g.dst.pid, "VmRSS");
 	hwm1 = proc_kb(g.dst.pid, "VmHWM");
 	vm_digest(&c->dst, s->name, dg, NULL);
