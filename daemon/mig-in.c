@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -260,6 +261,13 @@ static void stage_move(struct mig_in *s)
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
+	/*
+	 * The answer woke the source's loop, and a wake-up over a local socket
+	 * puts the woken task on the waker's CPU, behind it: a source on this
+	 * host would wait a scheduler slice (milliseconds) for the digest
+	 * below to take its turn, and learn of the commit that late.
+	 */
+	sched_yield();
 	check_active(s, s->tracked ? &img : NULL, &st);
 	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
 	(void)migrec_post_install(s->d, &s->rec, img, img ? &st : NULL, installed);
@@ -1490,9 +1498,7 @@ static void fetch(struct mig_in *s, const Gisa__V1__MigFetch *f)
 	fr.state_digest.len = MIG_DIGEST_SIZE;
 	out.body_case = GISA__V1__MIG_MESSAGE__BODY_FETCH_REPLY;
 	out.fetch_reply = &fr;
-	r = mlink_send(s->l, &out);
-	if (!r)
-		r = mlink_send_object(s->l, fr.stream, buf, len);
+	r = mlink_send_object(s->l, &out, fr.stream, buf, len);
 	free(buf);
 	log_info("migration: %s (`%s') fetched VM `%s' (%zu bytes)%s", s->l->addr,
 		 s->l->peer.name, rec->name, len, r ? ": could not queue it" : "");

@@ -229,6 +229,8 @@ static void link_free(struct mlink *l)
 	}
 	gisa_frame_decoder_free(l->dec);
 	gisa_reasm_free(l->reasm);
+	if (l->tx)
+		evbuffer_free(l->tx);
 	free(l);
 }
 
@@ -335,15 +337,18 @@ static void link_down(struct mlink *l, int err, const char *why)
 
 /* ---- sending ------------------------------------------------------------- */
 
-int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
+/*
+ * Frames are built in l->tx and handed to the bufferevent in one piece:
+ * bufferevent_openssl writes each piece it is given as a TLS record of
+ * its own at once, so a header and its body, or an announcement and its
+ * object, given one by one, would leave as several records and wake the
+ * peer for each.  Built together, small frames share one record.
+ */
+static int tx_msg(struct mlink *l, Gisa__V1__MigMessage *m)
 {
-	uint8_t hdr[GISA_FRAME_HEADER_SIZE];
-	uint8_t *buf;
+	struct evbuffer_iovec v;
 	size_t len;
-	int r;
 
-	if (!l->bev)
-		return -ENOTCONN;
 	m->has_version = true;
 	m->version = l->version ? l->version : MIG_VERSION_NOW(l->d);
 	if (l->has_id) {
@@ -354,25 +359,15 @@ int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
 	len = gisa__v1__mig_message__get_packed_size(m);
 	if (len == 0 || len > GISA_FRAME_MSG_MAX)
 		return -E2BIG;
-	buf = malloc(len);
-	if (!buf)
+	if (evbuffer_reserve_space(l->tx, (ev_ssize_t)(GISA_FRAME_HEADER_SIZE + len), &v, 1) != 1)
 		return -ENOMEM;
-	gisa__v1__mig_message__pack(m, buf);
-	gisa_frame_header_write(hdr, GISA_FRAME_MSG, (uint32_t)len);
-	r = bufferevent_write(l->bev, hdr, sizeof(hdr)) || bufferevent_write(l->bev, buf, len) ?
-	    -ENOMEM : 0;
-	free(buf);
-	if (!r)
-		l->tx_queued += sizeof(hdr) + len;
-	return r;
+	gisa_frame_header_write(v.iov_base, GISA_FRAME_MSG, (uint32_t)len);
+	gisa__v1__mig_message__pack(m, (uint8_t *)v.iov_base + GISA_FRAME_HEADER_SIZE);
+	v.iov_len = GISA_FRAME_HEADER_SIZE + len;
+	return evbuffer_commit_space(l->tx, &v, 1) ? -ENOMEM : 0;
 }
 
-uint32_t mlink_next_stream(struct mlink *l)
-{
-	return ++l->tx_stream;
-}
-
-int mlink_send_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size_t len)
+static int tx_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size_t len)
 {
 	struct gisa_chunker *ch = NULL;
 	struct gisa_frame_out out;
@@ -387,15 +382,53 @@ int mlink_send_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size
 			r = more;
 			break;
 		}
-		if (bufferevent_write(l->bev, out.head, out.head_len) ||
-		    (out.data_len && bufferevent_write(l->bev, out.data, out.data_len))) {
+		if (evbuffer_add(l->tx, out.head, out.head_len) ||
+		    (out.data_len && evbuffer_add(l->tx, out.data, out.data_len))) {
 			r = -ENOMEM;
 			break;
 		}
-		l->tx_queued += out.head_len + out.data_len;
 	} while (more);
 	gisa_chunker_free(ch);
 	return r;
+}
+
+/* What l->tx holds goes to the connection, or nothing of it (r: the build's result). */
+static int tx_flush(struct mlink *l, int r)
+{
+	size_t n = evbuffer_get_length(l->tx);
+
+	if (!r && bufferevent_write_buffer(l->bev, l->tx))
+		r = -ENOMEM;
+	if (r)
+		evbuffer_drain(l->tx, evbuffer_get_length(l->tx));
+	else
+		l->tx_queued += n;
+	return r;
+}
+
+int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
+{
+	if (!l->bev)
+		return -ENOTCONN;
+	return tx_flush(l, tx_msg(l, m));
+}
+
+uint32_t mlink_next_stream(struct mlink *l)
+{
+	return ++l->tx_stream;
+}
+
+int mlink_send_object(struct mlink *l, Gisa__V1__MigMessage *announce, uint32_t stream,
+		      const uint8_t *buf, size_t len)
+{
+	int r;
+
+	if (!l->bev)
+		return -ENOTCONN;
+	r = announce ? tx_msg(l, announce) : 0;
+	if (!r)
+		r = tx_object(l, stream, buf, len);
+	return tx_flush(l, r);
 }
 
 int mlink_expect(struct mlink *l, uint32_t stream, uint64_t bytes, char *msg, size_t msglen)
@@ -754,9 +787,10 @@ static int link_new(struct gisad *d, struct gisa_tls_ctx *ctx, const char *diall
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->timer = evtimer_new(d->base, on_timer, l);
 	l->reaper = evtimer_new(d->base, on_reap, l);
+	l->tx = evbuffer_new();
 	if (l->timer)
 		event_priority_set(l->timer, GISAD_PRIO_MIGRATION);
-	if (!l->timer || !l->reaper) {
+	if (!l->timer || !l->reaper || !l->tx) {
 		snprintf(msg, msglen, "out of memory");
 		link_free(l);
 		return -ENOMEM;

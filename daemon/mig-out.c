@@ -392,8 +392,6 @@ static void on_timeout(struct mlink *l)
 	}
 }
 
-static void record_frozen(struct mig_out *o);
-
 static void on_drained(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
@@ -403,9 +401,6 @@ static void on_drained(struct mlink *l)
 	}
 	if (o->st == O_PRECOPY && !o->t_round_out)
 		o->t_round_out = gisad_now_ns();
-	/* The final delta is on its way: the slot gets it while the destination commits. */
-	if (o->st == O_OUTCOME)
-		record_frozen(o);
 	if (o->job)
 		progress(o);
 }
@@ -716,9 +711,7 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 	rd.chain.len = MIG_DIGEST_SIZE;
 	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND;
 	msg.round = &rd;
-	r = mlink_send(o->l, &msg);
-	if (!r)
-		r = mlink_send_object(o->l, stream, obj, len);
+	r = mlink_send_object(o->l, &msg, stream, obj, len);
 	if (!r) {
 		o->obj_queued += len;
 		o->last_round_bytes = len;
@@ -1077,7 +1070,6 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	Gisa__V1__MigSwitchover sw = GISA__V1__MIG_SWITCHOVER__INIT;
 	Gisa__V1__MigVerdict v = GISA__V1__MIG_VERDICT__INIT;
 	uint32_t stream = mlink_next_stream(o->l);
-	int r;
 
 	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps,
 		    o->tracked ? NULL : o->rec.final_digest);
@@ -1105,10 +1097,7 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_SWITCHOVER;
 	msg.switchover = &sw;
 	o->t_switch_sent = gisad_now_ns();
-	r = mlink_send(o->l, &msg);
-	if (!r)
-		r = mlink_send_object(o->l, stream, obj, len);
-	return r;
+	return mlink_send_object(o->l, &msg, stream, obj, len);
 }
 
 /*
@@ -1316,12 +1305,14 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
  * state in the slot) brings the VM back in doubt from its last checkpoint.
  * The freeze comes in two hops: a timer of the requests' priority, so
  * that the requests which queued behind the write are served, not
- * refused; then, at the migration's priority, the freeze itself, at the
- * start of a turn, so that the next turn writes the final delta before
- * any request is looked at.  The slot gets the final delta once it is on
- * its way (record_frozen), while the destination commits.
+ * refused; then, at the migration's priority, the freeze itself: the
+ * final delta is made and handed to the kernel in that one callback
+ * (mlink_send_object writes at once), before any request is looked at.
+ * The slot gets the final delta right after (record_frozen), while the
+ * destination commits.
  */
 static void switch_turn(evutil_socket_t fd, short what, void *arg);
+static void record_frozen(struct mig_out *o);
 
 static void presume_doubt(struct mig_out *o)
 {
@@ -1386,6 +1377,9 @@ static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint
 	send_final(o, obj, olen, len, NULL, t_frozen);
 	if (obj != raw)
 		free(obj);
+	/* Handed to the kernel: the slot gets it while the destination commits. */
+	if (o->st == O_OUTCOME)
+		record_frozen(o);
 }
 
 static void switch_turn(evutil_socket_t fd, short what, void *arg)

@@ -102,6 +102,7 @@ struct mlink {
 	uint8_t id[MIG_ID_SIZE];
 	uint32_t tx_stream;             /* last stream id sent */
 	uint32_t handshake_ms, wait_ms;
+	struct evbuffer *tx;            /* frames being built (mlink_send*) */
 	uint64_t tx_queued;             /* bytes handed to the bufferevent */
 	char addr[MIG_ADDR_MAX];
 	struct gisa_tls_peer peer;
@@ -124,8 +125,13 @@ void mlink_attach(struct mlink *l, const struct mlink_ops *ops, void *owner);
 int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m);
 /* The next stream id to announce. */
 uint32_t mlink_next_stream(struct mlink *l);
-/* Queue an object as CHUNK frames and END on stream.  -ENOMEM, -E2BIG. */
-int mlink_send_object(struct mlink *l, uint32_t stream, const uint8_t *buf, size_t len);
+/*
+ * Queue announce (NULL: none) and then an object as CHUNK frames and END
+ * on stream, all or nothing, handed to the connection together (small
+ * ones leave in one TLS record).  -ENOMEM, -E2BIG, -ENOTCONN.
+ */
+int mlink_send_object(struct mlink *l, Gisa__V1__MigMessage *announce, uint32_t stream,
+		      const uint8_t *buf, size_t len);
 /* Expect the peer's object on stream (announced with bytes).  -errno, msg. */
 int mlink_expect(struct mlink *l, uint32_t stream, uint64_t bytes, char *msg, size_t msglen);
 /* Bytes queued and not yet handed to the kernel. */
