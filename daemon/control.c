@@ -551,6 +551,10 @@ static void accept_one(struct gisad *d, int fd)
 	c->cred = cr;
 	c->rd = event_new(d->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->wr = event_new(d->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	if (c->rd && c->wr) {
+		event_priority_set(c->rd, GISAD_PRIO_REQUEST);
+		event_priority_set(c->wr, GISAD_PRIO_REQUEST);
+	}
 	if (!c->rd || !c->wr) {
 		if (c->rd)
 			event_free(c->rd);
@@ -784,6 +788,8 @@ int ctl_listen(struct gisad *d)
 		log_err("out of memory setting up the control socket");
 		return -ENOMEM;
 	}
+	event_priority_set(d->listen_ev, GISAD_PRIO_REQUEST);
+	event_priority_set(d->resume_ev, GISAD_PRIO_REQUEST);
 	event_add(d->listen_ev, NULL);
 	return 0;
 }

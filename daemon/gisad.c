@@ -204,9 +204,9 @@ static int run(struct gisad *d, int ready_fd)
 	d->listen_fd = -1;
 	d->base = event_base_new();
 	/*
-	 * Two priorities: migration links first (GISAD_PRIO_MIGRATION), so a
-	 * switchover is not queued behind a burst of control requests;
-	 * everything else at the default, GISAD_PRIO_DEFAULT.
+	 * Three priorities (gisad.h): a migration's steps first, then its
+	 * link with everything else, control requests last, so that a
+	 * switchover is not queued behind a burst of requests.
 	 */
 	if (!d->base || event_base_priority_init(d->base, GISAD_NR_PRIOS)) {
 		log_err("event_base_new failed");

@@ -61,10 +61,16 @@
 
 #define GISAD_VERSION_STRING    "gisad " GISAD_VERSION
 
-/* Event priorities (lower runs first); new events get the default. */
-#define GISAD_NR_PRIOS          2
-#define GISAD_PRIO_MIGRATION    0
-#define GISAD_PRIO_DEFAULT      1
+/*
+ * Event priorities (lower runs first).  New events get the middle one,
+ * GISAD_PRIO_DEFAULT; so do a TLS link's reads, writes and callbacks
+ * (bufferevent_openssl assigns its events there, and has no priority of
+ * its own).  Control connections come last.
+ */
+#define GISAD_NR_PRIOS          3
+#define GISAD_PRIO_MIGRATION    0       /* a migration's own steps and timers */
+#define GISAD_PRIO_DEFAULT      1       /* migration links, everything else */
+#define GISAD_PRIO_REQUEST      2       /* control connections */
 
 struct event_base;
 struct dwq;

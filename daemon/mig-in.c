@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -261,13 +260,8 @@ static void stage_move(struct mig_in *s)
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
-	/*
-	 * The answer woke the source's loop, and a wake-up over a local socket
-	 * puts the woken task on the waker's CPU, behind it: a source on this
-	 * host would wait a scheduler slice (milliseconds) for the digest
-	 * below to take its turn, and learn of the commit that late.
-	 */
-	sched_yield();
+	/* The answer is in the kernel: a source on this host runs before the digest. */
+	mlink_yield();
 	check_active(s, s->tracked ? &img : NULL, &st);
 	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
 	(void)migrec_post_install(s->d, &s->rec, img, img ? &st : NULL, installed);

@@ -30,6 +30,7 @@
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,10 +340,11 @@ static void link_down(struct mlink *l, int err, const char *why)
 
 /*
  * Frames are built in l->tx and handed to the bufferevent in one piece:
- * bufferevent_openssl writes each piece it is given as a TLS record of
- * its own at once, so a header and its body, or an announcement and its
- * object, given one by one, would leave as several records and wake the
- * peer for each.  Built together, small frames share one record.
+ * bufferevent_openssl writes (when the loop next turns) each piece of
+ * its output buffer as a TLS record of its own, so a header and its body,
+ * or an announcement and its object, given one by one, would leave as
+ * several records and wake the peer for each.  Built together, small
+ * frames share one record.
  */
 static int tx_msg(struct mlink *l, Gisa__V1__MigMessage *m)
 {
@@ -411,6 +413,17 @@ int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m)
 	if (!l->bev)
 		return -ENOTCONN;
 	return tx_flush(l, tx_msg(l, m));
+}
+
+/*
+ * A wake-up over a local socket puts the woken task on the waker's CPU,
+ * behind it, on the guess that the waker sleeps next; a peer on this host
+ * then waits for whatever the sender does after the send, up to a
+ * scheduler slice (milliseconds) when that is a digest.
+ */
+void mlink_yield(void)
+{
+	(void)sched_yield();
 }
 
 uint32_t mlink_next_stream(struct mlink *l)
@@ -821,8 +834,7 @@ static int link_start_tls(struct mlink *l, int fd)
 		l->ssl = NULL;
 		return -ENOMEM;
 	}
-	l->fd = -1;   /* the bufferevent owns it */
-	(void)bufferevent_priority_set(l->bev, GISAD_PRIO_MIGRATION);
+	l->fd = -1;   /* the bufferevent owns it; its events: GISAD_PRIO_DEFAULT (gisad.h) */
 	/* A close without close_notify is then EOF, not an error (also handled). */
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
 	no_delay(l);

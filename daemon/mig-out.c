@@ -1306,10 +1306,10 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
  * The freeze comes in two hops: a timer of the requests' priority, so
  * that the requests which queued behind the write are served, not
  * refused; then, at the migration's priority, the freeze itself: the
- * final delta is made and handed to the kernel in that one callback
- * (mlink_send_object writes at once), before any request is looked at.
- * The slot gets the final delta right after (record_frozen), while the
- * destination commits.
+ * final delta is made and queued in that one callback, and the link
+ * (above control requests, gisad.h) writes it when the loop next turns.
+ * The slot gets the final delta right after it is queued (record_frozen),
+ * while the destination commits.
  */
 static void switch_turn(evutil_socket_t fd, short what, void *arg);
 static void record_frozen(struct mig_out *o);
@@ -1325,7 +1325,7 @@ static void presume_doubt(struct mig_out *o)
 	r = migrec_write(o->d, &o->rec, why, sizeof(why));
 	if (!r && !o->switch_ev) {
 		o->switch_ev = evtimer_new(o->d->base, switch_turn, o);
-		if (!o->switch_ev || event_priority_set(o->switch_ev, GISAD_PRIO_DEFAULT))
+		if (!o->switch_ev || event_priority_set(o->switch_ev, GISAD_PRIO_REQUEST))
 			r = -ENOMEM;
 	}
 	if (!r && evtimer_add(o->switch_ev, &now))
@@ -1377,7 +1377,7 @@ static void switchover_tracked(struct mig_out *o, uint8_t *raw, size_t len, uint
 	send_final(o, obj, olen, len, NULL, t_frozen);
 	if (obj != raw)
 		free(obj);
-	/* Handed to the kernel: the slot gets it while the destination commits. */
+	/* On its way: the slot gets it while the destination commits. */
 	if (o->st == O_OUTCOME)
 		record_frozen(o);
 }

@@ -123,6 +123,12 @@ void mlink_attach(struct mlink *l, const struct mlink_ops *ops, void *owner);
  * in from the link.  -ENOMEM, -E2BIG (over the MSG cap), -ENOTCONN.
  */
 int mlink_send(struct mlink *l, Gisa__V1__MigMessage *m);
+/*
+ * Once a message the peer waits on has left (the drained callback: the
+ * bufferevent writes when the loop next turns), before a long step: let
+ * a peer on this host, just woken, run first.
+ */
+void mlink_yield(void);
 /* The next stream id to announce. */
 uint32_t mlink_next_stream(struct mlink *l);
 /*
