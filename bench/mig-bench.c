@@ -37,6 +37,8 @@
  *   4. maximum only: the destination gisad is restarted, so that its RSS
  *      growth is this migration's alone (freed heap stays in RSS: a
  *      destination that held the state before would seem to grow less);
+ *      it was restarted before the reference's import too, so that both
+ *      run in a fresh process (every page of their heap faulted in anew);
  *   5. the migration: Migrate {budget, compression}; the injector starts
  *      once the job exists; the end is awaited through job events
  *      (job_status as a fallback).  The job must be COMPLETED with
@@ -1772,6 +1774,8 @@ static double one_run(struct ctl *c, struct mstate *s, int comp, double rate, do
 	ref_len = snap_export(&c->src, s->name, exp_fd, comp == 1);
 	f[F_EXPORT] = ms_since(t0);
 	f[F_XFER_REF] = tbc_bulk((size_t)ref_len) / 1e6;
+	if (s->fresh_dest)
+		restart_dest(c);
 	t0 = now_ns();
 	snap_import(&c->dst, VM_REF, exp_fd);
 	f[F_IMPORT_REF] = ms_since(t0);

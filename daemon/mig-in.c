@@ -676,54 +676,57 @@ static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_stat
 		 char *msg, size_t msglen);
 
 /*
- * Turn a round's object into the next staging image; checks digest and
- * chain.  D(image) is the digest of its state, made here once: the
- * decoder checked the container's digest (FULL), gisa_delta_apply_states
- * the delta's result digest (DELTA), and every later round starts from
- * the state kept.  Round 0's snapshot file starts the slot (mig.h); a
- * DELTA's uncompressed bytes are handed back in *ret_delta (malloc'd).
+ * An image's state and digest (round 0's, the final one), on the worker
+ * for a large VM while the loop's thread judges it and builds its VM
+ * (par.h): the two only read the image.
  */
-static int apply(struct mig_in *s, uint8_t *buf, size_t len, bool full, uint8_t **ret_delta,
+struct final_state {
+	const struct gisa_image *img;
+	struct gisa_snap_state st;
+	uint64_t ns;
+	int r;
+};
+
+static void make_final_state(void *arg)
+{
+	struct final_state *f = arg;
+	uint64_t t0 = gisad_now_ns();
+
+	f->r = gisa_snap_state_make(f->img, &f->st);
+	f->ns = gisad_now_ns() - t0;
+}
+
+/*
+ * Turn a round's delta into the next staging image; checks digest and
+ * chain.  D(image) is the digest of its state, which
+ * gisa_delta_apply_states makes and checks against the delta's result
+ * digest; every later round starts from the state kept.  The delta's
+ * uncompressed bytes are handed back in *ret_delta (malloc'd).
+ */
+static int apply(struct mig_in *s, uint8_t *buf, size_t len, uint8_t **ret_delta,
 		 size_t *ret_delta_len, char *msg, size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
 	struct gisa_snap_state st = { 0 };
 	struct gisa_image *img = NULL;
-	int r;
+	int r = unwrap(s, &buf, &len, msg, msglen);
 
-	if (full) {
-		r = gisa_snap_decode(buf, len, &img, &s->round0, &serr);
-		/* Made now, in precopy: every later round starts from it. */
-		if (!r)
-			r = gisa_snap_state_make(img, &st);
-		if (!r) {
-			/* Queued, with buf: settled before the round is acknowledged. */
-			s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, buf,
-						   len, s, stage_done);
-			buf = NULL;
-		}
-	} else {
-		r = unwrap(s, &buf, &len, msg, msglen);
-		if (r) {
-			free(buf);
-			return r;
-		}
-		r = gisa_delta_apply_states(s->img, s->state.bytes ? &s->state : NULL, buf, len,
-					    &img, &st, &serr);
-	}
-	if (!r && !full) {
-		*ret_delta = buf;
-		*ret_delta_len = len;
-	} else {
-		free(buf);
-	}
 	if (r) {
+		free(buf);
+		return r;
+	}
+	r = gisa_delta_apply_states(s->img, s->state.bytes ? &s->state : NULL, buf, len, &img,
+				    &st, &serr);
+	if (r) {
+		free(buf);
 		gisa_image_free(img);
 		gisa_snap_state_release(&st);
 		snprintf(msg, msglen, "round %u: %s", s->round, serr.msg[0] ? serr.msg :
 			 strerror(-r));
 		return r;
 	}
+	*ret_delta = buf;
+	*ret_delta_len = len;
 	return adopt(s, img, &st, msg, msglen);
 }
 
@@ -790,15 +793,15 @@ static int judge(struct mig_in *s, const struct gisa_image *img, enum gisa_compa
  * Only when the image needs no conversion; a failure only means the
  * switchover takes the version 1 path.
  */
-static void live_build(struct mig_in *s)
+static void live_build(struct mig_in *s, const struct gisa_image *img)
 {
 	struct gisa_restore_error rerr = { 0 };
 	struct gisa_host_info hi;
 	int r = 0;
 
 	s->live = gisa_vm_free(s->live);
-	if (s->l->version < 2 || s->img->config.profile != s->target.profile ||
-	    s->img->config.caps != s->target.caps)
+	if (s->l->version < 2 || img->config.profile != s->target.profile ||
+	    img->config.caps != s->target.caps)
 		return;
 	if (!s->stage_host) {
 		struct gisa_host_config hc = { 0 };
@@ -808,11 +811,60 @@ static void live_build(struct mig_in *s)
 		r = gisa_host_new(&hc, &s->stage_host);
 	}
 	if (!r)
-		r = gisa_image_build_vm(s->img, s->stage_host, &s->live, &rerr);
+		r = gisa_image_build_vm(img, s->stage_host, &s->live, &rerr);
 	if (r)
 		log_info("incoming VM `%s': no live staging VM (%s%s%s): the switchover takes the "
 			 "image way", s->rec.vm, rerr.field ? rerr.field : "",
 			 rerr.field ? ": " : "", strerror(-r));
+}
+
+/*
+ * Round 0: the snapshot decoded (the decoder checked the container's
+ * digest), the slot started with it (queued, taking buf), and then the
+ * image's state and digest made on the worker for a large VM while the
+ * loop's thread judges the image and builds the live staging VM from it
+ * (par.h).  An image that is not the source's fails first, whatever else
+ * happened to it.
+ */
+static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_verdict *verdict,
+		  char *msg, size_t msglen)
+{
+	struct gisa_snap_error serr = { { 0 } };
+	struct final_state fs = { 0 };
+	struct gisa_image *img = NULL;
+	char vmsg[512] = "";
+	struct par par;
+	int r = gisa_snap_decode(buf, len, &img, &s->round0, &serr), rv;
+
+	if (r) {
+		free(buf);
+		snprintf(msg, msglen, "round 0: %s", serr.msg[0] ? serr.msg : strerror(-r));
+		return r;
+	}
+	/* Settled before the round is acknowledged. */
+	s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, buf, len, s,
+				   stage_done);
+	fs.img = img;
+	par_start(&par, mig_par_worth(img), make_final_state, &fs);
+	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));
+	if (!rv)
+		live_build(s, img);
+	par_join(&par);
+	r = fs.r;
+	if (r) {
+		gisa_image_free(img);
+		snprintf(msg, msglen, "round 0: its state: %s", strerror(-r));
+	} else {
+		/* Made now, in precopy: every later round starts from it. */
+		r = adopt(s, img, &fs.st, msg, msglen);
+	}
+	if (!r && rv) {
+		r = rv;
+		snprintf(msg, msglen, "%s", vmsg);
+	}
+	if (r)
+		live_drop(s);
+	return r;
 }
 
 /*
@@ -839,7 +891,7 @@ static int live_round(struct mig_in *s, const uint8_t base[MIG_DIGEST_SIZE],
 	if (s->live && gisa_delta_apply_vm(s->live, base, delta, len, named, &serr)) {
 		log_debug("incoming VM `%s': round %u rebuilds the live staging VM: %s", s->rec.vm,
 			  s->round, serr.msg);
-		live_build(s);
+		live_build(s, s->img);
 	}
 	s->live_ns = gisad_now_ns() - t0;
 	return 0;
@@ -858,13 +910,15 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 	int r;
 
 	memcpy(base, s->digest, MIG_DIGEST_SIZE);
-	r = apply(s, buf, len, s->round == 0, &delta, &delta_len, msg, sizeof(msg));
-	if (!r)
-		r = judge(s, s->img, &verdict, msg, sizeof(msg));
-	if (!r && s->round == 0)
-		live_build(s);
-	else if (!r)
-		r = live_round(s, base, delta, delta_len, msg, sizeof(msg));
+	if (s->round == 0) {
+		r = round0(s, buf, len, &verdict, msg, sizeof(msg));
+	} else {
+		r = apply(s, buf, len, &delta, &delta_len, msg, sizeof(msg));
+		if (!r)
+			r = judge(s, s->img, &verdict, msg, sizeof(msg));
+		if (!r)
+			r = live_round(s, base, delta, delta_len, msg, sizeof(msg));
+	}
 	free(delta);
 	if (r) {
 		discard(s, r, false, "%s", msg);
@@ -993,27 +1047,6 @@ static int target_check(struct mig_in *s, const struct gisa_image *conv,
 	memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
 	s->rec.has_active_digest = true;
 	return 0;
-}
-
-/*
- * The final image's state and digest, on the worker (for a large VM)
- * while the loop's thread judges it and builds its VM (par.h): the two
- * only read the image.
- */
-struct final_state {
-	const struct gisa_image *img;
-	struct gisa_snap_state st;
-	uint64_t ns;
-	int r;
-};
-
-static void make_final_state(void *arg)
-{
-	struct final_state *f = arg;
-	uint64_t t0 = gisad_now_ns();
-
-	f->r = gisa_snap_state_make(f->img, &f->st);
-	f->ns = gisad_now_ns() - t0;
 }
 
 /*
