@@ -445,17 +445,11 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 /* A write queued for the staging VM is done: the STAGING record, or the slot. */
 static void stage_done(struct gisad *d, struct dwq_job *dj)
 {
-	struct migrec_job *j = (struct migrec_job *)dj;
 	struct mig_in *s = dj->owner;
 
 	(void)d;
-	if (j->kind == MIGREC_JOB_RESERVE && !dj->r)
-		s->slot = j->slot;
-	if (dj->r && !s->io_r) {
-		s->io_r = dj->r;
-		snprintf(s->io_msg, sizeof(s->io_msg), "%s: %s", j->kind == MIGREC_JOB_RESERVE ?
-			 "creating the checkpoint's slot" : "the STAGING record", dj->msg);
-	}
+	(void)migrec_precopy_done(dj, &s->slot, &s->io_r, s->io_msg, sizeof(s->io_msg),
+				  "creating the checkpoint's slot", "the STAGING record");
 }
 
 /*
@@ -676,20 +670,20 @@ static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_stat
 		 char *msg, size_t msglen);
 
 /*
- * An image's state and digest (round 0's, the final one), on the worker
- * for a large VM while the loop's thread judges it and builds its VM
- * (par.h): the two only read the image.
+ * An image's state and digest (round 0's, or the final one the image way),
+ * on the worker for a large VM while the loop's thread judges it and
+ * builds its VM (par.h): the two only read the image.
  */
-struct final_state {
+struct image_state {
 	const struct gisa_image *img;
 	struct gisa_snap_state st;
 	uint64_t ns;
 	int r;
 };
 
-static void make_final_state(void *arg)
+static void make_image_state(void *arg)
 {
-	struct final_state *f = arg;
+	struct image_state *f = arg;
 	uint64_t t0 = gisad_now_ns();
 
 	f->r = gisa_snap_state_make(f->img, &f->st);
@@ -830,7 +824,7 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 		  char *msg, size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
-	struct final_state fs = { 0 };
+	struct image_state fs = { 0 };
 	struct gisa_image *img = NULL;
 	char vmsg[512] = "";
 	struct par par;
@@ -845,7 +839,7 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 	s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, buf, len, s,
 				   stage_done);
 	fs.img = img;
-	par_start(&par, mig_par_worth(img), make_final_state, &fs);
+	par_start(&par, mig_par_worth(img), make_image_state, &fs);
 	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));
 	if (!rv)
 		live_build(s, img);
@@ -1060,7 +1054,7 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 		       struct gisa_image **ret_conv, char *msg, size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
-	struct final_state fs = { 0 };
+	struct image_state fs = { 0 };
 	enum gisa_compat_verdict verdict;
 	uint8_t named[MIG_DIGEST_SIZE], conv_digest[MIG_DIGEST_SIZE];
 	struct gisa_image *img = NULL, *conv = NULL;
@@ -1084,7 +1078,7 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 		return r;
 	}
 	fs.img = img;
-	par_start(&par, mig_par_worth(img), make_final_state, &fs);
+	par_start(&par, mig_par_worth(img), make_image_state, &fs);
 	t_judge = gisad_now_ns();
 	rv = judge(s, img, &verdict, vmsg, sizeof(vmsg));
 	if (!rv)

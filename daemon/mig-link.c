@@ -438,7 +438,7 @@ int mlink_send_object(struct mlink *l, Gisa__V1__MigMessage *announce, uint32_t 
 
 	if (!l->bev)
 		return -ENOTCONN;
-	r = announce ? tx_msg(l, announce) : 0;
+	r = tx_msg(l, announce);
 	if (!r)
 		r = tx_object(l, stream, buf, len);
 	return tx_flush(l, r);

@@ -529,19 +529,14 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
  */
 static void prep_done(struct gisad *d, struct dwq_job *dj)
 {
-	struct migrec_job *j = (struct migrec_job *)dj;
 	struct mig_out *o = dj->owner;
+	uint64_t probe_ns;
 
 	(void)d;
-	if (j->kind == MIGREC_JOB_RESERVE && !dj->r) {
-		o->slot = j->slot;
-		o->durable_ns = j->probe_ns;
-	}
-	if (dj->r && !o->io_r) {
-		o->io_r = dj->r;
-		snprintf(o->io_msg, sizeof(o->io_msg), "%s: %s", j->kind == MIGREC_JOB_RESERVE ?
-			 "reserving the frozen snapshot's slot" : "the PRECOPY record", dj->msg);
-	}
+	probe_ns = migrec_precopy_done(dj, &o->slot, &o->io_r, o->io_msg, sizeof(o->io_msg),
+				       "reserving the frozen snapshot's slot", "the PRECOPY record");
+	if (probe_ns)
+		o->durable_ns = probe_ns;
 }
 
 /*

@@ -486,6 +486,24 @@ static int slot_to_checkpoint(struct gisad *d, const uint8_t id[MIG_ID_SIZE], co
 
 /* ---- the same writes, queued (dwq.h) ------------------------------------------ */
 
+uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
+			     char *first_msg, size_t msglen, const char *what_reserve,
+			     const char *what_record)
+{
+	const struct migrec_job *j = (const struct migrec_job *)dj;
+	bool reserve = j->kind == MIGREC_JOB_RESERVE;
+
+	if (dj->r && !*first_r) {
+		*first_r = dj->r;
+		snprintf(first_msg, msglen, "%s: %s", reserve ? what_reserve : what_record,
+			 dj->msg);
+	}
+	if (!reserve || dj->r)
+		return 0;
+	*slot = j->slot;
+	return j->probe_ns;
+}
+
 /*
  * The activated VM's checkpoint from its image, durably, then the slot
  * removed: cheaper than replaying the slot's deltas, which stays the way

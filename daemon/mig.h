@@ -132,9 +132,10 @@ void mlink_yield(void);
 /* The next stream id to announce. */
 uint32_t mlink_next_stream(struct mlink *l);
 /*
- * Queue announce (NULL: none) and then an object as CHUNK frames and END
- * on stream, all or nothing, handed to the connection together (small
- * ones leave in one TLS record).  -ENOMEM, -E2BIG, -ENOTCONN.
+ * Queue announce (the message naming the stream) and then an object as
+ * CHUNK frames and END on stream, all or nothing, handed to the
+ * connection together (small ones leave in one TLS record).  -ENOMEM,
+ * -E2BIG, -ENOTCONN.
  */
 int mlink_send_object(struct mlink *l, Gisa__V1__MigMessage *announce, uint32_t stream,
 		      const uint8_t *buf, size_t len);
@@ -335,6 +336,15 @@ struct migrec_job {
 uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct migrec *rec,
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
+/*
+ * A precopy write queued by either side is done (a slot's RESERVE, or a
+ * record): a reservation's slot into *slot, and the first failure into
+ * *first_r and first_msg, named what_reserve or what_record.  Returns the
+ * reservation's probe_ns (0 for anything else or a failure).
+ */
+uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
+			     char *first_msg, size_t msglen, const char *what_reserve,
+			     const char *what_record);
 /* INSTALL, taking img and *st (NULL and NULL: the slot's state). */
 uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct gisa_image *img,
 			     struct gisa_snap_state *st, void (*done)(struct gisad *d,
