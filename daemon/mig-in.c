@@ -449,7 +449,7 @@ static void stage_done(struct gisad *d, struct dwq_job *dj)
 
 	(void)d;
 	(void)migrec_precopy_done(dj, &s->slot, &s->io_r, s->io_msg, sizeof(s->io_msg),
-				  "creating the checkpoint's slot", "the STAGING record");
+				  "the checkpoint's slot", "the STAGING record");
 }
 
 /*
@@ -523,8 +523,15 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	snprintf(s->rec.peer_name, sizeof(s->rec.peer_name), "%s", s->l->peer.name);
 	snprintf(s->rec.peer_entry, sizeof(s->rec.peer_entry), "%s", s->l->peer.matched);
 	snprintf(s->rec.peer_fp, sizeof(s->rec.peer_fp), "%s", s->l->peer.fingerprint);
-	/* Queued: durable before round 0 is acknowledged (settled). */
+	/*
+	 * Queued, durable before round 0 is acknowledged (settled): the
+	 * record, and the slot reserved for the size announced, while round 0
+	 * travels and is decoded; round0 then only overwrites it.
+	 */
 	s->io_ticket = migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, s, stage_done);
+	s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, NULL,
+				   !b->has_estimated_bytes ? 0 : b->estimated_bytes > SIZE_MAX ?
+				   SIZE_MAX : (size_t)b->estimated_bytes, s, stage_done);
 	return 0;
 }
 
@@ -835,9 +842,8 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 		snprintf(msg, msglen, "round 0: %s", serr.msg[0] ? serr.msg : strerror(-r));
 		return r;
 	}
-	/* Settled before the round is acknowledged. */
-	s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, buf, len, s,
-				   stage_done);
+	/* Into the slot reserved at MigBegin; settled before the round is acknowledged. */
+	s->io_ticket = migrec_post(s->d, MIGREC_JOB_FILL, &s->rec, NULL, buf, len, s, stage_done);
 	fs.img = img;
 	par_start(&par, mig_par_worth(img), make_image_state, &fs);
 	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));

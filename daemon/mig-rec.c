@@ -212,27 +212,24 @@ static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return 0;
 }
 
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
+/*
+ * Create the slot durably: snap (may be NULL) from its start, then zeros
+ * to room for expected bytes stored whole (a fallback's snapshot) or for
+ * deltas after snap.
+ */
+static int slot_create(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+		       size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
+		       size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
-	struct gisa_snap_error err = { { 0 } };
-	struct gisa_snap_info info;
-	uint64_t expected, size;
+	uint64_t size;
 	uint8_t *buf;
-	int r = gisa_snap_info(snap, len, &info, &err);
+	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 
-	dwq_flush(d);
-	if (r) {
-		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
-		return r;
-	}
-	r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
-	/* Room for the state stored whole (a fallback's snapshot), or for deltas after it. */
-	expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len + info.state_len +
-		   GISA_SNAP_DIGEST_SIZE;
+	if (expected > MIGREC_STAGE_MAX_RESERVE)
+		expected = MIGREC_STAGE_MAX_RESERVE;
 	size = expected + expected / 8 + MIGREC_STAGE_SLACK;
 	size = size > MIGREC_STAGE_MAX_RESERVE ? MIGREC_STAGE_MAX_RESERVE : size;
 	if (size < (uint64_t)len + SLOT_APPEND_ROOM)
@@ -244,7 +241,8 @@ int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const u
 			 (unsigned long long)size);
 		return -ENOMEM;
 	}
-	memcpy(buf, snap, len);
+	if (len)
+		memcpy(buf, snap, len);
 	mig_hex(id, MIG_ID_SIZE, name);
 	strcat(name, MIGREC_STAGE);
 	r = store_file_write(dir, name, buf, (size_t)size, msg, msglen);
@@ -255,6 +253,33 @@ int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const u
 		slot->size = size;
 	}
 	return r;
+}
+
+/* The stored size of the snapshot file snap: what a slot makes room for. */
+static int snap_expected(const uint8_t *snap, size_t len, uint64_t *expected, char *msg,
+			 size_t msglen)
+{
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_snap_info info;
+	int r = gisa_snap_info(snap, len, &info, &err);
+
+	if (r) {
+		snprintf(msg, msglen, "round 0's snapshot: %s", err.msg);
+		return r;
+	}
+	*expected = (uint64_t)GISA_SNAP_PREAMBLE_SIZE + info.header_len + info.state_len +
+		    GISA_SNAP_DIGEST_SIZE;
+	return 0;
+}
+
+int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
+			 size_t msglen)
+{
+	int r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
+
+	dwq_flush(d);
+	return r ? r : slot_create(d, id, snap, snap ? len : 0, expected, slot, msg, msglen);
 }
 
 int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
@@ -343,6 +368,38 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64
 		snprintf(msg, msglen, "fdatasync of `%s': %s", path, strerror(-r));
 	}
 	close(fd);
+	return r;
+}
+
+int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
+{
+	struct iovec v = { (void *)snap, len };
+	char path[PATH_MAX];
+	uint64_t expected, zero_to = 0;
+	struct stat st;
+	int r = snap_expected(snap, len, &expected, msg, msglen);
+
+	dwq_flush(d);
+	if (!r)
+		r = stage_path(d, id, path, sizeof(path), msg, msglen);
+	if (r)
+		return r;
+	if (stat(path, &st)) {
+		r = -errno;
+		snprintf(msg, msglen, "the slot `%s': %s", path, strerror(-r));
+		return r;
+	}
+	/* Reserved for the size the source announced; a larger snapshot extends it. */
+	if ((uint64_t)len + SLOT_APPEND_ROOM > (uint64_t)st.st_size)
+		zero_to = ((uint64_t)len + 2 * SLOT_APPEND_ROOM + MIGREC_STAGE_BLOCK - 1) &
+			  ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+	r = slot_overwrite(d, id, 0, &v, 1, zero_to, msg, msglen);
+	if (!r) {
+		memcpy(slot->id, id, MIG_ID_SIZE);
+		slot->end = len;
+		slot->size = zero_to > (uint64_t)st.st_size ? zero_to : (uint64_t)st.st_size;
+	}
 	return r;
 }
 
@@ -491,7 +548,7 @@ uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot,
 			     const char *what_record)
 {
 	const struct migrec_job *j = (const struct migrec_job *)dj;
-	bool reserve = j->kind == MIGREC_JOB_RESERVE;
+	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_FILL;
 
 	if (dj->r && !*first_r) {
 		*first_r = dj->r;
@@ -501,7 +558,7 @@ uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot,
 	if (!reserve || dj->r)
 		return 0;
 	*slot = j->slot;
-	return j->probe_ns;
+	return j->kind == MIGREC_JOB_RESERVE ? j->probe_ns : 0;
 }
 
 /*
@@ -548,14 +605,21 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_WRITE:
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
-		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
+		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->len, &j->slot, dj->msg,
 					 sizeof(dj->msg));
-		if (r)
+		/*
+		 * The probe times the source's write in the downtime (its estimate);
+		 * a destination's empty reservation needs none.
+		 */
+		if (r || !j->buf)
 			return r;
 		t0 = gisad_now_ns();
 		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
 		j->probe_ns = gisad_now_ns() - t0;
 		return r;
+	case MIGREC_JOB_FILL:
+		return migrec_stage_fill(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
+					 sizeof(dj->msg));
 	case MIGREC_JOB_FINAL:
 		return migrec_stage_final(d, &j->slot, &j->rec, j->buf, j->len, dj->msg,
 					  sizeof(dj->msg));

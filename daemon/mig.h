@@ -241,8 +241,10 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
 /*
  * <state_dir>/migrations/<id>.stage: the slot of a destination's staged
  * checkpoint (a record written in it means COMMITTED) or of a source's
- * frozen VM (IN_DOUBT).  It is created durably at round 0 holding round
- * 0's snapshot, zero-filled beyond to room for the state stored whole and
+ * frozen VM (IN_DOUBT).  It is created durably in precopy holding round
+ * 0's snapshot (a source's as it sends MigBegin; a destination's is
+ * reserved on receiving it, all zeros, and round 0 written into it once
+ * decoded), zero-filled beyond to room for the state stored whole and
  * for deltas; a version 2 migration appends each precopy round's delta
  * (durably, during precopy) and, inside the downtime, the final delta
  * with the record: an overwrite of reserved blocks and one fdatasync.  A
@@ -255,9 +257,22 @@ struct migrec_slot {
 	uint64_t size;                          /* the file's size: zeros after end */
 };
 
-/* Create the slot holding round 0's snapshot file (snap).  -errno with msg. */
+/*
+ * Create the slot holding round 0's snapshot file (snap), room made for
+ * it; or, snap NULL, holding zeros only, room made for a snapshot of
+ * expected bytes (MigBegin's estimate, capped), to be filled by
+ * migrec_stage_fill.  -errno with msg.
+ */
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
+			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
+			 size_t msglen);
+/*
+ * Write round 0's snapshot file (snap) from the start of a slot reserved
+ * empty: an overwrite and one fdatasync (extending the file if snap is
+ * larger than the reservation).  -errno with msg.
+ */
+int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
 /* Append a precopy round's (uncompressed) delta durably.  -errno with msg. */
 int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t *delta,
 			size_t len, char *msg, size_t msglen);
@@ -301,8 +316,10 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 /*
  * The writes above, made by the durable-write queue (dwq.h) while the loop
  * goes on: a record (WRITE: rec), a slot reserved with round 0's snapshot
- * and one overwrite timed after it (RESERVE: rec.id, buf; slot and
- * probe_ns come back), a final delta and its record (FINAL: slot, rec,
+ * and one overwrite timed after it, or empty for len bytes (buf NULL, no
+ * probe) (RESERVE: rec.id, buf, len; slot and probe_ns come back), round 0's
+ * snapshot written into a slot reserved empty (FILL: rec.id, buf; slot
+ * comes back), a final delta and its record (FINAL: slot, rec,
  * buf), a slot removed (REMOVE: rec.id), a retired VM's slot and current
  * checkpoint removed (RETIRE: rec.id, rec.vm), an activated VM's checkpoint
  * (INSTALL: img and st encoded as checkpoints/<rec.vm>/current.gsnap,
@@ -315,6 +332,7 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 enum migrec_job_kind {
 	MIGREC_JOB_WRITE,
 	MIGREC_JOB_RESERVE,
+	MIGREC_JOB_FILL,
 	MIGREC_JOB_FINAL,
 	MIGREC_JOB_REMOVE,
 	MIGREC_JOB_RETIRE,
@@ -337,8 +355,8 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
 /*
- * A precopy write queued by either side is done (a slot's RESERVE, or a
- * record): a reservation's slot into *slot, and the first failure into
+ * A precopy write queued by either side is done (a slot's RESERVE or
+ * FILL, or a record): the slot it made into *slot, and the first failure into
  * *first_r and first_msg, named what_reserve or what_record.  Returns the
  * reservation's probe_ns (0 for anything else or a failure).
  */

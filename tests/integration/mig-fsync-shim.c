@@ -9,9 +9,10 @@
  * after the real call: the snapshot is in the slot, but it is not known to
  * be durable, exactly the state a failed flush leaves.  Once per process.
  * The slot's reservation is flushed with fsync(2); a destination's first
- * fdatasync of a slot is its commit (N = 1), a source's first is the probe
- * that times such a write during precopy and its second is the frozen
- * snapshot (N = 2).
+ * fdatasync of a slot writes round 0's snapshot into the slot reserved at
+ * MigBegin and its second (one round) is the commit (N = 2); a source's
+ * first is the probe that times such a write during precopy and its
+ * second is the frozen snapshot (N = 2).
  *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails

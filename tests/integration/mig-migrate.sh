@@ -820,9 +820,11 @@ echo "ok 8: a VM that came back is restored although its old RETIRED record was 
 # b again, with mig-fsync-shim: the fdatasync of the checkpoint written into
 # its slot fails (the snapshot is in the slot, not known to be durable).  b
 # must remove the slot before it answers DISCARDED, or its next start would
-# commit the VM the source resumed: active on both hosts.
+# commit the VM the source resumed: active on both hosts.  b's slot
+# (reserved at MigBegin) gets two flushes: round 0's snapshot, then the
+# commit (dur is idle: one round).
 stop b
-MIG_SHIM_SLOT_FAIL=1 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	start b
 g 0 a vm create dur --caps gisa --vcpus 1
 g 0 a vcpu set dur 0 --psw-mask 0x0100000000000000 --cr0 0x200
@@ -833,6 +835,8 @@ jis type failed
 jis migration.phase resumed
 [[ "$(jv error_message "$T/dur.json")" == *"fdatasync of"*".stage"*"Input/output error"* ]] ||
 	fail "the failed commit is reported as \`$(jv error_message "$T/dur.json")'"
+[ "$(jv migration.switchover_bytes "$T/dur.json")" -gt 0 ] ||
+	fail "the flush that failed came before the switchover, not at the commit"
 [ "$(listed a dur)" = none ] && [ "$(digest a dur)" = "$d" ] ||
 	fail "dur is not running unchanged at a after a failed commit at b"
 [ -z "$(listed b dur)" ] || fail "dur exists at b after a failed commit"
