@@ -223,7 +223,6 @@ static int slot_create(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uin
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
 	uint64_t size;
-	uint8_t *buf;
 	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 
 	if (r)
@@ -235,18 +234,9 @@ static int slot_create(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uin
 	if (size < (uint64_t)len + SLOT_APPEND_ROOM)
 		size = (uint64_t)len + SLOT_APPEND_ROOM;
 	size = (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
-	buf = calloc(1, (size_t)size);
-	if (!buf) {
-		snprintf(msg, msglen, "out of memory reserving %llu bytes for the staged snapshot",
-			 (unsigned long long)size);
-		return -ENOMEM;
-	}
-	if (len)
-		memcpy(buf, snap, len);
 	mig_hex(id, MIG_ID_SIZE, name);
 	strcat(name, MIGREC_STAGE);
-	r = store_file_write(dir, name, buf, (size_t)size, msg, msglen);
-	free(buf);
+	r = store_file_write_padded(dir, name, snap, len, size, msg, msglen);
 	if (!r) {
 		memcpy(slot->id, id, MIG_ID_SIZE);
 		slot->end = len;

@@ -424,8 +424,31 @@ static const char *tag_file(const char *tag)
 	return tag && tag[0] ? tag : CKPT_CURRENT;
 }
 
+/* Zeros to write from, without a buffer as large as what they pad. */
+static const uint8_t zeros[64u << 10];
+
+/* len bytes of zeros to fd.  -errno. */
+static int write_zeros(int fd, uint64_t len)
+{
+	int r = 0;
+
+	while (len && !r) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+
+		r = write_all(fd, zeros, n);
+		len -= n;
+	}
+	return r;
+}
+
 int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
 		     char *msg, size_t msglen)
+{
+	return store_file_write_padded(dir, name, buf, len, len, msg, msglen);
+}
+
+int store_file_write_padded(const char *dir, const char *name, const uint8_t *buf, size_t len,
+			    uint64_t size, char *msg, size_t msglen)
 {
 	/* Atomic: the durable-write queue's thread writes files too (dwq.h). */
 	static _Atomic unsigned long counter;
@@ -450,6 +473,8 @@ int store_file_write(const char *dir, const char *name, const uint8_t *buf, size
 		return r;
 	}
 	r = write_all(fd, buf, len);
+	if (!r && size > len)
+		r = write_zeros(fd, size - len);
 	if (!r && fsync(fd))
 		r = -errno;
 	if (close(fd) && !r)
