@@ -466,16 +466,28 @@ static Gisa__V1__Response *call(struct conn *c, Gisa__V1__Request *req, int pass
 	return resp;
 }
 
-static void vm_destroy(struct conn *c, const char *vm)
+/*
+ * A request whose verb takes only a VM's name: *ref_slot is req's member
+ * of that verb (req.verb_case set by the caller); the reply is checked and
+ * dropped.
+ */
+static void vm_ref_call(struct conn *c, Gisa__V1__Request *req, Gisa__V1__VmRef **ref_slot,
+			const char *vm, Gisa__V1__Response__ResultCase want, const char *what)
 {
-	Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
 	Gisa__V1__VmRef ref = GISA__V1__VM_REF__INIT;
 
 	ref.vm = (char *)vm;
+	*ref_slot = &ref;
+	gisa__v1__response__free_unpacked(call(c, req, -1, want, what), NULL);
+}
+
+static void vm_destroy(struct conn *c, const char *vm)
+{
+	Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
+
 	req.verb_case = GISA__V1__REQUEST__VERB_VM_DESTROY;
-	req.vm_destroy = &ref;
-	gisa__v1__response__free_unpacked(call(c, &req, -1, GISA__V1__RESPONSE__RESULT__NOT_SET,
-					       "vm_destroy"), NULL);
+	vm_ref_call(c, &req, &req.vm_destroy, vm, GISA__V1__RESPONSE__RESULT__NOT_SET,
+		    "vm_destroy");
 }
 
 /* The VM's digest (32 bytes into out); its mem_used into *ret_mem if asked. */
@@ -668,13 +680,10 @@ static void wait_dest_idle(struct conn *c)
 static void drain(struct conn *c, const char *vm)
 {
 	Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
-	Gisa__V1__VmRef ref = GISA__V1__VM_REF__INIT;
 
-	ref.vm = (char *)vm;
 	req.verb_case = GISA__V1__REQUEST__VERB_CHECKPOINT_LIST;
-	req.checkpoint_list = &ref;
-	gisa__v1__response__free_unpacked(call(c, &req, -1, GISA__V1__RESPONSE__RESULT_CHECKPOINTS,
-					       "checkpoint_list"), NULL);
+	vm_ref_call(c, &req, &req.checkpoint_list, vm, GISA__V1__RESPONSE__RESULT_CHECKPOINTS,
+		    "checkpoint_list");
 }
 
 /* ---- the daemons ------------------------------------------------------------ */
