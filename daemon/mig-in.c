@@ -511,6 +511,13 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 			 GISAD_ZSTD_MAX_LEVEL);
 		return -EINVAL;
 	}
+	/* The slot is reserved for it (capped, but not even a lie this large is written). */
+	if (b->has_estimated_bytes && b->estimated_bytes > GISA_FRAME_OBJECT_MAX) {
+		snprintf(msg, msglen, "MigBegin announces round 0 of %llu bytes, over the object cap "
+			 "of %llu", (unsigned long long)b->estimated_bytes,
+			 (unsigned long long)GISA_FRAME_OBJECT_MAX);
+		return -EMSGSIZE;
+	}
 	r = place(s, b, msg, msglen);
 	if (r)
 		return r;
@@ -529,9 +536,8 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	 * travels and is decoded; round0 then only overwrites it.
 	 */
 	s->io_ticket = migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, s, stage_done);
-	s->io_ticket = migrec_post(s->d, MIGREC_JOB_RESERVE, &s->rec, NULL, NULL,
-				   !b->has_estimated_bytes ? 0 : b->estimated_bytes > SIZE_MAX ?
-				   SIZE_MAX : (size_t)b->estimated_bytes, s, stage_done);
+	s->io_ticket = migrec_post_reserve_empty(s->d, &s->rec, b->has_estimated_bytes ?
+						 b->estimated_bytes : 0, s, stage_done);
 	return 0;
 }
 
@@ -1126,7 +1132,7 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 
 /*
  * The commit: the checkpoint, written durably into its slot (reserved at
- * round 0: an overwrite and fdatasync), is the point of no return (a
+ * MigBegin: an overwrite and fdatasync), is the point of no return (a
  * snapshot in the slot beside the STAGING record means COMMITTED; the JSON
  * record says so once the answer left, see stage_move).
  */

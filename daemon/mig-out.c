@@ -1124,7 +1124,7 @@ static void send_final(struct mig_out *o, const uint8_t *obj, size_t len, size_t
 
 /*
  * The frozen VM's snapshot, durably, in its slot migrations/<id>.stage
- * (reserved at MigReady): with the PRECOPY record, a snapshot in the slot
+ * (reserved as MigBegin was sent): with the PRECOPY record, a snapshot in the slot
  * is the IN_DOUBT record (one durable write in the downtime, an overwrite
  * and fdatasync; the JSON record says IN_DOUBT only if the doubt outlives
  * the answer, see record_doubt_json).

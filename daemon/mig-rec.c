@@ -53,6 +53,12 @@
 #define MIGREC_STAGE_BLOCK         4096u
 #define MIGREC_STAGE_MAX_RESERVE   (72ull << 20)
 /*
+ * A destination reserves its slot before round 0 arrives, for the size
+ * MigBegin announces: at most this much until round 0 proves more
+ * (migrec_stage_fill then grows it), so that an announcement costs little.
+ */
+#define MIGREC_STAGE_EMPTY_RESERVE (16ull << 20)
+/*
  * A slot holds a snapshot file from its start, then zero or more deltas
  * (the MigDeltas that turn it into later states, in order), then the
  * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
@@ -212,39 +218,6 @@ static int stage_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *buf,
 	return 0;
 }
 
-/*
- * Create the slot durably: snap (may be NULL) from its start, then zeros
- * to room for expected bytes stored whole (a fallback's snapshot) or for
- * deltas after snap.
- */
-static int slot_create(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-		       size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
-		       size_t msglen)
-{
-	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
-	uint64_t size;
-	int r = rec_dir(d, dir, sizeof(dir), msg, msglen);
-
-	if (r)
-		return r;
-	if (expected > MIGREC_STAGE_MAX_RESERVE)
-		expected = MIGREC_STAGE_MAX_RESERVE;
-	size = expected + expected / 8 + MIGREC_STAGE_SLACK;
-	size = size > MIGREC_STAGE_MAX_RESERVE ? MIGREC_STAGE_MAX_RESERVE : size;
-	if (size < (uint64_t)len + SLOT_APPEND_ROOM)
-		size = (uint64_t)len + SLOT_APPEND_ROOM;
-	size = (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
-	mig_hex(id, MIG_ID_SIZE, name);
-	strcat(name, MIGREC_STAGE);
-	r = store_file_write_padded(dir, name, snap, len, size, msg, msglen);
-	if (!r) {
-		memcpy(slot->id, id, MIG_ID_SIZE);
-		slot->end = len;
-		slot->size = size;
-	}
-	return r;
-}
-
 /* The stored size of the snapshot file snap: what a slot makes room for. */
 static int snap_expected(const uint8_t *snap, size_t len, uint64_t *expected, char *msg,
 			 size_t msglen)
@@ -262,14 +235,52 @@ static int snap_expected(const uint8_t *snap, size_t len, uint64_t *expected, ch
 	return 0;
 }
 
+/*
+ * A slot's size for a snapshot of len bytes whose state stored whole takes
+ * expected: room for that (a fallback's snapshot), or for deltas after it.
+ */
+static uint64_t slot_room(uint64_t expected, uint64_t len)
+{
+	uint64_t size;
+
+	if (expected > MIGREC_STAGE_MAX_RESERVE)
+		expected = MIGREC_STAGE_MAX_RESERVE;
+	size = expected + expected / 8 + MIGREC_STAGE_SLACK;
+	size = size > MIGREC_STAGE_MAX_RESERVE ? MIGREC_STAGE_MAX_RESERVE : size;
+	if (size < len + SLOT_APPEND_ROOM)
+		size = len + SLOT_APPEND_ROOM;
+	return (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+}
+
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
 			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
 			 size_t msglen)
 {
-	int r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
+	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
+	uint64_t size;
+	int r;
 
 	dwq_flush(d);
-	return r ? r : slot_create(d, id, snap, snap ? len : 0, expected, slot, msg, msglen);
+	if (!snap) {
+		len = 0;
+		if (expected > MIGREC_STAGE_EMPTY_RESERVE)
+			expected = MIGREC_STAGE_EMPTY_RESERVE;
+	}
+	r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
+	if (!r)
+		r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+	if (r)
+		return r;
+	size = slot_room(expected, len);
+	mig_hex(id, MIG_ID_SIZE, name);
+	strcat(name, MIGREC_STAGE);
+	r = store_file_write_padded(dir, name, snap, len, size, msg, msglen);
+	if (!r) {
+		memcpy(slot->id, id, MIG_ID_SIZE);
+		slot->end = len;
+		slot->size = size;
+	}
+	return r;
 }
 
 int migrec_stage_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE], char *msg, size_t msglen)
@@ -366,7 +377,7 @@ int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint
 {
 	struct iovec v = { (void *)snap, len };
 	char path[PATH_MAX];
-	uint64_t expected, zero_to = 0;
+	uint64_t expected, room, zero_to = 0;
 	struct stat st;
 	int r = snap_expected(snap, len, &expected, msg, msglen);
 
@@ -380,15 +391,19 @@ int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint
 		snprintf(msg, msglen, "the slot `%s': %s", path, strerror(-r));
 		return r;
 	}
-	/* Reserved for the size the source announced; a larger snapshot extends it. */
-	if ((uint64_t)len + SLOT_APPEND_ROOM > (uint64_t)st.st_size)
-		zero_to = ((uint64_t)len + 2 * SLOT_APPEND_ROOM + MIGREC_STAGE_BLOCK - 1) &
-			  ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+	/*
+	 * Reserved for the size announced (round 0's object: compressed, if the
+	 * migration compresses, and capped); the room a reservation with the
+	 * snapshot would have had is made now, outside the downtime.
+	 */
+	room = slot_room(expected, len);
+	if (room > (uint64_t)st.st_size)
+		zero_to = room;
 	r = slot_overwrite(d, id, 0, &v, 1, zero_to, msg, msglen);
 	if (!r) {
 		memcpy(slot->id, id, MIG_ID_SIZE);
 		slot->end = len;
-		slot->size = zero_to > (uint64_t)st.st_size ? zero_to : (uint64_t)st.st_size;
+		slot->size = zero_to ? zero_to : (uint64_t)st.st_size;
 	}
 	return r;
 }
@@ -595,8 +610,8 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_WRITE:
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
-		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->len, &j->slot, dj->msg,
-					 sizeof(dj->msg));
+		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected, &j->slot,
+					 dj->msg, sizeof(dj->msg));
 		/*
 		 * The probe times the source's write in the downtime (its estimate);
 		 * a destination's empty reservation needs none.
@@ -684,6 +699,15 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		j->slot = *slot;
 	j->buf = buf;
 	j->len = len;
+	return job_go(d, j, j == &mine);
+}
+
+uint64_t migrec_post_reserve_empty(struct gisad *d, const struct migrec *rec, uint64_t expected,
+				   void *owner, void (*done)(struct gisad *d, struct dwq_job *j))
+{
+	struct migrec_job mine, *j = job_new(&mine, MIGREC_JOB_RESERVE, rec, owner, done);
+
+	j->expected = expected;
 	return job_go(d, j, j == &mine);
 }
 

@@ -260,16 +260,18 @@ struct migrec_slot {
 /*
  * Create the slot holding round 0's snapshot file (snap), room made for
  * it; or, snap NULL, holding zeros only, room made for a snapshot of
- * expected bytes (MigBegin's estimate, capped), to be filled by
- * migrec_stage_fill.  -errno with msg.
+ * expected bytes (MigBegin's estimate of round 0's object, capped lower
+ * until round 0 arrives), to be filled by migrec_stage_fill.  -errno with
+ * msg.
  */
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
 			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
 			 size_t msglen);
 /*
  * Write round 0's snapshot file (snap) from the start of a slot reserved
- * empty: an overwrite and one fdatasync (extending the file if snap is
- * larger than the reservation).  -errno with msg.
+ * empty: an overwrite and one fdatasync, the file grown (zeros) to the
+ * room a reservation with snap would have made if it is smaller.  -errno
+ * with msg.
  */
 int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
 		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
@@ -316,8 +318,9 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 /*
  * The writes above, made by the durable-write queue (dwq.h) while the loop
  * goes on: a record (WRITE: rec), a slot reserved with round 0's snapshot
- * and one overwrite timed after it, or empty for len bytes (buf NULL, no
- * probe) (RESERVE: rec.id, buf, len; slot and probe_ns come back), round 0's
+ * and one overwrite timed after it, or empty for expected bytes (buf NULL,
+ * no probe: migrec_post_reserve_empty) (RESERVE: rec.id, buf; slot and
+ * probe_ns come back), round 0's
  * snapshot written into a slot reserved empty (FILL: rec.id, buf; slot
  * comes back), a final delta and its record (FINAL: slot, rec,
  * buf), a slot removed (REMOVE: rec.id), a retired VM's slot and current
@@ -347,6 +350,7 @@ struct migrec_job {
 	uint8_t *buf;
 	size_t len;
 	uint64_t probe_ns;
+	uint64_t expected;              /* RESERVE without buf */
 	struct gisa_image *img;         /* INSTALL (the job's) */
 	struct gisa_snap_state st;      /* INSTALL: img's (the job's) */
 };
@@ -363,6 +367,9 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
 			     char *first_msg, size_t msglen, const char *what_reserve,
 			     const char *what_record);
+/* RESERVE of an empty slot with room for expected bytes (no probe). */
+uint64_t migrec_post_reserve_empty(struct gisad *d, const struct migrec *rec, uint64_t expected,
+				   void *owner, void (*done)(struct gisad *d, struct dwq_job *j));
 /* INSTALL, taking img and *st (NULL and NULL: the slot's state). */
 uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct gisa_image *img,
 			     struct gisa_snap_state *st, void (*done)(struct gisad *d,

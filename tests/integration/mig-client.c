@@ -22,8 +22,9 @@
  * destination's first profile, no caps), prints the answer (result=ready
  * for MigReady), and then a MigMessage of protocol version 2 (not the
  * agreed one) and prints that answer; --hold MS waits that long before
- * the second message, holding the staging reservation.  `mig-client --fingerprint CERT'
- * prints sha256:HEX.
+ * the second message, holding the staging reservation; --estimate BYTES
+ * announces round 0's size in it.  `mig-client --fingerprint CERT' prints
+ * sha256:HEX.
  *
  * Exit status: 0 when it ran (whatever the answer), 2 on usage or
  * set-up errors.
@@ -187,7 +188,8 @@ static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
 }
 
 /* --begin: MigBegin, its answer, then a message of another version. */
-static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms)
+static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
+		      const char *estimate)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
@@ -203,6 +205,10 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms)
 	b.has_target_profile = b.has_target_caps = true;
 	b.target_profile = profile;
 	b.target_caps = 0;
+	if (estimate) {
+		b.has_estimated_bytes = true;
+		b.estimated_bytes = strtoull(estimate, NULL, 10);
+	}
 	msg.has_version = true;
 	msg.version = 1;
 	msg.has_migration_id = true;
@@ -350,7 +356,8 @@ static void read_answer(SSL *ssl)
 int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
-	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD };
+	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
+	       O_ESTIMATE };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -367,13 +374,14 @@ int main(int argc, char **argv)
 		{ "garbage", no_argument, NULL, O_GARBAGE },
 		{ "begin", required_argument, NULL, O_BEGIN },
 		{ "hold", required_argument, NULL, O_HOLD },
+		{ "estimate", required_argument, NULL, O_ESTIMATE },
 		{ "delay", required_argument, NULL, O_DELAY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "fingerprint", required_argument, NULL, O_FP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-	const char *allow = "host-a", *plain = NULL, *begin = NULL;
+	const char *allow = "host-a", *plain = NULL, *begin = NULL, *estimate = NULL;
 	bool no_cert = false, silent = false, garbage = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
@@ -427,6 +435,9 @@ int main(int argc, char **argv)
 			break;
 		case O_HOLD:
 			hold_ms = atoi(optarg);
+			break;
+		case O_ESTIMATE:
+			estimate = optarg;
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);
@@ -489,7 +500,7 @@ int main(int argc, char **argv)
 		uint32_t profile = 0;
 
 		if (read_one(ssl, &profile) == 0)
-			run_begin(ssl, begin, profile, hold_ms);
+			run_begin(ssl, begin, profile, hold_ms, estimate);
 	} else if (r == 0) {
 		read_answer(ssl);
 	}
