@@ -475,6 +475,23 @@ int store_file_write(const char *dir, const char *name, const uint8_t *buf, size
 /* The same, buf followed by zeros up to size bytes (written, not a hole). */
 int store_file_write_padded(const char *dir, const char *name, const uint8_t *buf, size_t len,
 			    uint64_t size, char *msg, size_t msglen);
+/* A file of store_files_write: buf (len bytes), then zeros up to size (written, not a hole). */
+struct store_file {
+	const char *name;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t size;
+};
+
+#define STORE_FILES_MAX 2u
+/*
+ * Write n (at most STORE_FILES_MAX) files into dir atomically and durably,
+ * with one flush of the directory for all: each written to a temporary
+ * and flushed, then each renamed in order, then the directory flushed.
+ * A failure leaves the files renamed before it in place.  -errno, msg.
+ */
+int store_files_write(const char *dir, const struct store_file *f, size_t n, char *msg,
+		      size_t msglen);
 /* <state_dir>/checkpoints/<vm>, created if missing.  -errno with msg. */
 int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len, char *msg,
 			 size_t msglen);

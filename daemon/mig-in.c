@@ -532,10 +532,10 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	snprintf(s->rec.peer_fp, sizeof(s->rec.peer_fp), "%s", s->l->peer.fingerprint);
 	/*
 	 * Queued, durable before round 0 is acknowledged (settled): the
-	 * record, and the slot reserved for the size announced, while round 0
-	 * travels and is decoded; round0 then only overwrites it.
+	 * record, and beside it (one flush of the directory for both) the slot
+	 * reserved for the size announced, while round 0 travels and is
+	 * decoded; round0 then only overwrites it.
 	 */
-	s->io_ticket = migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, s, stage_done);
 	s->io_ticket = migrec_post_reserve_empty(s->d, &s->rec, b->has_estimated_bytes ?
 						 b->estimated_bytes : 0, s, stage_done);
 	return 0;

@@ -111,6 +111,8 @@ struct mig_out {
 	uint8_t *final_raw;             /* a tracked final delta sent, not yet in the slot */
 	size_t final_len;
 	struct migrec_slot slot;        /* round 0's snapshot, then version 2's deltas */
+	bool slot_notes;                /* the presumed IN_DOUBT record is in the slot, so is RETIRED */
+	bool retired_in_slot;           /* the RETIRED record is in the slot, the JSON follows */
 	bool live;                      /* the last ack: the destination's staging VM is live */
 	bool tracking;                  /* the VM's change tracking was started for this */
 	bool tracked;                   /* the final delta came from the VM's change tracking */
@@ -1236,6 +1238,8 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
 	t_frozen = gisad_now_ns();
 	o->ms->freeze_ns = t_frozen - o->t_freeze;
 	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_SWITCHOVER);
+	/* The frozen snapshot is written from the slot's start: RETIRED goes to the JSON. */
+	o->slot_notes = false;
 
 	/* The frozen image's state, made once: the delta and the frozen snapshot share it. */
 	par_start(&par, big, frozen_check, &w);
@@ -1298,6 +1302,8 @@ static void switchover(struct mig_out *o, struct gisa_image *img, uint64_t t_ima
  * The IN_DOUBT record is written first, while the VM still runs, as
  * presumed: it names no state, and a restart that finds it (and no frozen
  * state in the slot) brings the VM back in doubt from its last checkpoint.
+ * It goes into the slot, after the precopy deltas; the final delta and
+ * the frozen record follow it there, then the RETIRED one.
  * The freeze comes in two hops: a timer of the requests' priority, so
  * that the requests which queued behind the write are served, not
  * refused; then, at the migration's priority, the freeze itself: the
@@ -1317,7 +1323,13 @@ static void presume_doubt(struct mig_out *o)
 
 	o->rec.state = MIGREC_IN_DOUBT;
 	o->rec.presumed = true;
-	r = migrec_write(o->d, &o->rec, why, sizeof(why));
+	/* In the slot after the precopy deltas (mig-rec.c): one overwrite, one fdatasync. */
+	if (o->slot.size) {
+		r = migrec_stage_note(o->d, &o->slot, &o->rec, why, sizeof(why));
+		o->slot_notes = !r;
+	} else {
+		r = migrec_write(o->d, &o->rec, why, sizeof(why));
+	}
 	if (!r && !o->switch_ev) {
 		o->switch_ev = evtimer_new(o->d->base, switch_turn, o);
 		if (!o->switch_ev || event_priority_set(o->switch_ev, GISAD_PRIO_REQUEST))
@@ -1493,13 +1505,20 @@ static void retire_failed(struct mig_out *o, const char *why)
 	job_changed(o->d, o->job);
 }
 
-/* The slot and the VM's current checkpoint removed, queued: nothing waits for it. */
+/*
+ * The slot and the VM's current checkpoint removed, queued (after the JSON
+ * RETIRED record when the slot's stood for it): nothing waits for it.
+ */
 static void slot_removed(struct gisad *d, struct dwq_job *dj)
 {
+	const struct migrec_job *j = (const struct migrec_job *)dj;
+
 	(void)d;
 	if (dj->r)
-		log_warning("VM `%s' retired; its frozen snapshot or current checkpoint stays: %s",
-			    ((struct migrec_job *)dj)->rec.vm, dj->msg);
+		log_warning("VM `%s' retired; its %s stays: %s", j->rec.vm,
+			    j->kind == MIGREC_JOB_RETIRE_WRITE ?
+			    "slot (it says RETIRED, for the next start), its JSON record or checkpoint" :
+			    "frozen snapshot or current checkpoint", dj->msg);
 }
 
 /* The RETIRED record is durable: the VM goes, listed as migrated. */
@@ -1511,7 +1530,8 @@ static void retire_rest(struct mig_out *o)
 
 	if (o->backoff_ms)
 		log_notice("migration of VM `%s': the RETIRED record is written", o->vm);
-	(void)migrec_post(d, MIGREC_JOB_RETIRE, &o->rec, NULL, NULL, 0, NULL, slot_removed);
+	(void)migrec_post(d, o->retired_in_slot ? MIGREC_JOB_RETIRE_WRITE : MIGREC_JOB_RETIRE,
+			  &o->rec, NULL, NULL, 0, NULL, slot_removed);
 	if (rec) {
 		t = calloc(1, sizeof(*t));
 		if (t) {
@@ -1534,11 +1554,12 @@ static void retire_rest(struct mig_out *o)
 	retired(o);
 }
 
-/* The retry: the record written here, at once. */
+/* The retry: the JSON record written here, at once. */
 static void retire_record(struct mig_out *o)
 {
 	char why[512];
 
+	o->retired_in_slot = false;
 	if (migrec_write(o->d, &o->rec, why, sizeof(why)))
 		retire_failed(o, why);
 	else
@@ -1583,8 +1604,10 @@ static void retire_queue(struct mig_out *o)
 		return;
 	}
 	o->io_r = 0;
-	o->io_ticket = migrec_post(o->d, MIGREC_JOB_WRITE, &o->rec, NULL, NULL, 0, o,
-				   retire_written);
+	/* After the presumed record in the slot: there too (mig-rec.c), the JSON later. */
+	o->retired_in_slot = o->slot_notes;
+	o->io_ticket = migrec_post(o->d, o->slot_notes ? MIGREC_JOB_NOTE : MIGREC_JOB_WRITE,
+				   &o->rec, &o->slot, NULL, 0, o, retire_written);
 }
 
 /* Retired: the digests compared (or not known), the job ends. */

@@ -63,12 +63,20 @@
  * (the MigDeltas that turn it into later states, in order), then the
  * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
  * destination, with the digests); zeros follow.  Each entry after the
- * snapshot is a magic ("GISAMDLT" a delta, "GISAMREC" the record), its
- * length (u32 BE, a delta at most GISA_DELTA_MAX_BYTES, the record at most
+ * snapshot is a magic ("GISAMDLT" a delta, "GISAMREC" a record), its
+ * length (u32 BE, a delta at most GISA_DELTA_MAX_BYTES, a record at most
  * MIGREC_MAX_FILE), the SHA-256 of its bytes, the bytes.  A slot counts as
- * written only with the record complete; an entry cut short (or zeros)
- * where the record should be means not written.  Deltas are read back one
- * at a time, at most SLOT_MAX_DELTAS.
+ * written only with a record complete; an entry cut short (or zeros)
+ * where the first record should be means not written.  Deltas are read
+ * back one at a time, at most SLOT_MAX_DELTAS.
+ *
+ * A source's slot can hold up to SLOT_MAX_RECORDS records one after the
+ * other, the last complete one standing: a presumed IN_DOUBT record
+ * (written before the freeze; the final delta and the frozen record may
+ * follow it), and after an IN_DOUBT record only a RETIRED one.  Each is
+ * one overwrite and fdatasync where a record file of its own would take a
+ * temporary file, fsync, rename and fsync of the directory; the JSON
+ * record catches up later (recover_source reads the slot first).
  *
  * Version 1 switchovers and a version 2 one that falls back write the
  * final snapshot and its record from the start (no deltas); a version 2
@@ -82,6 +90,7 @@
 #define SLOT_DELTA_MAGIC           "GISAMDLT"
 #define SLOT_TRAILER_HEAD          (8u + 4u + MIG_DIGEST_SIZE)
 #define SLOT_MAX_DELTAS            4096u
+#define SLOT_MAX_RECORDS           4u
 #define SLOT_APPEND_ROOM           (128u << 10)
 
 static const char *const state_names[] = {
@@ -253,14 +262,21 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 }
 
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
-			 size_t msglen)
+			 size_t len, uint64_t expected, const struct migrec *with,
+			 struct migrec_slot *slot, char *msg, size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
+	char rname[2 * MIG_ID_SIZE + sizeof(".json")];
+	char *text = with ? rec_text(with) : NULL;
+	struct store_file f[2];
 	uint64_t size;
 	int r;
 
 	dwq_flush(d);
+	if (with && !text) {
+		snprintf(msg, msglen, "out of memory for a migration record");
+		return -ENOMEM;
+	}
 	if (!snap) {
 		len = 0;
 		if (expected > MIGREC_STAGE_EMPTY_RESERVE)
@@ -269,12 +285,21 @@ int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const u
 	r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
 	if (!r)
 		r = rec_dir(d, dir, sizeof(dir), msg, msglen);
-	if (r)
+	if (r) {
+		free(text);
 		return r;
+	}
 	size = slot_room(expected, len);
 	mig_hex(id, MIG_ID_SIZE, name);
+	memcpy(rname, name, 2 * MIG_ID_SIZE);
+	strcpy(rname + 2 * MIG_ID_SIZE, ".json");
 	strcat(name, MIGREC_STAGE);
-	r = store_file_write_padded(dir, name, snap, len, size, msg, msglen);
+	/* The record first: a crash between the renames leaves no slot without it. */
+	f[0] = (struct store_file){ rname, (const uint8_t *)text, text ? strlen(text) : 0,
+				    text ? strlen(text) : 0 };
+	f[1] = (struct store_file){ name, snap, len, size };
+	r = store_files_write(dir, with ? f : f + 1, with ? 2 : 1, msg, msglen);
+	free(text);
 	if (!r) {
 		memcpy(slot->id, id, MIG_ID_SIZE);
 		slot->end = len;
@@ -434,16 +459,17 @@ static int entry_head(uint8_t head[SLOT_TRAILER_HEAD], const char *magic, const 
 /*
  * Write pieces at off: [the delta entry] [the record entry (r)], durably;
  * zeros to zero_to.  With r, the slot is written: IN_DOUBT or COMMITTED.
+ * *ret_end (if not NULL): where the pieces end.
  */
 static int slot_put(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off,
 		    const uint8_t *delta, size_t dlen, const struct migrec *r,
-		    const uint8_t *snap, size_t slen, uint64_t zero_to, char *msg,
-		    size_t msglen)
+		    const uint8_t *snap, size_t slen, uint64_t zero_to, uint64_t *ret_end,
+		    char *msg, size_t msglen)
 {
 	uint8_t dhead[SLOT_TRAILER_HEAD], rhead[SLOT_TRAILER_HEAD];
 	char *text = r ? rec_text(r) : NULL;
 	size_t tlen = text ? strlen(text) : 0;
-	struct iovec v[5];
+	struct iovec v[5] = { { 0 } };
 	size_t nv = 0;
 	int err = 0;
 
@@ -476,6 +502,11 @@ static int slot_put(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off
 	else
 		err = slot_overwrite(d, id, off, v, nv, zero_to, msg, msglen);
 	free(text);
+	if (!err && ret_end) {
+		*ret_end = off;
+		for (size_t i = 0; i < nv; i++)
+			*ret_end += v[i].iov_len;
+	}
 	return err;
 }
 
@@ -484,7 +515,7 @@ int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *s
 {
 	dwq_flush(d);
 	/* The snapshot, then the record it stands for: one flush for both. */
-	return slot_put(d, r->id, 0, NULL, 0, r, snap, len, 0, msg, msglen);
+	return slot_put(d, r->id, 0, NULL, 0, r, snap, len, 0, NULL, msg, msglen);
 }
 
 int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t *delta,
@@ -498,7 +529,8 @@ int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t
 	if (end + room > slot->size)
 		zero_to = (end + 2 * room + MIGREC_STAGE_BLOCK - 1) &
 			  ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
-	r = slot_put(d, slot->id, slot->end, delta, len, NULL, NULL, 0, zero_to, msg, msglen);
+	r = slot_put(d, slot->id, slot->end, delta, len, NULL, NULL, 0, zero_to, NULL, msg,
+		     msglen);
 	if (!r) {
 		slot->end = end;
 		if (zero_to > slot->size)
@@ -511,7 +543,7 @@ int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const st
 		       const uint8_t *delta, size_t len, char *msg, size_t msglen)
 {
 	dwq_flush(d);
-	return slot_put(d, slot->id, slot->end, delta, len, r, NULL, 0, 0, msg, msglen);
+	return slot_put(d, slot->id, slot->end, delta, len, r, NULL, 0, 0, NULL, msg, msglen);
 }
 
 int mig_encode_checkpoint(const struct gisa_image *img, const struct gisa_snap_state *st,
@@ -610,8 +642,10 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_WRITE:
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
-		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected, &j->slot,
-					 dj->msg, sizeof(dj->msg));
+		/* An empty reservation (a destination's) takes its record with it. */
+		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected,
+					 j->buf ? NULL : &j->rec, &j->slot, dj->msg,
+					 sizeof(dj->msg));
 		/*
 		 * The probe times the source's write in the downtime (its estimate);
 		 * a destination's empty reservation needs none.
@@ -630,6 +664,14 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 					  sizeof(dj->msg));
 	case MIGREC_JOB_REMOVE:
 		return migrec_stage_remove(d, j->rec.id, dj->msg, sizeof(dj->msg));
+	case MIGREC_JOB_NOTE:
+		return migrec_stage_note(d, &j->slot, &j->rec, dj->msg, sizeof(dj->msg));
+	case MIGREC_JOB_RETIRE_WRITE:
+		/* The slot says RETIRED: it goes only once the JSON says so too. */
+		r = migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
+		if (r)
+			return r;
+		/* fall through */
 	case MIGREC_JOB_RETIRE:
 		r = migrec_stage_remove(d, j->rec.id, dj->msg, sizeof(dj->msg));
 		if (r)
@@ -850,6 +892,37 @@ static int slot_state_check(const char *path, const struct gisa_image *img,
 }
 
 /*
+ * A record entry of the slot (img the state before it; prev the record
+ * before it, if any): 1 with it in *rec; 0 when it does not count (where
+ * a write cut short left it, or a record that cannot follow prev: what a
+ * write from the slot's start left after it); -EBADMSG with msg when it
+ * is not one gisad writes there.
+ */
+static int slot_record(const char *path, const uint8_t id[MIG_ID_SIZE], const uint8_t *buf,
+		       uint32_t len, const struct gisa_image *img, const struct migrec *prev,
+		       struct migrec *rec, char *msg, size_t msglen)
+{
+	char why[256];
+
+	if (parse((const char *)buf, len, rec, why, sizeof(why))) {
+		snprintf(msg, msglen, "`%s': its record does not parse: %s", path, why);
+		return -EBADMSG;
+	}
+	if (memcmp(rec->id, id, MIG_ID_SIZE)) {
+		snprintf(msg, msglen, "`%s' holds the record of another migration", path);
+		return -EBADMSG;
+	}
+	/* After a presumed IN_DOUBT record, the frozen one or RETIRED; after that, RETIRED. */
+	if (prev && rec->state != MIGREC_RETIRED &&
+	    !(prev->presumed && rec->state == MIGREC_IN_DOUBT && !rec->presumed))
+		return 0;
+	/* The state a presumed or RETIRED record stands for is not this one. */
+	if (rec->presumed || rec->state == MIGREC_RETIRED)
+		return 1;
+	return slot_state_check(path, img, rec, msg, msglen);
+}
+
+/*
  * What an open slot holds: 1 when written, with its record in *rec, the
  * state it stands for in *ret_img (the snapshot with the deltas applied;
  * may be NULL), the snapshot's size and the number of deltas; 0 when not
@@ -866,11 +939,12 @@ static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 	uint8_t pre[GISA_SNAP_PREAMBLE_SIZE];
 	struct gisa_snap_error err = { { 0 } };
 	struct gisa_image *img = NULL;
+	struct migrec got;
 	uint8_t *buf;
-	uint32_t n = 0, len;
+	uint32_t n = 0, nrec = 0, len;
 	uint64_t size, off;
-	char why[256], kind;
 	struct stat st;
+	char kind;
 	int r = fstat(fd, &st) ? -errno : read_at(fd, pre, sizeof(pre), 0);
 
 	if (r < 0) {
@@ -925,8 +999,25 @@ static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 	}
 	for (off = size;; off += SLOT_TRAILER_HEAD + len) {
 		r = slot_entry(fd, path, off, (uint64_t)st.st_size, &kind, &buf, &len, msg, msglen);
-		if (r <= 0 || kind == 'R')
+		if (r <= 0)
 			break;
+		if (kind == 'R') {
+			r = slot_record(path, id, buf, len, img, nrec ? rec : NULL, &got, msg,
+					msglen);
+			free(buf);
+			if (r <= 0)
+				break;
+			*rec = got;
+			/* Only a presumed record has more after it; only RETIRED after IN_DOUBT. */
+			if (++nrec == SLOT_MAX_RECORDS || got.state != MIGREC_IN_DOUBT)
+				break;
+			continue;
+		}
+		/* A delta after a record is the final one, after a presumed record only. */
+		if (nrec && !rec->presumed) {
+			free(buf);
+			break;
+		}
 		if (++n > SLOT_MAX_DELTAS) {
 			snprintf(msg, msglen, "`%s' holds more than %u deltas", path, SLOT_MAX_DELTAS);
 			r = -EBADMSG;
@@ -937,18 +1028,9 @@ static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 		if (r)
 			break;
 	}
-	if (r > 0) {
-		if (parse((const char *)buf, len, rec, why, sizeof(why))) {
-			snprintf(msg, msglen, "`%s': its record does not parse: %s", path, why);
-			r = -EBADMSG;
-		} else if (memcmp(rec->id, id, MIG_ID_SIZE)) {
-			snprintf(msg, msglen, "`%s' holds the record of another migration", path);
-			r = -EBADMSG;
-		}
-		free(buf);
-	}
-	if (r > 0)
-		r = slot_state_check(path, img, rec, msg, msglen);
+	/* What follows the last complete record (zeros, or a write cut short) is not written. */
+	if (r == 0 && nrec)
+		r = 1;
 	if (r > 0) {
 		*ret_size = size;
 		*ret_deltas = n;
@@ -994,6 +1076,42 @@ int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct 
 	r = slot_read(fd, path, id, rec, NULL, &size, &n, msg, msglen);
 	close(fd);
 	return r;
+}
+
+int migrec_stage_note(struct gisad *d, struct migrec_slot *slot, const struct migrec *r,
+		      char *msg, size_t msglen)
+{
+	char path[PATH_MAX], kind;
+	uint64_t off = slot->end, end = 0;
+	struct stat st;
+	uint8_t *buf;
+	uint32_t len;
+	int fd, e;
+
+	dwq_flush(d);
+	e = slot_open(d, slot->id, path, sizeof(path), &fd, msg, msglen);
+	if (e)
+		return e;
+	if (fstat(fd, &st)) {
+		e = -errno;
+		snprintf(msg, msglen, "the slot `%s': %s", path, strerror(-e));
+	}
+	/* Past what went in since slot->end was known: a final delta and its record. */
+	for (unsigned i = 0; !e && i < SLOT_MAX_RECORDS; i++) {
+		e = slot_entry(fd, path, off, (uint64_t)st.st_size, &kind, &buf, &len, msg, msglen);
+		if (e <= 0)
+			break;
+		free(buf);
+		off += SLOT_TRAILER_HEAD + len;
+		e = 0;
+	}
+	close(fd);
+	if (e < 0)
+		return e;
+	e = slot_put(d, slot->id, off, NULL, 0, r, NULL, 0, 0, &end, msg, msglen);
+	if (!e)
+		slot->end = end;
+	return e;
 }
 
 int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *vm,
@@ -1339,14 +1457,41 @@ static bool held(const struct gisad *d, const char *name)
 }
 
 /*
+ * A RETIRED record in the slot (the JSON one had not caught up): the VM
+ * migrated.  The JSON record is written, then the slot and the VM's
+ * checkpoint go; if that fails the slot still says so at the next start.
+ */
+static int recover_retired(struct gisad *d, struct migrec *r, const struct migrec *slot)
+{
+	char msg[PATH_MAX + 256];
+	int e;
+
+	*r = *slot;
+	e = migrec_write(d, r, msg, sizeof(msg));
+	if (!e)
+		e = migrec_stage_remove(d, r->id, msg, sizeof(msg));
+	if (!e) {
+		e = store_checkpoint_delete(d, r->vm, NULL, msg, sizeof(msg));
+		e = e == -ENOENT ? 0 : e;
+	}
+	if (e)
+		log_err("VM `%s' migrated to %s: %s (its slot or checkpoint stays)", r->vm,
+			r->peer, msg);
+	log_notice("VM `%s' had migrated to %s when gisad stopped (its slot said so)", r->vm,
+		   r->peer);
+	return add_retired(d, r);
+}
+
+/*
  * A source record: the slot of the frozen VM's snapshot decides.  Written:
  * the final delta may have been sent, so the VM comes back frozen from
  * that snapshot (it becomes its current checkpoint) and stays in doubt.
- * Not written (or no slot) with PRECOPY: the VM never left.  Not written
- * with an IN_DOUBT record written before the freeze (presumed): the final
- * delta may have been sent, but the frozen state never reached the disk,
- * so the VM comes back in doubt from its last checkpoint.  Unreadable: the
- * VM is held.
+ * Not written (or no slot) with PRECOPY: the VM never left.  An IN_DOUBT
+ * record written before the freeze (presumed; in the slot, or the JSON
+ * with the slot not written): the final delta may have been sent, but the
+ * frozen state never reached the disk, so the VM comes back in doubt from
+ * its last checkpoint.  A RETIRED record in the slot: the VM migrated.
+ * Unreadable: the VM is held.
  */
 static int recover_source(struct gisad *d, struct migrec *r)
 {
@@ -1354,7 +1499,7 @@ static int recover_source(struct gisad *d, struct migrec *r)
 	struct migrec slot = { 0 };
 	int written = migrec_stage_written(d, r->id, &slot, msg, sizeof(msg));
 
-	if (written > 0 && slot.state != MIGREC_IN_DOUBT) {
+	if (written > 0 && slot.state != MIGREC_IN_DOUBT && slot.state != MIGREC_RETIRED) {
 		snprintf(msg, sizeof(msg), "its slot holds a `%s' record",
 			 migrec_state_name(slot.state));
 		written = -EBADMSG;
@@ -1362,6 +1507,17 @@ static int recover_source(struct gisad *d, struct migrec *r)
 	if (written < 0) {
 		snprintf(why, sizeof(why), "its frozen snapshot cannot be read: %s", msg);
 		return hold(d, r, why);
+	}
+	if (written && slot.state == MIGREC_RETIRED)
+		return recover_retired(d, r, &slot);
+	if (written && slot.presumed) {
+		/* The JSON record says so too, for mig_recover_after: the VM asks. */
+		*r = slot;
+		if (migrec_write(d, r, msg, sizeof(msg))) {
+			snprintf(why, sizeof(why), "its record cannot be written: %s", msg);
+			return hold(d, r, why);
+		}
+		written = 0;
 	}
 	if (written) {
 		/*

@@ -261,12 +261,13 @@ struct migrec_slot {
  * Create the slot holding round 0's snapshot file (snap), room made for
  * it; or, snap NULL, holding zeros only, room made for a snapshot of
  * expected bytes (MigBegin's estimate of round 0's object, capped lower
- * until round 0 arrives), to be filled by migrec_stage_fill.  -errno with
- * msg.
+ * until round 0 arrives), to be filled by migrec_stage_fill.  With with,
+ * its JSON record is written beside the slot, the directory flushed once
+ * for both (a destination's STAGING record).  -errno with msg.
  */
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
-			 size_t msglen);
+			 size_t len, uint64_t expected, const struct migrec *with,
+			 struct migrec_slot *slot, char *msg, size_t msglen);
 /*
  * Write round 0's snapshot file (snap) from the start of a slot reserved
  * empty: an overwrite and one fdatasync, the file grown (zeros) to the
@@ -295,10 +296,21 @@ int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *s
 int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
 		       size_t msglen);
 /*
+ * Append the record r to a source's slot, after what is complete from
+ * slot->end on (a final delta and its record queued before it may have
+ * gone in since), durably: one pwrite, one fdatasync; slot->end becomes
+ * its end.  A presumed IN_DOUBT record (slot->end after the precopy
+ * deltas), or the RETIRED one.  -errno with msg.
+ */
+int migrec_stage_note(struct gisad *d, struct migrec_slot *slot, const struct migrec *r,
+		      char *msg, size_t msglen);
+/*
  * 1: the slot is written: a complete snapshot (decoded, digest checked),
- * every delta after it complete and applying, and the record after them
- * (its SHA-256 checked, parsed, this id), returned in *rec; 0: no slot, or
- * nothing complete written in it (msg says which); -errno with msg when
+ * every delta after it complete and applying, and a record after them
+ * (its SHA-256 checked, parsed, this id): the last complete one, returned
+ * in *rec (a source's slot can hold a presumed IN_DOUBT record, the final
+ * delta and the frozen IN_DOUBT record, then a RETIRED one); 0: no slot,
+ * or nothing complete written in it (msg says which); -errno with msg when
  * it cannot be read or holds what gisad does not write.
  */
 int migrec_stage_written(struct gisad *d, const uint8_t id[MIG_ID_SIZE], struct migrec *rec,
@@ -318,13 +330,16 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 /*
  * The writes above, made by the durable-write queue (dwq.h) while the loop
  * goes on: a record (WRITE: rec), a slot reserved with round 0's snapshot
- * and one overwrite timed after it, or empty for expected bytes (buf NULL,
- * no probe: migrec_post_reserve_empty) (RESERVE: rec.id, buf; slot and
+ * and one overwrite timed after it, or empty for expected bytes beside
+ * the JSON record rec (buf NULL, no probe: migrec_post_reserve_empty)
+ * (RESERVE: rec.id, buf; slot and
  * probe_ns come back), round 0's
  * snapshot written into a slot reserved empty (FILL: rec.id, buf; slot
  * comes back), a final delta and its record (FINAL: slot, rec,
- * buf), a slot removed (REMOVE: rec.id), a retired VM's slot and current
- * checkpoint removed (RETIRE: rec.id, rec.vm), an activated VM's checkpoint
+ * buf), a record appended to a source's slot (NOTE: slot, rec; the slot's
+ * end does not come back), a slot removed (REMOVE: rec.id), a retired VM's
+ * slot and current checkpoint removed (RETIRE: rec.id, rec.vm; after its
+ * JSON record, rec, is written with RETIRE_WRITE), an activated VM's checkpoint
  * (INSTALL: img and st encoded as checkpoints/<rec.vm>/current.gsnap,
  * then the slot removed; without img, or if that fails, the slot's state
  * moved there, and j.r is 1 when only the first failed).  done runs on the
@@ -339,6 +354,8 @@ enum migrec_job_kind {
 	MIGREC_JOB_FINAL,
 	MIGREC_JOB_REMOVE,
 	MIGREC_JOB_RETIRE,
+	MIGREC_JOB_RETIRE_WRITE,
+	MIGREC_JOB_NOTE,
 	MIGREC_JOB_INSTALL,
 };
 
@@ -367,7 +384,7 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
 			     char *first_msg, size_t msglen, const char *what_reserve,
 			     const char *what_record);
-/* RESERVE of an empty slot with room for expected bytes (no probe). */
+/* RESERVE of an empty slot with room for expected bytes, with rec's JSON record (no probe). */
 uint64_t migrec_post_reserve_empty(struct gisad *d, const struct migrec *rec, uint64_t expected,
 				   void *owner, void (*done)(struct gisad *d, struct dwq_job *j));
 /* INSTALL, taking img and *st (NULL and NULL: the slot's state). */

@@ -450,44 +450,74 @@ int store_file_write(const char *dir, const char *name, const uint8_t *buf, size
 int store_file_write_padded(const char *dir, const char *name, const uint8_t *buf, size_t len,
 			    uint64_t size, char *msg, size_t msglen)
 {
+	const struct store_file f = { name, buf, len, size };
+
+	return store_files_write(dir, &f, 1, msg, msglen);
+}
+
+/* f's contents into dirfd/tmp (created), flushed.  -errno. */
+static int file_put(int dfd, const char *tmp, const struct store_file *f)
+{
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, f->buf, f->len);
+	if (!r && f->size > f->len)
+		r = write_zeros(fd, f->size - f->len);
+	if (!r && fsync(fd))
+		r = -errno;
+	if (close(fd) && !r)
+		r = -errno;
+	return r;
+}
+
+int store_files_write(const char *dir, const struct store_file *f, size_t n, char *msg,
+		      size_t msglen)
+{
 	/* Atomic: the durable-write queue's thread writes files too (dwq.h). */
 	static _Atomic unsigned long counter;
-	char tmp[NAME_MAX + 1];
-	int dfd, fd, r;
+	char tmp[STORE_FILES_MAX][NAME_MAX + 1];
+	size_t moved = 0, bad = 0;
+	int dfd, r = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.%ld.%lu.tmp", name, (long)getpid(),
-			     (unsigned long)++counter) >= sizeof(tmp)) {
-		snprintf(msg, msglen, "file name `%s' is too long", name);
-		return -ENAMETOOLONG;
+	if (n > STORE_FILES_MAX) {
+		snprintf(msg, msglen, "%zu files at once, at most %u", n, STORE_FILES_MAX);
+		return -E2BIG;
 	}
+	for (size_t i = 0; i < n; i++)
+		if ((size_t)snprintf(tmp[i], sizeof(tmp[i]), ".%s.%ld.%lu.tmp", f[i].name,
+				     (long)getpid(), (unsigned long)++counter) >= sizeof(tmp[i])) {
+			snprintf(msg, msglen, "file name `%s' is too long", f[i].name);
+			return -ENAMETOOLONG;
+		}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
 		return -errno;
 	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(msg, msglen, "creating `%s/%s': %s", dir, tmp, strerror(-r));
-		close(dfd);
-		return r;
+	/* Every file flushed, then every rename, then one flush of the directory for all. */
+	for (size_t i = 0; i < n && !r; i++) {
+		r = file_put(dfd, tmp[i], &f[i]);
+		bad = i;
 	}
-	r = write_all(fd, buf, len);
-	if (!r && size > len)
-		r = write_zeros(fd, size - len);
-	if (!r && fsync(fd))
-		r = -errno;
-	if (close(fd) && !r)
-		r = -errno;
-	if (!r && renameat(dfd, tmp, dfd, name))
-		r = -errno;
+	for (; moved < n && !r; moved++) {
+		bad = moved;
+		if (renameat(dfd, tmp[moved], dfd, f[moved].name)) {
+			r = -errno;
+			break;
+		}
+	}
 	if (r) {
-		snprintf(msg, msglen, "writing `%s/%s': %s", dir, name, strerror(-r));
-		unlinkat(dfd, tmp, 0);
+		snprintf(msg, msglen, "writing `%s/%s': %s", dir, f[bad].name, strerror(-r));
+		/* The temporaries not renamed (those never made are not there). */
+		for (size_t i = moved; i < n; i++)
+			unlinkat(dfd, tmp[i], 0);
 		close(dfd);
 		return r;
 	}
-	/* The rename is durable only once the directory is. */
+	/* The renames are durable only once the directory is. */
 	if (fsync(dfd)) {
 		r = -errno;
 		snprintf(msg, msglen, "fsync of `%s': %s", dir, strerror(-r));

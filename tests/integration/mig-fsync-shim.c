@@ -11,8 +11,9 @@
  * The slot's reservation is flushed with fsync(2); a destination's first
  * fdatasync of a slot writes round 0's snapshot into the slot reserved at
  * MigBegin and its second (one round) is the commit (N = 2); a source's
- * first is the probe that times such a write during precopy and its
- * second is the frozen snapshot (N = 2).
+ * first is the probe that times such a write during precopy, and then
+ * (one round) version 1 writes the frozen snapshot (N = 2), version 2 the
+ * presumed IN_DOUBT record (2), the frozen state (3) and RETIRED (4).
  *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails

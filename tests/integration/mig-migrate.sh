@@ -985,21 +985,86 @@ g 0 a job resolve "$id" resumed
 	fail "pres at a, resolved as resumed, is \`$(listed a pres)'"
 ! compgen -G "$T/a/state/migrations/10000000000000000000000000000008.*" >/dev/null ||
 	fail "pres's record or slot stays at a: $(ls "$T/a/state/migrations")"
-echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint"
+# A version 2 source writes the presumed IN_DOUBT record into the slot,
+# after the precopy deltas, not into its JSON record (still PRECOPY);
+# the final delta and the frozen state's record follow it there, then
+# the RETIRED record.  The last complete record stands, in that order
+# only.  notes ID VM SNAPSHOT RECORD...: at a, a PRECOPY record for VM and
+# the slot of migration ID holding SNAPSHOT and then the records, each
+# presumed (IN_DOUBT before the freeze), frozen (IN_DOUBT, tracked: no
+# digests) or retired.
+notes() {
+	python3 - "tls://127.0.0.1:${PORT[b]}" "$@" <<'PY'
+import glob, hashlib, json, os, struct, sys
+peer, rid, vm, snap = sys.argv[1:5]
+src = [f for f in glob.glob(os.environ["T"] + "/b/state/migrations/*.json")
+       if json.load(open(f)).get("vm") == "dur"]
+assert src, "no record of dur at b"
+r = json.load(open(src[0]))
+for k in ("final_digest", "chain", "target_digest", "active_digest", "presumed"):
+    r.pop(k, None)
+r.update(id=rid, state="precopy", vm=vm, remote_vm=vm, peer=peer)
+d = os.path.join(os.environ["T"], "a", "state", "migrations")
+json.dump(r, open(os.path.join(d, rid + ".json"), "w"))
+b = open(snap, "rb").read()
+for how in sys.argv[5:]:
+    e = dict(r, state="retired" if how == "retired" else "in-doubt")
+    if how == "presumed":
+        e["presumed"] = True
+    t = json.dumps(e).encode()
+    b += b"GISAMREC" + struct.pack(">I", len(t)) + hashlib.sha256(t).digest() + t
+open(os.path.join(d, rid + ".stage"), "wb").write(b + bytes(8192))
+PY
+}
+for v in pn rt fz; do g 0 a vm create $v --caps gisa --vcpus 1; done
+dpn=$(digest a pn)
+stop a
+notes 10000000000000000000000000000009 pn "$T/other.gsnap" presumed
+notes 1000000000000000000000000000000a rt "$T/other.gsnap" presumed frozen retired
+notes 1000000000000000000000000000000b fz "$T/dur.gsnap" frozen presumed
+start a
+mrec() { "$TOOL" json "$T/a/state/migrations/$1.json" "$2"; }
+[ "$(listed a pn)" = in-doubt ] && [ "$(digest a pn)" = "$dpn" ] ||
+	fail "pn, presumed in its slot, is \`$(listed a pn)' at a, not in doubt from its checkpoint"
+[ "$(mrec 10000000000000000000000000000009 state)" = in-doubt ] &&
+	[ "$(mrec 10000000000000000000000000000009 presumed)" = true ] ||
+	fail "pn's JSON record did not become the presumed IN_DOUBT one of its slot"
+[ "$(listed a rt)" = migrated ] || fail "rt, RETIRED in its slot, is \`$(listed a rt)' at a"
+[ "$(mrec 1000000000000000000000000000000a state)" = retired ] ||
+	fail "rt's JSON record did not become RETIRED"
+[ ! -e "$T/a/state/migrations/1000000000000000000000000000000a.stage" ] ||
+	fail "rt's slot stays after the start"
+[ "$(listed a fz)" = in-doubt ] && [ "$(digest a fz)" = "$d" ] ||
+	fail "fz, frozen in its slot (a stale presumed record after it), is \`$(listed a fz)' at a, not in doubt from the slot's state"
+g 0 a --json job list
+cp "$T/out" "$T/jobs.json"
+for v in pn fz; do
+	g 0 a job resolve "$(jv "jobs.?vm=$v.?operation=migrate-out.-1.id" "$T/jobs.json")" resumed
+done
+[ "$(listed a pn)" = none ] && [ "$(digest a pn)" = "$dpn" ] || fail "pn, resumed, is \`$(listed a pn)'"
+[ "$(listed a fz)" = none ] && [ "$(digest a fz)" = "$d" ] || fail "fz, resumed, is \`$(listed a fz)'"
+echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint, the slot's last record in order stands"
 
 # ---- 11. a RETIRED record whose write fails ----------------------------------------
-# a with mig-fsync-shim: the first three writes of a RETIRED record fail.
-# The VM committed at b stays frozen at a (in doubt to the control verbs,
-# never running) while the write is retried, then retires; the job
-# completes and abort is refused meanwhile.
+# a with mig-fsync-shim: the RETIRED record's write into the slot (the
+# source's fourth slot flush: the probe, the presumed IN_DOUBT record, the
+# frozen state, RETIRED) fails, and so do the first three writes of the
+# JSON record that retry it.  The VM committed at b stays frozen at a (in
+# doubt to the control verbs, never running) while the write is retried,
+# then retires; the job completes and abort is refused meanwhile.
+# migrate_small VM: a new one-vcpu VM at a, migrated to b and committed;
+# its digest in $dr, the job in $T/out.
+migrate_small() {
+	g 0 a vm create "$1" --caps gisa --vcpus 1
+	dr=$(digest a "$1")
+	g 0 a --json migrate "$1" "tls://127.0.0.1:${PORT[b]}"
+	jis type completed
+	jis migration.phase committed
+}
 stop a
-MIG_SHIM_JSON_FAIL=retired:3 LD_PRELOAD=$MIG_FSYNC_SHIM \
+MIG_SHIM_SLOT_FAIL=4 MIG_SHIM_JSON_FAIL=retired:3 LD_PRELOAD=$MIG_FSYNC_SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
-g 0 a vm create ret --caps gisa --vcpus 1
-dr=$(digest a ret)
-g 0 a --json migrate ret "tls://127.0.0.1:${PORT[b]}"
-jis type completed
-jis migration.phase committed
+migrate_small ret
 grep -q "migration of VM \`ret': the RETIRED record: .*Input/output error (the VM stays frozen here, it is active at .*; retried)" "$T/a/log" ||
 	fail "a: no log line that the RETIRED record of ret is retried"
 grep -q "migration of VM \`ret': the RETIRED record is written" "$T/a/log" ||
@@ -1009,7 +1074,36 @@ grep -q "migration of VM \`ret': the RETIRED record is written" "$T/a/log" ||
 stop a
 start a
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' after a restart"
-echo "ok 11: a RETIRED record whose write fails is retried; the VM retires once it is written"
+# The RETIRED record in the slot is written, the JSON one that follows it
+# is not: the VM retires all the same, and its slot stays, saying so,
+# until the next start writes the JSON record and removes the slot.
+stop a
+MIG_SHIM_JSON_FAIL=retired:1 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
+migrate_small ret2
+rid=$(jv migration.migration_id)
+[ "$(listed a ret2)" = migrated ] || fail "ret2 at a is \`$(listed a ret2)', not migrated"
+for _ in $(seq 100); do
+	grep -q "VM \`ret2' retired; its slot (it says RETIRED, for the next start), its JSON record or checkpoint stays: .*Input/output error" "$T/a/log" && break
+	sleep 0.05
+done
+grep -q "VM \`ret2' retired; its slot (it says RETIRED, for the next start)" "$T/a/log" ||
+	fail "a: no log line that ret2's JSON RETIRED record failed"
+[ -e "$T/a/state/migrations/$rid.stage" ] || fail "ret2's slot, saying RETIRED, was removed"
+[ "$("$TOOL" json "$T/a/state/migrations/$rid.json" state)" = precopy ] ||
+	fail "ret2's JSON record is not the PRECOPY one the slot stands over"
+stop a
+start a
+grep -q "VM \`ret2' had migrated to tls://.* when gisad stopped (its slot said so)" "$T/a/log" ||
+	fail "a: no log line that ret2's slot said RETIRED"
+[ "$(listed a ret2)" = migrated ] || fail "ret2 at a is \`$(listed a ret2)' after a restart"
+[ "$("$TOOL" json "$T/a/state/migrations/$rid.json" state)" = retired ] ||
+	fail "ret2's JSON record did not become RETIRED at the start"
+[ ! -e "$T/a/state/migrations/$rid.stage" ] || fail "ret2's slot stays after the start"
+[ ! -e "$T/a/state/checkpoints/ret2" ] || [ -z "$(ls "$T/a/state/checkpoints/ret2")" ] ||
+	fail "ret2's checkpoint stays at a: $(ls "$T/a/state/checkpoints/ret2")"
+[ "$(listed b ret2)" = none ] && [ "$(digest b ret2)" = "$dr" ] || fail "ret2 is not active at b"
+echo "ok 11: a RETIRED record whose write fails is retried; the VM retires once it is written; one in the slot alone stands until the next start"
 
 # ---- 12. destinations named by host name: resolved without blocking --------------
 # a runs in a mount namespace whose /etc/resolv.conf names a DNS server of
@@ -1140,10 +1234,12 @@ jis migration.source_digest "$d"
 g 0 b vm destroy huge
 g 0 a vm destroy huge
 # Version 2 writes nothing inside the downtime at the source: its IN_DOUBT
-# record came before the freeze, and the frozen state follows into the slot
-# once the final delta is on its way.  That write failing costs nothing
-# but the frozen state after a restart: the migration commits, the
-# digests are compared, and the failure is logged.
+# record came before the freeze, into the slot (the source's second slot
+# flush), and the frozen state follows it there once the final delta is on
+# its way (the third).  The first failing leaves the VM running, nothing
+# sent and nothing left in the state directory.  The second failing costs
+# nothing but the frozen state after a restart: the migration commits,
+# the digests are compared, and the failure is logged.
 stop a
 conf a
 MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
@@ -1151,6 +1247,20 @@ MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:
 g 0 a vm create slotfail --profile newest --caps gisa
 g 0 a irq inject slotfail "$T/io20k.bin"
 d=$(digest a slotfail)
+g 1 a --json migrate slotfail "tls://127.0.0.1:${PORT[b]}"
+jis type failed
+jis migration.phase resumed
+[[ "$(jv error_message)" == *"IN_DOUBT record"*"fdatasync of"*".stage"*"Input/output error"* ]] ||
+	fail "the failed presumed IN_DOUBT record is reported as \`$(jv error_message)'"
+id=$(jv migration.migration_id)
+[ "$(listed a slotfail)" = none ] && [ "$(digest a slotfail)" = "$d" ] ||
+	fail "slotfail is not running unchanged at a after its presumed IN_DOUBT record failed"
+[ -z "$(listed b slotfail)" ] || fail "slotfail exists at b after the source gave up"
+[ -n "$id" ] && ! compgen -G "$T/a/state/migrations/$id.*" >/dev/null ||
+	fail "the failed migration \`$id' of slotfail left files at a: $(ls "$T/a/state/migrations")"
+stop a
+MIG_SHIM_SLOT_FAIL=3 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+	start a
 g 0 a --json migrate slotfail "tls://127.0.0.1:${PORT[b]}"
 jis migration.phase committed
 jis migration.rounds 1
@@ -1160,7 +1270,7 @@ jis migration.source_digest "$d"
 grep -q "migration of VM \`slotfail': its frozen state is not recorded (fdatasync of .*\.stage.*Input/output error)" \
 	"$T/a/log" || fail "a did not log the frozen state's failed write"
 g 0 b vm destroy slotfail
-echo "ok 14: a frozen snapshot that fails beside the worker thread resumes the VM; the retry migrates it; version 2's frozen state failing after the send is logged"
+echo "ok 14: a frozen snapshot that fails beside the worker thread resumes the VM; the retry migrates it; version 2's presumed record failing resumes it, its frozen state failing after the send is logged"
 
 # ---- 15. a torn version 1 commit ----------------------------------------------------
 #
