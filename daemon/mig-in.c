@@ -449,7 +449,7 @@ static void stage_done(struct gisad *d, struct dwq_job *dj)
 
 	(void)d;
 	(void)migrec_precopy_done(dj, &s->slot, &s->io_r, s->io_msg, sizeof(s->io_msg),
-				  "the checkpoint's slot", "the STAGING record");
+				  "the STAGING record and the checkpoint's slot");
 }
 
 /*

@@ -524,9 +524,9 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
 }
 
 /*
- * A precopy write queued (dwq.h) is done: the slot's reservation (with the
- * time of one durable overwrite in it: the estimate of each side's write
- * in the downtime) or the PRECOPY record.  A failure is taken up when the
+ * A precopy write queued (dwq.h) is done: the slot's reservation and the
+ * PRECOPY record (with the time of one durable overwrite in the slot: the
+ * estimate of each side's write in the downtime).  A failure is taken up when the
  * round is acknowledged (round_ack), before anything depends on them.
  */
 static void prep_done(struct gisad *d, struct dwq_job *dj)
@@ -536,15 +536,16 @@ static void prep_done(struct gisad *d, struct dwq_job *dj)
 
 	(void)d;
 	probe_ns = migrec_precopy_done(dj, &o->slot, &o->io_r, o->io_msg, sizeof(o->io_msg),
-				       "reserving the frozen snapshot's slot", "the PRECOPY record");
+				       "the PRECOPY record and the frozen snapshot's slot");
 	if (probe_ns)
 		o->durable_ns = probe_ns;
 }
 
 /*
  * The slot of the frozen VM, created durably with round 0's snapshot and
- * room after it, so that a write in the downtime is an overwrite (mig.h):
- * queued, while the hello's answer and round 0 travel.  Nonzero: the job
+ * room after it, so that a write in the downtime is an overwrite (mig.h),
+ * beside the PRECOPY record (one flush of the directory for both):
+ * queued, while MigBegin's answer and round 0 travel.  Nonzero: the job
  * ended.
  */
 static int reserve_slot(struct mig_out *o)
@@ -623,6 +624,11 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
 	o->l->has_id = true;
 	memcpy(o->rec.uuid, rec->uuid, 16);
+	/* The name asked for; MigReady says which the destination took. */
+	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s",
+		 o->new_name[0] ? o->new_name : o->vm);
+	o->rec.state = MIGREC_PRECOPY;
+	o->rec.created_unix_ns = gisad_unix_ns();
 	if (reserve_slot(o))
 		return;
 
@@ -730,10 +736,7 @@ static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
 	if (rd->vm_name)
 		mig_clean_text(rd->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
-	o->rec.state = MIGREC_PRECOPY;
-	o->rec.created_unix_ns = gisad_unix_ns();
-	/* Queued behind the slot: round 0 leaves now, round_ack waits for both. */
-	o->io_ticket = migrec_post(o->d, MIGREC_JOB_WRITE, &o->rec, NULL, NULL, 0, o, prep_done);
+	/* The PRECOPY record went with the slot (begin): round 0 leaves now, round_ack waits. */
 	r = gisa_frame_chain_init(o->rec.id, o->chain);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, 0, o->base_digest, o->chain);

@@ -581,16 +581,14 @@ static int slot_to_checkpoint(struct gisad *d, const uint8_t id[MIG_ID_SIZE], co
 /* ---- the same writes, queued (dwq.h) ------------------------------------------ */
 
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
-			     char *first_msg, size_t msglen, const char *what_reserve,
-			     const char *what_record)
+			     char *first_msg, size_t msglen, const char *what)
 {
 	const struct migrec_job *j = (const struct migrec_job *)dj;
 	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_FILL;
 
 	if (dj->r && !*first_r) {
 		*first_r = dj->r;
-		snprintf(first_msg, msglen, "%s: %s", reserve ? what_reserve : what_record,
-			 dj->msg);
+		snprintf(first_msg, msglen, "%s: %s", what, dj->msg);
 	}
 	if (!reserve || dj->r)
 		return 0;
@@ -642,10 +640,9 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_WRITE:
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
-		/* An empty reservation (a destination's) takes its record with it. */
-		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected,
-					 j->buf ? NULL : &j->rec, &j->slot, dj->msg,
-					 sizeof(dj->msg));
+		/* The record (PRECOPY, STAGING) with it: one flush of the directory for both. */
+		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected, &j->rec,
+					 &j->slot, dj->msg, sizeof(dj->msg));
 		/*
 		 * The probe times the source's write in the downtime (its estimate);
 		 * a destination's empty reservation needs none.

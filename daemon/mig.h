@@ -263,7 +263,8 @@ struct migrec_slot {
  * expected bytes (MigBegin's estimate of round 0's object, capped lower
  * until round 0 arrives), to be filled by migrec_stage_fill.  With with,
  * its JSON record is written beside the slot, the directory flushed once
- * for both (a destination's STAGING record).  -errno with msg.
+ * for both (a source's PRECOPY record, a destination's STAGING one).
+ * -errno with msg.
  */
 int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
 			 size_t len, uint64_t expected, const struct migrec *with,
@@ -329,10 +330,10 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
 
 /*
  * The writes above, made by the durable-write queue (dwq.h) while the loop
- * goes on: a record (WRITE: rec), a slot reserved with round 0's snapshot
- * and one overwrite timed after it, or empty for expected bytes beside
- * the JSON record rec (buf NULL, no probe: migrec_post_reserve_empty)
- * (RESERVE: rec.id, buf; slot and
+ * goes on: a record (WRITE: rec), a slot reserved beside the JSON record
+ * rec, with round 0's snapshot and one overwrite timed after it, or empty
+ * for expected bytes (buf NULL, no probe: migrec_post_reserve_empty)
+ * (RESERVE: rec, buf; slot and
  * probe_ns come back), round 0's
  * snapshot written into a slot reserved empty (FILL: rec.id, buf; slot
  * comes back), a final delta and its record (FINAL: slot, rec,
@@ -382,8 +383,7 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
  * reservation's probe_ns (0 for anything else or a failure).
  */
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
-			     char *first_msg, size_t msglen, const char *what_reserve,
-			     const char *what_record);
+			     char *first_msg, size_t msglen, const char *what);
 /* RESERVE of an empty slot with room for expected bytes, with rec's JSON record (no probe). */
 uint64_t migrec_post_reserve_empty(struct gisad *d, const struct migrec *rec, uint64_t expected,
 				   void *owner, void (*done)(struct gisad *d, struct dwq_job *j));
