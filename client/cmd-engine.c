@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1600,52 +1601,28 @@ static void on_stop(int sig)
 	follow_stop = 1;
 }
 
-int cmd_events_follow(struct gisactl *g, const struct cmd_args *a)
+/*
+ * Print the events as they come, until count (0: no limit) or a signal.
+ * SIGINT and SIGTERM are blocked outside ppoll (orig is the mask inside
+ * it): one that comes between the check of follow_stop and the wait ends
+ * the wait at once instead of being lost before it.
+ */
+static int follow(struct gisactl *g, const char *vm, uint64_t count, const sigset_t *orig)
 {
-	ctl_request req = GISA__V1__REQUEST__INIT;
-	Gisa__V1__Subscribe sub = GISA__V1__SUBSCRIBE__INIT;
-	const char *vm = a->argc ? a->argv[0] : NULL;
-	struct sigaction sa = { .sa_handler = on_stop };
 	ctl_response *resp = NULL;
-	uint64_t count = 0, got = 0;
-	int r = 0;
+	uint64_t got = 0;
+	int r;
 
-	if (a->opt[OPT_COUNT])
-		r = arg_u64(g, "option `--count'", a->opt[OPT_COUNT], UINT64_MAX, &count);
-	if (!r && a->opt[OPT_COUNT] && !count)
-		r = out_usage(g, "option `--count' takes a number from 1, not `%s'",
-			      a->opt[OPT_COUNT]);
-	if (!r && a->opt[OPT_ONLY]) {
-		if (!strcmp(a->opt[OPT_ONLY], "kicks"))
-			sub.has_jobs = true, sub.jobs = false;
-		else if (!strcmp(a->opt[OPT_ONLY], "jobs"))
-			sub.has_kicks = true, sub.kicks = false;
-		else
-			r = out_usage(g, "option `--only' takes kicks or jobs, not `%s'",
-				      a->opt[OPT_ONLY]);
-	}
-	if (r)
-		return r;
-	/* No SA_RESTART: the signal ends the wait in recv, and the command. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sub.vm = (char *)vm;
-	req.verb_case = GISA__V1__REQUEST__VERB_SUBSCRIBE;
-	req.subscribe = &sub;
-	r = ctl_call(g, &req, -1, &resp);
-	ctl_free(resp);
-	if (r)
-		return r;
-	/*
-	 * Also with --json (stdout carries only the documents): the line says
-	 * the subscription is in place, which a script starting the command in
-	 * the background waits for before it makes the events.
-	 */
-	fprintf(stderr, "gisactl: following the events of %s%s%s; interrupt to stop\n",
-		vm ? "VM `" : "every VM", vm ? vm : "", vm ? "'" : "");
-	fflush(stdout);
 	while (!follow_stop && (!count || got < count)) {
+		struct pollfd p = { .fd = g->fd, .events = POLLIN };
+
+		if (ppoll(&p, 1, NULL, orig) < 0) {
+			if (errno == EINTR)
+				continue;
+			return out_fail(g, -errno, "cannot wait for gisad at `%s': %s", g->socket,
+					strerror(errno));
+		}
+		/* A datagram is there (or the connection's end): recv does not block. */
 		r = ctl_recv(g, &resp);
 		if (r == -EINTR)
 			continue;
@@ -1673,4 +1650,60 @@ int cmd_events_follow(struct gisactl *g, const struct cmd_args *a)
 		ctl_free(resp);
 	}
 	return 0;
+}
+
+int cmd_events_follow(struct gisactl *g, const struct cmd_args *a)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__Subscribe sub = GISA__V1__SUBSCRIBE__INIT;
+	const char *vm = a->argc ? a->argv[0] : NULL;
+	struct sigaction sa = { .sa_handler = on_stop };
+	ctl_response *resp = NULL;
+	sigset_t stop, orig;
+	uint64_t count = 0;
+	int r = 0;
+
+	if (a->opt[OPT_COUNT])
+		r = arg_u64(g, "option `--count'", a->opt[OPT_COUNT], UINT64_MAX, &count);
+	if (!r && a->opt[OPT_COUNT] && !count)
+		r = out_usage(g, "option `--count' takes a number from 1, not `%s'",
+			      a->opt[OPT_COUNT]);
+	if (!r && a->opt[OPT_ONLY]) {
+		if (!strcmp(a->opt[OPT_ONLY], "kicks"))
+			sub.has_jobs = true, sub.jobs = false;
+		else if (!strcmp(a->opt[OPT_ONLY], "jobs"))
+			sub.has_kicks = true, sub.kicks = false;
+		else
+			r = out_usage(g, "option `--only' takes kicks or jobs, not `%s'",
+				      a->opt[OPT_ONLY]);
+	}
+	if (r)
+		return r;
+	/* The handler only sets the flag; the signals wait for ppoll (follow). */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sub.vm = (char *)vm;
+	req.verb_case = GISA__V1__REQUEST__VERB_SUBSCRIBE;
+	req.subscribe = &sub;
+	r = ctl_call(g, &req, -1, &resp);
+	ctl_free(resp);
+	if (r)
+		return r;
+	/* From here a signal sets follow_stop, or is held until ppoll lets it in. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &orig);
+	/*
+	 * Also with --json (stdout carries only the documents): the line says
+	 * the subscription is in place, which a script starting the command in
+	 * the background waits for before it makes the events.
+	 */
+	fprintf(stderr, "gisactl: following the events of %s%s%s; interrupt to stop\n",
+		vm ? "VM `" : "every VM", vm ? vm : "", vm ? "'" : "");
+	fflush(stdout);
+	r = follow(g, vm, count, &orig);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return r;
 }
