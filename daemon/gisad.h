@@ -472,9 +472,6 @@ int store_write_fd(int fd, const uint8_t *buf, size_t len, char *msg, size_t msg
 /* Write dir/name atomically and durably (temporary, fsync, rename, fsync dir). */
 int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
 		     char *msg, size_t msglen);
-/* The same, buf followed by zeros up to size bytes (written, not a hole). */
-int store_file_write_padded(const char *dir, const char *name, const uint8_t *buf, size_t len,
-			    uint64_t size, char *msg, size_t msglen);
 /* A file of store_files_write: buf (len bytes), then zeros up to size (written, not a hole). */
 struct store_file {
 	const char *name;

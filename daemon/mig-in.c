@@ -442,7 +442,7 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	return 0;
 }
 
-/* A write queued for the staging VM is done: the STAGING record, or the slot. */
+/* A write queued for the staging VM is done: the STAGING record and slot, or round 0. */
 static void stage_done(struct gisad *d, struct dwq_job *dj)
 {
 	struct mig_in *s = dj->owner;

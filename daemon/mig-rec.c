@@ -261,19 +261,19 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 	return (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
 }
 
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, uint64_t expected, const struct migrec *with,
-			 struct migrec_slot *slot, char *msg, size_t msglen)
+int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
+			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
+			 size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
 	char rname[2 * MIG_ID_SIZE + sizeof(".json")];
-	char *text = with ? rec_text(with) : NULL;
+	char *text = rec_text(rec);
 	struct store_file f[2];
 	uint64_t size;
 	int r;
 
 	dwq_flush(d);
-	if (with && !text) {
+	if (!text) {
 		snprintf(msg, msglen, "out of memory for a migration record");
 		return -ENOMEM;
 	}
@@ -290,18 +290,17 @@ int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const u
 		return r;
 	}
 	size = slot_room(expected, len);
-	mig_hex(id, MIG_ID_SIZE, name);
+	mig_hex(rec->id, MIG_ID_SIZE, name);
 	memcpy(rname, name, 2 * MIG_ID_SIZE);
 	strcpy(rname + 2 * MIG_ID_SIZE, ".json");
 	strcat(name, MIGREC_STAGE);
 	/* The record first: a crash between the renames leaves no slot without it. */
-	f[0] = (struct store_file){ rname, (const uint8_t *)text, text ? strlen(text) : 0,
-				    text ? strlen(text) : 0 };
+	f[0] = (struct store_file){ rname, (const uint8_t *)text, strlen(text), strlen(text) };
 	f[1] = (struct store_file){ name, snap, len, size };
-	r = store_files_write(dir, with ? f : f + 1, with ? 2 : 1, msg, msglen);
+	r = store_files_write(dir, f, 2, msg, msglen);
 	free(text);
 	if (!r) {
-		memcpy(slot->id, id, MIG_ID_SIZE);
+		memcpy(slot->id, rec->id, MIG_ID_SIZE);
 		slot->end = len;
 		slot->size = size;
 	}
@@ -578,6 +577,23 @@ static int slot_to_checkpoint(struct gisad *d, const uint8_t id[MIG_ID_SIZE], co
 	return r ? r : migrec_stage_remove(d, id, msg, msglen);
 }
 
+/*
+ * A retired VM's files: its slot, then its current checkpoint (none: 0).
+ * With json, the RETIRED record r is written first: the slot says RETIRED
+ * and goes only once the JSON says so too.  -errno with msg.
+ */
+static int retire_files(struct gisad *d, const struct migrec *r, bool json, char *msg,
+			size_t msglen)
+{
+	int e = json ? migrec_write(d, r, msg, msglen) : 0;
+
+	if (!e)
+		e = migrec_stage_remove(d, r->id, msg, msglen);
+	if (!e)
+		e = store_checkpoint_delete(d, r->vm, NULL, msg, msglen);
+	return e == -ENOENT ? 0 : e;
+}
+
 /* ---- the same writes, queued (dwq.h) ------------------------------------------ */
 
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,
@@ -641,8 +657,8 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
 		/* The record (PRECOPY, STAGING) with it: one flush of the directory for both. */
-		r = migrec_stage_reserve(d, j->rec.id, j->buf, j->len, j->expected, &j->rec,
-					 &j->slot, dj->msg, sizeof(dj->msg));
+		r = migrec_stage_reserve(d, &j->rec, j->buf, j->len, j->expected, &j->slot,
+					 dj->msg, sizeof(dj->msg));
 		/*
 		 * The probe times the source's write in the downtime (its estimate);
 		 * a destination's empty reservation needs none.
@@ -664,17 +680,9 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_NOTE:
 		return migrec_stage_note(d, &j->slot, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RETIRE_WRITE:
-		/* The slot says RETIRED: it goes only once the JSON says so too. */
-		r = migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
-		if (r)
-			return r;
-		/* fall through */
 	case MIGREC_JOB_RETIRE:
-		r = migrec_stage_remove(d, j->rec.id, dj->msg, sizeof(dj->msg));
-		if (r)
-			return r;
-		r = store_checkpoint_delete(d, j->rec.vm, NULL, dj->msg, sizeof(dj->msg));
-		return r == -ENOENT ? 0 : r;
+		return retire_files(d, &j->rec, j->kind == MIGREC_JOB_RETIRE_WRITE, dj->msg,
+				    sizeof(dj->msg));
 	case MIGREC_JOB_INSTALL:
 		return job_install(d, j);
 	}
@@ -1461,21 +1469,13 @@ static bool held(const struct gisad *d, const char *name)
 static int recover_retired(struct gisad *d, struct migrec *r, const struct migrec *slot)
 {
 	char msg[PATH_MAX + 256];
-	int e;
 
 	*r = *slot;
-	e = migrec_write(d, r, msg, sizeof(msg));
-	if (!e)
-		e = migrec_stage_remove(d, r->id, msg, sizeof(msg));
-	if (!e) {
-		e = store_checkpoint_delete(d, r->vm, NULL, msg, sizeof(msg));
-		e = e == -ENOENT ? 0 : e;
-	}
-	if (e)
-		log_err("VM `%s' migrated to %s: %s (its slot or checkpoint stays)", r->vm,
-			r->peer, msg);
 	log_notice("VM `%s' had migrated to %s when gisad stopped (its slot said so)", r->vm,
 		   r->peer);
+	if (retire_files(d, r, true, msg, sizeof(msg)))
+		log_err("VM `%s' migrated to %s: %s (its slot or checkpoint stays)", r->vm,
+			r->peer, msg);
 	return add_retired(d, r);
 }
 

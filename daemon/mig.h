@@ -258,17 +258,17 @@ struct migrec_slot {
 };
 
 /*
- * Create the slot holding round 0's snapshot file (snap), room made for
- * it; or, snap NULL, holding zeros only, room made for a snapshot of
- * expected bytes (MigBegin's estimate of round 0's object, capped lower
- * until round 0 arrives), to be filled by migrec_stage_fill.  With with,
- * its JSON record is written beside the slot, the directory flushed once
- * for both (a source's PRECOPY record, a destination's STAGING one).
- * -errno with msg.
+ * Create the slot of migration rec->id holding round 0's snapshot file
+ * (snap), room made for it; or, snap NULL, holding zeros only, room made
+ * for a snapshot of expected bytes (MigBegin's estimate of round 0's
+ * object, capped lower until round 0 arrives), to be filled by
+ * migrec_stage_fill.  The JSON record rec is written beside it, the
+ * directory flushed once for both (a source's PRECOPY record, a
+ * destination's STAGING one).  -errno with msg.
  */
-int migrec_stage_reserve(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-			 size_t len, uint64_t expected, const struct migrec *with,
-			 struct migrec_slot *slot, char *msg, size_t msglen);
+int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
+			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
+			 size_t msglen);
 /*
  * Write round 0's snapshot file (snap) from the start of a slot reserved
  * empty: an overwrite and one fdatasync, the file grown (zeros) to the

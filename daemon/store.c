@@ -444,13 +444,7 @@ static int write_zeros(int fd, uint64_t len)
 int store_file_write(const char *dir, const char *name, const uint8_t *buf, size_t len,
 		     char *msg, size_t msglen)
 {
-	return store_file_write_padded(dir, name, buf, len, len, msg, msglen);
-}
-
-int store_file_write_padded(const char *dir, const char *name, const uint8_t *buf, size_t len,
-			    uint64_t size, char *msg, size_t msglen)
-{
-	const struct store_file f = { name, buf, len, size };
+	const struct store_file f = { name, buf, len, len };
 
 	return store_files_write(dir, &f, 1, msg, msglen);
 }
