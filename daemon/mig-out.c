@@ -8,9 +8,12 @@
  *        each sent after the previous one's MigRoundAck
  *   PRECOPY --ack, the estimate fits the budget or the round limit-->
  *        freeze, final image, IN_DOUBT record, MigSwitchover --> OUTCOME
- *        (version 2, an ack saying `live': the tracked delta instead of
- *        the final image; D(I_f) once COMMITTED is in, then DIGEST:
- *        MigConfirm sent, the destination's MigDigest compared)
+ *        (version 2, an ack saying `live': the presumed IN_DOUBT record
+ *        appended to the slot, SWITCH for the timer's two hops, then the
+ *        freeze and the tracked delta instead of the final image, its
+ *        frozen state queued for the slot; D(I_f) once COMMITTED is in,
+ *        then DIGEST: MigConfirm sent, the destination's MigDigest
+ *        compared)
  *   OUTCOME --COMMITTED--> retire, MigConfirm, done
  *   OUTCOME --DISCARDED--> resume
  *   OUTCOME --anything else--> DOUBT --backoff--> QUERY --outcome--> ...
@@ -24,8 +27,9 @@
  *  - the VM's change tracking runs from the image of the last round sent
  *    (o->base) while o->tracking, so a tracked delta starts from it;
  *  - the IN_DOUBT record and the frozen VM's checkpoint are durable before
- *    the first byte of MigSwitchover is queued; until then every failure
- *    unfreezes the VM;
+ *    the first byte of MigSwitchover is queued (a tracked switchover: the
+ *    presumed record only, the frozen state is queued right after); until
+ *    then every failure unfreezes the VM;
  *  - after MigSwitchover only COMMITTED (retire), DISCARDED (resume) or an
  *    operator's `job resolve' end the doubt; UNKNOWN never does;
  *  - a struct mig_out lives while its job is active (job->out) and is on
@@ -1486,7 +1490,10 @@ static void arm_retry(struct mig_out *o)
 
 /*
  * COMMITTED: the RETIRED record, then the VM goes.  The record is queued
- * (dwq.h) while MigDigest travels; one that cannot be written leaves the
+ * (dwq.h) while MigDigest travels, into the slot after the presumed
+ * IN_DOUBT record when that went there (slot_notes; the JSON record
+ * follows with the slot's removal), else as the JSON record; the retry
+ * writes the JSON record.  One that cannot be written leaves the
  * VM frozen, in doubt to the control verbs (it is active at the
  * destination), and is retried here with the queries' backoff until it is
  * written or gisad stops (its next start asks again and retires the VM
@@ -2317,6 +2324,19 @@ int verb_remote_fetch(struct request *r)
 
 /* ---- abort, resolve, recovery --------------------------------------------------------- */
 
+/*
+ * The final delta may have left and no outcome is known: waiting for it,
+ * between queries, or asking, also while a query's connection is made
+ * (CONNECT, HELLO with purpose QUERY).
+ */
+static bool in_doubt(const struct mig_out *o)
+{
+	if (o->st == O_OUTCOME || o->st == O_DOUBT || o->st == O_QUERY)
+		return true;
+	return o->purpose == GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY &&
+	       (o->st == O_CONNECT || o->st == O_HELLO);
+}
+
 int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 {
 	struct mig_out *o = j->out;
@@ -2328,7 +2348,7 @@ int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 			 o->uri);
 		return -EBUSY;
 	}
-	if (o->st >= O_OUTCOME && o->st != O_FETCH) {
+	if ((o->st >= O_OUTCOME && o->st != O_FETCH) || in_doubt(o)) {
 		snprintf(msg, msglen, "job_abort: job %llu: the final delta of VM `%s' was sent: "
 			 "only its outcome (or gisactl job resolve) ends the migration now",
 			 (unsigned long long)j->id, o->vm);
@@ -2361,8 +2381,7 @@ int verb_job_resolve(struct request *r)
 
 	if (!j)
 		return req_fail(r, -ENOENT, "job_resolve: no job %llu", (unsigned long long)q->id);
-	if (!o || j->op != GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT ||
-	    (o->st != O_DOUBT && o->st != O_QUERY && o->st != O_OUTCOME))
+	if (!o || j->op != GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_OUT || !in_doubt(o))
 		return req_fail(r, -EINVAL, "job_resolve: job %llu (%s of VM `%s') is not an "
 				"in-doubt migration", (unsigned long long)j->id,
 				job_op_name(j->op), j->vm);

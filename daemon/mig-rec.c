@@ -3,9 +3,11 @@
  * Migration records (docs/MIGRATION-PROTOCOL.md, section 7): one small
  * JSON file per migration in <state_dir>/migrations/<id>.json, written
  * atomically (temporary file, fsync, rename, fsync of the directory)
- * before the step that depends on it; and beside it the slot <id>.stage
- * for the staged snapshot (a destination's commit, a source's frozen VM)
- * until it moves into checkpoints/<vm>/current.gsnap.
+ * before the step that depends on it (a version 2 source's presumed
+ * IN_DOUBT and RETIRED records go into its slot first, the JSON file
+ * later); and beside it the slot <id>.stage for the staged snapshot (a
+ * destination's commit, a source's frozen VM) until it moves into
+ * checkpoints/<vm>/current.gsnap or, retired, is removed.
  *
  * Each public function that touches these files runs on the loop or on
  * the durable-write queue's thread (dwq.h); on the loop it first waits
@@ -457,7 +459,8 @@ static int entry_head(uint8_t head[SLOT_TRAILER_HEAD], const char *magic, const 
 
 /*
  * Write pieces at off: [the delta entry] [the record entry (r)], durably;
- * zeros to zero_to.  With r, the slot is written: IN_DOUBT or COMMITTED.
+ * zeros to zero_to.  With r, the slot is written: IN_DOUBT or COMMITTED
+ * (or, from migrec_stage_note, a presumed IN_DOUBT or RETIRED record).
  * *ret_end (if not NULL): where the pieces end.
  */
 static int slot_put(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64_t off,
@@ -928,7 +931,8 @@ static int slot_record(const char *path, const uint8_t id[MIG_ID_SIZE], const ui
 }
 
 /*
- * What an open slot holds: 1 when written, with its record in *rec, the
+ * What an open slot holds: 1 when written, with its last complete record
+ * (in the order slot_record allows) in *rec, the
  * state it stands for in *ret_img (the snapshot with the deltas applied;
  * may be NULL), the snapshot's size and the number of deltas; 0 when not
  * written (never, zeros; or a write a crash cut short; msg says which);
@@ -1569,6 +1573,17 @@ int mig_recover(struct gisad *d)
 			(void)migrec_remove(d, rec->id);
 			break;
 		case MIGREC_RETIRED:
+			/*
+			 * A slot left by a removal that failed after the record (not the
+			 * checkpoint: the name may hold a VM that came back since).
+			 */
+			if (migrec_stage_exists(d, rec->id)) {
+				char msg[256];
+
+				if (migrec_stage_remove(d, rec->id, msg, sizeof(msg)))
+					log_warning("retired VM `%s': its slot stays: %s", rec->vm,
+						    msg);
+			}
 			r = add_retired(d, rec);
 			break;
 		case MIGREC_STAGING:
