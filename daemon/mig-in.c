@@ -3,7 +3,7 @@
  * The destination of a migration (docs/MIGRATION-PROTOCOL.md, sections
  * 6.2 and 7), and the answers to outcome queries and fetches.
  *
- *   BEGIN --MigBegin accepted (record STAGING)--> STAGING
+ *   BEGIN --MigBegin accepted (record STAGING and slot)--> STAGING
  *   STAGING --MigRound--> ROUND --object: applied--> MigRoundAck, STAGING
  *   STAGING --MigSwitchover--> FINAL --object: checks, build, record
  *        COMMITTED, activate--> MigOutcome COMMITTED, CONFIRM
@@ -534,7 +534,8 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	 * Queued, durable before round 0 is acknowledged (settled): the
 	 * record, and beside it (one flush of the directory for both) the slot
 	 * reserved for the size announced, while round 0 travels and is
-	 * decoded; round0 then only overwrites it.
+	 * decoded; round0 then overwrites it (grown with zeros if round 0
+	 * needs more room).
 	 */
 	s->io_ticket = migrec_post_reserve_empty(s->d, &s->rec, b->has_estimated_bytes ?
 						 b->estimated_bytes : 0, s, stage_done);

@@ -246,14 +246,17 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
  * reserved on receiving it, all zeros, and round 0 written into it once
  * decoded), zero-filled beyond to room for the state stored whole and
  * for deltas; a version 2 migration appends each precopy round's delta
- * (durably, during precopy) and, inside the downtime, the final delta
- * with the record: an overwrite of reserved blocks and one fdatasync.  A
- * version 1 switchover (or a fallback) overwrites it from the start with
- * the final snapshot and the record instead.
+ * (durably, during precopy) and then the final delta with the record: an
+ * overwrite of reserved blocks and one fdatasync (the destination's
+ * inside the downtime, the source's queued right after the delta).  A
+ * version 2 source also appends its presumed IN_DOUBT record before the
+ * freeze and its RETIRED record after the outcome.  A version 1
+ * switchover (or a fallback) overwrites it from the start with the final
+ * snapshot and the record instead.
  */
 struct migrec_slot {
 	uint8_t id[MIG_ID_SIZE];
-	uint64_t end;                           /* the snapshot and deltas written */
+	uint64_t end;                           /* the snapshot, deltas and records written */
 	uint64_t size;                          /* the file's size: zeros after end */
 };
 
@@ -377,9 +380,9 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
 /*
- * A precopy write queued by either side is done (a slot's RESERVE or
- * FILL, or a record): the slot it made into *slot, and the first failure into
- * *first_r and first_msg, named what_reserve or what_record.  Returns the
+ * A precopy write queued by either side is done (a slot's RESERVE with
+ * its record, or FILL): the slot it made into *slot, and the first
+ * failure into *first_r and first_msg, prefixed with what.  Returns the
  * reservation's probe_ns (0 for anything else or a failure).
  */
 uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot, int *first_r,

@@ -9,7 +9,9 @@
 # hellos get MigError; the idle timeout; the per-peer limit (by
 # fingerprint); SIGHUP with a changed allow-list applies to new
 # connections while an open one keeps its context, and a reload that
-# fails keeps the old one.
+# fails keeps the old one; a MigBegin announcing round 0 over the object
+# cap is refused with nothing staged, and a large announcement reserves a
+# slot of the capped size.
 . "$(dirname "$0")/lib.sh"
 
 : "${MIGC:?MIGC must name the mig-client binary}"
