@@ -684,7 +684,7 @@ static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_stat
 		 char *msg, size_t msglen);
 
 /*
- * An image's state and digest (round 0's, or the final one the image way),
+ * A final image's state and digest (version 1, the image way),
  * on the worker for a large VM while the loop's thread judges it and
  * builds its VM (par.h): the two only read the image.
  */
@@ -827,22 +827,21 @@ static void live_build(struct mig_in *s, const struct gisa_image *img)
 }
 
 /*
- * Round 0: the snapshot decoded (the decoder checked the container's
- * digest), the slot started with it (queued, taking buf), and then the
- * image's state and digest made on the worker for a large VM while the
- * loop's thread judges the image and builds the live staging VM from it
- * (par.h).  An image that is not the source's fails first, whatever else
- * happened to it.
+ * Round 0: the snapshot decoded, its state the file's own bytes (the
+ * decoder checked them against the container's digest, which the chain
+ * then checks against the source's: no encoding or hashing again), the
+ * slot started with it (queued, taking buf), the image judged and the
+ * live staging VM built from it.  An image that is not the source's fails
+ * first, whatever else happened to it.
  */
 static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_verdict *verdict,
 		  char *msg, size_t msglen)
 {
 	struct gisa_snap_error serr = { { 0 } };
-	struct image_state fs = { 0 };
+	struct gisa_snap_state st = { 0 };
 	struct gisa_image *img = NULL;
 	char vmsg[512] = "";
-	struct par par;
-	int r = gisa_snap_decode(buf, len, &img, &s->round0, &serr), rv;
+	int r = gisa_snap_decode_state(buf, len, &img, &st, &s->round0, &serr), rv;
 
 	if (r) {
 		free(buf);
@@ -851,20 +850,11 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 	}
 	/* Into the slot reserved at MigBegin; settled before the round is acknowledged. */
 	s->io_ticket = migrec_post(s->d, MIGREC_JOB_FILL, &s->rec, NULL, buf, len, s, stage_done);
-	fs.img = img;
-	par_start(&par, mig_par_worth(img), make_image_state, &fs);
 	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));
 	if (!rv)
 		live_build(s, img);
-	par_join(&par);
-	r = fs.r;
-	if (r) {
-		gisa_image_free(img);
-		snprintf(msg, msglen, "round 0: its state: %s", strerror(-r));
-	} else {
-		/* Made now, in precopy: every later round starts from it. */
-		r = adopt(s, img, &fs.st, msg, msglen);
-	}
+	/* Every later round starts from it. */
+	r = adopt(s, img, &st, msg, msglen);
 	if (!r && rv) {
 		r = rv;
 		snprintf(msg, msglen, "%s", vmsg);

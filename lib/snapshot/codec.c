@@ -1327,8 +1327,10 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 	return 0;
 }
 
-int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
-		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err)
+/* gisa_snap_decode, and the state bytes it checked into *ret_state if asked. */
+static int decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+		  struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
+		  struct gisa_snap_error *err)
 {
 	struct gisa_restore_error rerr = { 0 };
 	uint8_t *owned = NULL, digest[GISA_SNAP_DIGEST_SIZE];
@@ -1393,6 +1395,21 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
 			 c.info.profile, c.info.caps, img->config.profile, img->config.caps);
 		goto out;
 	}
+	if (ret_state) {
+		/* Stored: the payload is the caller's, so the state gets a copy. */
+		if (!owned) {
+			owned = malloc(c.info.state_len ? c.info.state_len : 1);
+			if (!owned) {
+				r = -ENOMEM;
+				goto out;
+			}
+			memcpy(owned, state, c.info.state_len);
+		}
+		ret_state->bytes = owned;
+		ret_state->len = c.info.state_len;
+		memcpy(ret_state->digest, digest, sizeof(digest));
+		owned = NULL;
+	}
 	if (ret_info)
 		*ret_info = c.info;
 	*ret_img = img;
@@ -1403,6 +1420,19 @@ out:
 	gisa_image_free(img);
 	free(owned);
 	return r;
+}
+
+int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err)
+{
+	return decode(buf, len, ret_img, NULL, ret_info, err);
+}
+
+int gisa_snap_decode_state(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+			   struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
+			   struct gisa_snap_error *err)
+{
+	return decode(buf, len, ret_img, ret_state, ret_info, err);
 }
 
 int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_snap_error *err)

@@ -113,12 +113,44 @@ static void check_wire(const struct gisa_image *base, const struct gisa_image *c
 	gisa__v1__mig_delta__free_unpacked(m, NULL);
 }
 
+/* A file's state, decoded, is the state it was written from; damaged, nothing. */
+static void decoded_state_agrees(const char *where, uint8_t *file, size_t len,
+				 const struct gisa_snap_state *want)
+{
+	struct gisa_snap_state st = { 0 }, untouched;
+	struct gisa_snap_error err = { { 0 } };
+	struct gisa_image *img = NULL;
+	struct gisa_snap_info info;
+
+	if (gisa_snap_decode_state(file, len, &img, &st, &info, &err))
+		print_error("%s: decode_state: %s\n", where, err.msg);
+	assert_non_null(img);
+	assert_int_equal(st.len, want->len);
+	assert_memory_equal(st.bytes, want->bytes, want->len);
+	assert_memory_equal(st.digest, want->digest, GISA_SNAP_DIGEST_SIZE);
+	assert_memory_equal(info.digest, want->digest, GISA_SNAP_DIGEST_SIZE);
+	/* Its own copy: the file may go. */
+	assert_true(st.bytes < file || st.bytes >= file + len);
+	gisa_image_free(img);
+	img = NULL;
+	gisa_snap_state_release(&st);
+
+	file[len - 1] ^= 0x01;
+	memset(&st, 0x5a, sizeof(st));
+	untouched = st;
+	assert_int_equal(gisa_snap_decode_state(file, len, &img, &st, NULL, &err), -EBADMSG);
+	assert_null(img);
+	assert_memory_equal(&st, &untouched, sizeof(st));
+	file[len - 1] ^= 0x01;
+}
+
 /*
  * The _states variants give what the plain calls give: the same delta
  * bytes with either state made beforehand, the same result and its state
  * (equal to one made from it), and the same snapshot file from
- * gisa_snap_encode_state; a base state of another image is refused as
- * stale, and leaves *ret_st alone.
+ * gisa_snap_encode_state, whose state gisa_snap_decode_state gives back
+ * (stored and compressed; a damaged file leaves *ret_state alone); a base
+ * state of another image is refused as stale, and leaves *ret_st alone.
  */
 static void states_agree(const char *where, const struct gisa_image *base,
 			 const struct gisa_image *cur, const uint8_t *bytes, size_t len)
@@ -159,6 +191,7 @@ static void states_agree(const char *where, const struct gisa_image *base,
 		assert_int_equal(gisa_snap_encode_state(out, &rst, &meta, &opts[i], &f2, &n2), 0);
 		assert_int_equal(n1, n2);
 		assert_memory_equal(f1, f2, n1);
+		decoded_state_agrees(where, f1, n1, &rst);
 		free(f1);
 		free(f2);
 	}

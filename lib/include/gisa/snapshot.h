@@ -122,6 +122,22 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
 		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err);
 
 /*
+ * gisa_snap_decode, and the image's state taken from the file itself: the
+ * state bytes the container's digest covers (a copy, or the decompressed
+ * buffer; never aliasing buf) and that digest, which the decoder checked,
+ * with no encoding or hashing beyond the decoder's.  A file written from
+ * an image (gisa_snap_encode, gisa_snap_encode_state) holds its canonical
+ * state, so this is what gisa_snap_state_make would make of the decoded
+ * image, without its cost; a file some other writer encoded differently
+ * decodes to the same image, but its state is those other bytes, and its
+ * digest not the one the image's canonical state has.  On error
+ * *ret_state is untouched.
+ */
+int gisa_snap_decode_state(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+			   struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
+			   struct gisa_snap_error *err);
+
+/*
  * Decode and build a new VM on host in one step (all or nothing: on error
  * nothing is created and err names what failed, where, and the value).
  * The caller swaps it for its target only on success.
