@@ -1715,15 +1715,17 @@ static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const 
 
 /*
  * COMMITTED: the VM retires.  queued: the RETIRED record is written off
- * the loop while MigDigest travels (an answer on the link); otherwise at
- * once (an operator's resolution, answered with the job decided).
+ * the loop (an answer on the link): into the slot from the start, while
+ * D(I_f) is made and MigDigest travels, or as the JSON record once
+ * D(I_f) is in it; otherwise at once (an operator's resolution, answered
+ * with the job decided).
  */
 static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queued)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigConfirm cf = GISA__V1__MIG_CONFIRM__INIT;
 	uint64_t now = gisad_now_ns();
-	bool match, wait;
+	bool match, wait, early;
 
 	/* Decided: the frozen state need not reach the slot any more. */
 	free(o->final_raw);
@@ -1752,13 +1754,23 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 	o->ms->verify_ns = peer_ns(oc->verify_ns);
 	o->ms->commit_ns = peer_ns(oc->commit_ns);
 	o->ms->answer_ns = peer_ns(oc->answer_ns);
+	wait = o->tracked && o->st == O_OUTCOME && o->l;
+	o->rec.state = MIGREC_RETIRED;
+	o->rec.decided_unix_ns = gisad_unix_ns();
+	/*
+	 * Into the slot at once, while D(I_f) is made here and MigDigest
+	 * travels: that entry names no D(I_f) yet; the JSON record that
+	 * follows it (retire_rest) does.
+	 */
+	early = queued && o->slot_notes;
+	if (early)
+		retire_queue(o);
 	/*
 	 * A tracked switchover's D(I_f) now, out of the downtime; the
 	 * destination's digest follows in MigDigest on this link (a query's
 	 * outcome carries it, if the destination computed it).
 	 */
 	final_digest(o);
-	wait = o->tracked && o->st == O_OUTCOME && o->l;
 	/* Only an operator's resolution comes without the destination's digest. */
 	match = !oc->has_state_digest ||
 		(oc->state_digest.len == MIG_DIGEST_SIZE &&
@@ -1772,8 +1784,6 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 
 	o->doubt_pending = false;
 	o->match = match;
-	o->rec.state = MIGREC_RETIRED;
-	o->rec.decided_unix_ns = gisad_unix_ns();
 	/* Tracked: the destination compares, and answers MigDigest. */
 	cf.has_state_digest = !mig_digest_unknown(o->rec.final_digest);
 	cf.has_digests_match = !wait;
@@ -1801,6 +1811,8 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 		}
 	}
 	o->backoff_ms = 0;
+	if (early)
+		return;
 	if (queued)
 		retire_queue(o);
 	else
