@@ -131,6 +131,9 @@ static void on_kicker(evutil_socket_t fd, short what, void *arg)
 	for (struct vmrec *rec = d->vms; rec; rec = rec->next) {
 		struct gisa_state st;
 
+		/* Frozen by its migration: its timer waits for the outcome. */
+		if (vmreg_frozen(rec))
+			continue;
 		gisa_state_read(rec->vm, &st);
 		if (!st.gisa.timer_armed)
 			continue;

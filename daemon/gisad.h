@@ -294,6 +294,12 @@ const struct retired *mig_retired_find(const struct gisad *d, const char *name);
 int mig_retired_clear(struct gisad *d, const char *name);
 /* The "migrating" error for a VM in a migration state: -EAGAIN, msg. */
 int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb);
+/*
+ * The same error when processing the host's alert list would change a
+ * frozen VM (vmreg_alerts_frozen: target NULL, the processing itself;
+ * else freeing target's VM).  0: nothing frozen is in the way.
+ */
+int mig_refuse_alerts(struct request *r, const struct vmrec *target, const char *verb);
 
 /* ---- requests and the handler table (verb.c) --------------------------- */
 
@@ -440,6 +446,15 @@ void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm);
 void vmreg_free_all(struct gisad *d);
 /* Move the engine's pending events into rec's ring and publish them. */
 void vmreg_drain(struct gisad *d, struct vmrec *rec);
+/* Whether rec's VM is frozen by its migration (FROZEN or IN_DOUBT): nothing may change it. */
+bool vmreg_frozen(const struct vmrec *rec);
+/*
+ * A frozen VM (other than except) whose GISA is on the host's alert list,
+ * if processing that list now would change it: host is true for the
+ * processing itself, false for freeing except's VM (which processes the
+ * list only when except's GISA is on it, spec §7).  NULL: none.
+ */
+struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *except, bool host);
 /* Take up to max events from rec's ring, oldest first. */
 size_t vmreg_events_take(struct vmrec *rec, struct gisa_event *out, size_t max);
 void uuid_random(uint8_t uuid[16]);

@@ -1648,3 +1648,22 @@ int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb)
 			"it cannot be migrated again, replaced or removed until the migration ends" :
 			"no change is accepted until the migration's outcome is known");
 }
+
+int mig_refuse_alerts(struct request *r, const struct vmrec *target, const char *verb)
+{
+	const struct vmrec *f = vmreg_alerts_frozen(r->d, target, !target);
+
+	if (!f)
+		return 0;
+	r->resp->has_migration = true;
+	r->resp->migration = f->mig;
+	if (!target)
+		return req_fail(r, -EAGAIN, "%s: VM `%s' is on the alert list and frozen by its "
+				"migration to %s (%s): processing the list would change it; retry "
+				"once the migration's outcome is known", verb, f->name,
+				f->mig_peer, mig_state_name(f->mig));
+	return req_fail(r, -EAGAIN, "%s: VM `%s' is on the alert list, so freeing it processes "
+			"the list, which would change VM `%s', frozen by its migration to %s "
+			"(%s); retry once the migration's outcome is known", verb, target->name,
+			f->name, f->mig_peer, mig_state_name(f->mig));
+}

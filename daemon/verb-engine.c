@@ -641,6 +641,10 @@ int verb_hw_airq(struct request *r)
 
 int verb_process_alerts(struct request *r)
 {
+	int err = mig_refuse_alerts(r, NULL, "process_alerts");
+
+	if (err)
+		return err;
 	return engine_ret(r, gisa_host_process_alerts(r->d->host), "processing the alert list");
 }
 

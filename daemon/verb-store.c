@@ -26,14 +26,17 @@ static int tag_check(struct request *r, const char *verb, const char *tag)
 	return 0;
 }
 
-/* A VM that migrates cannot be replaced: the "migrating" error. */
+/*
+ * A VM that migrates cannot be replaced, nor one whose freeing would
+ * change a frozen VM (mig_refuse_alerts): the "migrating" error.
+ */
 static int not_migrating(struct request *r, const char *verb, const char *name)
 {
 	const struct vmrec *rec = vmreg_find(r->d, name);
 
 	if (rec && rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
 		return mig_refuse(r, rec, verb);
-	return 0;
+	return rec ? mig_refuse_alerts(r, rec, verb) : 0;
 }
 
 static int name_check(struct request *r, const char *verb, const char *name)

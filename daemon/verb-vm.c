@@ -239,6 +239,8 @@ int verb_vm_destroy(struct request *r)
 		return err;
 	}
 	err = req_vm(r, q, &rec);
+	if (!err)
+		err = mig_refuse_alerts(r, rec, "vm_destroy");
 	if (err)
 		return err;
 	snprintf(name, sizeof(name), "%s", rec->name);

@@ -176,3 +176,29 @@ void uuid_random(uint8_t uuid[16])
 	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);   /* version 4 */
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 }
+
+bool vmreg_frozen(const struct vmrec *rec)
+{
+	return rec->mig == GISA__V1__MIGRATION_STATE__MIGRATION_STATE_FROZEN ||
+	       rec->mig == GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
+}
+
+static bool listed(const struct vmrec *rec)
+{
+	struct gisa_state st;
+
+	if (!rec->vm)
+		return false;
+	gisa_state_read(rec->vm, &st);
+	return st.gisa.on_alert_list;
+}
+
+struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *except, bool host)
+{
+	if (!host && (!except || !listed(except)))
+		return NULL;
+	for (struct vmrec *rec = d->vms; rec; rec = rec->next)
+		if (rec != except && vmreg_frozen(rec) && listed(rec))
+			return rec;
+	return NULL;
+}

@@ -911,22 +911,53 @@ case_round1() {
 	healthy
 }
 
+# listed VM: its GISA on A's alert list (an adapter interrupt at ISC 3,
+# no vcpu to take it); DG follows it.
+listed() {
+	g a gisa gisc-register "$1" 3 >/dev/null || fail "gisc-register $1"
+	g a gisa hw-airq "$1" 3 >/dev/null || fail "hw-airq $1"
+	[ "$(jv "$(gj a vm info "$1")" gisa.on_alert_list)" = true ] ||
+		fail "VM $1 is not on A's alert list"
+	DG=$(g a vm digest "$1") || fail "vm digest $1"
+}
+
+# refused_alerts FROZEN ARGS...: gisactl ARGS at A is refused (EAGAIN),
+# naming the frozen VM.
+refused_alerts() {
+	local j
+
+	j=$(gj a "${@:2}")
+	[ "$(jv "$j" error.code)" = EAGAIN ] && [[ "$(jv "$j" error.message)" == *"\`$1'"* ]] ||
+		fail "${*:2} at A: expected EAGAIN naming VM $1: $j"
+}
+
 # The outcome held back: B commits, A (frozen, refusing changes) hears
-# nothing, gives up at its stall timeout, is in doubt and asks.
+# nothing, gives up at its stall timeout, is in doubt and asks.  Its GISA
+# is on A's alert list: processing the list, or freeing another listed
+# VM (which processes it), would change the frozen VM, and is refused
+# until the outcome is known.
 case_outcome_held() {
+	local other="x${1:1}"
+
 	new_vm "$1"
+	new_vm "$other"
+	listed "$other"
+	listed "$1"
 	proxy_start "pause:down:r$R_OUTCOME"
 	migrate "$1"
 	log_wait b "VM \`$1' arrived from .* and is active"
 	frozen "$1"
 	refused_frozen "$1" 'frozen|in-doubt'
+	refused_alerts "$1" gisa process-alerts
+	refused_alerts "$1" vm destroy "$other"
 	log_wait a "migration of VM \`$1' to .* is in doubt \(no outcome within the stall timeout\)" \
 		$((STALL_MS / 1000 + 5))
 	check_end "$1" "$DG" "$JOB"
 	[ "$OUTCOME" = committed ] || fail "ended $OUTCOME, expected committed"
 	[ "$(jv "$JOBJ" migration.query_attempts)" -ge 1 ] 2>/dev/null ||
 		fail "the source learnt the outcome without a query"
-	say "$CASE: committed after the stall timeout and a query"
+	g a vm destroy "$other" >/dev/null || fail "vm destroy $other after the outcome"
+	say "$CASE: committed after the stall timeout and a query; the alert list waited for it"
 	forget "$1"
 	proxy_stop
 	healthy
