@@ -61,6 +61,9 @@ struct mig_in {
 	struct migrec rec;
 	bool reserved;                  /* rec.vm and rec.uuid are reserved */
 	bool stage_pending;             /* committed: the checkpoint is still staged */
+	bool install_pending;           /* the COMMITTED record and checkpoint not queued yet */
+	struct gisa_image *ckpt_img;    /* the active VM's image for it (tracked), and its state */
+	struct gisa_snap_state ckpt_st;
 	bool active_mismatch;           /* the activated VM's digest is not the target */
 	struct gisa_compat_dest target;
 	enum gisa_compat_verdict allowed;
@@ -246,25 +249,39 @@ static void installed(struct gisad *d, struct dwq_job *dj)
 		log_err("incoming VM `%s': %s (moved into place at the next start)", vm, dj->msg);
 }
 
+/* The JSON record and the checkpoint, queued (dwq.h). */
+static void install(struct mig_in *s)
+{
+	if (!s->install_pending)
+		return;
+	s->install_pending = false;
+	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
+	(void)migrec_post_install(s->d, &s->rec, s->ckpt_img, s->ckpt_img ? &s->ckpt_st : NULL,
+				  installed);
+	s->ckpt_img = NULL;
+	memset(&s->ckpt_st, 0, sizeof(s->ckpt_st));
+}
+
 /*
  * Committed and active: its digest (sent to the source), then the JSON
  * record and the checkpoint, queued (dwq.h) so that the digest leaves at
- * once.  A tracked commit's slot holds deltas: the active VM's image is
- * the checkpoint, cheaper than replaying them.
+ * once; after a tracked switchover only once MigConfirm is in (or the
+ * link ends), so that encoding the checkpoint does not take a CPU from
+ * the source hashing its frozen VM meanwhile.  A tracked commit's slot
+ * holds deltas: the active VM's image is the checkpoint, cheaper than
+ * replaying them.
  */
 static void stage_move(struct mig_in *s)
 {
-	struct gisa_snap_state st = { 0 };
-	struct gisa_image *img = NULL;
-
 	if (!s->stage_pending)
 		return;
 	s->stage_pending = false;
 	/* The answer is in the kernel: a source on this host runs before the digest. */
 	mlink_yield();
-	check_active(s, s->tracked ? &img : NULL, &st);
-	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
-	(void)migrec_post_install(s->d, &s->rec, img, img ? &st : NULL, installed);
+	check_active(s, s->tracked ? &s->ckpt_img : NULL, &s->ckpt_st);
+	s->install_pending = true;
+	if (!s->tracked || !s->l)
+		install(s);
 }
 
 /* Hold or release the staging VM's place: its name, UUID and one of max_vms. */
@@ -288,6 +305,7 @@ static void live_drop(struct mig_in *s)
 static void in_free(struct mig_in *s)
 {
 	stage_move(s);
+	install(s);
 	/* The queued writes own what they write: they go on, unheard of. */
 	dwq_disown(s->d, s);
 	reserve(s, false);
@@ -1416,6 +1434,7 @@ static void confirm(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
 			s->rec.vm);
 	/* Tracked: the digest is computed (and sent) now if it was not yet, then compared. */
 	stage_move(s);
+	install(s);
 	if (s->tracked)
 		compare_source(s, cf);
 	mlink_close(s->l);

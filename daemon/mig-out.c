@@ -110,6 +110,10 @@ struct mig_out {
 	uint32_t round;                 /* the round sent last */
 	uint8_t *round0;                /* round 0's snapshot file until MigReady */
 	size_t round0_len;
+	/* Round 0 made while the connection is set up (prepare), until begin: */
+	struct par prep;                /* its encoding, on the worker for a large VM */
+	bool prepared;                  /* base is round 0's image; prep not joined yet */
+	int prep_r;                     /* the encoding's result */
 	uint64_t obj_queued;            /* object bytes queued so far */
 	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
 	uint8_t *final_raw;             /* a tracked final delta sent, not yet in the slot */
@@ -146,6 +150,9 @@ static struct vmrec *out_vm(struct mig_out *o);
 static void out_free(struct mig_out *o)
 {
 	struct vmrec *rec = o->tracking ? out_vm(o) : NULL;
+
+	if (o->prepared)
+		par_join(&o->prep);
 
 	if (rec)
 		gisa_track_stop(rec->vm);
@@ -508,10 +515,9 @@ static void mark(struct mig_out *o, struct vmrec *rec)
 static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t **buf,
 		       size_t *len, uint8_t digest[MIG_DIGEST_SIZE])
 {
-	struct vmrec *rec = out_vm(o);
 	struct gisa_snap_meta meta = {
 		.vm_name = o->vm,
-		.vm_uuid = rec ? rec->uuid : NULL,
+		.vm_uuid = o->rec.uuid,
 		.created_unix_ns = gisad_unix_ns(),
 	};
 	struct gisa_snap_opts opts = { .compress = o->zstd, .level = o->level };
@@ -525,6 +531,39 @@ static int encode_full(struct mig_out *o, const struct gisa_image *img, uint8_t 
 	if (!r)
 		memcpy(digest, o->base_state.digest, MIG_DIGEST_SIZE);
 	return r;
+}
+
+/*
+ * Round 0 made ahead (prepare): the VM's image and its change tracking
+ * from the dial, the encoding on the worker for a large VM while the TLS
+ * handshake and the hello go on (par.h: it reads only the image, which
+ * is the migration's, and writes only the migration's round 0 fields,
+ * which nothing reads before begin joins it).
+ */
+static void prep_encode(void *arg)
+{
+	struct mig_out *o = arg;
+	uint64_t t0 = gisad_now_ns();
+
+	o->prep_r = encode_full(o, o->base, &o->round0, &o->round0_len, o->base_digest);
+	o->last_encode_ns = gisad_now_ns() - t0;
+}
+
+static void prepare(struct mig_out *o)
+{
+	struct vmrec *rec = out_vm(o);
+
+	/* Without it, begin reads the image itself, and reports what fails. */
+	if (!rec || gisa_image_from_vm(rec->vm, &o->base)) {
+		o->base = NULL;
+		return;
+	}
+	/* Version 1 does without (begin stops it). */
+	gisa_track_start(rec->vm);
+	o->tracking = true;
+	memcpy(o->rec.uuid, rec->uuid, 16);
+	o->prepared = true;
+	par_start(&o->prep, mig_par_worth(o->base), prep_encode, o);
 }
 
 /*
@@ -595,19 +634,34 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
 		return;
 	}
-	r = gisa_image_from_vm(rec->vm, &img);
-	if (r) {
-		resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
-		return;
+	if (o->prepared) {
+		par_join(&o->prep);
+		o->prepared = false;
+		img = o->base;
+		o->base = NULL;
+		if (o->l->version < 2) {
+			gisa_track_stop(rec->vm);
+			o->tracking = false;
+		}
+	} else {
+		r = gisa_image_from_vm(rec->vm, &img);
+		if (r) {
+			resume(o, r, "reading the state of VM `%s': %s", o->vm, strerror(-r));
+			return;
+		}
+		mark(o, rec);
+		memcpy(o->rec.uuid, rec->uuid, 16);
 	}
-	mark(o, rec);
 	r = pick_target(o, h, img, why, sizeof(why));
 	if (!r)
 		r = check_image(o, img, &o->accepted, why, sizeof(why));
-	o->last_encode_ns = gisad_now_ns();
-	if (!r)
+	if (!r && o->round0) {
+		r = o->prep_r;
+	} else if (!r) {
+		o->last_encode_ns = gisad_now_ns();
 		r = encode_full(o, img, &o->round0, &o->round0_len, o->base_digest);
-	o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
+		o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;
+	}
 	if (r) {
 		gisa_image_free(img);
 		if (!why[0])
@@ -627,7 +681,6 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	memcpy(o->ms->id, o->rec.id, MIG_ID_SIZE);
 	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
 	o->l->has_id = true;
-	memcpy(o->rec.uuid, rec->uuid, 16);
 	/* The name asked for; MigReady says which the destination took. */
 	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s",
 		 o->new_name[0] ? o->new_name : o->vm);
@@ -2297,6 +2350,9 @@ int verb_migrate(struct request *r)
 		 o->ms->compression, o->max_rounds);
 	if (!reply_job(r, o->job))
 		err = -ENOMEM;
+	/* Setup counts from here: round 0 is made beside the handshake. */
+	o->t_dial = gisad_now_ns();
+	prepare(o);
 	dial(o);       /* a failure ends the job (reported in its status) */
 	return err;
 }

@@ -13,6 +13,7 @@ static struct {
 	bool started;
 	bool stop;
 	struct par *job;                /* posted, not yet taken */
+	bool running;                   /* a half taken, not yet returned */
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static void *worker(void *unused)
@@ -28,9 +29,11 @@ static void *worker(void *unused)
 			break;
 		p = w.job;
 		w.job = NULL;
+		w.running = true;
 		pthread_mutex_unlock(&w.lock);
 		p->fn(p->arg);
 		pthread_mutex_lock(&w.lock);
+		w.running = false;
 		p->done = true;
 		pthread_cond_broadcast(&w.cv);
 	}
@@ -63,7 +66,8 @@ void par_start(struct par *p, bool threaded, void (*fn)(void *arg), void *arg)
 	pthread_mutex_lock(&w.lock);
 	if (!w.started && !w.stop)
 		start_worker();
-	if (w.started && !w.job) {
+	/* Busy (one half posted or running): never queued behind it. */
+	if (w.started && !w.job && !w.running) {
 		w.job = p;
 		p->posted = true;
 		pthread_cond_broadcast(&w.cv);

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fork-join for the switchover's heavy steps: of two independent halves
- * of a step, one runs on a worker thread while the loop's thread does the
- * other (the frozen snapshot's flush beside the final delta; an image's
- * state, 2 ms for the maximum one, beside its checks).
+ * Fork-join for a migration's heavy steps: of two independent halves of
+ * a step, one runs on a worker thread while the loop's thread does the
+ * other (version 1's frozen snapshot's flush beside the final delta, and
+ * a final image's state beside its checks), or while the loop waits for
+ * the network (round 0's encoding, from the dial to the hello: joined on
+ * a later turn of the loop).
  *
  * One worker serves the daemon, started at the first threaded par_start
  * and stopped by par_stop at shut-down; handing it a half costs about
  * 10-25 microseconds on an idle core (a new thread two or three times
  * that), and more when the cores are busy: the caller asks for it only
- * when the halves are long (mig_par_worth).  Steps are never nested: one
- * half at a time.
+ * when the halves are long (mig_par_worth).  It takes one half at a
+ * time: a half started while another is posted or running runs on the
+ * caller's thread, never queued behind it.
  *
  * The half on the worker computes from inputs nobody changes until
  * par_join and writes only its own outputs: it never touches the event
