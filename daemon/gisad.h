@@ -449,12 +449,12 @@ void vmreg_drain(struct gisad *d, struct vmrec *rec);
 /* Whether rec's VM is frozen by its migration (FROZEN or IN_DOUBT): nothing may change it. */
 bool vmreg_frozen(const struct vmrec *rec);
 /*
- * A frozen VM (other than except) whose GISA is on the host's alert list,
- * if processing that list now would change it: host is true for the
- * processing itself, false for freeing except's VM (which processes the
- * list only when except's GISA is on it, spec §7).  NULL: none.
+ * A frozen VM whose GISA is on the host's alert list, if processing that
+ * list would change it: the processing itself (freed NULL), or freeing
+ * freed's VM, which processes the list only when freed's GISA is on it
+ * (spec §7).  NULL: none.
  */
-struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *except, bool host);
+struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *freed);
 /* Take up to max events from rec's ring, oldest first. */
 size_t vmreg_events_take(struct vmrec *rec, struct gisa_event *out, size_t max);
 void uuid_random(uint8_t uuid[16]);

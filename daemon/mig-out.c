@@ -113,7 +113,6 @@ struct mig_out {
 	/* Round 0 made while the connection is set up (prepare), until begin: */
 	struct par prep;                /* its encoding, on the worker for a large VM */
 	bool prepared;                  /* base is round 0's image; prep not joined yet */
-	int prep_r;                     /* the encoding's result */
 	uint64_t obj_queued;            /* object bytes queued so far */
 	bool doubt_pending;             /* the slot holds the frozen VM, the JSON not IN_DOUBT */
 	uint8_t *final_raw;             /* a tracked final delta sent, not yet in the slot */
@@ -545,7 +544,8 @@ static void prep_encode(void *arg)
 	struct mig_out *o = arg;
 	uint64_t t0 = gisad_now_ns();
 
-	o->prep_r = encode_full(o, o->base, &o->round0, &o->round0_len, o->base_digest);
+	/* A failure leaves no round 0: begin encodes again, and reports it. */
+	(void)encode_full(o, o->base, &o->round0, &o->round0_len, o->base_digest);
 	o->last_encode_ns = gisad_now_ns() - t0;
 }
 
@@ -655,9 +655,7 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	r = pick_target(o, h, img, why, sizeof(why));
 	if (!r)
 		r = check_image(o, img, &o->accepted, why, sizeof(why));
-	if (!r && o->round0) {
-		r = o->prep_r;
-	} else if (!r) {
+	if (!r && !o->round0) {
 		o->last_encode_ns = gisad_now_ns();
 		r = encode_full(o, img, &o->round0, &o->round0_len, o->base_digest);
 		o->last_encode_ns = gisad_now_ns() - o->last_encode_ns;

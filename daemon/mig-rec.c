@@ -1651,7 +1651,7 @@ int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb)
 
 int mig_refuse_alerts(struct request *r, const struct vmrec *target, const char *verb)
 {
-	const struct vmrec *f = vmreg_alerts_frozen(r->d, target, !target);
+	const struct vmrec *f = vmreg_alerts_frozen(r->d, target);
 
 	if (!f)
 		return 0;

@@ -193,12 +193,12 @@ static bool listed(const struct vmrec *rec)
 	return st.gisa.on_alert_list;
 }
 
-struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *except, bool host)
+struct vmrec *vmreg_alerts_frozen(struct gisad *d, const struct vmrec *freed)
 {
-	if (!host && (!except || !listed(except)))
+	if (freed && !listed(freed))
 		return NULL;
 	for (struct vmrec *rec = d->vms; rec; rec = rec->next)
-		if (rec != except && vmreg_frozen(rec) && listed(rec))
+		if (rec != freed && vmreg_frozen(rec) && listed(rec))
 			return rec;
 	return NULL;
 }

@@ -1327,10 +1327,9 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 	return 0;
 }
 
-/* gisa_snap_decode, and the state bytes it checked into *ret_state if asked. */
-static int decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
-		  struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
-		  struct gisa_snap_error *err)
+int gisa_snap_decode_state(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
+			   struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
+			   struct gisa_snap_error *err)
 {
 	struct gisa_restore_error rerr = { 0 };
 	uint8_t *owned = NULL, digest[GISA_SNAP_DIGEST_SIZE];
@@ -1425,14 +1424,7 @@ out:
 int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
 		     struct gisa_snap_info *ret_info, struct gisa_snap_error *err)
 {
-	return decode(buf, len, ret_img, NULL, ret_info, err);
-}
-
-int gisa_snap_decode_state(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
-			   struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
-			   struct gisa_snap_error *err)
-{
-	return decode(buf, len, ret_img, ret_state, ret_info, err);
+	return gisa_snap_decode_state(buf, len, ret_img, NULL, ret_info, err);
 }
 
 int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_snap_error *err)

@@ -130,8 +130,8 @@ int gisa_snap_decode(const uint8_t *buf, size_t len, struct gisa_image **ret_img
  * state, so this is what gisa_snap_state_make would make of the decoded
  * image, without its cost; a file some other writer encoded differently
  * decodes to the same image, but its state is those other bytes, and its
- * digest not the one the image's canonical state has.  On error
- * *ret_state is untouched.
+ * digest not the one the image's canonical state has.  ret_state NULL:
+ * gisa_snap_decode.  On error *ret_state is untouched.
  */
 int gisa_snap_decode_state(const uint8_t *buf, size_t len, struct gisa_image **ret_img,
 			   struct gisa_snap_state *ret_state, struct gisa_snap_info *ret_info,
