@@ -3,8 +3,9 @@
  * The destination of a migration (docs/MIGRATION-PROTOCOL.md, sections
  * 6.2 and 7), and the answers to outcome queries and fetches.
  *
- *   BEGIN --MigBegin accepted (record STAGING and slot)--> STAGING
- *   STAGING --MigRound--> ROUND --object: applied--> MigRoundAck, STAGING
+ *   BEGIN --MigBegin accepted--> STAGING
+ *   STAGING --MigRound--> ROUND --object: applied (round 0: record STAGING
+ *        and slot, durable)--> MigRoundAck, STAGING
  *   STAGING --MigSwitchover--> FINAL --object: checks, build, record
  *        COMMITTED, activate--> MigOutcome COMMITTED, CONFIRM
  *   FINAL --a check fails--> MigOutcome DISCARDED
@@ -460,7 +461,7 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	return 0;
 }
 
-/* A write queued for the staging VM is done: the STAGING record and slot, or round 0. */
+/* The write queued for the staging VM is done: the STAGING record and the slot. */
 static void stage_done(struct gisad *d, struct dwq_job *dj)
 {
 	struct mig_in *s = dj->owner;
@@ -529,7 +530,7 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 			 GISAD_ZSTD_MAX_LEVEL);
 		return -EINVAL;
 	}
-	/* The slot is reserved for it (capped, but not even a lie this large is written). */
+	/* Nothing larger can arrive: refused before anything is staged. */
 	if (b->has_estimated_bytes && b->estimated_bytes > GISA_FRAME_OBJECT_MAX) {
 		snprintf(msg, msglen, "MigBegin announces round 0 of %llu bytes, over the object cap "
 			 "of %llu", (unsigned long long)b->estimated_bytes,
@@ -548,15 +549,6 @@ static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *m
 	snprintf(s->rec.peer_name, sizeof(s->rec.peer_name), "%s", s->l->peer.name);
 	snprintf(s->rec.peer_entry, sizeof(s->rec.peer_entry), "%s", s->l->peer.matched);
 	snprintf(s->rec.peer_fp, sizeof(s->rec.peer_fp), "%s", s->l->peer.fingerprint);
-	/*
-	 * Queued, durable before round 0 is acknowledged (settled): the
-	 * record, and beside it (one flush of the directory for both) the slot
-	 * reserved for the size announced, while round 0 travels and is
-	 * decoded; round0 then overwrites it (grown with zeros if round 0
-	 * needs more room).
-	 */
-	s->io_ticket = migrec_post_reserve_empty(s->d, &s->rec, b->has_estimated_bytes ?
-						 b->estimated_bytes : 0, s, stage_done);
 	return 0;
 }
 
@@ -848,7 +840,8 @@ static void live_build(struct mig_in *s, const struct gisa_image *img)
  * Round 0: the snapshot decoded, its state the file's own bytes (the
  * decoder checked them against the container's digest, which the chain
  * then checks against the source's: no encoding or hashing again), the
- * slot started with it (queued, taking buf), the image judged and the
+ * STAGING record and the slot made with it (queued, taking buf), the
+ * image judged and the
  * live staging VM built from it.  An image that is not the source's fails
  * first, whatever else happened to it.
  */
@@ -866,8 +859,12 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 		snprintf(msg, msglen, "round 0: %s", serr.msg[0] ? serr.msg : strerror(-r));
 		return r;
 	}
-	/* Into the slot reserved at MigBegin; settled before the round is acknowledged. */
-	s->io_ticket = migrec_post(s->d, MIGREC_JOB_FILL, &s->rec, NULL, buf, len, s, stage_done);
+	/*
+	 * The STAGING record, and beside it the slot made with the snapshot
+	 * (one write), while the image is judged and built; settled before
+	 * the round is acknowledged.
+	 */
+	s->io_ticket = migrec_post(s->d, MIGREC_JOB_STAGE, &s->rec, NULL, buf, len, s, stage_done);
 	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));
 	if (!rv)
 		live_build(s, img);
@@ -1140,8 +1137,8 @@ static int final_stage(struct mig_in *s, uint8_t *buf, size_t len, struct gisa_v
 }
 
 /*
- * The commit: the checkpoint, written durably into its slot (reserved at
- * MigBegin: an overwrite and fdatasync), is the point of no return (a
+ * The commit: the checkpoint, written durably into its slot (made with
+ * round 0: an overwrite and fdatasync), is the point of no return (a
  * snapshot in the slot beside the STAGING record means COMMITTED; the JSON
  * record says so once the answer left, see stage_move).
  */

@@ -55,12 +55,6 @@
 #define MIGREC_STAGE_BLOCK         4096u
 #define MIGREC_STAGE_MAX_RESERVE   (72ull << 20)
 /*
- * A destination reserves its slot before round 0 arrives, for the size
- * MigBegin announces: at most this much until round 0 proves more
- * (migrec_stage_fill then grows it), so that an announcement costs little.
- */
-#define MIGREC_STAGE_EMPTY_RESERVE (16ull << 20)
-/*
  * A slot holds a snapshot file from its start, then zero or more deltas
  * (the MigDeltas that turn it into later states, in order), then the
  * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
@@ -264,14 +258,13 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 }
 
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
-			 size_t len, uint64_t expected, struct migrec_slot *slot, char *msg,
-			 size_t msglen)
+			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
 	char rname[2 * MIG_ID_SIZE + sizeof(".json")];
 	char *text = rec_text(rec);
 	struct store_file f[2];
-	uint64_t size;
+	uint64_t expected, size;
 	int r;
 
 	dwq_flush(d);
@@ -279,12 +272,7 @@ int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_
 		snprintf(msg, msglen, "out of memory for a migration record");
 		return -ENOMEM;
 	}
-	if (!snap) {
-		len = 0;
-		if (expected > MIGREC_STAGE_EMPTY_RESERVE)
-			expected = MIGREC_STAGE_EMPTY_RESERVE;
-	}
-	r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
+	r = snap_expected(snap, len, &expected, msg, msglen);
 	if (!r)
 		r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 	if (r) {
@@ -395,42 +383,6 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64
 		snprintf(msg, msglen, "fdatasync of `%s': %s", path, strerror(-r));
 	}
 	close(fd);
-	return r;
-}
-
-int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
-		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
-{
-	struct iovec v = { (void *)snap, len };
-	char path[PATH_MAX];
-	uint64_t expected, room, zero_to = 0;
-	struct stat st;
-	int r = snap_expected(snap, len, &expected, msg, msglen);
-
-	dwq_flush(d);
-	if (!r)
-		r = stage_path(d, id, path, sizeof(path), msg, msglen);
-	if (r)
-		return r;
-	if (stat(path, &st)) {
-		r = -errno;
-		snprintf(msg, msglen, "the slot `%s': %s", path, strerror(-r));
-		return r;
-	}
-	/*
-	 * Reserved for the size announced (round 0's object: compressed, if the
-	 * migration compresses, and capped); the room a reservation with the
-	 * snapshot would have had is made now, outside the downtime.
-	 */
-	room = slot_room(expected, len);
-	if (room > (uint64_t)st.st_size)
-		zero_to = room;
-	r = slot_overwrite(d, id, 0, &v, 1, zero_to, msg, msglen);
-	if (!r) {
-		memcpy(slot->id, id, MIG_ID_SIZE);
-		slot->end = len;
-		slot->size = zero_to ? zero_to : (uint64_t)st.st_size;
-	}
 	return r;
 }
 
@@ -603,7 +555,7 @@ uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot,
 			     char *first_msg, size_t msglen, const char *what)
 {
 	const struct migrec_job *j = (const struct migrec_job *)dj;
-	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_FILL;
+	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_STAGE;
 
 	if (dj->r && !*first_r) {
 		*first_r = dj->r;
@@ -659,22 +611,17 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_WRITE:
 		return migrec_write(d, &j->rec, dj->msg, sizeof(dj->msg));
 	case MIGREC_JOB_RESERVE:
+	case MIGREC_JOB_STAGE:
 		/* The record (PRECOPY, STAGING) with it: one flush of the directory for both. */
-		r = migrec_stage_reserve(d, &j->rec, j->buf, j->len, j->expected, &j->slot,
-					 dj->msg, sizeof(dj->msg));
-		/*
-		 * The probe times the source's write in the downtime (its estimate);
-		 * a destination's empty reservation needs none.
-		 */
-		if (r || !j->buf)
+		r = migrec_stage_reserve(d, &j->rec, j->buf, j->len, &j->slot, dj->msg,
+					 sizeof(dj->msg));
+		/* The probe times the source's write in the downtime (its estimate). */
+		if (r || j->kind == MIGREC_JOB_STAGE)
 			return r;
 		t0 = gisad_now_ns();
 		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
 		j->probe_ns = gisad_now_ns() - t0;
 		return r;
-	case MIGREC_JOB_FILL:
-		return migrec_stage_fill(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
-					 sizeof(dj->msg));
 	case MIGREC_JOB_FINAL:
 		return migrec_stage_final(d, &j->slot, &j->rec, j->buf, j->len, dj->msg,
 					  sizeof(dj->msg));
@@ -749,15 +696,6 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		j->slot = *slot;
 	j->buf = buf;
 	j->len = len;
-	return job_go(d, j, j == &mine);
-}
-
-uint64_t migrec_post_reserve_empty(struct gisad *d, const struct migrec *rec, uint64_t expected,
-				   void *owner, void (*done)(struct gisad *d, struct dwq_job *j))
-{
-	struct migrec_job mine, *j = job_new(&mine, MIGREC_JOB_RESERVE, rec, owner, done);
-
-	j->expected = expected;
 	return job_go(d, j, j == &mine);
 }
 

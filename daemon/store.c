@@ -449,21 +449,17 @@ int store_file_write(const char *dir, const char *name, const uint8_t *buf, size
 	return store_files_write(dir, &f, 1, msg, msglen);
 }
 
-/* f's contents into dirfd/tmp (created), flushed.  -errno. */
-static int file_put(int dfd, const char *tmp, const struct store_file *f)
+/* f's contents into dirfd/tmp (created; its descriptor in *fd), not flushed.  -errno. */
+static int file_put(int dfd, const char *tmp, const struct store_file *f, int *fd)
 {
-	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	int r;
 
-	if (fd < 0)
+	*fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (*fd < 0)
 		return -errno;
-	r = write_all(fd, f->buf, f->len);
+	r = write_all(*fd, f->buf, f->len);
 	if (!r && f->size > f->len)
-		r = write_zeros(fd, f->size - f->len);
-	if (!r && fsync(fd))
-		r = -errno;
-	if (close(fd) && !r)
-		r = -errno;
+		r = write_zeros(*fd, f->size - f->len);
 	return r;
 }
 
@@ -473,7 +469,8 @@ int store_files_write(const char *dir, const struct store_file *f, size_t n, cha
 	/* Atomic: the durable-write queue's thread writes files too (dwq.h). */
 	static _Atomic unsigned long counter;
 	char tmp[STORE_FILES_MAX][NAME_MAX + 1];
-	size_t moved = 0, bad = 0;
+	int fd[STORE_FILES_MAX];
+	size_t moved = 0, made = 0, bad = 0;
 	int dfd, r = 0;
 
 	if (n > STORE_FILES_MAX) {
@@ -491,11 +488,26 @@ int store_files_write(const char *dir, const struct store_file *f, size_t n, cha
 		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
 		return -errno;
 	}
-	/* Every file flushed, then every rename, then one flush of the directory for all. */
+	/*
+	 * Every file written, then every one flushed (the first flush finds
+	 * the others' blocks on their way: fewer journal commits), then every
+	 * rename, then one flush of the directory for all.
+	 */
 	for (size_t i = 0; i < n && !r; i++) {
-		r = file_put(dfd, tmp[i], &f[i]);
+		r = file_put(dfd, tmp[i], &f[i], &fd[i]);
 		bad = i;
+		made = i + 1;
 	}
+	for (size_t i = 0; i < made && !r; i++) {
+		bad = i;
+		if (fsync(fd[i]))
+			r = -errno;
+	}
+	for (size_t i = 0; i < made; i++)
+		if (fd[i] >= 0 && close(fd[i]) && !r) {
+			r = -errno;
+			bad = i;
+		}
 	for (; moved < n && !r; moved++) {
 		bad = moved;
 		if (renameat(dfd, tmp[moved], dfd, f[moved].name)) {
@@ -505,8 +517,8 @@ int store_files_write(const char *dir, const struct store_file *f, size_t n, cha
 	}
 	if (r) {
 		snprintf(msg, msglen, "writing `%s/%s': %s", dir, f[bad].name, strerror(-r));
-		/* The temporaries not renamed (those never made are not there). */
-		for (size_t i = moved; i < n; i++)
+		/* The temporaries made and not renamed. */
+		for (size_t i = moved; i < made; i++)
 			unlinkat(dfd, tmp[i], 0);
 		close(dfd);
 		return r;

@@ -1009,12 +1009,20 @@ case_run 'phase: after COMMITTED was sent' case_after_committed p0010
 
 # ---- 3. the destination killed ---------------------------------------------------------------
 
-# Mid-precopy: A fails the job and runs on; B discards at its restart.
+# Mid-precopy, round 0 staged (its STAGING record durable, its ack held in
+# the proxy): A fails the job and runs on; B discards at its restart.
 case_dest_killed_precopy() {
+	local i
+
 	new_vm "$1"
-	proxy_start "pause:up:r$R_ROUND0+1000"
+	proxy_start "pause:down:r$R_ACK0"
 	migrate "$1"
-	proxy_wait '^conn 1: paused up'
+	for ((i = 0; i < 200; i++)); do
+		grep -lqs "\"vm\": \"$1\"" "$T"/b/state/migrations/*.json && break
+		sleep 0.05
+	done
+	grep -lqs "\"vm\": \"$1\"" "$T"/b/state/migrations/*.json ||
+		fail "B wrote no STAGING record of $1"
 	kill_d b
 	proxy_ctl go
 	check_end "$1" "$DG" "$JOB" restarted
