@@ -110,6 +110,8 @@ static void on_finished(evutil_socket_t fd, short what, void *arg)
 	drain(arg);
 }
 
+static void start_writer(struct gisad *d);
+
 int dwq_init(struct gisad *d)
 {
 	struct dwq *q = calloc(1, sizeof(*q));
@@ -134,6 +136,9 @@ int dwq_init(struct gisad *d)
 		return -ENOMEM;
 	}
 	d->dwq = q;
+	pthread_mutex_lock(&q->lock);
+	start_writer(d);
+	pthread_mutex_unlock(&q->lock);
 	return 0;
 }
 

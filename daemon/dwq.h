@@ -46,7 +46,11 @@ struct dwq_job {
 	struct dwq_job *next;
 };
 
-/* The completion event on d's loop; the thread starts at the first post.  -errno. */
+/*
+ * The completion event on d's loop, and the writer thread, started now: a
+ * thread created at the first post would wait for a CPU behind the busy
+ * ones (a new thread starts behind them; a woken one does not).  -errno.
+ */
 int dwq_init(struct gisad *d);
 
 /*

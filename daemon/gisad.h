@@ -181,6 +181,9 @@ struct gisad {
 
 	struct vmrec *vms;
 	uint32_t nr_vms;
+	/* Unregistered, freed on a later loop turn (vmreg_remove_later). */
+	struct vmrec *gone;
+	struct event *gone_ev;
 	uint32_t nr_staging;            /* incoming migrations holding a VM's place (mig-in.c) */
 
 	struct job *jobs;               /* newest first */
@@ -441,6 +444,15 @@ int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct 
 	      struct vmrec **ret);
 /* Unregister and free the VM. */
 void vmreg_remove(struct gisad *d, struct vmrec *rec);
+/*
+ * Unregister the VM now and free it on a later loop turn, after what this
+ * one queued (a job's answer): freeing a large VM takes milliseconds.  A
+ * VM whose GISA is on the alert list waits while a frozen VM is listed
+ * there too (freeing it processes the list: vmreg_alerts_frozen), until
+ * vmreg_gone_retry after that VM's state changed.
+ */
+void vmreg_remove_later(struct gisad *d, struct vmrec *rec);
+void vmreg_gone_retry(struct gisad *d);
 /* Put vm in rec's place; the old VM is freed (already NULL is fine). */
 void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm);
 void vmreg_free_all(struct gisad *d);

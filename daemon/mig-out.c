@@ -196,6 +196,8 @@ static void set_vm_state(struct mig_out *o, Gisa__V1__MigrationState s)
 		return;
 	rec->mig = s;
 	snprintf(rec->mig_peer, sizeof(rec->mig_peer), "%s", o->uri);
+	/* A retired VM may have waited for this one to leave the alert list. */
+	vmreg_gone_retry(o->d);
 }
 
 static void phase(struct mig_out *o, Gisa__V1__MigrationPhase p)
@@ -1605,7 +1607,8 @@ static void retire_rest(struct mig_out *o)
 		} else {
 			log_err("out of memory listing VM `%s' as migrated", o->vm);
 		}
-		vmreg_remove(d, rec);
+		/* Freed once the job's answer is out (a large VM takes milliseconds). */
+		vmreg_remove_later(d, rec);
 	}
 	if (o->digest_wait) {
 		o->st = O_DIGEST;

@@ -14,6 +14,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "gisad.h"
 #include "mig.h"
 #include "log.h"
@@ -75,7 +77,7 @@ int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct 
 	return 0;
 }
 
-void vmreg_remove(struct gisad *d, struct vmrec *rec)
+static void unlink_rec(struct gisad *d, struct vmrec *rec)
 {
 	for (struct vmrec **p = &d->vms; *p; p = &(*p)->next) {
 		if (*p == rec) {
@@ -84,8 +86,68 @@ void vmreg_remove(struct gisad *d, struct vmrec *rec)
 			break;
 		}
 	}
+}
+
+static void rec_free(struct vmrec *rec)
+{
 	gisa_vm_free(rec->vm);
 	free(rec);
+}
+
+void vmreg_remove(struct gisad *d, struct vmrec *rec)
+{
+	unlink_rec(d, rec);
+	rec_free(rec);
+}
+
+/* Every gone VM that may go now (held by no frozen VM on the alert list). */
+static void gone_free(struct gisad *d, bool all)
+{
+	struct vmrec **p = &d->gone;
+
+	while (*p) {
+		struct vmrec *rec = *p;
+
+		if (!all && vmreg_alerts_frozen(d, rec)) {
+			p = &rec->next;
+			continue;
+		}
+		*p = rec->next;
+		rec_free(rec);
+	}
+}
+
+static void on_gone(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gone_free(arg, false);
+}
+
+void vmreg_gone_retry(struct gisad *d)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!d->gone)
+		return;
+	/* Last among the ready events: after the answers queued this turn. */
+	if (!d->gone_ev) {
+		d->gone_ev = evtimer_new(d->base, on_gone, d);
+		if (d->gone_ev && event_priority_set(d->gone_ev, GISAD_PRIO_REQUEST)) {
+			event_free(d->gone_ev);
+			d->gone_ev = NULL;
+		}
+	}
+	if (!d->gone_ev || evtimer_add(d->gone_ev, &now))
+		gone_free(d, false);
+}
+
+void vmreg_remove_later(struct gisad *d, struct vmrec *rec)
+{
+	unlink_rec(d, rec);
+	rec->next = d->gone;
+	d->gone = rec;
+	vmreg_gone_retry(d);
 }
 
 void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm)
@@ -102,6 +164,10 @@ void vmreg_free_all(struct gisad *d)
 {
 	while (d->vms)
 		vmreg_remove(d, d->vms);
+	gone_free(d, true);
+	if (d->gone_ev)
+		event_free(d->gone_ev);
+	d->gone_ev = NULL;
 }
 
 static const Gisa__V1__EventKind kind_map[] = {

@@ -935,13 +935,18 @@ refused_alerts() {
 # nothing, gives up at its stall timeout, is in doubt and asks.  Its GISA
 # is on A's alert list: processing the list, or freeing another listed
 # VM (which processes it), would change the frozen VM, and is refused
-# until the outcome is known.
+# until the outcome is known.  A third listed VM migrates to B meanwhile
+# (directly) and retires at A: its VM is freed only after the outcome
+# (or the digests would differ at the end).
 case_outcome_held() {
-	local other="x${1:1}"
+	local other="x${1:1}" third="y${1:1}" dt
 
 	new_vm "$1"
 	new_vm "$other"
 	listed "$other"
+	new_vm "$third"
+	listed "$third"
+	dt=$DG
 	listed "$1"
 	proxy_start "pause:down:r$R_OUTCOME"
 	migrate "$1"
@@ -950,6 +955,10 @@ case_outcome_held() {
 	refused_frozen "$1" 'frozen|in-doubt'
 	refused_alerts "$1" gisa process-alerts
 	refused_alerts "$1" vm destroy "$other"
+	g a migrate "$third" "tls://127.0.0.1:${PORT[b]}" >/dev/null ||
+		fail "migrate $third beside the frozen $1"
+	[ "$(vm_state a "$third")" = migrated ] || fail "$third at A is $(vm_state a "$third")"
+	[ "$(g b vm digest "$third")" = "$dt" ] || fail "$third arrived at B with another digest"
 	log_wait a "migration of VM \`$1' to .* is in doubt \(no outcome within the stall timeout\)" \
 		$((STALL_MS / 1000 + 5))
 	check_end "$1" "$DG" "$JOB"
@@ -958,6 +967,7 @@ case_outcome_held() {
 		fail "the source learnt the outcome without a query"
 	g a vm destroy "$other" >/dev/null || fail "vm destroy $other after the outcome"
 	say "$CASE: committed after the stall timeout and a query; the alert list waited for it"
+	forget "$third"
 	forget "$1"
 	proxy_stop
 	healthy
