@@ -512,8 +512,8 @@ struct store_file {
  * Write n (at most STORE_FILES_MAX) files into dir atomically and durably,
  * with one flush of the directory for all: each written to a temporary,
  * then each flushed, then each renamed in order, then the directory
- * flushed.
- * A failure leaves the files renamed before it in place.  -errno, msg.
+ * flushed.  A failure leaves the files renamed before it in place.
+ * -errno, msg.
  */
 int store_files_write(const char *dir, const struct store_file *f, size_t n, char *msg,
 		      size_t msglen);

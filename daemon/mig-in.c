@@ -841,9 +841,8 @@ static void live_build(struct mig_in *s, const struct gisa_image *img)
  * decoder checked them against the container's digest, which the chain
  * then checks against the source's: no encoding or hashing again), the
  * STAGING record and the slot made with it (queued, taking buf), the
- * image judged and the
- * live staging VM built from it.  An image that is not the source's fails
- * first, whatever else happened to it.
+ * image judged and the live staging VM built from it.  An image that is
+ * not the source's fails first, whatever else happened to it.
  */
 static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_verdict *verdict,
 		  char *msg, size_t msglen)

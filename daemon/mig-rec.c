@@ -1510,20 +1510,19 @@ int mig_recover(struct gisad *d)
 		case MIGREC_RESUMED:
 			(void)migrec_remove(d, rec->id);
 			break;
-		case MIGREC_RETIRED:
+		case MIGREC_RETIRED: {
+			char msg[256];
+
 			/*
 			 * A slot left by a removal that failed after the record (not the
-			 * checkpoint: the name may hold a VM that came back since).
+			 * checkpoint: the name may hold a VM that came back since); none
+			 * is nothing to do.
 			 */
-			if (migrec_stage_exists(d, rec->id)) {
-				char msg[256];
-
-				if (migrec_stage_remove(d, rec->id, msg, sizeof(msg)))
-					log_warning("retired VM `%s': its slot stays: %s", rec->vm,
-						    msg);
-			}
+			if (migrec_stage_remove(d, rec->id, msg, sizeof(msg)))
+				log_warning("retired VM `%s': its slot stays: %s", rec->vm, msg);
 			r = add_retired(d, rec);
 			break;
+		}
 		case MIGREC_STAGING:
 		case MIGREC_COMMITTED:
 		case MIGREC_DISCARDED:
