@@ -278,7 +278,7 @@ out:
 	free_event(&d->sig_hup);
 	free_event(&d->watchdog_ev);
 	free_event(&d->kicker_ev);
-	mlink_dns_free(d);
+	mlink_settle(d);
 	event_base_free(d->base);
 	par_stop();
 	return d->exit_status;

@@ -275,10 +275,12 @@ int mig_listen(struct gisad *d);
 void mig_reload(struct gisad *d, const struct gisad_config *old);
 void mig_close_all(struct gisad *d);
 /*
- * Shut-down, last before the event base goes: the resolver, once its
- * cancelled requests have answered (it runs the loop without blocking).
+ * Shut-down, last before the event base goes: runs the loop without
+ * blocking until the freed links' deferred callbacks and the cancelled
+ * resolutions have answered (else their bufferevents and TLS state leak),
+ * then frees the resolver.
  */
-void mlink_dns_free(struct gisad *d);
+void mlink_settle(struct gisad *d);
 /* SIGHUP: the dialling side builds its TLS context again on next use. */
 void mig_client_reload(struct gisad *d);
 /*

@@ -277,19 +277,23 @@ void mlink_free_all(struct gisad *d)
 		link_free(d->mig_links);
 }
 
-void mlink_dns_free(struct gisad *d)
+void mlink_settle(struct gisad *d)
 {
-	if (!d->dns)
-		return;
 	/*
-	 * Cancelled resolutions answer in deferred callbacks, which free their
-	 * tickets (and evdns its requests; a request's second half may answer
-	 * a turn after the first): let them run before the resolver goes.
-	 * Called last, when nothing but evdns's own events is left on the loop.
+	 * A freed link's bufferevent goes only once its deferred callbacks
+	 * have run: one still queued (bytes or an EOF that arrived in the turn
+	 * that stopped the loop) holds a reference, and event_base_free drops
+	 * such callbacks without running them, leaking the bufferevent, its
+	 * SSL and so the TLS context.  Cancelled resolutions answer in deferred
+	 * callbacks too, which free their tickets (and evdns its requests; a
+	 * request's second half may answer a turn after the first).  Called
+	 * last, when nothing but these is left on the loop: a turn runs the
+	 * callbacks, the next their finalizers.
 	 */
 	for (int i = 0; i < 16 && (d->nr_resolving || i < 2); i++)
 		event_base_loop(d->base, EVLOOP_NONBLOCK);
-	evdns_base_free(d->dns, 0);
+	if (d->dns)
+		evdns_base_free(d->dns, 0);
 	d->dns = NULL;
 }
 
