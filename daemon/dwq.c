@@ -101,6 +101,16 @@ static void drain(struct gisad *d)
 	}
 }
 
+static bool fin_pending(struct dwq *q)
+{
+	bool r;
+
+	pthread_mutex_lock(&q->lock);
+	r = q->fin_head != NULL;
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
 static void on_finished(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t n;
@@ -279,8 +289,17 @@ void dwq_stop(struct gisad *d)
 	pthread_mutex_unlock(&q->lock);
 	if (q->started)
 		(void)pthread_join(q->thread, NULL);
-	/* A job posted by a done callback during the drain: the writer ran it before stopping. */
-	drain(d);
+	/*
+	 * The writer ran what the first drain's done callbacks posted before
+	 * it stopped.  What the next ones post (a chain of jobs) runs on this
+	 * thread from now on (dwq_post without a thread), until none is left.
+	 */
+	pthread_mutex_lock(&q->lock);
+	q->started = false;
+	q->failed = true;
+	pthread_mutex_unlock(&q->lock);
+	while (fin_pending(q))
+		drain(d);
 	event_free(q->ev);
 	close(q->efd);
 	pthread_mutex_destroy(&q->lock);

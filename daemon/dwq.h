@@ -80,7 +80,11 @@ void dwq_complete(struct gisad *d);
 /* done is not called for owner's jobs from now on (release still is). */
 void dwq_disown(struct gisad *d, const void *owner);
 
-/* Flush, run what is finished, stop the thread, free the queue (shut-down). */
+/*
+ * Flush, run what is finished, stop the thread, free the queue (shut-down).
+ * Jobs that done callbacks post meanwhile run too, with their done
+ * callbacks; once the thread has stopped, on the caller's thread.
+ */
 void dwq_stop(struct gisad *d);
 
 #endif

@@ -94,6 +94,17 @@ static struct tjob *tjob(int n)
 	return t;
 }
 
+/* Point t's records at the caller's: run order, done order, releases. */
+static void observe(struct tjob *t, int *order, int *norder, int *done_order, int *ndone,
+		    int *released)
+{
+	t->order = order;
+	t->norder = norder;
+	t->done_order = done_order;
+	t->ndone = ndone;
+	t->released = released;
+}
+
 static void setup_daemon(struct gisad *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -266,17 +277,56 @@ static void test_stop(void **state)
 		struct tjob *t = tjob(i);
 
 		t->sleep_us = 2000;
-		t->order = order;
-		t->norder = &norder;
-		t->done_order = done_order;
-		t->ndone = &ndone;
-		t->released = &released;
+		observe(t, order, &norder, done_order, &ndone, &released);
 		dwq_post(&d, &t->j);
 	}
 	teardown_daemon(&d);
 	assert_int_equal(norder, 8);
 	assert_int_equal(ndone, 8);
 	assert_int_equal(released, 8);
+}
+
+/* A done callback that posts the next job of a chain, up to CHAIN jobs. */
+#define CHAIN 4
+
+static void chain_done(struct gisad *d, struct dwq_job *dj)
+{
+	struct tjob *t = (struct tjob *)dj, *next;
+
+	t_done(d, dj);
+	if (t->n + 1 == CHAIN)
+		return;
+	next = tjob(t->n + 1);
+	next->j.done = chain_done;
+	observe(next, t->order, t->norder, t->done_order, t->ndone, t->released);
+	dwq_post(d, &next->j);
+}
+
+/*
+ * A chain of jobs, each posted by the previous one's done callback during
+ * the stop: every one runs, is done and released, in order, before it
+ * returns (the later ones after the writer stopped).
+ */
+static void test_stop_chain(void **state)
+{
+	int order[CHAIN], norder = 0, done_order[CHAIN], ndone = 0, released = 0;
+	struct gisad d;
+	struct tjob *t = tjob(0);
+
+	(void)state;
+	setup_daemon(&d);
+	t->j.done = chain_done;
+	t->sleep_us = 2000;
+	observe(t, order, &norder, done_order, &ndone, &released);
+	dwq_post(&d, &t->j);
+	teardown_daemon(&d);
+	assert_int_equal(norder, CHAIN);
+	assert_int_equal(ndone, CHAIN);
+	assert_int_equal(released, CHAIN);
+	for (int i = 0; i < CHAIN; i++) {
+		assert_int_equal(order[i], i);
+		assert_int_equal(done_order[i], i);
+	}
 }
 
 /* Without a queue (a tool, a test): the whole job at once, ticket 0. */
@@ -313,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_disown),
 		cmocka_unit_test(test_writer_flush),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_stop_chain),
 		cmocka_unit_test(test_no_queue),
 	};
 
