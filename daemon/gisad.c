@@ -33,6 +33,7 @@
 #include "dwq.h"
 #include "gisad.h"
 #include "log.h"
+#include "mig.h"
 #include "par.h"
 
 uint64_t gisad_now_ns(void)
@@ -403,6 +404,7 @@ int main(int argc, char **argv)
 	int ready_fd = -1;
 	int opt, r;
 
+	mig_heap_setup();
 	while ((opt = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':

@@ -279,6 +279,14 @@ static void stage_move(struct mig_in *s)
 	s->stage_pending = false;
 	/* The answer is in the kernel: a source on this host runs before the digest. */
 	mlink_yield();
+	/*
+	 * A tracked commit is past its last use of the staging image (the
+	 * final delta's fallback): its memory serves the active VM's image.
+	 */
+	if (s->tracked) {
+		s->img = gisa_image_free(s->img);
+		gisa_snap_state_release(&s->state);
+	}
 	check_active(s, s->tracked ? &s->ckpt_img : NULL, &s->ckpt_st);
 	s->install_pending = true;
 	if (!s->tracked || !s->l)

@@ -81,6 +81,15 @@ void mig_heap_trim(void)
 #endif
 }
 
+void mig_heap_setup(void)
+{
+#ifdef __GLIBC__
+	/* Both fixed, so glibc no longer moves them after large frees. */
+	(void)mallopt(M_MMAP_THRESHOLD, MIG_HEAP_MMAP_THRESHOLD);
+	(void)mallopt(M_TRIM_THRESHOLD, MIG_HEAP_TRIM_THRESHOLD);
+#endif
+}
+
 bool mig_par_worth(const struct gisa_image *img)
 {
 	uint64_t n = 0;

@@ -1822,8 +1822,11 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 	/*
 	 * A tracked switchover's D(I_f) now, out of the downtime; the
 	 * destination's digest follows in MigDigest on this link (a query's
-	 * outcome carries it, if the destination computed it).
+	 * outcome carries it, if the destination computed it).  The precopy's
+	 * base is of no more use: its memory serves the frozen VM's image.
 	 */
+	o->base = gisa_image_free(o->base);
+	gisa_snap_state_release(&o->base_state);
 	final_digest(o);
 	/* Only an operator's resolution comes without the destination's digest. */
 	match = !oc->has_state_digest ||
