@@ -683,14 +683,28 @@ void conf_help(FILE *out)
 	}
 }
 
+/*
+ * The longest line inih hands on whole: its INI_MAX_LINE, 200 in the
+ * distribution's build, less the newline and the NUL (reader cuts and
+ * flags a longer one).
+ */
+#define CONF_LINE_MAX 198u
+
 void conf_dump(const struct gisad_config *cfg, FILE *out)
 {
 	char v[PATH_MAX + 16];
 
 	fprintf(out, "[%s]\n", GISAD_CONF_SECTION);
 	for (size_t i = 0; i < NR_KEYS; i++) {
+		size_t len;
+
 		format_value(&keys[i], cfg, v, sizeof(v));
-		fprintf(out, "%s = %s\n", keys[i].name, v);
+		len = strlen(keys[i].name) + strlen(v);
+		/*
+		 * Without the spaces when they would make the line too long: a
+		 * file held key, `=' and the value on one line, so this fits.
+		 */
+		fprintf(out, "%s%s%s\n", keys[i].name, len + 3 > CONF_LINE_MAX ? "=" : " = ", v);
 	}
 }
 
