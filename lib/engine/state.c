@@ -208,6 +208,22 @@ static int u64_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
+#define ROUTE_PAGES_SEEN 64
+
+/* gpa's page appended to cand[0 .. n) if it is backed and not seen yet. */
+static size_t add_page(const struct gisa_vm *vm, uint64_t *cand, size_t n,
+		       uint64_t seen[ROUTE_PAGES_SEEN], uint64_t gpa)
+{
+	uint64_t page = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
+	uint64_t *slot = &seen[(page / GISA_PAGE_SIZE) % ROUTE_PAGES_SEEN];
+
+	if (*slot == page || !mem_backed(vm, gpa))
+		return n;
+	*slot = page;
+	cand[n] = page;
+	return n + 1;
+}
+
 size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t max)
 {
 	/*
@@ -215,8 +231,16 @@ size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t ma
 	 * layouts while the adapter is unregistered): 128 KiB, sorted, unique.
 	 */
 	uint64_t cand[4 * GISA_MAX_IRQ_ROUTES];
+	/*
+	 * Pages already among the candidates, direct-mapped by page number:
+	 * routes share a few pages (an adapter's indicator page, one summary
+	 * page), so most repeats are dropped before the sort.
+	 */
+	uint64_t seen[ROUTE_PAGES_SEEN];
 	size_t n = 0, u = 0;
 
+	/* A page-aligned address never equals UINT64_MAX: all slots empty. */
+	memset(seen, 0xff, sizeof(seen));
 	for (uint32_t i = 0; i < vm->routes.n; i++) {
 		const struct gisa_adapter_route *ad = &vm->routes.e[i].adapter;
 		const struct adapter *a = adapter_get(vm, ad->adapter_id);
@@ -230,12 +254,10 @@ size_t gisa_state_route_pages(const struct gisa_vm *vm, uint64_t *out, size_t ma
 
 			if (a && a->swap != (swap == 1))
 				continue;
-			if (route_bit(ad->ind_addr, ad->ind_offset, swap, &gpa, &mask) &&
-			    mem_backed(vm, gpa))
-				cand[n++] = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
-			if (route_bit(ad->summary_addr, ad->summary_offset, swap, &gpa, &mask) &&
-			    mem_backed(vm, gpa))
-				cand[n++] = gpa & ~(uint64_t)(GISA_PAGE_SIZE - 1);
+			if (route_bit(ad->ind_addr, ad->ind_offset, swap, &gpa, &mask))
+				n = add_page(vm, cand, n, seen, gpa);
+			if (route_bit(ad->summary_addr, ad->summary_offset, swap, &gpa, &mask))
+				n = add_page(vm, cand, n, seen, gpa);
 		}
 	}
 	/* cppcheck-suppress uninitvar ; only cand[0..n) is read, and it was written */

@@ -895,6 +895,33 @@ static void route_pages_unregistered_adapter(void **state)
 	}
 }
 
+/*
+ * Every route the engine allows, over a handful of pages whose page
+ * numbers collide in the walk's cache of pages seen (64 slots, by page
+ * number): the set is still each backed page once, ascending.
+ */
+static void route_pages_many_routes(void **state)
+{
+	const uint64_t want[] = {
+		PAGE, 2 * PAGE, 65 * PAGE, 66 * PAGE, 129 * PAGE, 130 * PAGE, 193 * PAGE, 194 * PAGE,
+	};
+	struct gisa_route_entry *e = calloc(GISA_MAX_IRQ_ROUTES, sizeof(*e));
+	struct gisa_vm *vm = fx_vm(state, CLASSIC, NO_CAPS, 1);
+
+	assert_non_null(e);
+	for (uint32_t i = 0; i < GISA_MAX_IRQ_ROUTES; i++) {
+		uint64_t ind = 2 * PAGE + 64 * PAGE * (i % 4), sum = PAGE + 64 * PAGE * (i / 4 % 4);
+
+		e[i] = t_route(i, ind, 0, sum, 0, i % 3);
+	}
+	assert_int_equal(gisa_routes_set(vm, e, GISA_MAX_IRQ_ROUTES, 0), 0);
+	expect_route_pages(vm, want, ARRAY_SIZE(want));
+	assert_int_equal(t_register(vm, 1, 3, 0, 1, 0), 0);
+	expect_route_pages(vm, want, ARRAY_SIZE(want));
+	free(e);
+	fx_drop(state, vm);
+}
+
 /* ---- the event ring: kicks (§4.7, §14.8) -------------------------------- */
 
 static void inject(struct gisa_vm *vm, struct gisa_irq irq)
@@ -1444,6 +1471,7 @@ int main(void)
 
 		T(route_pages),
 		T(route_pages_unregistered_adapter),
+		T(route_pages_many_routes),
 
 		T(events_classic_round_robin),
 		T(events_newest_last_sleep_cpu),
