@@ -719,7 +719,8 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	/*
 	 * The slot and the PRECOPY record once MigBegin is out: the writer,
 	 * woken on this CPU, would otherwise run before MigBegin leaves
-	 * (0.7 ms in a timeline).  Nothing needs them before the switchover.
+	 * (0.7 ms in a timeline).  The first MigRoundAck is taken up once
+	 * they are durable (prep_settled).
 	 */
 	(void)reserve_slot(o);
 }
