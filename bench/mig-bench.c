@@ -2095,21 +2095,20 @@ static void goal_churn(const struct mstate *s)
  */
 static void goal_total_floor(const struct mstate *s)
 {
-	double add = s->part[P_SLOT_SMALL] + s->part[P_FROM_VM] + s->part[P_DIGEST];
-	double fl[NR_COMP];
+	double digest = s->part[P_FROM_VM] + s->part[P_DIGEST];
+	double fl[NR_COMP], q[NR_COMP];
 
 	for (int k = 0; k < NR_COMP; k++) {
 		double ref = med_fig(s, k, F_REF_TOTAL);
 
-		fl[k] = ref + 1.5 * med_fig(s, k, F_TLS_RTT) / 1e3 + add;
+		fl[k] = ref + 1.5 * med_fig(s, k, F_TLS_RTT) / 1e3 + s->part[P_SLOT_SMALL] + digest;
+		q[k] = fl[k] / ref;
 		table_goal(s, k, "total floor (reference + rules)", fl[k], "ms",
-			   "export + transfer + import", ref, fl[k] / ref, NULL, false);
+			   "export + transfer + import", ref, q[k], NULL, false);
 	}
 	printf("  its floor: the reference + 1.5 TLS round trips + a slot overwrite (%.3f ms) + "
 	       "the destination's digest (%.3f ms) = %.3f ms = %.2fx [zstd:1: %.3f ms = "
-	       "%.2fx]\n", s->part[P_SLOT_SMALL], s->part[P_FROM_VM] + s->part[P_DIGEST],
-	       fl[0], fl[0] / med_fig(s, 0, F_REF_TOTAL), fl[1],
-	       fl[1] / med_fig(s, 1, F_REF_TOTAL));
+	       "%.2fx]\n", s->part[P_SLOT_SMALL], digest, fl[0], q[0], fl[1], q[1]);
 }
 
 static void goal_total(const struct mstate *s)

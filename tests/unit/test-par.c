@@ -74,6 +74,19 @@ static int half_runs(struct half *h)
 	return n;
 }
 
+/* A threaded start on an idle worker: fn runs there, once, joined. */
+static void run_on_worker(struct half *h)
+{
+	struct par p;
+
+	par_start(&p, true, half_fn, h);
+	assert_true(par_posted(&p));
+	par_join(&p);
+	assert_false(par_posted(&p));
+	assert_int_equal(h->runs, 1);
+	assert_false(pthread_equal(h->ran_on, pthread_self()));
+}
+
 /* Unthreaded: fn has run before par_start returns, and par_join is a no-op. */
 static void start_inline(void **state)
 {
@@ -122,7 +135,7 @@ static void start_on_worker(void **state)
 static void busy_worker(void **state)
 {
 	struct half a, c, d;
-	struct par pa, pc, pd;
+	struct par pa, pc;
 
 	(void)state;
 	half_init(&a, true);
@@ -141,10 +154,7 @@ static void busy_worker(void **state)
 	par_join(&pa);
 	assert_int_equal(a.runs, 1);
 
-	par_start(&pd, true, half_fn, &d);
-	par_join(&pd);
-	assert_int_equal(d.runs, 1);
-	assert_false(pthread_equal(d.ran_on, pthread_self()));
+	run_on_worker(&d);
 	par_stop();
 }
 
@@ -152,17 +162,12 @@ static void busy_worker(void **state)
 static void stop_and_restart(void **state)
 {
 	struct half h;
-	struct par p;
 
 	(void)state;
 	half_init(&h, false);
 	par_stop();
 	par_stop();
-	par_start(&p, true, half_fn, &h);
-	assert_true(par_posted(&p));
-	par_join(&p);
-	assert_int_equal(h.runs, 1);
-	assert_false(pthread_equal(h.ran_on, pthread_self()));
+	run_on_worker(&h);
 	par_stop();
 }
 
