@@ -269,31 +269,47 @@ int conf_allow_split(const char *v, char *buf, const char **entries, size_t max)
 	return (int)n;
 }
 
+/*
+ * The allow-list adds up over the lines that give it (the key repeated,
+ * or a line continuing it): this line's entries go after the ones before.
+ */
 static int parse_allow(const struct conf_key *k, const char *v, struct gisad_config *cfg,
 		       char *err, size_t errlen)
 {
-	/* Static, both: entries points into buf, and 12 KiB is much for the stack. */
+	/* Static, all: entries points into buf, and 20 KiB is much for the stack. */
 	static const char *entries[GISA_TLS_MAX_ALLOW];
-	static char buf[GISAD_ALLOW_MAX];
+	static char buf[GISAD_ALLOW_MAX], all[GISAD_ALLOW_MAX];
+	const char *before = FIELD(cfg, k);
 	struct gisa_tls_error te;
+	size_t len;
 	int n;
 
-	if (strlen(v) >= k->max) {
-		snprintf(err, errlen, "%zu bytes, at most %u allowed", strlen(v), k->max - 1);
+	if (!before[0] || !v[0])
+		len = strlen(before) + strlen(v);
+	else
+		len = strlen(before) + 2 + strlen(v);
+	if (len >= k->max) {
+		if (before[0])
+			snprintf(err, errlen, "%zu bytes with the lines before it, at most %u allowed",
+				 len, k->max - 1);
+		else
+			snprintf(err, errlen, "%zu bytes, at most %u allowed", len, k->max - 1);
 		return -1;
 	}
+	snprintf(all, sizeof(all), "%s%s%s", before, before[0] && v[0] ? ", " : "", v);
 	n = conf_allow_split(v, buf, entries, GISA_TLS_MAX_ALLOW);
-	if (n < 0) {
-		snprintf(err, errlen, "more than %u allow-list entries", GISA_TLS_MAX_ALLOW);
-		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		if (gisa_tls_allow_check(entries[i], &te)) {
 			snprintf(err, errlen, "%s", te.msg);
 			return -1;
 		}
 	}
-	memcpy(FIELD(cfg, k), v, strlen(v) + 1);
+	if (n < 0 || conf_allow_split(all, buf, entries, GISA_TLS_MAX_ALLOW) < 0) {
+		snprintf(err, errlen, "more than %u allow-list entries%s", GISA_TLS_MAX_ALLOW,
+			 before[0] ? " with the lines before it" : "");
+		return -1;
+	}
+	memcpy(FIELD(cfg, k), all, len + 1);
 	return 0;
 }
 
@@ -501,12 +517,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	}
 	idx = (size_t)(k - keys);
-	if (lc->seen[idx]) {
+	/* An allow-list may take several lines; any other key one. */
+	if (lc->seen[idx] && k->type != CONF_ALLOW) {
 		snprintf(reason, sizeof(reason), "given twice (first at line %d)", lc->seen[idx]);
 		add_error(lc, name, value, reason);
 		return 1;
 	}
-	lc->seen[idx] = lc->line;
+	if (!lc->seen[idx])
+		lc->seen[idx] = lc->line;
 	if (k->parse(k, value, lc->cfg, reason, sizeof(reason)))
 		add_error(lc, name, value, reason);
 	return 1;
@@ -690,6 +708,40 @@ void conf_help(FILE *out)
  */
 #define CONF_LINE_MAX 198u
 
+/*
+ * An allow-list as `key = a, b, ...' lines that each fit the line buffer
+ * (parse_allow adds them up again).  An entry too long for a line of its
+ * own goes alone on one: it did not come from a file.
+ */
+static void dump_allow(const struct conf_key *k, const struct gisad_config *cfg, FILE *out)
+{
+	static const char *entries[GISA_TLS_MAX_ALLOW];
+	static char buf[GISAD_ALLOW_MAX];
+	int n = conf_allow_split(FIELD(cfg, k), buf, entries, GISA_TLS_MAX_ALLOW);
+	size_t head = strlen(k->name) + 3, used = 0;
+
+	if (n <= 0) {
+		fprintf(out, "%s = \n", k->name);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(entries[i]);
+
+		if (used && used + 2 + len > CONF_LINE_MAX) {
+			fputc('\n', out);
+			used = 0;
+		}
+		if (!used) {
+			fprintf(out, "%s = %s", k->name, entries[i]);
+			used = head + len;
+		} else {
+			fprintf(out, ", %s", entries[i]);
+			used += 2 + len;
+		}
+	}
+	fputc('\n', out);
+}
+
 void conf_dump(const struct gisad_config *cfg, FILE *out)
 {
 	char v[PATH_MAX + 16];
@@ -698,6 +750,10 @@ void conf_dump(const struct gisad_config *cfg, FILE *out)
 	for (size_t i = 0; i < NR_KEYS; i++) {
 		size_t len;
 
+		if (keys[i].type == CONF_ALLOW) {
+			dump_allow(&keys[i], cfg, out);
+			continue;
+		}
 		format_value(&keys[i], cfg, v, sizeof(v));
 		len = strlen(keys[i].name) + strlen(v);
 		/*

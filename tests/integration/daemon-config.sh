@@ -50,6 +50,49 @@ expect_match "$out" "^$bad:11: key \`$mc', value \`5': given twice \(first at li
 expect_match "$out" "^$bad:13: key \`nisc', value \`3': unknown section \[other\]"
 expect_match "$out" "^$bad: 11 errors$"
 
+# tls_allow adds up over repeated keys and continuation lines, and
+# --dump-config splits a long one into lines the parser takes again.
+fps=()
+for i in $(seq 1 6); do
+	fps+=("sha256:$(printf '%064x' "$i")")
+done
+allow=$T/allow.conf
+printf '[gisad]\ntls_allow = %s, %s\ntls_allow = %s\n  %s, %s\ntls_allow = %s\n' "${fps[@]}" \
+	>"$allow"
+out=$("$GISAD" --check-config "$allow" 2>&1) || fail "a tls_allow on several lines refused: $out"
+dump=$("$GISAD" --config "$allow" --dump-config)
+got=$(sed -n 's/^tls_allow = //p' <<<"$dump" | tr ',' '\n' | tr -d ' ')
+[ "$got" = "$(printf '%s\n' "${fps[@]}")" ] || fail "tls_allow lost or reordered entries: $got"
+[ "$(grep -c '^tls_allow = ' <<<"$dump")" -gt 1 ] || fail "a long tls_allow dumped on one line"
+long=$(awk 'length($0) > 198' <<<"$dump")
+[ -z "$long" ] || fail "--dump-config wrote lines the parser cuts: $long"
+printf '%s\n' "$dump" >"$T/dumped.conf"
+[ "$("$GISAD" --config "$T/dumped.conf" --dump-config)" = "$dump" ] ||
+	fail "a dumped tls_allow does not load back the same"
+# A bad entry is reported at its own line; so is the line that goes over a cap.
+printf '[gisad]\ntls_allow = host-a\n  host-b, bad_entry!\n' >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "a bad continued entry accepted"
+expect_match "$out" "^$bad:3: key \`tls_allow', value \`host-b, bad_entry!': .*bad_entry!"
+{
+	echo "[gisad]"
+	for _ in $(seq 0 40); do
+		echo "tls_allow = $(printf 'a %.0s' $(seq 1 25))"
+	done
+} >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "1025 allow-list entries accepted"
+expect_match "$out" "^$bad:42: key \`tls_allow', value \`a a .*': more than 1024 allow-list \
+entries with the lines before it$"
+[ "$(grep -c ': more than 1024' <<<"$out")" = 1 ] || fail "the entry cap reported on other lines"
+{
+	echo "[gisad]"
+	for i in $(seq 10 39); do
+		printf 'tls_allow = sha256:%064x, sha256:%064x\n' "$i" "$((i + 100))"
+	done
+} >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "an allow-list over its byte cap accepted"
+expect_match "$out" "^$bad:30: key \`tls_allow', value \`sha256:.*': 4[0-9]{3} bytes with the \
+lines before it, at most 4095 allowed$"
+
 rc=0
 "$GISAD" --check-config "$T/missing.conf" 2>/dev/null || rc=$?
 [ "$rc" -ne 0 ] || fail "missing config accepted"

@@ -302,7 +302,9 @@ for _ in $(seq 1 100); do
 	sleep 0.02
 done
 [ "$(admitted_b)" -gt "$n0" ] || fail "the held connection was not admitted"
-tls_conf tls_allow="host-a, $FP_C"
+# The new allow-list on two lines: the second one's entry admits host-c.
+tls_conf tls_allow="host-a"
+echo "tls_allow = $FP_C" >>"$CONF"
 kill -HUP "$PID"
 log_has "SIGHUP: migration TLS reloaded: 2 allow-list entries for new connections; \
 open connections \(1\) keep the previous ones$"
