@@ -279,15 +279,11 @@ static int parse_allow(const struct conf_key *k, const char *v, struct gisad_con
 	/* Static, all: entries points into buf, and 20 KiB is much for the stack. */
 	static const char *entries[GISA_TLS_MAX_ALLOW];
 	static char buf[GISAD_ALLOW_MAX], all[GISAD_ALLOW_MAX];
-	const char *before = FIELD(cfg, k);
+	const char *before = FIELD(cfg, k), *sep = before[0] && v[0] ? ", " : "";
+	size_t len = strlen(before) + strlen(sep) + strlen(v);
 	struct gisa_tls_error te;
-	size_t len;
 	int n;
 
-	if (!before[0] || !v[0])
-		len = strlen(before) + strlen(v);
-	else
-		len = strlen(before) + 2 + strlen(v);
 	if (len >= k->max) {
 		if (before[0])
 			snprintf(err, errlen, "%zu bytes with the lines before it, at most %u allowed",
@@ -296,7 +292,7 @@ static int parse_allow(const struct conf_key *k, const char *v, struct gisad_con
 			snprintf(err, errlen, "%zu bytes, at most %u allowed", len, k->max - 1);
 		return -1;
 	}
-	snprintf(all, sizeof(all), "%s%s%s", before, before[0] && v[0] ? ", " : "", v);
+	snprintf(all, sizeof(all), "%s%s%s", before, sep, v);
 	n = conf_allow_split(v, buf, entries, GISA_TLS_MAX_ALLOW);
 	for (int i = 0; i < n; i++) {
 		if (gisa_tls_allow_check(entries[i], &te)) {
