@@ -1382,8 +1382,8 @@ struct row {
 
 static const struct row rows[] = {
 	{ F_TOTAL, U_MS, "total: setup + transfer - TLS handshake", false },
-	{ F_SETUP, U_MS, "  setup (dial -> MigReady; encodes round 0)", false },
-	{ F_TRANSFER, U_MS, "  transfer (first precopy byte -> outcome)", false },
+	{ F_SETUP, U_MS, "  setup (dial -> round 0 out; encodes it)", false },
+	{ F_TRANSFER, U_MS, "  transfer (round 0 out -> job end)", false },
 	{ F_HANDSHAKE, U_MS, "  TLS handshake (baseline, both ends; subtracted)", false },
 	{ F_HANDSHAKE_CLIENT, U_MS, "    its client's end (the source's)", false },
 	{ F_WALL, U_MS, "  wall: migrate request -> job ended (client)", false },

@@ -412,8 +412,8 @@ static const struct ns_field {
 	const char *note;
 	size_t has, val;
 } ns_fields[] = {
-	NS(setup_ns, "setup time", "dial -> ready"),
-	NS(transfer_ns, "transfer time", "first precopy byte -> outcome"),
+	NS(setup_ns, "setup time", "dial -> round 0 sent"),
+	NS(transfer_ns, "transfer time", "round 0 sent -> job end"),
 	NS(downtime_active_ns, "downtime", "freeze -> destination active"),
 	NS(downtime_informed_ns, "downtime informed", "freeze -> source informed"),
 	NS(freeze_ns, "  freeze", "source"),

@@ -272,12 +272,22 @@ void mlink_drop(struct mlink *l)
 	event_active(l->reaper, EV_TIMEOUT, 0);
 }
 
+/*
+ * Lingering (after MigError), the link is freed when the peer closes, or
+ * after the handshake timeout: until then what the peer still sends (a
+ * round 0 that left with MigBegin) is read and dropped, so that the close
+ * does not turn into a reset, which can make the peer lose the MigError
+ * before it reads it.
+ */
 static void shutdown_and_reap(struct mlink *l)
 {
 	ERR_clear_error();
 	(void)SSL_shutdown(l->ssl);
 	ERR_clear_error();
-	event_active(l->reaper, EV_TIMEOUT, 0);
+	if (l->linger)
+		arm(l->reaper, l->handshake_ms);
+	else
+		event_active(l->reaper, EV_TIMEOUT, 0);
 }
 
 void mlink_free_all(struct gisad *d)
@@ -313,7 +323,8 @@ void mlink_close(struct mlink *l)
 		return;
 	}
 	detach(l);
-	bufferevent_disable(l->bev, EV_READ);
+	if (!l->linger)
+		bufferevent_disable(l->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0)
 		shutdown_and_reap(l);
 	else
@@ -510,6 +521,7 @@ static void error_close(struct mlink *l, int err, char *text)
 	e.message = text;
 	if (mlink_send(l, &msg))
 		log_err("migration: %s: cannot queue MigError: closing", l->addr);
+	l->linger = true;
 	mlink_close(l);
 }
 

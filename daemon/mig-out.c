@@ -108,7 +108,7 @@ struct mig_out {
 	uint8_t base_digest[MIG_DIGEST_SIZE];
 	uint8_t chain[MIG_DIGEST_SIZE];
 	uint32_t round;                 /* the round sent last */
-	uint8_t *round0;                /* round 0's snapshot file until MigReady */
+	uint8_t *round0;                /* round 0's snapshot file until it left (then the slot's) */
 	size_t round0_len;
 	/* Round 0 made while the connection is set up (prepare), until begin: */
 	struct par prep;                /* its encoding, on the worker for a large VM */
@@ -413,7 +413,7 @@ static void on_drained(struct mlink *l)
 	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
 	}
-	if (o->st == O_PRECOPY && !o->t_round_out)
+	if ((o->st == O_READY || o->st == O_PRECOPY) && !o->t_round_out)
 		o->t_round_out = gisad_now_ns();
 	if (o->job)
 		progress(o);
@@ -590,22 +590,15 @@ static void prep_done(struct gisad *d, struct dwq_job *dj)
  * The slot of the frozen VM, created durably with round 0's snapshot and
  * room after it, so that a write in the downtime is an overwrite (mig.h),
  * beside the PRECOPY record (one flush of the directory for both):
- * queued, while MigBegin's answer and round 0 travel.  Nonzero: the job
- * ended.
+ * queued, while MigBegin's answer and round 0 travel.  Round 0 was
+ * copied into the output: the slot takes its bytes.
  */
-static int reserve_slot(struct mig_out *o)
+static void reserve_slot(struct mig_out *o)
 {
-	uint8_t *copy = malloc(o->round0_len ? o->round0_len : 1);
-
-	if (!copy) {
-		resume(o, -ENOMEM, "out of memory copying round 0 for the frozen snapshot's slot");
-		return -ENOMEM;
-	}
-	memcpy(copy, o->round0, o->round0_len);
 	o->slot_queued = true;
-	o->io_ticket = migrec_post(o->d, MIGREC_JOB_RESERVE, &o->rec, NULL, copy,
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_RESERVE, &o->rec, NULL, o->round0,
 				   o->round0_len, o, prep_done);
-	return 0;
+	o->round0 = NULL;
 }
 
 /*
@@ -621,6 +614,8 @@ static bool prep_settled(struct mig_out *o)
 	resume(o, o->io_r, "%s", o->io_msg);
 	return false;
 }
+
+static int send_round0(struct mig_out *o);
 
 static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 {
@@ -716,13 +711,15 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 		resume(o, -ENOMEM, "out of memory sending MigBegin");
 		return;
 	}
+	if (send_round0(o))
+		return;
 	/*
-	 * The slot and the PRECOPY record once MigBegin is out: the writer,
-	 * woken on this CPU, would otherwise run before MigBegin leaves
-	 * (0.7 ms in a timeline).  The first MigRoundAck is taken up once
-	 * they are durable (prep_settled).
+	 * The slot and the PRECOPY record once MigBegin and round 0 are out:
+	 * the writer, woken on this CPU, would otherwise run before they
+	 * leave (0.7 ms in a timeline).  The first MigRoundAck is taken up
+	 * once they are durable (prep_settled).
 	 */
-	(void)reserve_slot(o);
+	reserve_slot(o);
 }
 
 static bool hello_ok(struct mig_out *o, const Gisa__V1__MigMessage *m)
@@ -792,35 +789,43 @@ static int send_round(struct mig_out *o, Gisa__V1__MigObjectKind kind, const uin
 	return r;
 }
 
-static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
+/*
+ * Round 0 follows MigBegin at once, without waiting for MigReady: the
+ * destination takes messages in order, so it has accepted MigBegin before
+ * it reads round 0, and one that refuses MigBegin reads what is in flight
+ * until this side closes (mlink_error), so that its MigError is not lost
+ * to a reset.  The compression is the one MigBegin asks for: the
+ * destination accepts it as asked (round 0 is a snapshot file, which
+ * names its own).  Nonzero: the job ended.
+ */
+static int send_round0(struct mig_out *o)
 {
-	int r;
+	int r = gisa_frame_chain_init(o->rec.id, o->chain);
 
-	o->ms->setup_ns = gisad_now_ns() - o->t_dial;
-	if (rd->vm_name)
-		mig_clean_text(rd->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
-	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
-	/* The PRECOPY record went with the slot (begin): round 0 leaves now, round_ack waits. */
-	r = gisa_frame_chain_init(o->rec.id, o->chain);
 	if (!r)
 		r = gisa_frame_chain_next(o->chain, 0, o->base_digest, o->chain);
 	if (r) {
 		resume(o, r, "digest chain: %s", strerror(-r));
-		return;
+		return r;
 	}
 	o->t_first = gisad_now_ns();
+	o->ms->setup_ns = o->t_first - o->t_dial;
 	o->round = 0;
-	o->st = O_PRECOPY;
-	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_PRECOPY);
 	r = send_round(o, GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_FULL, o->round0, o->round0_len,
 		       o->round0_len, o->base_digest);
-	if (r) {
+	if (r)
 		resume(o, r, "sending round 0: %s", strerror(-r));
-		return;
-	}
-	/* The chunks were copied into the output. */
-	free(o->round0);
-	o->round0 = NULL;
+	return r;
+}
+
+/* MigBegin accepted: the precopy goes on (round 0 left with MigBegin). */
+static void ready(struct mig_out *o, const Gisa__V1__MigReady *rd)
+{
+	if (rd->vm_name)
+		mig_clean_text(rd->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
+	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s", o->ms->remote_vm);
+	o->st = O_PRECOPY;
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_PRECOPY);
 }
 
 /*

@@ -96,6 +96,7 @@ struct mlink {
 	bool server;
 	bool up;                        /* handshake done, identity checked */
 	bool closing;                   /* detached: freed once drained */
+	bool linger;                    /* closing after MigError: reads (and drops) until the peer closes */
 	bool over_limit;                /* listener: beyond max_conn_per_peer */
 	uint32_t version;               /* 0 until agreed */
 	bool has_id;

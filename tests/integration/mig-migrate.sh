@@ -487,6 +487,23 @@ refused vic "VM ?vic? already exists here"
 g 0 b vm destroy vic
 echo "ok 5: a name taken at the destination (-EEXIST)"
 
+# The same with a round 0 far larger than the sockets' buffers: it left
+# with MigBegin, so it is still arriving when the destination refuses;
+# the refusal must reach the source all the same (a destination that
+# closed with it unread would reset the connection under its MigError).
+"$TOOL" iorecs 100000 0x200000 "$T/io100k.bin"
+g 0 a vm create vicbig --profile newest --caps gisa,ais --vcpus 1
+g 0 a vcpu set vicbig 0 --psw-mask 0x0100000000000000 --cr0 0x200
+g 0 a irq inject vicbig "$T/io100k.bin"
+g 0 b vm create vicbig --caps gisa --vcpus 3
+for i in 1 2 3; do
+	refused vicbig "VM ?vicbig? already exists here"
+	jis error EEXIST "$T/refused.json"
+done
+g 0 b vm destroy vicbig
+g 0 a vm destroy vicbig
+echo "ok 5: a name taken at the destination, refused while a large round 0 is in flight (-EEXIST)"
+
 # A UUID taken at the destination (under another name): -EEXIST too; with
 # --name the VM arrives there with a fresh UUID.
 U=6d696700-6d74-4000-8000-000000000001
