@@ -293,17 +293,18 @@ static int parse_allow(const struct conf_key *k, const char *v, struct gisad_con
 		return -1;
 	}
 	snprintf(all, sizeof(all), "%s%s%s", before, sep, v);
-	n = conf_allow_split(v, buf, entries, GISA_TLS_MAX_ALLOW);
+	n = conf_allow_split(all, buf, entries, GISA_TLS_MAX_ALLOW);
+	if (n < 0) {
+		snprintf(err, errlen, "more than %u allow-list entries%s", GISA_TLS_MAX_ALLOW,
+			 before[0] ? " with the lines before it" : "");
+		return -1;
+	}
+	/* The lines before passed already: a bad entry is this line's. */
 	for (int i = 0; i < n; i++) {
 		if (gisa_tls_allow_check(entries[i], &te)) {
 			snprintf(err, errlen, "%s", te.msg);
 			return -1;
 		}
-	}
-	if (n < 0 || conf_allow_split(all, buf, entries, GISA_TLS_MAX_ALLOW) < 0) {
-		snprintf(err, errlen, "more than %u allow-list entries%s", GISA_TLS_MAX_ALLOW,
-			 before[0] ? " with the lines before it" : "");
-		return -1;
 	}
 	memcpy(FIELD(cfg, k), all, len + 1);
 	return 0;
