@@ -462,8 +462,10 @@ proxy_wait() {
 # source's third, which follows the destination's whole flight), down:
 # hello ready ack0 ack1 ... outcome, then close_notify (19 bytes: an
 # alert, no frame is that short); up: hello (the last before the
-# destination's), begin, then round R until ack R, the final delta
-# ("switchover") until the outcome, then confirm.
+# destination's), begin (the first after it), then round 0 (it follows
+# MigBegin without waiting for ready, so ready may come anywhere in it or
+# after it) and round R until ack R, the final delta ("switchover") until
+# the outcome, then confirm.
 trace_map() {
 	awk -v tracked="${2:-0}" '
 	$1 == "conn" && $2 == "1:" && $4 == "record" {
@@ -502,8 +504,10 @@ trace_map() {
 				lab[k] = "close"
 			else if (c == 0)
 				lab[k] = "tls"
-			else if (c == 1)
+			else if (c == 1 && !begun++)
 				lab[k] = "begin"
+			else if (c <= 2)
+				lab[k] = "round0"
 			else if (c < m - 1)
 				lab[k] = "round" (c - 2)
 			else if (c == m - 1)
