@@ -551,6 +551,28 @@ static void prep_encode(void *arg)
 	o->last_encode_ns = gisad_now_ns() - t0;
 }
 
+/*
+ * The migration's id and its PRECOPY record's fields, once (prepare, or
+ * begin when prepare could not): the record and the slot are named by it.
+ * False: no random bytes.
+ */
+static bool name_migration(struct mig_out *o)
+{
+	if (o->rec.state != MIGREC_NONE)
+		return true;
+	if (RAND_bytes(o->rec.id, MIG_ID_SIZE) != 1)
+		return false;
+	memcpy(o->ms->id, o->rec.id, MIG_ID_SIZE);
+	/* The name asked for; MigReady says which the destination took. */
+	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s",
+		 o->new_name[0] ? o->new_name : o->vm);
+	o->rec.state = MIGREC_PRECOPY;
+	o->rec.created_unix_ns = gisad_unix_ns();
+	return true;
+}
+
+static void reserve_slot(struct mig_out *o, bool copy);
+
 static void prepare(struct mig_out *o)
 {
 	struct vmrec *rec = out_vm(o);
@@ -566,6 +588,14 @@ static void prepare(struct mig_out *o)
 	memcpy(o->rec.uuid, rec->uuid, 16);
 	o->prepared = true;
 	par_start(&o->prep, mig_par_worth(o->base), prep_encode, o);
+	/*
+	 * Round 0 made already (a small VM): its slot and the PRECOPY record
+	 * are written while the connection is set up, instead of beside the
+	 * destination's STAGING write on round 0's way (the same disk on one
+	 * host, 2 ms for the two in a timeline).
+	 */
+	if (!par_posted(&o->prep) && o->round0 && name_migration(o))
+		reserve_slot(o, true);
 }
 
 /*
@@ -590,15 +620,26 @@ static void prep_done(struct gisad *d, struct dwq_job *dj)
  * The slot of the frozen VM, created durably with round 0's snapshot and
  * room after it, so that a write in the downtime is an overwrite (mig.h),
  * beside the PRECOPY record (one flush of the directory for both):
- * queued, while MigBegin's answer and round 0 travel.  Round 0 was
- * copied into the output: the slot takes its bytes.
+ * queued while the connection is set up (copy: round 0 is still to be
+ * sent), or while MigBegin's answer and round 0 travel (round 0 was
+ * copied into the output: the slot takes its bytes).  Out of memory for
+ * the copy, the reservation waits for round 0 to leave.
  */
-static void reserve_slot(struct mig_out *o)
+static void reserve_slot(struct mig_out *o, bool copy)
 {
+	uint8_t *buf = o->round0;
+
+	if (copy) {
+		buf = malloc(o->round0_len);
+		if (!buf)
+			return;
+		memcpy(buf, o->round0, o->round0_len);
+	} else {
+		o->round0 = NULL;
+	}
 	o->slot_queued = true;
-	o->io_ticket = migrec_post(o->d, MIGREC_JOB_RESERVE, &o->rec, NULL, o->round0,
-				   o->round0_len, o, prep_done);
-	o->round0 = NULL;
+	o->io_ticket = migrec_post(o->d, MIGREC_JOB_RESERVE, &o->rec, NULL, buf, o->round0_len, o,
+				   prep_done);
 }
 
 /*
@@ -669,18 +710,12 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	o->base = img;
 	snprintf(o->ms->verdict, sizeof(o->ms->verdict), "%s",
 		 gisa_compat_verdict_name(o->accepted));
-	if (RAND_bytes(o->rec.id, MIG_ID_SIZE) != 1) {
+	if (!name_migration(o)) {
 		resume(o, -EIO, "no random bytes for the migration id");
 		return;
 	}
-	memcpy(o->ms->id, o->rec.id, MIG_ID_SIZE);
 	memcpy(o->l->id, o->rec.id, MIG_ID_SIZE);
 	o->l->has_id = true;
-	/* The name asked for; MigReady says which the destination took. */
-	snprintf(o->rec.remote_vm, sizeof(o->rec.remote_vm), "%s",
-		 o->new_name[0] ? o->new_name : o->vm);
-	o->rec.state = MIGREC_PRECOPY;
-	o->rec.created_unix_ns = gisad_unix_ns();
 
 	verdict_msg(&v, o->accepted, o->target_profile, o->target_caps, o->base_digest);
 	b.vm_name = o->vm;
@@ -714,12 +749,17 @@ static void begin(struct mig_out *o, const Gisa__V1__MigHello *h)
 	if (send_round0(o))
 		return;
 	/*
-	 * The slot and the PRECOPY record once MigBegin and round 0 are out:
-	 * the writer, woken on this CPU, would otherwise run before they
-	 * leave (0.7 ms in a timeline).  The first MigRoundAck is taken up
-	 * once they are durable (prep_settled).
+	 * The slot and the PRECOPY record, unless prepare queued them: once
+	 * MigBegin and round 0 are out, since the writer, woken on this CPU,
+	 * would otherwise run before they leave (0.7 ms in a timeline).  The
+	 * first MigRoundAck is taken up once they are durable (prep_settled).
 	 */
-	reserve_slot(o);
+	if (o->slot_queued) {
+		free(o->round0);
+		o->round0 = NULL;
+	} else {
+		reserve_slot(o, false);
+	}
 }
 
 static bool hello_ok(struct mig_out *o, const Gisa__V1__MigMessage *m)
@@ -2553,7 +2593,7 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 
 bool migout_has_id(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
-	/* The id exists from MigBegin on (O_READY), before any record is written. */
+	/* The id exists once named (name_migration: from the dial, or at MigBegin). */
 	for (const struct mig_out *o = d->outs; o; o = o->next)
 		if (((o->st >= O_READY && o->st <= O_OUTCOME) || o->rec.state != MIGREC_NONE) &&
 		    memcmp(o->rec.id, id, MIG_ID_SIZE) == 0)

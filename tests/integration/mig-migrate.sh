@@ -425,6 +425,17 @@ sed -n "s/^first refusal: /     (refused while frozen: /p" "$T/load.out" | sed "
 
 # ---- 5. refusals --------------------------------------------------------------------
 
+# nothing_kept_at_a JOB_JSON: the failed migration's PRECOPY record and
+# slot (a small VM's are written from the dial on) are gone at the source.
+nothing_kept_at_a() {
+	local id
+	id=$(jv migration.migration_id "$1")
+	[[ "$id" =~ ^[0-9a-f]{32}$ ]] && [ "$id" != "$(printf '0%.0s' {1..32})" ] ||
+		fail "the failed job names no migration id: \`$id'"
+	! compgen -G "$T/a/state/migrations/$id.*" >/dev/null ||
+		fail "migration $id left its record or slot at a: $(ls "$T/a/state/migrations")"
+}
+
 # refused VM MESSAGE [migrate options]: the migration fails naming MESSAGE;
 # the VM runs here unchanged, nothing of it at the destination.
 refused() {
@@ -436,6 +447,7 @@ refused() {
 	jis type failed
 	jis migration.phase resumed
 	[[ "$(jv error_message)" == *"$msg"* ]] || fail "the error does not say \`$msg': $(jv error_message)"
+	nothing_kept_at_a "$T/refused.json"
 	[ "$(listed a "$vm")" = none ] || fail "\`$vm' is not active at the source after a refusal"
 	[ "$(digest a "$vm")" = "$d" ] || fail "\`$vm' changed"
 	# It runs: takes a service signal (vcpu 0 of these VMs takes it at once).
@@ -565,6 +577,7 @@ jis type failed
 jis migration.phase resumed
 [ "$(listed a alone)" = none ] && [ "$(digest a alone)" = "$d" ] ||
 	fail "the VM is not running unchanged after a failed dial"
+nothing_kept_at_a "$T/alone.json"
 msg=$(jv error_message "$T/alone.json")
 [[ "$msg" == *"onnection refused"* ]] ||
 	soft_fail "a dial to a port where nothing listens is reported as \`$msg' ($(jv error "$T/alone.json")), not as a refused connection"
