@@ -256,9 +256,9 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
  * frozen VM (IN_DOUBT).  It is created durably in precopy holding round
  * 0's snapshot (a source's from the dial when round 0 is made on the loop,
  * else once MigBegin and round 0 are sent; a destination's once round 0
- * is decoded), zero-filled beyond to room for
- * the state stored whole and for deltas; a version 2 migration appends
- * each precopy round's delta (durably, during precopy) and then the final delta with the record: an
+ * is decoded), zero-filled beyond to room for the state stored whole and
+ * for deltas; a version 2 migration appends each precopy round's delta
+ * (durably, during precopy) and then the final delta with the record: an
  * overwrite of reserved blocks and one fdatasync (the destination's
  * inside the downtime, the source's queued right after the delta).  A
  * version 2 source also appends its presumed IN_DOUBT record before the

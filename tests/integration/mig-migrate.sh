@@ -425,8 +425,10 @@ sed -n "s/^first refusal: /     (refused while frozen: /p" "$T/load.out" | sed "
 
 # ---- 5. refusals --------------------------------------------------------------------
 
-# nothing_kept_at_a JOB_JSON: the failed migration's PRECOPY record and
-# slot (a small VM's are written from the dial on) are gone at the source.
+# nothing_kept_at_a JOB_JSON: the failed job names its migration id (a
+# small VM's exists from the dial, a large one's from MigBegin) and that
+# migration's PRECOPY record and slot (a small VM's are written from the
+# dial on) are gone at the source.
 nothing_kept_at_a() {
 	local id
 	id=$(jv migration.migration_id "$1")
