@@ -3,9 +3,9 @@
  * The destination of a migration (docs/MIGRATION-PROTOCOL.md, sections
  * 6.2 and 7), and the answers to outcome queries and fetches.
  *
- *   BEGIN --MigBegin accepted--> STAGING
- *   STAGING --MigRound--> ROUND --object: applied (round 0: record STAGING
- *        and slot, durable)--> MigRoundAck, STAGING
+ *   BEGIN --MigBegin accepted (record STAGING and slot, queued)--> STAGING
+ *   STAGING --MigRound--> ROUND --object: applied (round 0: into the slot,
+ *        queued; the STAGING record durable)--> MigRoundAck, STAGING
  *   STAGING --MigSwitchover--> FINAL --object: checks, build, record
  *        COMMITTED, activate--> MigOutcome COMMITTED, CONFIRM
  *   FINAL --a check fails--> MigOutcome DISCARDED
@@ -92,8 +92,13 @@ struct mig_in {
 	uint64_t a_raw;
 	uint8_t a_digest[MIG_DIGEST_SIZE], a_chain[MIG_DIGEST_SIZE], a_target[MIG_DIGEST_SIZE];
 	uint64_t t_announce;
-	/* durable writes queued (dwq.h): the STAGING record, the slot */
-	uint64_t io_ticket;             /* the last one */
+	/*
+	 * Durable writes queued (dwq.h): the STAGING record with the slot
+	 * reserved (io_ticket, at MigBegin), round 0 written into the slot
+	 * (fill_ticket)
+	 */
+	uint64_t io_ticket;
+	uint64_t fill_ticket;
 	int io_r;                       /* the first that failed, -errno, with io_msg */
 	char io_msg[DWQ_MSG_MAX + 64];
 };
@@ -469,20 +474,24 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	return 0;
 }
 
-/* The write queued for the staging VM is done: the STAGING record and the slot. */
+/* A write queued for the staging VM is done: the STAGING record and the slot, or round 0. */
 static void stage_done(struct gisad *d, struct dwq_job *dj)
 {
 	struct mig_in *s = dj->owner;
+	const struct migrec_job *j = (const struct migrec_job *)dj;
 
 	(void)d;
 	(void)migrec_precopy_done(dj, &s->slot, &s->io_r, s->io_msg, sizeof(s->io_msg),
+				  j->kind == MIGREC_JOB_FILL ? "round 0 into the checkpoint's slot" :
 				  "the STAGING record and the checkpoint's slot");
 }
 
 /*
- * The queued writes are durable and did not fail: before a round is
- * acknowledged, so that a source that switches over on that answer finds
- * a destination whose restart knows the migration.  False: discarded.
+ * The STAGING record is durable (and no queued write failed so far):
+ * before a round is acknowledged, so that a source that switches over on
+ * that answer finds a destination whose restart knows the migration.
+ * Round 0's write into the slot may still be on its way (filled).  False:
+ * discarded.
  */
 static bool settled(struct mig_in *s)
 {
@@ -492,6 +501,20 @@ static bool settled(struct mig_in *s)
 		return true;
 	discard(s, s->io_r, false, "%s", s->io_msg);
 	return false;
+}
+
+/*
+ * Round 0 is durable in the slot, which s->slot then describes: before
+ * anything is appended to it (a later round's delta, the commit).
+ * -errno with msg (the write's failure).
+ */
+static int filled(struct mig_in *s, char *msg, size_t msglen)
+{
+	dwq_wait(s->d, s->fill_ticket);
+	dwq_complete(s->d);
+	if (s->io_r)
+		snprintf(msg, msglen, "%.*s", (int)(msglen ? msglen - 1 : 0), s->io_msg);
+	return s->io_r;
 }
 
 static int accept_begin(struct mig_in *s, const Gisa__V1__MigMessage *m, char *msg,
@@ -622,8 +645,18 @@ static void begin(struct mig_in *s, const Gisa__V1__MigMessage *m)
 	s->st = I_STAGING;
 	log_info("incoming migration of VM `%s' from %s (`%s') as `%s': staging", s->rec.remote_vm,
 		 s->l->addr, s->l->peer.name, s->rec.vm);
-	if (mlink_send(s->l, &out))
+	if (mlink_send(s->l, &out)) {
 		discard(s, -ENOMEM, false, "out of memory sending MigReady");
+		return;
+	}
+	/*
+	 * Queued once MigReady is out (the writer, woken on this CPU, would
+	 * run first), durable before round 0 is acknowledged (settled): the
+	 * record, and beside it the slot reserved for the size announced, while
+	 * round 0 travels and is decoded.  round0 then writes it into the slot.
+	 */
+	s->io_ticket = migrec_post_stage(s->d, &s->rec, b->has_estimated_bytes ?
+					 b->estimated_bytes : 0, s, stage_done);
 }
 
 /* ---- rounds ----------------------------------------------------------------------- */
@@ -867,11 +900,11 @@ static int round0(struct mig_in *s, uint8_t *buf, size_t len, enum gisa_compat_v
 		return r;
 	}
 	/*
-	 * The STAGING record, and beside it the slot made with the snapshot
-	 * (one write), while the image is judged and built; settled before
-	 * the round is acknowledged.
+	 * Into the slot reserved at MigBegin, while the image is judged and
+	 * built and, once the STAGING record is durable, while the
+	 * acknowledgement travels: filled before the slot is appended to.
 	 */
-	s->io_ticket = migrec_post(s->d, MIGREC_JOB_STAGE, &s->rec, NULL, buf, len, s, stage_done);
+	s->fill_ticket = migrec_post(s->d, MIGREC_JOB_FILL, &s->rec, NULL, buf, len, s, stage_done);
 	rv = judge(s, img, verdict, vmsg, sizeof(vmsg));
 	if (!rv)
 		live_build(s, img);
@@ -902,7 +935,9 @@ static int live_round(struct mig_in *s, const uint8_t base[MIG_DIGEST_SIZE],
 
 	if (s->l->version < 2)
 		return 0;
-	r = migrec_stage_append(s->d, &s->slot, delta, len, msg, msglen);
+	r = filled(s, msg, msglen);
+	if (!r)
+		r = migrec_stage_append(s->d, &s->slot, delta, len, msg, msglen);
 	if (r)
 		return r;
 	/* The source's prediction counts the durable writes apart: the apply alone. */
@@ -1329,6 +1364,13 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 		r = final_tracked(s, buf, len, &vm, &delta, &delta_len, msg, sizeof(msg));
 	else
 		r = final_stage(s, buf, len, &vm, &conv, msg, sizeof(msg));
+	/* The commit goes into the slot: round 0 must be there. */
+	if (!r && filled(s, msg, sizeof(msg))) {
+		r = s->io_r;
+		gisa_vm_free(vm);
+		gisa_image_free(conv);
+		free(delta);
+	}
 	if (r) {
 		discard(s, r, true, "%s", msg);
 		return;

@@ -55,6 +55,13 @@
 #define MIGREC_STAGE_BLOCK         4096u
 #define MIGREC_STAGE_MAX_RESERVE   (72ull << 20)
 /*
+ * A destination reserves its slot at MigBegin, before round 0 arrives,
+ * for the size MigBegin announces: at most this much until round 0 proves
+ * more (migrec_stage_fill then grows it), so that an announcement costs
+ * little.
+ */
+#define MIGREC_STAGE_EMPTY_RESERVE (16ull << 20)
+/*
  * A slot holds a snapshot file from its start, then zero or more deltas
  * (the MigDeltas that turn it into later states, in order), then the
  * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
@@ -258,13 +265,14 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 }
 
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
-			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
+			 size_t len, uint64_t announced, struct migrec_slot *slot, char *msg,
+			 size_t msglen)
 {
 	char dir[PATH_MAX], name[2 * MIG_ID_SIZE + sizeof(MIGREC_STAGE)];
 	char rname[2 * MIG_ID_SIZE + sizeof(".json")];
 	char *text = rec_text(rec);
 	struct store_file f[2];
-	uint64_t expected, size;
+	uint64_t expected = 0, size;
 	int r;
 
 	dwq_flush(d);
@@ -272,14 +280,26 @@ int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_
 		snprintf(msg, msglen, "out of memory for a migration record");
 		return -ENOMEM;
 	}
-	r = snap_expected(snap, len, &expected, msg, msglen);
+	r = snap ? snap_expected(snap, len, &expected, msg, msglen) : 0;
 	if (!r)
 		r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 	if (r) {
 		free(text);
 		return r;
 	}
-	size = slot_room(expected, len);
+	if (snap) {
+		size = slot_room(expected, len);
+	} else {
+		/*
+		 * The room round 0 of the size announced takes stored whole (no
+		 * compression: the object is the snapshot file), so that the
+		 * fill only overwrites; capped until round 0 proves more.
+		 */
+		announced = announced > MIGREC_STAGE_EMPTY_RESERVE ? MIGREC_STAGE_EMPTY_RESERVE :
+			    announced;
+		size = slot_room(announced, (size_t)announced);
+		len = 0;
+	}
 	mig_hex(rec->id, MIG_ID_SIZE, name);
 	memcpy(rname, name, 2 * MIG_ID_SIZE);
 	strcpy(rname + 2 * MIG_ID_SIZE, ".json");
@@ -383,6 +403,42 @@ static int slot_overwrite(struct gisad *d, const uint8_t id[MIG_ID_SIZE], uint64
 		snprintf(msg, msglen, "fdatasync of `%s': %s", path, strerror(-r));
 	}
 	close(fd);
+	return r;
+}
+
+int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen)
+{
+	struct iovec v = { (void *)snap, len };
+	char path[PATH_MAX];
+	uint64_t expected, room, zero_to = 0;
+	struct stat st;
+	int r = snap_expected(snap, len, &expected, msg, msglen);
+
+	dwq_flush(d);
+	if (!r)
+		r = stage_path(d, id, path, sizeof(path), msg, msglen);
+	if (r)
+		return r;
+	if (stat(path, &st)) {
+		r = -errno;
+		snprintf(msg, msglen, "the slot `%s': %s", path, strerror(-r));
+		return r;
+	}
+	/*
+	 * Reserved for the size announced (round 0's object, capped): the room
+	 * a slot made with the snapshot would have had is made now if that is
+	 * more (a compressed round 0, an estimate short of it).
+	 */
+	room = slot_room(expected, len);
+	if (room > (uint64_t)st.st_size)
+		zero_to = room;
+	r = slot_overwrite(d, id, 0, &v, 1, zero_to, msg, msglen);
+	if (!r) {
+		memcpy(slot->id, id, MIG_ID_SIZE);
+		slot->end = len;
+		slot->size = zero_to ? zero_to : (uint64_t)st.st_size;
+	}
 	return r;
 }
 
@@ -555,7 +611,8 @@ uint64_t migrec_precopy_done(const struct dwq_job *dj, struct migrec_slot *slot,
 			     char *first_msg, size_t msglen, const char *what)
 {
 	const struct migrec_job *j = (const struct migrec_job *)dj;
-	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_STAGE;
+	bool reserve = j->kind == MIGREC_JOB_RESERVE || j->kind == MIGREC_JOB_STAGE ||
+		       j->kind == MIGREC_JOB_FILL;
 
 	if (dj->r && !*first_r) {
 		*first_r = dj->r;
@@ -613,8 +670,8 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 	case MIGREC_JOB_RESERVE:
 	case MIGREC_JOB_STAGE:
 		/* The record (PRECOPY, STAGING) with it: one flush of the directory for both. */
-		r = migrec_stage_reserve(d, &j->rec, j->buf, j->len, &j->slot, dj->msg,
-					 sizeof(dj->msg));
+		r = migrec_stage_reserve(d, &j->rec, j->buf, j->len, j->announced, &j->slot,
+					 dj->msg, sizeof(dj->msg));
 		/* The probe times the source's write in the downtime (its estimate). */
 		if (r || j->kind == MIGREC_JOB_STAGE)
 			return r;
@@ -622,6 +679,9 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
 		j->probe_ns = gisad_now_ns() - t0;
 		return r;
+	case MIGREC_JOB_FILL:
+		return migrec_stage_fill(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
+					 sizeof(dj->msg));
 	case MIGREC_JOB_FINAL:
 		return migrec_stage_final(d, &j->slot, &j->rec, j->buf, j->len, dj->msg,
 					  sizeof(dj->msg));
@@ -696,6 +756,15 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		j->slot = *slot;
 	j->buf = buf;
 	j->len = len;
+	return job_go(d, j, j == &mine);
+}
+
+uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t announced,
+			   void *owner, void (*done)(struct gisad *d, struct dwq_job *j))
+{
+	struct migrec_job mine, *j = job_new(&mine, MIGREC_JOB_STAGE, rec, owner, done);
+
+	j->announced = announced;
 	return job_go(d, j, j == &mine);
 }
 

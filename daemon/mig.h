@@ -274,13 +274,25 @@ struct migrec_slot {
 
 /*
  * Create the slot of migration rec->id holding round 0's snapshot file
- * (snap), room made after it for the deltas and the records to come.  The
- * JSON record rec is written beside it, both files flushed before both are
- * renamed and the directory flushed once for the two (a source's PRECOPY
- * record, a destination's STAGING one).  -errno with msg.
+ * (snap), room made after it for the deltas and the records to come (a
+ * source's, with its PRECOPY record); or, snap NULL, holding zeros only,
+ * room made for a round 0 of announced bytes (MigBegin's estimate, capped
+ * lower until round 0 arrives), to be filled by migrec_stage_fill (a
+ * destination's, with its STAGING record).  The JSON record rec is written
+ * beside it, both files flushed before both are renamed and the directory
+ * flushed once for the two.  -errno with msg.
  */
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
-			 size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
+			 size_t len, uint64_t announced, struct migrec_slot *slot, char *msg,
+			 size_t msglen);
+/*
+ * Write round 0's snapshot file (snap) from the start of the slot of
+ * migration id, reserved empty: an overwrite and one fdatasync, the file
+ * grown (zeros) to the room a slot made with snap would have if it is
+ * smaller.  -errno with msg.
+ */
+int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint8_t *snap,
+		      size_t len, struct migrec_slot *slot, char *msg, size_t msglen);
 /* Append a precopy round's (uncompressed) delta durably.  -errno with msg. */
 int migrec_stage_append(struct gisad *d, struct migrec_slot *slot, const uint8_t *delta,
 			size_t len, char *msg, size_t msglen);
@@ -336,9 +348,10 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
  * The writes above, made by the durable-write queue (dwq.h) while the loop
  * goes on: a record (WRITE: rec), a source's slot made with round 0's
  * snapshot beside its JSON record rec and one overwrite timed after it
- * (RESERVE: rec, buf; slot and probe_ns come back), a destination's the
- * same without the probe (STAGE: rec, buf; slot
- * comes back), a final delta and its record (FINAL: slot, rec,
+ * (RESERVE: rec, buf; slot and probe_ns come back), a destination's slot
+ * reserved empty beside its JSON record (STAGE: rec, announced;
+ * migrec_post_stage), round 0's snapshot written into it (FILL: rec.id,
+ * buf; slot comes back), a final delta and its record (FINAL: slot, rec,
  * buf), a record appended to a source's slot (NOTE: slot, rec; the slot's
  * end does not come back), a slot removed (REMOVE: rec.id), a retired VM's
  * slot and current checkpoint removed (RETIRE: rec.id, rec.vm; after its
@@ -354,6 +367,7 @@ enum migrec_job_kind {
 	MIGREC_JOB_WRITE,
 	MIGREC_JOB_RESERVE,
 	MIGREC_JOB_STAGE,
+	MIGREC_JOB_FILL,
 	MIGREC_JOB_FINAL,
 	MIGREC_JOB_REMOVE,
 	MIGREC_JOB_RETIRE,
@@ -370,6 +384,7 @@ struct migrec_job {
 	uint8_t *buf;
 	size_t len;
 	uint64_t probe_ns;
+	uint64_t announced;             /* STAGE */
 	struct gisa_image *img;         /* INSTALL (the job's) */
 	struct gisa_snap_state st;      /* INSTALL: img's (the job's) */
 };
@@ -377,9 +392,12 @@ struct migrec_job {
 uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct migrec *rec,
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
+/* STAGE for a round 0 of announced bytes. */
+uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t announced,
+			   void *owner, void (*done)(struct gisad *d, struct dwq_job *j));
 /*
  * A precopy write queued by either side is done (a slot with its record:
- * RESERVE or STAGE): the slot it made into *slot, and the first
+ * RESERVE or STAGE; or FILL): the slot it made into *slot, and the first
  * failure into *first_r and first_msg, prefixed with what.  Returns the
  * reservation's probe_ns (0 for anything else or a failure).
  */

@@ -8,9 +8,9 @@
  * file named by 32 hex digits and ".stage") in this process fails with EIO
  * after the real call: the snapshot is in the slot, but it is not known to
  * be durable, exactly the state a failed flush leaves.  Once per process.
- * A slot is made (with round 0's snapshot) and flushed with fsync(2); a
- * destination's first fdatasync of a slot (one round) is the commit
- * (N = 1); a source's
+ * A slot is made and flushed with fsync(2); a destination's first
+ * fdatasync of a slot writes round 0's snapshot into the slot reserved at
+ * MigBegin and its second (one round) is the commit (N = 2); a source's
  * first is the probe that times such a write during precopy, and then
  * (one round) version 1 writes the frozen snapshot (N = 2), version 2 the
  * presumed IN_DOUBT record (2), the frozen state (3) and RETIRED (4).

@@ -202,8 +202,9 @@ out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still 
 ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
 serving "a refused message after MigBegin"
 
-# A MigBegin announcing a round 0 larger than any object may be is
-# refused before anything is staged: no name held, no record, no slot.
+# A MigBegin announcing a round 0 larger than any object may be (the
+# destination reserves its slot for the size announced) is refused before
+# anything is staged: no name held, no record, no slot.
 before=$(ls "$T/state/migrations" 2>/dev/null || true)
 out=$(as host-b --begin liar --estimate 1099511627776)
 grep -qx 'error.code=-90' <<<"$out" || fail "a 1 TiB round 0 announced is not refused: $out"
@@ -215,36 +216,51 @@ out=$(ctl vm-create liar profile=1 2>&1) || fail "the name \`liar' is held: $out
 ctl vm-destroy liar >/dev/null || fail "vm-destroy liar"
 serving "a MigBegin announcing a round 0 over the object cap"
 
-# The same, the DISCARDED record's write failing (mig-fsync-shim): logged,
-# the outcome kept in memory, the name freed.  Before round 0 nothing of
-# the migration is on disk (its STAGING record and slot are written with
-# round 0's snapshot), so the next start finds nothing to discard.
+# A MigBegin accepted is staged durably (the STAGING record, the slot
+# reserved) before round 0 can be acknowledged; a migration that ends
+# before round 0 removes its slot and leaves its record DISCARDED.  The
+# same with the DISCARDED record's write failing (mig-fsync-shim): logged,
+# the outcome kept in memory, the name freed; the STAGING record left on
+# disk becomes DISCARDED at the next start (its slot holds no snapshot).
 stop_gisad
 MIG_SHIM_JSON_FAIL=discarded:1 LD_PRELOAD=$MIG_FSYNC_SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start_gisad
 learn_port
-before=$(ls -A "$T/state/migrations" 2>/dev/null || true)
 out=$(as host-b --begin lost)
 grep -qx 'ready.vm_name=lost' <<<"$out" || fail "no MigReady for \`lost': $out"
 log_has "migration of VM \`lost': the DISCARDED record: writing .*Input/output error"
-[ "$(ls -A "$T/state/migrations" 2>/dev/null || true)" = "$before" ] ||
-	fail "a migration discarded before round 0 left files: $(ls -A "$T/state/migrations")"
 out=$(ctl vm-create lost profile=1 2>&1) || fail "the name \`lost' is still reserved: $out"
 ctl vm-destroy lost >/dev/null || fail "vm-destroy lost"
+# (The name is freed after the slot's removal, on the same loop.)
+rl=$(grep -l '"vm": "lost"' "$T"/state/migrations/*.json 2>/dev/null || true)
+[ -n "$rl" ] && grep -q '"state": "staging"' "$rl" ||
+	fail "no STAGING record of \`lost' after its MigReady: $(ls -A "$T/state/migrations")"
+[ ! -e "${rl%.json}.stage" ] || fail "the slot of \`lost', discarded, stays"
 stop_gisad
 start_gisad
 learn_port
-grep -q "VM \`lost' was staging" "$LOG" && fail "a restart found a record of \`lost'"
+log_has "incoming migration of VM \`lost' was staging when gisad stopped: discarded"
+grep -q '"state": "discarded"' "$rl" || fail "the record of \`lost' is not DISCARDED: $(cat "$rl")"
 serving "a DISCARDED record whose write fails"
 
-# A staging VM holds one of max_vms (7 here) until it is discarded.
-as host-b --begin held --hold 4000 >"$T/held.out" &
+# A staging VM holds one of max_vms (7 here) until it is discarded.  It
+# announces a 40 MiB round 0: its slot, reserved before round 0 arrives,
+# holds 16 MiB of that until round 0 proves it (plus an eighth and 64 KiB).
+as host-b --begin held --hold 4000 --estimate 41943040 >"$T/held.out" &
 hp=$!
 for _ in $(seq 1 200); do
 	grep -q '^result=ready' "$T/held.out" && break
 	sleep 0.05
 done
 grep -q '^ready.vm_name=held' "$T/held.out" || fail "no MigReady for \`held': $(cat "$T/held.out")"
+want=$(( (16 << 20) + (2 << 20) + (64 << 10) ))
+for _ in $(seq 1 100); do
+	sizes=$(stat -c %s "$T"/state/migrations/*.stage 2>/dev/null || true)
+	grep -qx "$want" <<<"$sizes" && break
+	sleep 0.05
+done
+grep -qx "$want" <<<"$sizes" ||
+	fail "the slot reserved for a 40 MiB announcement is not $want bytes: ${sizes:-none}"
 for i in 1 2 3 4 5 6; do
 	ctl vm-create "v$i" profile=1 >/dev/null || fail "vm-create v$i"
 done
