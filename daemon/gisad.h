@@ -273,6 +273,11 @@ int mig_listen(struct gisad *d);
  * values from old.
  */
 void mig_reload(struct gisad *d, const struct gisad_config *old);
+/*
+ * An incoming migration ended: the spare STAGING record and slot it may
+ * have taken are made again a little later (mig-rec.c).
+ */
+void mig_spare_later(struct gisad *d);
 void mig_close_all(struct gisad *d);
 /*
  * Shut-down, last before the event base goes: runs the loop without

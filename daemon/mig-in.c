@@ -322,6 +322,9 @@ static void in_free(struct mig_in *s)
 	install(s);
 	/* The queued writes own what they write: they go on, unheard of. */
 	dwq_disown(s->d, s);
+	/* Staged: the spares it may have taken are made again. */
+	if (s->io_ticket)
+		mig_spare_later(s->d);
 	reserve(s, false);
 	for (struct mig_in **p = &s->d->ins; *p; p = &(*p)->next) {
 		if (*p == s) {

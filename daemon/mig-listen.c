@@ -47,11 +47,18 @@
 
 /* Connections accepted at once, handshakes included (each costs two buffers). */
 #define GISAD_MIG_MAX_CONNS 256u
+/*
+ * The spares an incoming migration took are made again this long after it
+ * ended: not beside the writes that end it and its source's on the same
+ * disk, nor, after a burst, once per migration.
+ */
+#define GISAD_MIG_SPARE_DELAY_MS 100u
 
 struct mig {
 	struct gisad *d;
 	struct evconnlistener *lev;
 	struct event *resume_ev;        /* re-enables accepting after EMFILE */
+	struct event *spare_ev;         /* makes the spares again (mig_spare_later) */
 	struct gisa_tls_ctx *ctx;       /* for new connections */
 	uint8_t instance[16];
 	char hostname[256];
@@ -318,12 +325,23 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(m->resume_ev, &tv);
 }
 
+static void on_spare(evutil_socket_t fd, short what, void *arg)
+{
+	struct mig *m = arg;
+
+	(void)fd;
+	(void)what;
+	(void)migrec_post_spare(m->d);
+}
+
 static void mig_free(struct mig *m)
 {
 	if (m->lev)
 		evconnlistener_free(m->lev);
 	if (m->resume_ev)
 		event_free(m->resume_ev);
+	if (m->spare_ev)
+		event_free(m->spare_ev);
 	gisa_tls_ctx_free(m->ctx);
 	free(m);
 }
@@ -373,10 +391,13 @@ int mig_listen(struct gisad *d)
 		goto fail;
 	}
 	m->resume_ev = evtimer_new(d->base, on_resume, m);
+	m->spare_ev = evtimer_new(d->base, on_spare, m);
+	if (m->spare_ev)
+		(void)event_priority_set(m->spare_ev, GISAD_PRIO_REQUEST);
 	m->lev = evconnlistener_new_bind(d->base, on_accept, m,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 					 LEV_OPT_REUSEABLE, 64, ai->ai_addr, (int)ai->ai_addrlen);
-	if (!m->lev || !m->resume_ev) {
+	if (!m->lev || !m->resume_ev || !m->spare_ev) {
 		r = -errno;
 		log_err("migration_listen `%s': cannot listen: %s", spec,
 			strerror(errno ? errno : ENOMEM));
@@ -390,10 +411,20 @@ int mig_listen(struct gisad *d)
 	log_notice("migration: listening on %s (TLS 1.3, %zu allow-list entr%s)", m->bound,
 		   n_allow, n_allow == 1 ? "y" : "ies");
 	d->mig = m;
+	/* An incoming migration's first record and slot, made ahead (mig-rec.c). */
+	(void)migrec_post_spare(d);
 	return 0;
 fail:
 	mig_free(m);
 	return r < 0 ? r : -EINVAL;
+}
+
+void mig_spare_later(struct gisad *d)
+{
+	struct timeval tv = { 0, GISAD_MIG_SPARE_DELAY_MS * 1000 };
+
+	if (d->mig && !evtimer_pending(d->mig->spare_ev, NULL))
+		evtimer_add(d->mig->spare_ev, &tv);
 }
 
 void mig_reload(struct gisad *d, const struct gisad_config *old)

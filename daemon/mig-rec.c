@@ -62,6 +62,22 @@
  */
 #define MIGREC_STAGE_EMPTY_RESERVE (16ull << 20)
 /*
+ * Spares: a destination makes its STAGING record and its empty slot, at
+ * MigBegin, out of a pair of files prepared ahead, both durable:
+ * .spare.json (spaces) and .spare.stage (zeros).  The record is written
+ * over the first's blocks, padded with spaces (one pwrite, fdatasync),
+ * then both are renamed to the migration's names and the directory is
+ * flushed once: no file is created on the way to round 0's
+ * acknowledgement.  Without a spare, or for a larger round 0 announced
+ * (or a longer record), new files are made.  The names are hidden:
+ * start-up's reading of the directory skips them, and what a crash left
+ * in them was never promised to anyone (the renames come last).
+ */
+#define MIGREC_SPARE_JSON          ".spare.json"
+#define MIGREC_SPARE_STAGE         ".spare.stage"
+#define MIGREC_SPARE_JSON_SIZE     4096u
+#define MIGREC_SPARE_STAGE_SIZE    (256u << 10)
+/*
  * A slot holds a snapshot file from its start, then zero or more deltas
  * (the MigDeltas that turn it into later states, in order), then the
  * record the slot stands for (IN_DOUBT at a source, COMMITTED at a
@@ -264,6 +280,81 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 	return (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
 }
 
+/* Whether the spare name is there as made: a regular file of size bytes. */
+static bool spare_there(int dfd, const char *name, off_t size)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_size == size;
+}
+
+/*
+ * The STAGING record text and a slot of size bytes made from the spares,
+ * as rname and sname in dir: 0; anything else (no spare, too small: 1; a
+ * failure: -errno) leaves the caller to make new files, which replace
+ * whatever this did.
+ */
+static int spare_take(const char *dir, const char *text, const char *rname, const char *sname,
+		      uint64_t size)
+{
+	char pad[MIGREC_SPARE_JSON_SIZE];
+	size_t tlen = strlen(text);
+	int dfd, fd = -1, r = 1;
+
+	if (size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
+		return 1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (!spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE) ||
+	    !spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE))
+		goto out;
+	memcpy(pad, text, tlen);
+	memset(pad + tlen, ' ', sizeof(pad) - tlen - 1);
+	pad[sizeof(pad) - 1] = '\n';
+	fd = openat(dfd, MIGREC_SPARE_JSON, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* The record first, as with new files: no slot without it. */
+	if (fd < 0 || pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) || fdatasync(fd) ||
+	    renameat(dfd, MIGREC_SPARE_JSON, dfd, rname) ||
+	    renameat(dfd, MIGREC_SPARE_STAGE, dfd, sname) || fsync(dfd)) {
+		r = -errno;
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return r;
+}
+
+int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
+{
+	uint8_t spaces[MIGREC_SPARE_JSON_SIZE];
+	char dir[PATH_MAX];
+	struct store_file f[2] = {
+		{ MIGREC_SPARE_JSON, spaces, sizeof(spaces), sizeof(spaces) },
+		{ MIGREC_SPARE_STAGE, NULL, 0, MIGREC_SPARE_STAGE_SIZE },
+	};
+	bool there;
+	int dfd, r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+
+	if (r)
+		return r;
+	memset(spaces, ' ', sizeof(spaces));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
+		return r;
+	}
+	there = spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE) &&
+		spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE);
+	close(dfd);
+	return there ? 0 : store_files_write(dir, f, 2, msg, msglen);
+}
+
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
 			 size_t len, uint64_t announced, struct migrec_slot *slot, char *msg,
 			 size_t msglen)
@@ -304,6 +395,13 @@ int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_
 	memcpy(rname, name, 2 * MIG_ID_SIZE);
 	strcpy(rname + 2 * MIG_ID_SIZE, ".json");
 	strcat(name, MIGREC_STAGE);
+	if (!snap && spare_take(dir, text, rname, name, size) == 0) {
+		free(text);
+		memcpy(slot->id, rec->id, MIG_ID_SIZE);
+		slot->end = 0;
+		slot->size = MIGREC_SPARE_STAGE_SIZE;
+		return 0;
+	}
 	/* The record first: a crash between the renames leaves no slot without it. */
 	f[0] = (struct store_file){ rname, (const uint8_t *)text, strlen(text), strlen(text) };
 	f[1] = (struct store_file){ name, snap, len, size };
@@ -695,6 +793,8 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 				    sizeof(dj->msg));
 	case MIGREC_JOB_INSTALL:
 		return job_install(d, j);
+	case MIGREC_JOB_SPARE:
+		return migrec_spare_make(d, dj->msg, sizeof(dj->msg));
 	}
 	snprintf(dj->msg, sizeof(dj->msg), "migration write of kind %d", (int)j->kind);
 	return -EINVAL;
@@ -766,6 +866,22 @@ uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t a
 
 	j->announced = announced;
 	return job_go(d, j, j == &mine);
+}
+
+/* Spares that cannot be made cost time, not correctness: said once per failure. */
+static void spare_made(struct gisad *d, struct dwq_job *dj)
+{
+	(void)d;
+	if (dj->r)
+		log_warning("migration: no spare STAGING record and slot: %s (incoming migrations "
+			    "make new files)", dj->msg);
+}
+
+uint64_t migrec_post_spare(struct gisad *d)
+{
+	static const struct migrec none;
+
+	return migrec_post(d, MIGREC_JOB_SPARE, &none, NULL, NULL, 0, NULL, spare_made);
 }
 
 uint64_t migrec_post_install(struct gisad *d, const struct migrec *rec, struct gisa_image *img,

@@ -349,8 +349,8 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
  * goes on: a record (WRITE: rec), a source's slot made with round 0's
  * snapshot beside its JSON record rec and one overwrite timed after it
  * (RESERVE: rec, buf; slot and probe_ns come back), a destination's slot
- * reserved empty beside its JSON record (STAGE: rec, announced;
- * migrec_post_stage), round 0's snapshot written into it (FILL: rec.id,
+ * reserved empty beside its JSON record, from the spares if they fit
+ * (STAGE: rec, announced; migrec_post_stage), round 0's snapshot written into it (FILL: rec.id,
  * buf; slot comes back), a final delta and its record (FINAL: slot, rec,
  * buf), a record appended to a source's slot (NOTE: slot, rec; the slot's
  * end does not come back), a slot removed (REMOVE: rec.id), a retired VM's
@@ -358,7 +358,8 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
  * JSON record, rec, is written with RETIRE_WRITE), an activated VM's checkpoint
  * (INSTALL: img and st encoded as checkpoints/<rec.vm>/current.gsnap,
  * then the slot removed; without img, or if that fails, the slot's state
- * moved there, and j.r is 1 when only the first failed).  done runs on the
+ * moved there, and j.r is 1 when only the first failed), a destination's
+ * spares (SPARE: migrec_post_spare).  done runs on the
  * loop with the result in j.r and j.msg; it only takes the results (no job, link or VM
  * may go in it).  Takes buf.  The ticket, for dwq_wait (0: out of memory,
  * the write was made at once and done has run).
@@ -374,6 +375,7 @@ enum migrec_job_kind {
 	MIGREC_JOB_RETIRE_WRITE,
 	MIGREC_JOB_NOTE,
 	MIGREC_JOB_INSTALL,
+	MIGREC_JOB_SPARE,
 };
 
 struct migrec_job {
@@ -392,6 +394,14 @@ struct migrec_job {
 uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct migrec *rec,
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
+/*
+ * A destination's spare STAGING record and slot, made ahead in the records'
+ * directory (unless there): STAGE takes them when round 0's room fits.
+ * -errno with msg.
+ */
+int migrec_spare_make(struct gisad *d, char *msg, size_t msglen);
+/* SPARE: migrec_spare_make queued (a failure is logged). */
+uint64_t migrec_post_spare(struct gisad *d);
 /* STAGE for a round 0 of announced bytes. */
 uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t announced,
 			   void *owner, void (*done)(struct gisad *d, struct dwq_job *j));

@@ -243,6 +243,41 @@ log_has "incoming migration of VM \`lost' was staging when gisad stopped: discar
 grep -q '"state": "discarded"' "$rl" || fail "the record of \`lost' is not DISCARDED: $(cat "$rl")"
 serving "a DISCARDED record whose write fails"
 
+# A listening gisad keeps a spare STAGING record and slot (hidden files,
+# made ahead): a MigBegin whose round 0 fits takes them (renamed, the
+# record written over the spare's blocks, padded with spaces), and they
+# are made again once that migration ends.
+M=$T/state/migrations
+spare_ok() {
+	[ "$(stat -c %s "$M/.spare.stage" 2>/dev/null)" = 262144 ] &&
+		[ "$(stat -c %s "$M/.spare.json" 2>/dev/null)" = 4096 ]
+}
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "no spare STAGING record and slot: $(ls -lA "$M")"
+ino=$(stat -c %i "$M/.spare.stage")
+as host-b --begin spare --hold 3000 >"$T/spare.out" &
+hp=$!
+for _ in $(seq 1 200); do
+	rs=$(grep -l '"vm": "spare"' "$M"/*.json 2>/dev/null || true)
+	[ -n "$rs" ] && [ -e "${rs%.json}.stage" ] && break
+	sleep 0.05
+done
+[ -n "$rs" ] && [ -e "${rs%.json}.stage" ] ||
+	fail "no STAGING record and slot of \`spare' while it is held: $(ls -lA "$M")"
+[ "$(stat -c %i "${rs%.json}.stage")" = "$ino" ] ||
+	fail "the slot of \`spare' is not the spare one (inode $(stat -c %i "${rs%.json}.stage"), not $ino)"
+[ "$(stat -c %s "$rs")" = 4096 ] && grep -q '"state": "staging"' "$rs" ||
+	fail "the STAGING record of \`spare' is not the spare's, padded: $(stat -c %s "$rs") bytes"
+wait "$hp"
+for _ in $(seq 1 100); do spare_ok && [ -e "$rs" ] && ! [ -e "${rs%.json}.stage" ] && break; sleep 0.05; done
+spare_ok || fail "the spares are not made again after \`spare' ended: $(ls -lA "$M")"
+grep -q '"state": "discarded"' "$rs" || fail "\`spare' is not DISCARDED: $(cat "$rs")"
+stop_gisad
+start_gisad
+learn_port
+grep -q "VM \`spare' was staging" "$LOG" && fail "a restart found \`spare' staging"
+serving "a STAGING record and slot made from the spares"
+
 # A staging VM holds one of max_vms (7 here) until it is discarded.  It
 # announces a 40 MiB round 0: its slot, reserved before round 0 arrives,
 # holds 16 MiB of that until round 0 proves it (plus an eighth and 64 KiB).
