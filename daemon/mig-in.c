@@ -1368,11 +1368,13 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	else
 		r = final_stage(s, buf, len, &vm, &conv, msg, sizeof(msg));
 	/* The commit goes into the slot: round 0 must be there. */
-	if (!r && filled(s, msg, sizeof(msg))) {
-		r = s->io_r;
-		gisa_vm_free(vm);
-		gisa_image_free(conv);
-		free(delta);
+	if (!r) {
+		r = filled(s, msg, sizeof(msg));
+		if (r) {
+			gisa_vm_free(vm);
+			gisa_image_free(conv);
+			free(delta);
+		}
 	}
 	if (r) {
 		discard(s, r, true, "%s", msg);

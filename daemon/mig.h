@@ -253,11 +253,12 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
 /*
  * <state_dir>/migrations/<id>.stage: the slot of a destination's staged
  * checkpoint (a record written in it means COMMITTED) or of a source's
- * frozen VM (IN_DOUBT).  It is created durably in precopy holding round
- * 0's snapshot (a source's from the dial when round 0 is made on the loop,
- * else once MigBegin and round 0 are sent; a destination's once round 0
- * is decoded), zero-filled beyond to room for the state stored whole and
- * for deltas; a version 2 migration appends each precopy round's delta
+ * frozen VM (IN_DOUBT).  It is created durably in precopy: a source's
+ * holding round 0's snapshot (from the dial when round 0 is made on the
+ * loop, else once MigBegin and round 0 are sent), a destination's empty
+ * at MigBegin (from the spares when round 0 fits) and round 0 written
+ * into it once decoded; zero-filled beyond to room for the state stored
+ * whole and for deltas; a version 2 migration appends each precopy round's delta
  * (durably, during precopy) and then the final delta with the record: an
  * overwrite of reserved blocks and one fdatasync (the destination's
  * inside the downtime, the source's queued right after the delta).  A
