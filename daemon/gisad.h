@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include <gisa/engine.h>
+#include <gisa/frame.h>
 #include <gisa/snapshot.h>
 
 #include "control.pb-c.h"
@@ -220,6 +221,14 @@ struct gisad {
 	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
 	struct retired *retired;
 	struct retired *held;           /* in doubt, not recovered at start-up: not restored */
+	/*
+	 * The incoming migration whose STAGING record and slot are still the
+	 * spares, under their hidden names (mig-rec.c); set and cleared on the
+	 * durable-write queue's thread, read there or on the loop after
+	 * dwq_flush.
+	 */
+	bool spare_held;
+	uint8_t spare_id[GISA_FRAME_MIGRATION_ID_SIZE];
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog_ev;

@@ -65,13 +65,18 @@
  * Spares: a destination makes its STAGING record and its empty slot, at
  * MigBegin, out of a pair of files prepared ahead, both durable:
  * .spare.json (spaces) and .spare.stage (zeros).  The record is written
- * over the first's blocks, padded with spaces (one pwrite, fdatasync),
- * then both are renamed to the migration's names and the directory is
- * flushed once: no file is created on the way to round 0's
- * acknowledgement.  Without a spare, or for a larger round 0 announced
- * (or a longer record), new files are made.  The names are hidden:
- * start-up's reading of the directory skips them, and what a crash left
- * in them was never promised to anyone (the renames come last).
+ * over the first's blocks, padded with spaces (one pwrite, fdatasync):
+ * no file created, no name changed, no directory flushed on the way to
+ * round 0's acknowledgement.  The migration then keeps the pair under
+ * the hidden names (d->spare_held: its slot's path is .spare.stage) until
+ * spare_settle gives them its own, off the critical path: when the
+ * spares are made again after it ended, or at the next start, before the
+ * records are read.  Later records go to <id>.json as new files, so a
+ * STAGING record still in .spare.json with an <id>.json beside it is
+ * superseded.  A .spare.json that is not blank holds the record of the
+ * migration that took it, or (unparsable) a write cut short that nobody
+ * was told of.  Without a spare, or for a larger round 0 announced (or a
+ * longer record), new files are made.
  */
 #define MIGREC_SPARE_JSON          ".spare.json"
 #define MIGREC_SPARE_STAGE         ".spare.stage"
@@ -207,16 +212,20 @@ int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msgl
 	return err;
 }
 
+/* <id><suffix> in the records' directory; the slot of the spares' holder is theirs. */
 static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *suffix,
 		   char *buf, size_t len)
 {
 	char hex[2 * MIG_ID_SIZE + 1];
+	int n;
 
 	mig_hex(id, MIG_ID_SIZE, hex);
-	if ((size_t)snprintf(buf, len, "%s/" MIGREC_DIR "/%s%s", d->cfg.state_dir, hex, suffix) >=
-	    len)
-		return -ENAMETOOLONG;
-	return 0;
+	if (strcmp(suffix, MIGREC_STAGE) == 0 && d->spare_held &&
+	    memcmp(d->spare_id, id, MIG_ID_SIZE) == 0)
+		n = snprintf(buf, len, "%s/" MIGREC_DIR "/" MIGREC_SPARE_STAGE, d->cfg.state_dir);
+	else
+		n = snprintf(buf, len, "%s/" MIGREC_DIR "/%s%s", d->cfg.state_dir, hex, suffix);
+	return (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
@@ -231,6 +240,15 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	r = id_path(d, id, ".json", path, sizeof(path));
 	if (!r && unlink(path) && errno != ENOENT)
 		r = -errno;
+	/* Its STAGING record too if still a spare: spare_settle must not bring it back. */
+	if (!r && d->spare_held && memcmp(d->spare_id, id, MIG_ID_SIZE) == 0 &&
+	    (size_t)snprintf(path, sizeof(path), "%s/" MIGREC_DIR "/" MIGREC_SPARE_JSON,
+			     d->cfg.state_dir) < sizeof(path)) {
+		if (unlink(path) && errno != ENOENT)
+			r = -errno;
+		else
+			d->spare_held = false;
+	}
 	return r;
 }
 
@@ -280,51 +298,146 @@ static uint64_t slot_room(uint64_t expected, uint64_t len)
 	return (size + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
 }
 
-/* Whether the spare name is there as made: a regular file of size bytes. */
-static bool spare_there(int dfd, const char *name, off_t size)
+/*
+ * Whether the spare name is there as made: a regular file of size bytes;
+ * the record's also blank (a space first: nobody's record).
+ */
+static bool spare_there(int dfd, const char *name, off_t size, bool blank)
 {
 	struct stat st;
+	char c = 0;
+	int fd;
 
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-	       st.st_size == size;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) ||
+	    st.st_size != size)
+		return false;
+	if (!blank)
+		return true;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &c, 1, 0) != 1)
+		c = 0;
+	close(fd);
+	return c == ' ';
 }
 
 /*
- * The STAGING record text and a slot of size bytes made from the spares,
- * as rname and sname in dir: 0; anything else (no spare, too small: 1; a
- * failure: -errno) leaves the caller to make new files, which replace
- * whatever this did.
+ * The STAGING record text of migration id written over the spare record,
+ * durably, its slot the spare slot (size bytes wanted): 0, and d holds the
+ * spares.  Anything else (no spare, too small: 1; a failure: -errno)
+ * leaves the caller to make new files; what this wrote then is superseded
+ * (spare_settle).
  */
-static int spare_take(const char *dir, const char *text, const char *rname, const char *sname,
-		      uint64_t size)
+static int spare_take(struct gisad *d, const char *dir, const char *text,
+		      const uint8_t id[MIG_ID_SIZE], uint64_t size)
 {
 	char pad[MIGREC_SPARE_JSON_SIZE];
 	size_t tlen = strlen(text);
 	int dfd, fd = -1, r = 1;
 
-	if (size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
+	if (d->spare_held || size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
 		return 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	if (!spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE) ||
-	    !spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE))
+	if (!spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE, false) ||
+	    !spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE, true))
 		goto out;
 	memcpy(pad, text, tlen);
 	memset(pad + tlen, ' ', sizeof(pad) - tlen - 1);
 	pad[sizeof(pad) - 1] = '\n';
 	fd = openat(dfd, MIGREC_SPARE_JSON, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	/* The record first, as with new files: no slot without it. */
-	if (fd < 0 || pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) || fdatasync(fd) ||
-	    renameat(dfd, MIGREC_SPARE_JSON, dfd, rname) ||
-	    renameat(dfd, MIGREC_SPARE_STAGE, dfd, sname) || fsync(dfd)) {
+	/* Blocks and size as made, the names durable since: data only. */
+	if (fd < 0 || pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) || fdatasync(fd)) {
 		r = -errno;
 		goto out;
 	}
+	d->spare_held = true;
+	memcpy(d->spare_id, id, MIG_ID_SIZE);
 	r = 0;
 out:
 	if (fd >= 0)
 		close(fd);
+	close(dfd);
+	return r;
+}
+
+/* Whether text holds anything but white space. */
+static bool has_text(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\n')
+			return true;
+	return false;
+}
+
+static int parse(const char *text, size_t len, struct migrec *r, char *why, size_t whylen);
+static int read_small(int dfd, const char *name, char **ret, size_t *ret_len);
+
+/*
+ * The migration that holds the spares (or held them when gisad stopped)
+ * gets its own names: its slot (if still there) <id>.stage, then its
+ * STAGING record <id>.json unless a later record has it already (then it
+ * goes), the directory flushed; a record that does not parse was cut
+ * short before anyone was told of it, and goes.  Slot first: a crash in
+ * between leaves the record to name it.  A spare slot never serves
+ * again: zeros are what it promises.  0 (nothing to do too) or -errno
+ * with msg.
+ */
+static int spare_settle(struct gisad *d, const char *dir, char *msg, size_t msglen)
+{
+	char hex[2 * MIG_ID_SIZE + 1], sname[sizeof(hex) + sizeof(MIGREC_STAGE)];
+	char rname[sizeof(hex) + sizeof(".json")], why[256];
+	struct migrec rec;
+	char *text = NULL;
+	size_t tlen = 0;
+	int dfd, r;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
+		return r;
+	}
+	r = read_small(dfd, MIGREC_SPARE_JSON, &text, &tlen);
+	if (r == -ENOENT || (!r && !has_text(text, tlen))) {
+		r = 0;
+		goto out;
+	}
+	if (r) {
+		snprintf(msg, msglen, "reading `%.200s/" MIGREC_SPARE_JSON "': %s", dir,
+			 r == -EFBIG ? "not a regular file of at most 64 KiB" : strerror(-r));
+		goto out;
+	}
+	if (parse(text, tlen, &rec, why, sizeof(why))) {
+		log_warning("migration: `%s/" MIGREC_SPARE_JSON "' holds a STAGING record cut "
+			    "short (%s), never acknowledged: removed", dir, why);
+		if (unlinkat(dfd, MIGREC_SPARE_JSON, 0) && errno != ENOENT)
+			r = -errno;
+	} else {
+		mig_hex(rec.id, MIG_ID_SIZE, hex);
+		snprintf(sname, sizeof(sname), "%s" MIGREC_STAGE, hex);
+		snprintf(rname, sizeof(rname), "%s.json", hex);
+		if (faccessat(dfd, MIGREC_SPARE_STAGE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			r = faccessat(dfd, sname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
+			    unlinkat(dfd, MIGREC_SPARE_STAGE, 0) :
+			    renameat(dfd, MIGREC_SPARE_STAGE, dfd, sname);
+		if (!r)
+			r = faccessat(dfd, rname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
+			    unlinkat(dfd, MIGREC_SPARE_JSON, 0) :
+			    renameat(dfd, MIGREC_SPARE_JSON, dfd, rname);
+		r = r ? -errno : 0;
+	}
+	if (!r && fsync(dfd))
+		r = -errno;
+	if (r)
+		snprintf(msg, msglen, "naming the spares' migration in `%.200s': %s", dir,
+			 strerror(-r));
+	else
+		d->spare_held = false;
+out:
+	free(text);
 	close(dfd);
 	return r;
 }
@@ -340,6 +453,8 @@ int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 	bool there;
 	int dfd, r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 
+	if (!r)
+		r = spare_settle(d, dir, msg, msglen);
 	if (r)
 		return r;
 	memset(spaces, ' ', sizeof(spaces));
@@ -349,8 +464,8 @@ int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
 		return r;
 	}
-	there = spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE) &&
-		spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE);
+	there = spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE, false) &&
+		spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE, true);
 	close(dfd);
 	return there ? 0 : store_files_write(dir, f, 2, msg, msglen);
 }
@@ -395,7 +510,7 @@ int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_
 	memcpy(rname, name, 2 * MIG_ID_SIZE);
 	strcpy(rname + 2 * MIG_ID_SIZE, ".json");
 	strcat(name, MIGREC_STAGE);
-	if (!snap && spare_take(dir, text, rname, name, size) == 0) {
+	if (!snap && spare_take(d, dir, text, rec->id, size) == 0) {
 		free(text);
 		memcpy(slot->id, rec->id, MIG_ID_SIZE);
 		slot->end = 0;
@@ -915,8 +1030,6 @@ static int read_at(int fd, uint8_t *buf, size_t len, off_t off)
 	}
 	return (int)(done == len);
 }
-
-static int parse(const char *text, size_t len, struct migrec *r, char *why, size_t whylen);
 
 /*
  * The entry at off: 1 with its kind ('D' delta, 'R' record) and bytes
@@ -1445,6 +1558,10 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 		log_err("migration records: %s", msg);
 		return -EIO;
 	}
+	/* Before anything is read: the spares' migration under its own names. */
+	if (spare_settle(d, dir, msg, sizeof(msg)))
+		log_err("migration records: %s (an incoming migration staged in the spares is "
+			"not known until it can)", msg);
 	dh = opendir(dir);
 	if (!dh)
 		return errno == ENOENT ? 0 : -errno;

@@ -5,7 +5,9 @@
  * every other call goes through.
  *
  * MIG_SHIM_SLOT_FAIL=N: the N-th fdatasync(2) of a migration's slot (a
- * file named by 32 hex digits and ".stage") in this process fails with EIO
+ * file named by 32 hex digits and ".stage", or the spare slot
+ * ".spare.stage" a destination's migration keeps while it runs) in this
+ * process fails with EIO
  * after the real call: the snapshot is in the slot, but it is not known to
  * be durable, exactly the state a failed flush leaves.  Once per process.
  * A slot is made and flushed with fsync(2); a destination's first
@@ -59,6 +61,7 @@ static bool named(const char *path, const char *suffix)
 static bool slot_fd(int fd)
 {
 	char link[64], path[PATH_MAX];
+	const char *base;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -66,7 +69,8 @@ static bool slot_fd(int fd)
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	return named(path, ".stage");
+	base = strrchr(path, '/');
+	return named(path, ".stage") || (base && strcmp(base, "/.spare.stage") == 0);
 }
 
 __attribute__((visibility("default")))

@@ -221,7 +221,8 @@ serving "a MigBegin announcing a round 0 over the object cap"
 # before round 0 removes its slot and leaves its record DISCARDED.  The
 # same with the DISCARDED record's write failing (mig-fsync-shim): logged,
 # the outcome kept in memory, the name freed; the STAGING record left on
-# disk becomes DISCARDED at the next start (its slot holds no snapshot).
+# disk (under the migration's own name once the spares are made again)
+# becomes DISCARDED at the next start (its slot holds no snapshot).
 stop_gisad
 MIG_SHIM_JSON_FAIL=discarded:1 LD_PRELOAD=$MIG_FSYNC_SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start_gisad
@@ -232,7 +233,11 @@ log_has "migration of VM \`lost': the DISCARDED record: writing .*Input/output e
 out=$(ctl vm-create lost profile=1 2>&1) || fail "the name \`lost' is still reserved: $out"
 ctl vm-destroy lost >/dev/null || fail "vm-destroy lost"
 # (The name is freed after the slot's removal, on the same loop.)
-rl=$(grep -l '"vm": "lost"' "$T"/state/migrations/*.json 2>/dev/null || true)
+for _ in $(seq 1 100); do
+	rl=$(grep -l '"vm": "lost"' "$T"/state/migrations/*.json 2>/dev/null || true)
+	[ -n "$rl" ] && break
+	sleep 0.05
+done
 [ -n "$rl" ] && grep -q '"state": "staging"' "$rl" ||
 	fail "no STAGING record of \`lost' after its MigReady: $(ls -A "$T/state/migrations")"
 [ ! -e "${rl%.json}.stage" ] || fail "the slot of \`lost', discarded, stays"
@@ -244,39 +249,81 @@ grep -q '"state": "discarded"' "$rl" || fail "the record of \`lost' is not DISCA
 serving "a DISCARDED record whose write fails"
 
 # A listening gisad keeps a spare STAGING record and slot (hidden files,
-# made ahead): a MigBegin whose round 0 fits takes them (renamed, the
-# record written over the spare's blocks, padded with spaces), and they
-# are made again once that migration ends.
+# made ahead, blank): a MigBegin whose round 0 fits takes them, the record
+# written over the spare's blocks (padded with spaces), and keeps them
+# under the hidden names while it runs; once it ended they get its names
+# (or go, superseded) and new spares are made.
 M=$T/state/migrations
 spare_ok() {
 	[ "$(stat -c %s "$M/.spare.stage" 2>/dev/null)" = 262144 ] &&
-		[ "$(stat -c %s "$M/.spare.json" 2>/dev/null)" = 4096 ]
+		[ "$(stat -c %s "$M/.spare.json" 2>/dev/null)" = 4096 ] &&
+		[ "$(head -c 1 "$M/.spare.json")" = " " ]
+}
+# spare_taken VM: the spares hold VM's STAGING record, nothing else names it.
+spare_taken() {
+	grep -q "\"vm\": \"$1\"" "$M/.spare.json" 2>/dev/null &&
+		! grep -lq "\"vm\": \"$1\"" "$M"/*.json 2>/dev/null
 }
 for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
 spare_ok || fail "no spare STAGING record and slot: $(ls -lA "$M")"
 ino=$(stat -c %i "$M/.spare.stage")
 as host-b --begin spare --hold 3000 >"$T/spare.out" &
 hp=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 200); do spare_taken spare && break; sleep 0.05; done
+spare_taken spare || fail "the spares do not hold the STAGING record of \`spare': $(ls -lA "$M")"
+grep -q '"state": "staging"' "$M/.spare.json" && [ "$(stat -c %s "$M/.spare.json")" = 4096 ] ||
+	fail "the spare record is not \`spare' STAGING, padded: $(head -c 300 "$M/.spare.json")"
+[ "$(stat -c %i "$M/.spare.stage")" = "$ino" ] ||
+	fail "the spare slot was replaced while \`spare' holds it"
+wait "$hp"
+for _ in $(seq 1 100); do
 	rs=$(grep -l '"vm": "spare"' "$M"/*.json 2>/dev/null || true)
-	[ -n "$rs" ] && [ -e "${rs%.json}.stage" ] && break
+	spare_ok && [ -n "$rs" ] && break
 	sleep 0.05
 done
-[ -n "$rs" ] && [ -e "${rs%.json}.stage" ] ||
-	fail "no STAGING record and slot of \`spare' while it is held: $(ls -lA "$M")"
-[ "$(stat -c %i "${rs%.json}.stage")" = "$ino" ] ||
-	fail "the slot of \`spare' is not the spare one (inode $(stat -c %i "${rs%.json}.stage"), not $ino)"
-[ "$(stat -c %s "$rs")" = 4096 ] && grep -q '"state": "staging"' "$rs" ||
-	fail "the STAGING record of \`spare' is not the spare's, padded: $(stat -c %s "$rs") bytes"
-wait "$hp"
-for _ in $(seq 1 100); do spare_ok && [ -e "$rs" ] && ! [ -e "${rs%.json}.stage" ] && break; sleep 0.05; done
 spare_ok || fail "the spares are not made again after \`spare' ended: $(ls -lA "$M")"
-grep -q '"state": "discarded"' "$rs" || fail "\`spare' is not DISCARDED: $(cat "$rs")"
+[ -n "$rs" ] && grep -q '"state": "discarded"' "$rs" ||
+	fail "\`spare' is not DISCARDED under its own name: $(ls -lA "$M")"
+[ ! -e "${rs%.json}.stage" ] || fail "the slot of \`spare', discarded, stays"
 stop_gisad
 start_gisad
 learn_port
 grep -q "VM \`spare' was staging" "$LOG" && fail "a restart found \`spare' staging"
 serving "a STAGING record and slot made from the spares"
+
+# gisad killed while a migration holds the spares: the next start gives
+# them its names before it reads the records, and discards it.
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "no spares after a restart: $(ls -lA "$M")"
+as host-b --begin killed --hold 5000 >/dev/null &
+hp=$!
+for _ in $(seq 1 200); do spare_taken killed && break; sleep 0.05; done
+spare_taken killed || fail "the spares do not hold the STAGING record of \`killed'"
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null || true
+PID=
+wait "$hp" || true
+start_gisad
+learn_port
+log_has "incoming migration of VM \`killed' was staging when gisad stopped: discarded"
+rk=$(grep -l '"vm": "killed"' "$M"/*.json 2>/dev/null || true)
+[ -n "$rk" ] && grep -q '"state": "discarded"' "$rk" ||
+	fail "\`killed' is not DISCARDED under its own name after the restart: $(ls -lA "$M")"
+[ ! -e "${rk%.json}.stage" ] || fail "the slot of \`killed', discarded, stays"
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "no blank spares after \`killed' was named: $(ls -lA "$M")"
+serving "a migration holding the spares when gisad was killed"
+
+# A spare record cut short (a crash inside its write: never acknowledged)
+# is removed at the next start, with a warning, and the spares made again.
+stop_gisad
+printf '{\n  "format": "gisad.migr' | dd of="$M/.spare.json" conv=notrunc status=none
+start_gisad
+learn_port
+log_has "\\.spare\\.json' holds a STAGING record cut short (.*), never acknowledged: removed"
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "the spares are not made again after a record cut short: $(ls -lA "$M")"
+serving "a spare record cut short"
 
 # A staging VM holds one of max_vms (7 here) until it is discarded.  It
 # announces a 40 MiB round 0: its slot, reserved before round 0 arrives,
