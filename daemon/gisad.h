@@ -35,6 +35,12 @@
 #include "config.h"
 
 /*
+ * Spare STAGING record and slot pairs a listening gisad keeps (mig-rec.c):
+ * a burst of incoming migrations each takes one.
+ */
+#define GISAD_MIG_SPARES 4u
+
+/*
  * Largest datagram in either direction.  A request is refused (and the
  * connection kept) above it; a reply that would exceed it becomes an
  * -E2BIG error reply.  Clients sending large requests raise their
@@ -222,13 +228,13 @@ struct gisad {
 	struct retired *retired;
 	struct retired *held;           /* in doubt, not recovered at start-up: not restored */
 	/*
-	 * The incoming migration whose STAGING record and slot are still the
-	 * spares, under their hidden names (mig-rec.c); set and cleared on the
-	 * durable-write queue's thread, read there or on the loop after
+	 * Per spare pair, the incoming migration whose STAGING record and slot
+	 * it still is, under its hidden names (mig-rec.c); set and cleared on
+	 * the durable-write queue's thread, read there or on the loop after
 	 * dwq_flush.
 	 */
-	bool spare_held;
-	uint8_t spare_id[GISA_FRAME_MIGRATION_ID_SIZE];
+	bool spare_held[GISAD_MIG_SPARES];
+	uint8_t spare_id[GISAD_MIG_SPARES][GISA_FRAME_MIGRATION_ID_SIZE];
 
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog_ev;

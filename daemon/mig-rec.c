@@ -63,23 +63,24 @@
 #define MIGREC_STAGE_EMPTY_RESERVE (16ull << 20)
 /*
  * Spares: a destination makes its STAGING record and its empty slot, at
- * MigBegin, out of a pair of files prepared ahead, both durable:
- * .spare.json (spaces) and .spare.stage (zeros).  The record is written
- * over the first's blocks, padded with spaces (one pwrite, fdatasync):
- * no file created, no name changed, no directory flushed on the way to
- * round 0's acknowledgement.  The migration then keeps the pair under
- * the hidden names (d->spare_held: its slot's path is .spare.stage) until
- * spare_settle gives them its own, off the critical path: when the
- * spares are made again after it ended, or at the next start, before the
- * records are read.  Later records go to <id>.json as new files, so a
- * STAGING record still in .spare.json with an <id>.json beside it is
- * superseded.  A .spare.json that is not blank holds the record of the
- * migration that took it, or (unparsable) a write cut short that nobody
- * was told of.  Without a spare, or for a larger round 0 announced (or a
- * longer record), new files are made.
+ * MigBegin, out of one of GISAD_MIG_SPARES pairs of files prepared ahead,
+ * both durable: .spare-<k>.json (spaces) and .spare-<k>.stage (zeros).
+ * The record is written over the first's blocks, padded with spaces (one
+ * pwrite, fdatasync): no file created, no name changed, no directory
+ * flushed on the way to round 0's acknowledgement.  The migration then
+ * keeps the pair under its hidden names (d->spare_held[k]: its slot's path
+ * is .spare-<k>.stage) until spare_settle gives them its own, off the
+ * critical path: when the spares are made again after it ended, or at the
+ * next start, before the records are read.  Later records go to
+ * <id>.json as new files, so a STAGING record still in a spare with an
+ * <id>.json beside it is superseded.  A spare record that is not blank
+ * holds the record of the migration that took it, or (unparsable) a
+ * write cut short that nobody was told of.  Without a free spare, or for
+ * a larger round 0 announced (or a longer record), new files are made.
+ * Spares are made again one pair per queued job, so that the queue never
+ * holds a migration's write behind several files' creation.
  */
-#define MIGREC_SPARE_JSON          ".spare.json"
-#define MIGREC_SPARE_STAGE         ".spare.stage"
+#define MIGREC_SPARES              GISAD_MIG_SPARES
 #define MIGREC_SPARE_JSON_SIZE     4096u
 #define MIGREC_SPARE_STAGE_SIZE    (256u << 10)
 /*
@@ -212,17 +213,32 @@ int migrec_write(struct gisad *d, const struct migrec *r, char *msg, size_t msgl
 	return err;
 }
 
-/* <id><suffix> in the records' directory; the slot of the spares' holder is theirs. */
+/* The spare pair migration id holds, or -1. */
+static int spare_of(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+{
+	for (unsigned k = 0; k < MIGREC_SPARES; k++)
+		if (d->spare_held[k] && memcmp(d->spare_id[k], id, MIG_ID_SIZE) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* A spare pair's name: .spare-<k><suffix>. */
+static void spare_name(char *buf, size_t len, unsigned k, const char *suffix)
+{
+	snprintf(buf, len, ".spare-%u%s", k, suffix);
+}
+
+/* <id><suffix> in the records' directory; a spare holder's slot is the spare's. */
 static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *suffix,
 		   char *buf, size_t len)
 {
 	char hex[2 * MIG_ID_SIZE + 1];
-	int n;
+	int n, k = strcmp(suffix, MIGREC_STAGE) == 0 ? spare_of(d, id) : -1;
 
 	mig_hex(id, MIG_ID_SIZE, hex);
-	if (strcmp(suffix, MIGREC_STAGE) == 0 && d->spare_held &&
-	    memcmp(d->spare_id, id, MIG_ID_SIZE) == 0)
-		n = snprintf(buf, len, "%s/" MIGREC_DIR "/" MIGREC_SPARE_STAGE, d->cfg.state_dir);
+	if (k >= 0)
+		n = snprintf(buf, len, "%s/" MIGREC_DIR "/.spare-%d" MIGREC_STAGE, d->cfg.state_dir,
+			     k);
 	else
 		n = snprintf(buf, len, "%s/" MIGREC_DIR "/%s%s", d->cfg.state_dir, hex, suffix);
 	return (size_t)n >= len ? -ENAMETOOLONG : 0;
@@ -231,7 +247,7 @@ static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *s
 int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
 	char path[PATH_MAX];
-	int r;
+	int r, k;
 
 	dwq_flush(d);
 	/* The slot first: a crash in between leaves no slot without its record. */
@@ -241,13 +257,14 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	if (!r && unlink(path) && errno != ENOENT)
 		r = -errno;
 	/* Its STAGING record too if still a spare: spare_settle must not bring it back. */
-	if (!r && d->spare_held && memcmp(d->spare_id, id, MIG_ID_SIZE) == 0 &&
-	    (size_t)snprintf(path, sizeof(path), "%s/" MIGREC_DIR "/" MIGREC_SPARE_JSON,
-			     d->cfg.state_dir) < sizeof(path)) {
+	k = spare_of(d, id);
+	if (!r && k >= 0 &&
+	    (size_t)snprintf(path, sizeof(path), "%s/" MIGREC_DIR "/.spare-%d.json",
+			     d->cfg.state_dir, k) < sizeof(path)) {
 		if (unlink(path) && errno != ENOENT)
 			r = -errno;
 		else
-			d->spare_held = false;
+			d->spare_held[k] = false;
 	}
 	return r;
 }
@@ -323,38 +340,46 @@ static bool spare_there(int dfd, const char *name, off_t size, bool blank)
 }
 
 /*
- * The STAGING record text of migration id written over the spare record,
- * durably, its slot the spare slot (size bytes wanted): 0, and d holds the
- * spares.  Anything else (no spare, too small: 1; a failure: -errno)
- * leaves the caller to make new files; what this wrote then is superseded
- * (spare_settle).
+ * The STAGING record text of migration id written over a free spare
+ * record, durably, its slot that pair's (size bytes wanted): 0, and d holds
+ * the pair.  Anything else (no free spare, too small: 1; a failure:
+ * -errno) leaves the caller to make new files; what this wrote then is
+ * superseded (spare_settle).
  */
 static int spare_take(struct gisad *d, const char *dir, const char *text,
 		      const uint8_t id[MIG_ID_SIZE], uint64_t size)
 {
-	char pad[MIGREC_SPARE_JSON_SIZE];
+	char pad[MIGREC_SPARE_JSON_SIZE], rname[32], sname[32];
 	size_t tlen = strlen(text);
 	int dfd, fd = -1, r = 1;
+	unsigned k;
 
-	if (d->spare_held || size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
+	if (size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
 		return 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	if (!spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE, false) ||
-	    !spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE, true))
+	for (k = 0; k < MIGREC_SPARES; k++) {
+		spare_name(rname, sizeof(rname), k, ".json");
+		spare_name(sname, sizeof(sname), k, MIGREC_STAGE);
+		if (!d->spare_held[k] &&
+		    spare_there(dfd, sname, MIGREC_SPARE_STAGE_SIZE, false) &&
+		    spare_there(dfd, rname, MIGREC_SPARE_JSON_SIZE, true))
+			break;
+	}
+	if (k == MIGREC_SPARES)
 		goto out;
 	memcpy(pad, text, tlen);
 	memset(pad + tlen, ' ', sizeof(pad) - tlen - 1);
 	pad[sizeof(pad) - 1] = '\n';
-	fd = openat(dfd, MIGREC_SPARE_JSON, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dfd, rname, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	/* Blocks and size as made, the names durable since: data only. */
 	if (fd < 0 || pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) || fdatasync(fd)) {
 		r = -errno;
 		goto out;
 	}
-	d->spare_held = true;
-	memcpy(d->spare_id, id, MIG_ID_SIZE);
+	d->spare_held[k] = true;
+	memcpy(d->spare_id[k], id, MIG_ID_SIZE);
 	r = 0;
 out:
 	if (fd >= 0)
@@ -376,68 +401,88 @@ static int parse(const char *text, size_t len, struct migrec *r, char *why, size
 static int read_small(int dfd, const char *name, char **ret, size_t *ret_len);
 
 /*
- * The migration that holds the spares (or held them when gisad stopped)
+ * The migration that holds spare pair k (or held it when gisad stopped)
  * gets its own names: its slot (if still there) <id>.stage, then its
  * STAGING record <id>.json unless a later record has it already (then it
  * goes), the directory flushed; a record that does not parse was cut
  * short before anyone was told of it, and goes.  Slot first: a crash in
  * between leaves the record to name it.  A spare slot never serves
- * again: zeros are what it promises.  0 (nothing to do too) or -errno
- * with msg.
+ * again: zeros are what it promises.  Safe while the migration runs (on
+ * the queue's thread: its slot's path changes between two of its
+ * writes).  0 (nothing to do too) or -errno with msg.
  */
-static int spare_settle(struct gisad *d, const char *dir, char *msg, size_t msglen)
+static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, char *msg,
+			size_t msglen)
 {
 	char hex[2 * MIG_ID_SIZE + 1], sname[sizeof(hex) + sizeof(MIGREC_STAGE)];
-	char rname[sizeof(hex) + sizeof(".json")], why[256];
+	char rname[sizeof(hex) + sizeof(".json")], why[256], jn[32], sn[32];
 	struct migrec rec;
 	char *text = NULL;
 	size_t tlen = 0;
-	int dfd, r;
+	int r;
 
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		r = -errno;
-		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
-		return r;
-	}
-	r = read_small(dfd, MIGREC_SPARE_JSON, &text, &tlen);
+	spare_name(jn, sizeof(jn), k, ".json");
+	spare_name(sn, sizeof(sn), k, MIGREC_STAGE);
+	r = read_small(dfd, jn, &text, &tlen);
 	if (r == -ENOENT || (!r && !has_text(text, tlen))) {
-		r = 0;
-		goto out;
+		free(text);
+		d->spare_held[k] = false;
+		return 0;
 	}
 	if (r) {
-		snprintf(msg, msglen, "reading `%.200s/" MIGREC_SPARE_JSON "': %s", dir,
+		snprintf(msg, msglen, "reading `%.200s/%s': %s", dir, jn,
 			 r == -EFBIG ? "not a regular file of at most 64 KiB" : strerror(-r));
-		goto out;
+		return r;
 	}
 	if (parse(text, tlen, &rec, why, sizeof(why))) {
-		log_warning("migration: `%s/" MIGREC_SPARE_JSON "' holds a STAGING record cut "
-			    "short (%s), never acknowledged: removed", dir, why);
-		if (unlinkat(dfd, MIGREC_SPARE_JSON, 0) && errno != ENOENT)
+		log_warning("migration: `%s/%s' holds a STAGING record cut short (%s), never "
+			    "acknowledged: removed", dir, jn, why);
+		if (unlinkat(dfd, jn, 0) && errno != ENOENT)
 			r = -errno;
 	} else {
 		mig_hex(rec.id, MIG_ID_SIZE, hex);
 		snprintf(sname, sizeof(sname), "%s" MIGREC_STAGE, hex);
 		snprintf(rname, sizeof(rname), "%s.json", hex);
-		if (faccessat(dfd, MIGREC_SPARE_STAGE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		if (faccessat(dfd, sn, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			r = faccessat(dfd, sname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
-			    unlinkat(dfd, MIGREC_SPARE_STAGE, 0) :
-			    renameat(dfd, MIGREC_SPARE_STAGE, dfd, sname);
+			    unlinkat(dfd, sn, 0) : renameat(dfd, sn, dfd, sname);
 		if (!r)
 			r = faccessat(dfd, rname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
-			    unlinkat(dfd, MIGREC_SPARE_JSON, 0) :
-			    renameat(dfd, MIGREC_SPARE_JSON, dfd, rname);
+			    unlinkat(dfd, jn, 0) : renameat(dfd, jn, dfd, rname);
 		r = r ? -errno : 0;
 	}
+	free(text);
 	if (!r && fsync(dfd))
 		r = -errno;
 	if (r)
-		snprintf(msg, msglen, "naming the spares' migration in `%.200s': %s", dir,
+		snprintf(msg, msglen, "naming the migration in `%.200s/%s': %s", dir, jn,
 			 strerror(-r));
 	else
-		d->spare_held = false;
-out:
-	free(text);
+		d->spare_held[k] = false;
+	return r;
+}
+
+/* spare_settle of every pair; the first failure is returned, the others logged. */
+static int spares_settle(struct gisad *d, const char *dir, char *msg, size_t msglen)
+{
+	char m[512];
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (dfd < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
+		return r;
+	}
+	for (unsigned k = 0; k < MIGREC_SPARES; k++) {
+		int e = spare_settle(d, dfd, dir, k, m, sizeof(m));
+
+		if (e && !r) {
+			r = e;
+			snprintf(msg, msglen, "%s", m);
+		} else if (e) {
+			log_err("migration records: %s", m);
+		}
+	}
 	close(dfd);
 	return r;
 }
@@ -445,29 +490,39 @@ out:
 int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 {
 	uint8_t spaces[MIGREC_SPARE_JSON_SIZE];
-	char dir[PATH_MAX];
-	struct store_file f[2] = {
-		{ MIGREC_SPARE_JSON, spaces, sizeof(spaces), sizeof(spaces) },
-		{ MIGREC_SPARE_STAGE, NULL, 0, MIGREC_SPARE_STAGE_SIZE },
-	};
-	bool there;
+	char dir[PATH_MAX], jn[MIGREC_SPARES][32], sn[MIGREC_SPARES][32];
+	struct store_file f[2];
+	unsigned missing = 0, first = 0;
 	int dfd, r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 
 	if (!r)
-		r = spare_settle(d, dir, msg, msglen);
+		r = spares_settle(d, dir, msg, msglen);
 	if (r)
 		return r;
-	memset(spaces, ' ', sizeof(spaces));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		r = -errno;
 		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
 		return r;
 	}
-	there = spare_there(dfd, MIGREC_SPARE_STAGE, MIGREC_SPARE_STAGE_SIZE, false) &&
-		spare_there(dfd, MIGREC_SPARE_JSON, MIGREC_SPARE_JSON_SIZE, true);
+	for (unsigned k = 0; k < MIGREC_SPARES; k++) {
+		spare_name(jn[k], sizeof(jn[k]), k, ".json");
+		spare_name(sn[k], sizeof(sn[k]), k, MIGREC_STAGE);
+		if (d->spare_held[k] || (spare_there(dfd, sn[k], MIGREC_SPARE_STAGE_SIZE, false) &&
+					 spare_there(dfd, jn[k], MIGREC_SPARE_JSON_SIZE, true)))
+			continue;
+		if (!missing++)
+			first = k;
+	}
 	close(dfd);
-	return there ? 0 : store_files_write(dir, f, 2, msg, msglen);
+	if (!missing)
+		return 0;
+	/* One pair per job: a migration's write queued meanwhile waits for one only. */
+	memset(spaces, ' ', sizeof(spaces));
+	f[0] = (struct store_file){ jn[first], spaces, sizeof(spaces), sizeof(spaces) };
+	f[1] = (struct store_file){ sn[first], NULL, 0, MIGREC_SPARE_STAGE_SIZE };
+	r = store_files_write(dir, f, 2, msg, msglen);
+	return r ? r : missing > 1;
 }
 
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
@@ -983,13 +1038,17 @@ uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t a
 	return job_go(d, j, j == &mine);
 }
 
-/* Spares that cannot be made cost time, not correctness: said once per failure. */
+/*
+ * Spares that cannot be made cost time, not correctness: said once per
+ * failure.  More to make: the next pair a little later.
+ */
 static void spare_made(struct gisad *d, struct dwq_job *dj)
 {
-	(void)d;
-	if (dj->r)
+	if (dj->r < 0)
 		log_warning("migration: no spare STAGING record and slot: %s (incoming migrations "
 			    "make new files)", dj->msg);
+	else if (dj->r > 0)
+		mig_spare_later(d);
 }
 
 uint64_t migrec_post_spare(struct gisad *d)
@@ -1558,8 +1617,8 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 		log_err("migration records: %s", msg);
 		return -EIO;
 	}
-	/* Before anything is read: the spares' migration under its own names. */
-	if (spare_settle(d, dir, msg, sizeof(msg)))
+	/* Before anything is read: the spares' migrations under their own names. */
+	if (spares_settle(d, dir, msg, sizeof(msg)))
 		log_err("migration records: %s (an incoming migration staged in the spares is "
 			"not known until it can)", msg);
 	dh = opendir(dir);

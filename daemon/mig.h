@@ -396,12 +396,14 @@ uint64_t migrec_post(struct gisad *d, enum migrec_job_kind kind, const struct mi
 		     const struct migrec_slot *slot, uint8_t *buf, size_t len, void *owner,
 		     void (*done)(struct gisad *d, struct dwq_job *j));
 /*
- * A destination's spare STAGING record and slot, made ahead in the records'
- * directory (unless there): STAGE takes them when round 0's room fits.
- * -errno with msg.
+ * A destination's spare STAGING record and slot pairs, made ahead in the
+ * records' directory: STAGE takes a free one when round 0's room fits.
+ * Pairs migrations hold or held get their names first (every pair);
+ * then one missing pair is made.  0: every pair is there; 1: more are
+ * missing; -errno with msg.
  */
 int migrec_spare_make(struct gisad *d, char *msg, size_t msglen);
-/* SPARE: migrec_spare_make queued (a failure is logged). */
+/* SPARE: migrec_spare_make queued (a failure is logged; more to make: again later). */
 uint64_t migrec_post_spare(struct gisad *d);
 /* STAGE for a round 0 of announced bytes. */
 uint64_t migrec_post_stage(struct gisad *d, const struct migrec *rec, uint64_t announced,

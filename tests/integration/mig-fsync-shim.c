@@ -5,8 +5,8 @@
  * every other call goes through.
  *
  * MIG_SHIM_SLOT_FAIL=N: the N-th fdatasync(2) of a migration's slot (a
- * file named by 32 hex digits and ".stage", or the spare slot
- * ".spare.stage" a destination's migration keeps while it runs) in this
+ * file named by 32 hex digits and ".stage", or a spare slot
+ * ".spare-<k>.stage" a destination's migration keeps while it runs) in this
  * process fails with EIO
  * after the real call: the snapshot is in the slot, but it is not known to
  * be durable, exactly the state a failed flush leaves.  Once per process.
@@ -70,7 +70,9 @@ static bool slot_fd(int fd)
 		return false;
 	path[n] = '\0';
 	base = strrchr(path, '/');
-	return named(path, ".stage") || (base && strcmp(base, "/.spare.stage") == 0);
+	return named(path, ".stage") ||
+	       (base && strncmp(base, "/.spare-", 8) == 0 && strlen(base) > 6 &&
+		strcmp(base + strlen(base) - 6, ".stage") == 0);
 }
 
 __attribute__((visibility("default")))

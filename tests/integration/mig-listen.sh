@@ -248,48 +248,64 @@ log_has "incoming migration of VM \`lost' was staging when gisad stopped: discar
 grep -q '"state": "discarded"' "$rl" || fail "the record of \`lost' is not DISCARDED: $(cat "$rl")"
 serving "a DISCARDED record whose write fails"
 
-# A listening gisad keeps a spare STAGING record and slot (hidden files,
-# made ahead, blank): a MigBegin whose round 0 fits takes them, the record
-# written over the spare's blocks (padded with spaces), and keeps them
-# under the hidden names while it runs; once it ended they get its names
-# (or go, superseded) and new spares are made.
+# A listening gisad keeps four spare STAGING record and slot pairs
+# (hidden files, made ahead, blank): a MigBegin whose round 0 fits takes a
+# free one, the record written over the spare's blocks (padded with
+# spaces), and keeps it under the hidden names while it runs; a second one
+# at the same time takes another.  Once they ended their pairs get their
+# names (or go, superseded) and new spares are made.
 M=$T/state/migrations
 spare_ok() {
-	[ "$(stat -c %s "$M/.spare.stage" 2>/dev/null)" = 262144 ] &&
-		[ "$(stat -c %s "$M/.spare.json" 2>/dev/null)" = 4096 ] &&
-		[ "$(head -c 1 "$M/.spare.json")" = " " ]
+	local k
+	for k in 0 1 2 3; do
+		[ "$(stat -c %s "$M/.spare-$k.stage" 2>/dev/null)" = 262144 ] &&
+			[ "$(stat -c %s "$M/.spare-$k.json" 2>/dev/null)" = 4096 ] &&
+			[ "$(head -c 1 "$M/.spare-$k.json")" = " " ] || return 1
+	done
 }
-# spare_taken VM: the spares hold VM's STAGING record, nothing else names it.
+# spare_taken VM: a spare holds VM's STAGING record, nothing else names it.
 spare_taken() {
-	grep -q "\"vm\": \"$1\"" "$M/.spare.json" 2>/dev/null &&
+	grep -lq "\"vm\": \"$1\"" "$M"/.spare-?.json 2>/dev/null &&
 		! grep -lq "\"vm\": \"$1\"" "$M"/*.json 2>/dev/null
 }
 for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
-spare_ok || fail "no spare STAGING record and slot: $(ls -lA "$M")"
-ino=$(stat -c %i "$M/.spare.stage")
+spare_ok || fail "no spare STAGING records and slots: $(ls -lA "$M")"
+ino0=$(stat -c %i "$M/.spare-0.stage")
+ino1=$(stat -c %i "$M/.spare-1.stage")
 as host-b --begin spare --hold 3000 >"$T/spare.out" &
 hp=$!
 for _ in $(seq 1 200); do spare_taken spare && break; sleep 0.05; done
-spare_taken spare || fail "the spares do not hold the STAGING record of \`spare': $(ls -lA "$M")"
-grep -q '"state": "staging"' "$M/.spare.json" && [ "$(stat -c %s "$M/.spare.json")" = 4096 ] ||
-	fail "the spare record is not \`spare' STAGING, padded: $(head -c 300 "$M/.spare.json")"
-[ "$(stat -c %i "$M/.spare.stage")" = "$ino" ] ||
-	fail "the spare slot was replaced while \`spare' holds it"
+spare_taken spare || fail "no spare holds the STAGING record of \`spare': $(ls -lA "$M")"
+as host-b --begin spare2 --hold 2000 >"$T/spare2.out" &
+hp2=$!
+for _ in $(seq 1 200); do spare_taken spare2 && break; sleep 0.05; done
+spare_taken spare2 || fail "no spare holds the STAGING record of \`spare2': $(ls -lA "$M")"
+grep -q '"vm": "spare"' "$M/.spare-0.json" && grep -q '"state": "staging"' "$M/.spare-0.json" &&
+	[ "$(stat -c %s "$M/.spare-0.json")" = 4096 ] ||
+	fail "spare 0 is not \`spare' STAGING, padded: $(head -c 300 "$M/.spare-0.json")"
+grep -q '"vm": "spare2"' "$M/.spare-1.json" ||
+	fail "spare 1 is not \`spare2': $(head -c 300 "$M/.spare-1.json")"
+[ "$(stat -c %i "$M/.spare-0.stage")" = "$ino0" ] && [ "$(stat -c %i "$M/.spare-1.stage")" = "$ino1" ] ||
+	fail "a spare slot was replaced while a migration holds it"
 wait "$hp"
+wait "$hp2"
 for _ in $(seq 1 100); do
 	rs=$(grep -l '"vm": "spare"' "$M"/*.json 2>/dev/null || true)
-	spare_ok && [ -n "$rs" ] && break
+	rs2=$(grep -l '"vm": "spare2"' "$M"/*.json 2>/dev/null || true)
+	spare_ok && [ -n "$rs" ] && [ -n "$rs2" ] && break
 	sleep 0.05
 done
-spare_ok || fail "the spares are not made again after \`spare' ended: $(ls -lA "$M")"
-[ -n "$rs" ] && grep -q '"state": "discarded"' "$rs" ||
-	fail "\`spare' is not DISCARDED under its own name: $(ls -lA "$M")"
-[ ! -e "${rs%.json}.stage" ] || fail "the slot of \`spare', discarded, stays"
+spare_ok || fail "the spares are not made again after \`spare' and \`spare2' ended: $(ls -lA "$M")"
+for r in "$rs" "$rs2"; do
+	[ -n "$r" ] && grep -q '"state": "discarded"' "$r" ||
+		fail "a migration that held a spare is not DISCARDED under its own name: $(ls -lA "$M")"
+	[ ! -e "${r%.json}.stage" ] || fail "the slot of $r, discarded, stays"
+done
 stop_gisad
 start_gisad
 learn_port
-grep -q "VM \`spare' was staging" "$LOG" && fail "a restart found \`spare' staging"
-serving "a STAGING record and slot made from the spares"
+grep -q "VM \`spare2\?' was staging" "$LOG" && fail "a restart found \`spare' staging"
+serving "STAGING records and slots made from the spares"
 
 # gisad killed while a migration holds the spares: the next start gives
 # them its names before it reads the records, and discards it.
@@ -317,10 +333,10 @@ serving "a migration holding the spares when gisad was killed"
 # A spare record cut short (a crash inside its write: never acknowledged)
 # is removed at the next start, with a warning, and the spares made again.
 stop_gisad
-printf '{\n  "format": "gisad.migr' | dd of="$M/.spare.json" conv=notrunc status=none
+printf '{\n  "format": "gisad.migr' | dd of="$M/.spare-2.json" conv=notrunc status=none
 start_gisad
 learn_port
-log_has "\\.spare\\.json' holds a STAGING record cut short (.*), never acknowledged: removed"
+log_has "\\.spare-2\\.json' holds a STAGING record cut short (.*), never acknowledged: removed"
 for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
 spare_ok || fail "the spares are not made again after a record cut short: $(ls -lA "$M")"
 serving "a spare record cut short"

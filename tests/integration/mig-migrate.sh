@@ -952,14 +952,15 @@ slot b 10000000000000000000000000000001 staging cut "$T/dur.gsnap" cut
 slot b 10000000000000000000000000000002 staging whole "$T/dur.gsnap" whole
 slot b 10000000000000000000000000000005 staging norec "$T/dur.gsnap" norecord
 cp "$T/dur.gsnap" "$T/b/state/migrations/10000000000000000000000000000004.stage"
-# A commit whose migration still held the spares (its STAGING record in
-# .spare.json, padded; its committed slot .spare.stage): the start gives
-# them the migration's names before it reads the records, and commits.
+# A commit whose migration still held a spare pair (its STAGING record in
+# .spare-0.json, padded; its committed slot .spare-0.stage): the start
+# gives them the migration's names before it reads the records, and
+# commits.
 slot b 100000000000000000000000000000f1 staging spared "$T/other.gsnap" whole
 m=$T/b/state/migrations
-mv "$m/100000000000000000000000000000f1.stage" "$m/.spare.stage"
+mv "$m/100000000000000000000000000000f1.stage" "$m/.spare-0.stage"
 python3 -c 'import sys; open(sys.argv[2], "w").write(open(sys.argv[1]).read().ljust(4095) + "\n")' \
-	"$m/100000000000000000000000000000f1.json" "$m/.spare.json"
+	"$m/100000000000000000000000000000f1.json" "$m/.spare-0.json"
 rm "$m/100000000000000000000000000000f1.json"
 dother=$(digest a other)
 start b
@@ -980,7 +981,7 @@ jrec() { "$TOOL" json "$T/b/state/migrations/$1.json" state; }
 	fail "the record of the commit in the spares is not committed"
 cmp -s "$T/b/state/checkpoints/spared/current.gsnap" "$T/other.gsnap" ||
 	fail "the committed spare slot did not become the checkpoint"
-[ "$(head -c 1 "$m/.spare.json" 2>/dev/null)" != "{" ] ||
+[ "$(head -c 1 "$m/.spare-0.json" 2>/dev/null)" != "{" ] ||
 	fail "the spare record still holds the committed migration: $(ls -lA "$m")"
 ! compgen -G "$T/b/state/migrations/*.stage" >/dev/null ||
 	fail "slots stay at b after its start (one had no record): $(ls "$T/b/state/migrations")"
