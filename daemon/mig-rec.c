@@ -7,7 +7,8 @@
  * IN_DOUBT and RETIRED records go into its slot first, the JSON file
  * later); and beside it the slot <id>.stage for the staged snapshot (a
  * destination's commit, a source's frozen VM) until it moves into
- * checkpoints/<vm>/current.gsnap or, retired, is removed.
+ * checkpoints/<vm>/current.gsnap or, retired, is removed.  A destination's
+ * STAGING record and slot may start as a spare pair (see Spares below).
  *
  * Each public function that touches these files runs on the loop or on
  * the durable-write queue's thread (dwq.h); on the loop it first waits

@@ -11,7 +11,9 @@
 # connections while an open one keeps its context, and a reload that
 # fails keeps the old one; a MigBegin announcing round 0 over the object
 # cap is refused with nothing staged, and a large announcement reserves a
-# slot of the capped size.
+# slot of the capped size; spare STAGING records and slots: taken, named
+# once the migration ended or at the next start (also after a kill), a
+# record cut short removed.
 . "$(dirname "$0")/lib.sh"
 
 : "${MIGC:?MIGC must name the mig-client binary}"
