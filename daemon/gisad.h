@@ -234,6 +234,7 @@ struct gisad {
 	 * dwq_flush.
 	 */
 	bool spare_held[GISAD_MIG_SPARES];
+	bool spare_slot[GISAD_MIG_SPARES];      /* its slot still under the spare's name */
 	uint8_t spare_id[GISAD_MIG_SPARES][GISA_FRAME_MIGRATION_ID_SIZE];
 
 	struct event *sig_term, *sig_int, *sig_hup;

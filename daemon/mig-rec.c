@@ -69,8 +69,9 @@
  * The record is written over the first's blocks, padded with spaces (one
  * pwrite, fdatasync): no file created, no name changed, no directory
  * flushed on the way to round 0's acknowledgement.  The migration then
- * keeps the pair under its hidden names (d->spare_held[k]: its slot's path
- * is .spare-<k>.stage) until spare_settle gives them its own, off the
+ * keeps the pair under its hidden names (d->spare_held[k]; while
+ * d->spare_slot[k], its slot's path is .spare-<k>.stage) until
+ * spare_settle gives them its own, off the
  * critical path: when the spares are made again after it ended, or at the
  * next start, before the records are read.  Later records go to
  * <id>.json as new files, so a STAGING record still in a spare with an
@@ -223,6 +224,14 @@ static int spare_of(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 	return -1;
 }
 
+/* The spare pair whose slot is still migration id's, or -1. */
+static int spare_slot_of(const struct gisad *d, const uint8_t id[MIG_ID_SIZE])
+{
+	int k = spare_of(d, id);
+
+	return k >= 0 && d->spare_slot[k] ? k : -1;
+}
+
 /* A spare pair's name: .spare-<k><suffix>. */
 static void spare_name(char *buf, size_t len, unsigned k, const char *suffix)
 {
@@ -234,7 +243,7 @@ static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *s
 		   char *buf, size_t len)
 {
 	char hex[2 * MIG_ID_SIZE + 1];
-	int n, k = strcmp(suffix, MIGREC_STAGE) == 0 ? spare_of(d, id) : -1;
+	int n, k = strcmp(suffix, MIGREC_STAGE) == 0 ? spare_slot_of(d, id) : -1;
 
 	mig_hex(id, MIG_ID_SIZE, hex);
 	if (k >= 0)
@@ -265,7 +274,7 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 		if (unlink(path) && errno != ENOENT)
 			r = -errno;
 		else
-			d->spare_held[k] = false;
+			d->spare_held[k] = d->spare_slot[k] = false;
 	}
 	return r;
 }
@@ -354,6 +363,7 @@ static int spare_take(struct gisad *d, const char *dir, const char *text,
 	size_t tlen = strlen(text);
 	int dfd, fd = -1, r = 1;
 	unsigned k;
+	ssize_t n;
 
 	if (size > MIGREC_SPARE_STAGE_SIZE || tlen >= sizeof(pad))
 		return 1;
@@ -374,12 +384,25 @@ static int spare_take(struct gisad *d, const char *dir, const char *text,
 	memset(pad + tlen, ' ', sizeof(pad) - tlen - 1);
 	pad[sizeof(pad) - 1] = '\n';
 	fd = openat(dfd, rname, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	/* Blocks and size as made, the names durable since: data only. */
-	if (fd < 0 || pwrite(fd, pad, sizeof(pad), 0) != (ssize_t)sizeof(pad) || fdatasync(fd)) {
+	if (fd < 0) {
 		r = -errno;
 		goto out;
 	}
+	/* Blocks and size as made, the names durable since: data only. */
+	n = pwrite(fd, pad, sizeof(pad), 0);
+	if (n != (ssize_t)sizeof(pad) || fdatasync(fd)) {
+		r = n >= 0 && n != (ssize_t)sizeof(pad) ? -EIO : -errno;
+		/*
+		 * New files stand for the migration instead: this pair is nobody's
+		 * (spare_settle would otherwise take what it holds for the
+		 * migration's).  If even this fails, the next settle removes it.
+		 */
+		(void)unlinkat(dfd, sname, 0);
+		(void)unlinkat(dfd, rname, 0);
+		goto out;
+	}
 	d->spare_held[k] = true;
+	d->spare_slot[k] = true;
 	memcpy(d->spare_id[k], id, MIG_ID_SIZE);
 	r = 0;
 out:
@@ -401,19 +424,42 @@ static bool has_text(const char *text, size_t len)
 static int parse(const char *text, size_t len, struct migrec *r, char *why, size_t whylen);
 static int read_small(int dfd, const char *name, char **ret, size_t *ret_len);
 
+/* Whether the file name in dfd starts with a zero sector (or is empty): nothing written. */
+static bool zero_start(int dfd, const char *name)
+{
+	uint8_t b[512];
+	ssize_t n;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, b, sizeof(b), 0);
+	close(fd);
+	if (n < 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 /*
- * The migration that holds spare pair k (or held it when gisad stopped)
- * gets its own names: its slot (if still there) <id>.stage, then its
+ * The migration that holds spare pair k (or held it when gisad stopped:
+ * at_start) gets its own names: its slot (if still there) <id>.stage (or,
+ * at a start, goes if nothing was written into it: the same to the
+ * recovery as no slot), the directory flushed, then its
  * STAGING record <id>.json unless a later record has it already (then it
- * goes), the directory flushed; a record that does not parse was cut
- * short before anyone was told of it, and goes.  Slot first: a crash in
- * between leaves the record to name it.  A spare slot never serves
- * again: zeros are what it promises.  Safe while the migration runs (on
- * the queue's thread: its slot's path changes between two of its
- * writes).  0 (nothing to do too) or -errno with msg.
+ * goes), the directory flushed.  Slot first: a crash in between leaves
+ * the record to name it.  A record that does not parse was cut short
+ * before anyone was told of it, and goes.  While gisad runs, a pair that
+ * is not held but holds text was left by a take that failed (new files
+ * stand for that migration): both go.  A spare slot never serves again:
+ * zeros are what it promises.  Safe while the migration runs (on the
+ * queue's thread: its slot's path changes between two of its writes).
+ * 0 (nothing to do too) or -errno with msg; a step done stays done.
  */
-static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, char *msg,
-			size_t msglen)
+static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, bool at_start,
+			char *msg, size_t msglen)
 {
 	char hex[2 * MIG_ID_SIZE + 1], sname[sizeof(hex) + sizeof(MIGREC_STAGE)];
 	char rname[sizeof(hex) + sizeof(".json")], why[256], jn[32], sn[32];
@@ -427,7 +473,7 @@ static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, c
 	r = read_small(dfd, jn, &text, &tlen);
 	if (r == -ENOENT || (!r && !has_text(text, tlen))) {
 		free(text);
-		d->spare_held[k] = false;
+		d->spare_held[k] = d->spare_slot[k] = false;
 		return 0;
 	}
 	if (r) {
@@ -435,7 +481,10 @@ static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, c
 			 r == -EFBIG ? "not a regular file of at most 64 KiB" : strerror(-r));
 		return r;
 	}
-	if (parse(text, tlen, &rec, why, sizeof(why))) {
+	if (!at_start && !d->spare_held[k]) {
+		r = (unlinkat(dfd, sn, 0) && errno != ENOENT) ||
+		    (unlinkat(dfd, jn, 0) && errno != ENOENT) ? -errno : 0;
+	} else if (parse(text, tlen, &rec, why, sizeof(why))) {
 		log_warning("migration: `%s/%s' holds a STAGING record cut short (%s), never "
 			    "acknowledged: removed", dir, jn, why);
 		if (unlinkat(dfd, jn, 0) && errno != ENOENT)
@@ -444,13 +493,19 @@ static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, c
 		mig_hex(rec.id, MIG_ID_SIZE, hex);
 		snprintf(sname, sizeof(sname), "%s" MIGREC_STAGE, hex);
 		snprintf(rname, sizeof(rname), "%s.json", hex);
-		if (faccessat(dfd, sn, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			r = faccessat(dfd, sname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
-			    unlinkat(dfd, sn, 0) : renameat(dfd, sn, dfd, sname);
+		if (faccessat(dfd, sn, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			/* At a start only: while gisad runs, zeros may still be filled. */
+			bool gone = (at_start && zero_start(dfd, sn)) ||
+				    faccessat(dfd, sname, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+
+			r = gone ? unlinkat(dfd, sn, 0) : renameat(dfd, sn, dfd, sname);
+			r = r || fsync(dfd) ? -errno : 0;
+		}
 		if (!r)
-			r = faccessat(dfd, rname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
-			    unlinkat(dfd, jn, 0) : renameat(dfd, jn, dfd, rname);
-		r = r ? -errno : 0;
+			d->spare_slot[k] = false;
+		if (!r)
+			r = (faccessat(dfd, rname, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ?
+			     unlinkat(dfd, jn, 0) : renameat(dfd, jn, dfd, rname)) ? -errno : 0;
 	}
 	free(text);
 	if (!r && fsync(dfd))
@@ -459,24 +514,35 @@ static int spare_settle(struct gisad *d, int dfd, const char *dir, unsigned k, c
 		snprintf(msg, msglen, "naming the migration in `%.200s/%s': %s", dir, jn,
 			 strerror(-r));
 	else
-		d->spare_held[k] = false;
+		d->spare_held[k] = d->spare_slot[k] = false;
 	return r;
 }
 
-/* spare_settle of every pair; the first failure is returned, the others logged. */
-static int spares_settle(struct gisad *d, const char *dir, char *msg, size_t msglen)
+/*
+ * spare_settle of every pair; the first failure is returned (msg), the
+ * others logged, and *bad (if not NULL) has bit k set for each pair that
+ * failed: what it holds must stay.
+ */
+static int spares_settle(struct gisad *d, const char *dir, bool at_start, unsigned *bad,
+			 char *msg, size_t msglen)
 {
 	char m[512];
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 
+	if (bad)
+		*bad = 0;
 	if (dfd < 0) {
 		r = -errno;
 		snprintf(msg, msglen, "opening `%.200s': %s", dir, strerror(-r));
+		if (bad)
+			*bad = (1u << MIGREC_SPARES) - 1;
 		return r;
 	}
 	for (unsigned k = 0; k < MIGREC_SPARES; k++) {
-		int e = spare_settle(d, dfd, dir, k, m, sizeof(m));
+		int e = spare_settle(d, dfd, dir, k, at_start, m, sizeof(m));
 
+		if (e && bad)
+			*bad |= 1u << k;
 		if (e && !r) {
 			r = e;
 			snprintf(msg, msglen, "%s", m);
@@ -491,15 +557,18 @@ static int spares_settle(struct gisad *d, const char *dir, char *msg, size_t msg
 int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 {
 	uint8_t spaces[MIGREC_SPARE_JSON_SIZE];
-	char dir[PATH_MAX], jn[MIGREC_SPARES][32], sn[MIGREC_SPARES][32];
+	char dir[PATH_MAX], jn[MIGREC_SPARES][32], sn[MIGREC_SPARES][32], m2[256];
 	struct store_file f[2];
-	unsigned missing = 0, first = 0;
-	int dfd, r = rec_dir(d, dir, sizeof(dir), msg, msglen);
+	unsigned missing = 0, first = 0, bad = 0;
+	int dfd, r, e;
 
-	if (!r)
-		r = spares_settle(d, dir, msg, msglen);
+	/* Run on the loop (no memory for the job), it must not race the queue's thread. */
+	dwq_flush(d);
+	r = rec_dir(d, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
+	/* A pair that could not be named keeps what it holds; the others serve. */
+	e = spares_settle(d, dir, false, &bad, msg, msglen);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		r = -errno;
@@ -509,20 +578,23 @@ int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 	for (unsigned k = 0; k < MIGREC_SPARES; k++) {
 		spare_name(jn[k], sizeof(jn[k]), k, ".json");
 		spare_name(sn[k], sizeof(sn[k]), k, MIGREC_STAGE);
-		if (d->spare_held[k] || (spare_there(dfd, sn[k], MIGREC_SPARE_STAGE_SIZE, false) &&
-					 spare_there(dfd, jn[k], MIGREC_SPARE_JSON_SIZE, true)))
+		if (d->spare_held[k] || (bad & (1u << k)) ||
+		    (spare_there(dfd, sn[k], MIGREC_SPARE_STAGE_SIZE, false) &&
+		     spare_there(dfd, jn[k], MIGREC_SPARE_JSON_SIZE, true)))
 			continue;
 		if (!missing++)
 			first = k;
 	}
 	close(dfd);
 	if (!missing)
-		return 0;
+		return e;
 	/* One pair per job: a migration's write queued meanwhile waits for one only. */
 	memset(spaces, ' ', sizeof(spaces));
 	f[0] = (struct store_file){ jn[first], spaces, sizeof(spaces), sizeof(spaces) };
 	f[1] = (struct store_file){ sn[first], NULL, 0, MIGREC_SPARE_STAGE_SIZE };
-	r = store_files_write(dir, f, 2, msg, msglen);
+	r = store_files_write(dir, f, 2, e ? m2 : msg, e ? sizeof(m2) : msglen);
+	if (e)
+		return e;
 	return r ? r : missing > 1;
 }
 
@@ -1610,6 +1682,7 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 	struct dirent *de;
 	size_t cnt = 0, cap = 0;
 	DIR *dh;
+	int r;
 
 	dwq_flush(d);
 	*ret = NULL;
@@ -1618,17 +1691,21 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 		log_err("migration records: %s", msg);
 		return -EIO;
 	}
-	/* Before anything is read: the spares' migrations under their own names. */
-	if (spares_settle(d, dir, msg, sizeof(msg)))
-		log_err("migration records: %s (an incoming migration staged in the spares is "
-			"not known until it can)", msg);
+	/*
+	 * Before anything is read: the spares' migrations under their own
+	 * names.  Every record or none: one left in a spare could be a commit.
+	 */
+	r = spares_settle(d, dir, true, NULL, msg, sizeof(msg));
+	if (r) {
+		log_err("migration records: %s", msg);
+		return r;
+	}
 	dh = opendir(dir);
 	if (!dh)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(dh))) {
 		size_t len = strlen(de->d_name), tlen = 0;
 		char *text = NULL;
-		int r;
 
 		if (de->d_name[0] == '.') {
 			if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)

@@ -17,6 +17,10 @@
  * (one round) version 1 writes the frozen snapshot (N = 2), version 2 the
  * presumed IN_DOUBT record (2), the frozen state (3) and RETIRED (4).
  *
+ * MIG_SHIM_SPARE_FAIL=1: the first fdatasync(2) of a spare STAGING record
+ * (".spare-<k>.json") in this process fails with EIO after the real call:
+ * the record is there, not known to be durable.
+ *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails
  * with EIO, COUNT times: a record write that fails and is retried.
@@ -45,7 +49,7 @@ static void next(const char *name, void *fn, size_t size)
 	memcpy(fn, &p, size);
 }
 
-static bool fired;
+static bool fired, spare_fired;
 static long slot_syncs;
 
 static bool named(const char *path, const char *suffix)
@@ -58,21 +62,45 @@ static bool named(const char *path, const char *suffix)
 	return strspn(base, "0123456789abcdef") == 32;
 }
 
-static bool slot_fd(int fd)
+/* fd's path into path (PATH_MAX bytes): whether it could be read. */
+static bool fd_path(int fd, char *path)
 {
-	char link[64], path[PATH_MAX];
-	const char *base;
+	char link[64];
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
+	n = readlink(link, path, PATH_MAX - 1);
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	base = strrchr(path, '/');
-	return named(path, ".stage") ||
-	       (base && strncmp(base, "/.spare-", 8) == 0 && strlen(base) > 6 &&
-		strcmp(base + strlen(base) - 6, ".stage") == 0);
+	return true;
+}
+
+/* Whether path names a spare's file ending in suffix (".stage", ".json"). */
+static bool spare_path(const char *path, const char *suffix)
+{
+	const char *base = strrchr(path, '/');
+	size_t blen, slen = strlen(suffix);
+
+	if (!base)
+		return false;
+	blen = strlen(base);
+	return strncmp(base, "/.spare-", 8) == 0 && blen > 8 + slen &&
+	       strcmp(base + blen - slen, suffix) == 0;
+}
+
+static bool slot_fd(int fd)
+{
+	char path[PATH_MAX];
+
+	return fd_path(fd, path) && (named(path, ".stage") || spare_path(path, ".stage"));
+}
+
+static bool spare_record_fd(int fd)
+{
+	char path[PATH_MAX];
+
+	return fd_path(fd, path) && spare_path(path, ".json");
 }
 
 __attribute__((visibility("default")))
@@ -84,6 +112,11 @@ int fdatasync(int fd)
 
 	next("fdatasync", &real, sizeof(real));
 	r = real(fd);
+	if (r == 0 && !spare_fired && getenv("MIG_SHIM_SPARE_FAIL") && spare_record_fd(fd)) {
+		spare_fired = true;
+		errno = EIO;
+		return -1;
+	}
 	if (r == 0 && !fired && getenv("MIG_SHIM_SLOT_FAIL") && slot_fd(fd) &&
 	    ++slot_syncs >= strtol(getenv("MIG_SHIM_SLOT_FAIL"), NULL, 10)) {
 		fired = true;

@@ -332,6 +332,35 @@ for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
 spare_ok || fail "no blank spares after \`killed' was named: $(ls -lA "$M")"
 serving "a migration holding the spares when gisad was killed"
 
+# A spare record whose flush fails (mig-fsync-shim): the migration makes
+# new files instead, the pair goes at once (nobody's), and the spares are
+# made whole again once it ended.
+stop_gisad
+MIG_SHIM_SPARE_FAIL=1 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start_gisad
+learn_port
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "no spares before a failing spare flush: $(ls -lA "$M")"
+as host-b --begin sparefail --hold 2000 >/dev/null &
+hp=$!
+for _ in $(seq 1 200); do
+	rf=$(grep -l '"vm": "sparefail"' "$M"/*.json 2>/dev/null || true)
+	[ -n "$rf" ] && [ -e "${rf%.json}.stage" ] && break
+	sleep 0.05
+done
+[ -n "$rf" ] && [ -e "${rf%.json}.stage" ] ||
+	fail "no STAGING record and slot of \`sparefail' in new files: $(ls -lA "$M")"
+grep -lq '"vm": "sparefail"' "$M"/.spare-?.json 2>/dev/null &&
+	fail "a spare still holds the record of \`sparefail' after its flush failed"
+wait "$hp" || true
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "the spares are not whole again after a failed spare flush: $(ls -lA "$M")"
+grep -q '"state": "discarded"' "$rf" || fail "\`sparefail' is not DISCARDED: $(cat "$rf")"
+stop_gisad
+start_gisad
+learn_port
+serving "a spare record whose flush fails"
+
 # A spare record cut short (a crash inside its write: never acknowledged)
 # is removed at the next start, with a warning, and the spares made again.
 stop_gisad

@@ -963,6 +963,15 @@ python3 -c 'import sys; open(sys.argv[2], "w").write(open(sys.argv[1]).read().lj
 	"$m/100000000000000000000000000000f1.json" "$m/.spare-0.json"
 rm "$m/100000000000000000000000000000f1.json"
 dother=$(digest a other)
+# The same, gisad stopped between the two renames of that naming: the
+# slot already <id>.stage, the record still in the spare.
+g 0 a vm create thr --caps gisa --vcpus 2
+g 0 a snapshot export thr "$T/thr.gsnap" --stored
+dthr=$(digest a thr)
+slot b 100000000000000000000000000000f2 staging spared2 "$T/thr.gsnap" whole
+python3 -c 'import sys; open(sys.argv[2], "w").write(open(sys.argv[1]).read().ljust(4095) + "\n")' \
+	"$m/100000000000000000000000000000f2.json" "$m/.spare-1.json"
+rm "$m/100000000000000000000000000000f2.json"
 start b
 [ "$(listed b cut)" = "" ] || fail "a slot holding part of a snapshot was committed at b"
 [ "$(listed b norec)" = "" ] || fail "a slot holding a snapshot without its record was committed at b"
@@ -981,6 +990,10 @@ jrec() { "$TOOL" json "$T/b/state/migrations/$1.json" state; }
 	fail "the record of the commit in the spares is not committed"
 cmp -s "$T/b/state/checkpoints/spared/current.gsnap" "$T/other.gsnap" ||
 	fail "the committed spare slot did not become the checkpoint"
+[ "$(listed b spared2)" = none ] && [ "$(digest b spared2)" = "$dthr" ] ||
+	fail "a commit named halfway out of a spare was not restored at b: $(listed b spared2)"
+[ "$(jrec 100000000000000000000000000000f2)" = committed ] ||
+	fail "the record of the commit named halfway is not committed"
 [ "$(head -c 1 "$m/.spare-0.json" 2>/dev/null)" != "{" ] ||
 	fail "the spare record still holds the committed migration: $(ls -lA "$m")"
 ! compgen -G "$T/b/state/migrations/*.stage" >/dev/null ||
