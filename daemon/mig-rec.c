@@ -238,20 +238,27 @@ static void spare_name(char *buf, size_t len, unsigned k, const char *suffix)
 	snprintf(buf, len, ".spare-%u%s", k, suffix);
 }
 
+/* <name> in the records' directory. */
+static int rec_path(struct gisad *d, const char *name, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s/" MIGREC_DIR "/%s", d->cfg.state_dir, name) >= len ?
+	       -ENAMETOOLONG : 0;
+}
+
 /* <id><suffix> in the records' directory; a spare holder's slot is the spare's. */
 static int id_path(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const char *suffix,
 		   char *buf, size_t len)
 {
-	char hex[2 * MIG_ID_SIZE + 1];
-	int n, k = strcmp(suffix, MIGREC_STAGE) == 0 ? spare_slot_of(d, id) : -1;
+	char name[2 * MIG_ID_SIZE + 16];
+	int k = strcmp(suffix, MIGREC_STAGE) == 0 ? spare_slot_of(d, id) : -1;
 
-	mig_hex(id, MIG_ID_SIZE, hex);
-	if (k >= 0)
-		n = snprintf(buf, len, "%s/" MIGREC_DIR "/.spare-%d" MIGREC_STAGE, d->cfg.state_dir,
-			     k);
-	else
-		n = snprintf(buf, len, "%s/" MIGREC_DIR "/%s%s", d->cfg.state_dir, hex, suffix);
-	return (size_t)n >= len ? -ENAMETOOLONG : 0;
+	if (k >= 0) {
+		spare_name(name, sizeof(name), (unsigned)k, MIGREC_STAGE);
+	} else {
+		mig_hex(id, MIG_ID_SIZE, name);
+		snprintf(name + 2 * MIG_ID_SIZE, sizeof(name) - 2 * MIG_ID_SIZE, "%s", suffix);
+	}
+	return rec_path(d, name, buf, len);
 }
 
 int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
@@ -268,12 +275,14 @@ int migrec_remove(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 		r = -errno;
 	/* Its STAGING record too if still a spare: spare_settle must not bring it back. */
 	k = spare_of(d, id);
-	if (!r && k >= 0 &&
-	    (size_t)snprintf(path, sizeof(path), "%s/" MIGREC_DIR "/.spare-%d.json",
-			     d->cfg.state_dir, k) < sizeof(path)) {
-		if (unlink(path) && errno != ENOENT)
+	if (!r && k >= 0) {
+		char name[32];
+
+		spare_name(name, sizeof(name), (unsigned)k, ".json");
+		r = rec_path(d, name, path, sizeof(path));
+		if (!r && unlink(path) && errno != ENOENT)
 			r = -errno;
-		else
+		if (!r)
 			d->spare_held[k] = d->spare_slot[k] = false;
 	}
 	return r;

@@ -256,7 +256,8 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n);
  * frozen VM (IN_DOUBT).  It is created durably in precopy: a source's
  * holding round 0's snapshot (from the dial when round 0 is made on the
  * loop, else once MigBegin and round 0 are sent), a destination's empty
- * at MigBegin (from the spares when round 0 fits) and round 0 written
+ * at MigBegin (a spare pair's slot, .spare-<k>.stage, when round 0 fits,
+ * named <id>.stage once the migration ended) and round 0 written
  * into it once decoded; zero-filled beyond to room for the state stored
  * whole and for deltas; a version 2 migration appends each precopy round's delta
  * (durably, during precopy) and then the final delta with the record: an
@@ -281,7 +282,9 @@ struct migrec_slot {
  * lower until round 0 arrives), to be filled by migrec_stage_fill (a
  * destination's, with its STAGING record).  The JSON record rec is written
  * beside it, both files flushed before both are renamed and the directory
- * flushed once for the two.  -errno with msg.
+ * flushed once for the two; or, a destination's when a free spare pair fits,
+ * rec written over the spare record and flushed, the pair kept under its
+ * hidden names (mig-rec.c, Spares).  -errno with msg.
  */
 int migrec_stage_reserve(struct gisad *d, const struct migrec *rec, const uint8_t *snap,
 			 size_t len, uint64_t announced, struct migrec_slot *slot, char *msg,
