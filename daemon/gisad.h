@@ -125,6 +125,7 @@ struct retired {
 	uint8_t uuid[16];
 	char to[GISAD_PEER_MAX];
 	uint8_t id[16];                  /* the migration */
+	bool recording;                  /* its RETIRED record is not durable yet (mig-out.c) */
 };
 
 /* ---- jobs (job.c) ------------------------------------------------------- */

@@ -87,6 +87,8 @@ struct mig_in {
 	struct gisa_vm *live;
 	uint64_t live_ns;               /* the last round applied to it */
 	bool tracked;                   /* the switchover is tracked */
+	bool digest_in_outcome;         /* tracked: the source takes the digest from MigOutcome */
+	bool early_digest;              /* it is there: made before the answer, no MigDigest */
 	/* the announced object */
 	bool a_zstd;
 	uint64_t a_raw;
@@ -221,7 +223,9 @@ static void check_active(struct mig_in *s, struct gisa_image **ret_img,
 	if (s->tracked) {
 		memcpy(s->rec.active_digest, digest, MIG_DIGEST_SIZE);
 		s->rec.has_active_digest = true;
-		send_digest(s, gisad_now_ns() - t0);
+		/* Or it goes in the answer (final_object). */
+		if (!s->early_digest)
+			send_digest(s, gisad_now_ns() - t0);
 		return;
 	}
 	if (memcmp(digest, s->rec.target_digest, MIG_DIGEST_SIZE) == 0)
@@ -283,7 +287,8 @@ static void stage_move(struct mig_in *s)
 		return;
 	s->stage_pending = false;
 	/* The answer is in the kernel: a source on this host runs before the digest. */
-	mlink_yield();
+	if (!s->early_digest)
+		mlink_yield();
 	/*
 	 * A tracked commit is past its last use of the staging image (the
 	 * final delta's fallback): its memory serves the active VM's image.
@@ -292,7 +297,8 @@ static void stage_move(struct mig_in *s)
 		s->img = gisa_image_free(s->img);
 		gisa_snap_state_release(&s->state);
 	}
-	check_active(s, s->tracked ? &s->ckpt_img : NULL, &s->ckpt_st);
+	if (!s->early_digest)
+		check_active(s, s->tracked ? &s->ckpt_img : NULL, &s->ckpt_st);
 	s->install_pending = true;
 	if (!s->tracked || !s->l)
 		install(s);
@@ -452,6 +458,12 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	}
 	memcpy(s->rec.uuid, b->vm_uuid.data, 16);
 	t = mig_retired_find(d, name);
+	/* Back too soon: its listing must not end before the record is durable. */
+	if (t && t->recording && memcmp(t->uuid, s->rec.uuid, 16) == 0) {
+		snprintf(msg, msglen, "VM `%s' migrated away from here and its RETIRED record is "
+			 "still being written: try again once it is", name);
+		return -EBUSY;
+	}
 	/* The VM coming back to where it was retired is welcome. */
 	if (!(t && memcmp(t->uuid, s->rec.uuid, 16) == 0) &&
 	    (vmreg_find(d, name) || t || migin_reserved(d, name, NULL))) {
@@ -1022,6 +1034,7 @@ static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
 	int r;
 
 	s->tracked = sw->has_tracked && sw->tracked;
+	s->digest_in_outcome = s->tracked && sw->has_digest_in_outcome && sw->digest_in_outcome;
 	if (sw->round != s->round || s->round == 0 ||
 	    (!s->tracked && (!sw->has_target_digest || sw->target_digest.len != MIG_DIGEST_SIZE))) {
 		discard(s, -EPROTO, false, "MigSwitchover for round %u (expected %u, after round "
@@ -1239,7 +1252,7 @@ static void answer_committed(struct mig_in *s, uint64_t t_active)
 	Gisa__V1__MigOutcome oc = GISA__V1__MIG_OUTCOME__INIT;
 
 	oc.has_outcome = oc.has_decided_unix_ns = true;
-	oc.has_state_digest = !s->tracked;
+	oc.has_state_digest = !s->tracked || s->early_digest;
 	oc.outcome = GISA__V1__MIG_OUTCOME_KIND__MIG_OUTCOME_COMMITTED;
 	oc.vm_name = s->rec.vm;
 	oc.state_digest.data = s->rec.active_digest;
@@ -1418,13 +1431,23 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 		return;
 	}
 	/* COMMITTED: the point of no return. */
-	migin_remember(s->d, &s->rec);
 	activate(s, vm);
 	t_active = gisad_now_ns();
+	/*
+	 * A small VM's digest goes in the answer (3.4, Digests), taken before
+	 * anything can change the active VM; the answer waits for it, the
+	 * VM does not.
+	 */
+	if (s->digest_in_outcome && s->img && mig_digest_early(s->img)) {
+		s->early_digest = true;
+		check_active(s, &s->ckpt_img, &s->ckpt_st);
+		s->early_digest = s->rec.has_active_digest;
+	}
+	migin_remember(s->d, &s->rec);
 	s->ms->commit_ns = t_active - t_verified;
 	s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_COMMITTED;
 	memcpy(s->ms->dst_digest, s->rec.active_digest, MIG_DIGEST_SIZE);
-	s->ms->has_dst_digest = !s->tracked;
+	s->ms->has_dst_digest = !s->tracked || s->early_digest;
 	/*
 	 * The checkpoint moves into checkpoints/<vm>/ once the answer left
 	 * (on_drained), out of the downtime: the COMMITTED record already
@@ -1434,7 +1457,7 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 	answer_committed(s, t_active);
 	mig_hex(s->rec.active_digest, MIG_DIGEST_SIZE, hex);
 	log_notice("VM `%s' arrived from %s (`%s') and is active: digest %s", s->rec.vm,
-		   s->l->addr, s->l->peer.name, s->tracked ? "computed next" : hex);
+		   s->l->addr, s->l->peer.name, s->tracked && !s->early_digest ? "computed next" : hex);
 	s->st = I_CONFIRM;
 	job_changed(s->d, s->job);
 }

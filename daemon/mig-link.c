@@ -90,13 +90,24 @@ void mig_heap_setup(void)
 #endif
 }
 
-bool mig_par_worth(const struct gisa_image *img)
+/* The queued interrupts of img, the measure of what its state costs. */
+static uint64_t image_entries(const struct gisa_image *img)
 {
 	uint64_t n = 0;
 
 	for (unsigned l = 0; l < GISA_NR_LISTS; l++)
 		n += img->lists[l].n;
-	return n >= MIG_PAR_MIN_ENTRIES;
+	return n;
+}
+
+bool mig_par_worth(const struct gisa_image *img)
+{
+	return image_entries(img) >= MIG_PAR_MIN_ENTRIES;
+}
+
+bool mig_digest_early(const struct gisa_image *img)
+{
+	return image_entries(img) <= MIG_EARLY_DIGEST_MAX_ENTRIES;
 }
 
 void mig_clean_text(const char *s, char *out, size_t len)

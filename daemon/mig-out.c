@@ -32,8 +32,10 @@
  *    then every failure unfreezes the VM;
  *  - after MigSwitchover only COMMITTED (retire), DISCARDED (resume) or an
  *    operator's `job resolve' end the doubt; UNKNOWN never does;
- *  - a struct mig_out lives while its job is active (job->out) and is on
- *    d->outs; its link, when it has one, is owned by it alone.
+ *  - a struct mig_out lives while its job is active (job->out), and after
+ *    a COMMITTED job's end until its RETIRED record is durable (RETIRING,
+ *    no job); it is on d->outs; its link, when it has one, is owned by it
+ *    alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,8 +71,8 @@ enum out_state {
 	O_OUTCOME,      /* MigSwitchover sent */
 	O_DOUBT,        /* no link: a query is scheduled */
 	O_QUERY,        /* asking */
-	O_RETIRING,     /* COMMITTED, the RETIRED record not written: retried */
-	O_DIGEST,       /* retired after a tracked switchover: MigDigest awaited */
+	O_RETIRING,     /* the job ended, the RETIRED record is not durable yet */
+	O_DIGEST,       /* COMMITTED after a tracked switchover: MigDigest awaited */
 	O_FETCH,        /* remote fetch: waiting for the reply and object */
 	O_DONE,
 };
@@ -120,6 +122,7 @@ struct mig_out {
 	struct migrec_slot slot;        /* round 0's snapshot, then version 2's deltas */
 	bool slot_notes;                /* the presumed IN_DOUBT record is in the slot, so is RETIRED */
 	bool retired_in_slot;           /* the RETIRED record is in the slot, the JSON follows */
+	bool recording;                 /* COMMITTED: the RETIRED record is not durable yet */
 	bool live;                      /* the last ack: the destination's staging VM is live */
 	bool tracking;                  /* the VM's change tracking was started for this */
 	bool tracked;                   /* the final delta came from the VM's change tracking */
@@ -214,19 +217,25 @@ static void progress(struct mig_out *o)
 	job_progress(o->job, done, o->obj_queued + o->last_estimate);
 }
 
-/* The job ends: finished, and the session goes. */
+/*
+ * The job ends: finished, and the session goes, unless a RETIRED record
+ * is still being written (or retried): then it stays, without the job
+ * (and its statistics), until the record is durable (retire_rest).
+ */
 static void out_end(struct mig_out *o, int err, const char *msg)
 {
 	struct gisad *d = o->d;
 	struct job *j = o->job;
 
-	o->st = O_DONE;
+	o->st = o->recording ? O_RETIRING : O_DONE;
 	o->job = NULL;
 	j->out = NULL;
 	if (o->t_first && !o->ms->transfer_ns)
 		o->ms->transfer_ns = gisad_now_ns() - o->t_first;
+	o->ms = NULL;
 	job_finish(d, j, err, msg);
-	out_free(o);
+	if (!o->recording)
+		out_free(o);
 }
 
 /* Before MigSwitchover: unfreeze (if frozen), drop the record, fail the job. */
@@ -406,12 +415,22 @@ static void on_timeout(struct mlink *l)
 	}
 }
 
+static void final_digest(struct mig_out *o);
+
 static void on_drained(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
 
 	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
+		/*
+		 * The final delta is in the kernel: while the destination commits,
+		 * a small VM's D(I_f) (frozen, it cannot change), so that the
+		 * outcome, which carries the destination's digest then, ends the
+		 * job at once.
+		 */
+		if (o->tracked && o->base && mig_digest_early(o->base))
+			final_digest(o);
 	}
 	if ((o->st == O_READY || o->st == O_PRECOPY) && !o->t_round_out)
 		o->t_round_out = gisad_now_ns();
@@ -1193,6 +1212,7 @@ static int send_switchover(struct mig_out *o, const uint8_t *obj, size_t len, si
 	sw.has_state_digest = sw.has_target_digest = !o->tracked;
 	sw.has_chain = true;
 	sw.has_tracked = sw.tracked = o->tracked;
+	sw.has_digest_in_outcome = sw.digest_in_outcome = o->tracked;
 	sw.state_digest.data = o->rec.final_digest;
 	sw.state_digest.len = MIG_DIGEST_SIZE;
 	sw.chain.data = o->rec.chain;
@@ -1594,30 +1614,57 @@ static void arm_retry(struct mig_out *o)
 }
 
 /*
- * COMMITTED: the RETIRED record, then the VM goes.  The record is queued
- * (dwq.h) while MigDigest travels, into the slot after the presumed
- * IN_DOUBT record when that went there (slot_notes; the JSON record
- * follows with the slot's removal), else as the JSON record; the retry
- * writes the JSON record.  One that cannot be written leaves the
- * VM frozen, in doubt to the control verbs (it is active at the
- * destination), and is retried here with the queries' backoff until it is
- * written or gisad stops (its next start asks again and retires the VM
- * then).
+ * COMMITTED: the VM is listed as migrated at once (retire_listing) and
+ * its job ends once the digests are compared; the RETIRED record follows.
+ * The record is queued (dwq.h) while MigDigest travels, into the slot
+ * after the presumed IN_DOUBT record when that went there (slot_notes;
+ * the JSON record follows with the slot's removal), else as the JSON
+ * record; the retry writes the JSON record.  Until it is durable the
+ * listing says `recording' (its name cannot be freed or taken back), and
+ * a gisad that stops finds the VM in doubt at its next start, asks, and
+ * retires it then.  One that cannot be written is retried here with the
+ * queries' backoff until it is written or gisad stops.
  */
-static void retired(struct mig_out *o);
+static struct retired *listing(struct mig_out *o)
+{
+	for (struct retired *t = o->d->retired; t; t = t->next)
+		if (memcmp(t->id, o->rec.id, MIG_ID_SIZE) == 0)
+			return t;
+	return NULL;
+}
+
+/* The VM goes, listed as migrated (its record being written). */
+static void retire_listing(struct mig_out *o)
+{
+	struct gisad *d = o->d;
+	struct vmrec *rec = out_vm(o);
+	struct retired *t;
+
+	if (!rec)
+		return;
+	t = calloc(1, sizeof(*t));
+	if (t) {
+		snprintf(t->name, sizeof(t->name), "%s", o->vm);
+		memcpy(t->uuid, rec->uuid, 16);
+		snprintf(t->to, sizeof(t->to), "%s", o->uri);
+		memcpy(t->id, o->rec.id, MIG_ID_SIZE);
+		t->recording = true;
+		t->next = d->retired;
+		d->retired = t;
+	} else {
+		log_err("out of memory listing VM `%s' as migrated", o->vm);
+	}
+	/* Freed once the job's answer is out (a large VM takes milliseconds). */
+	vmreg_remove_later(d, rec);
+}
 
 static void retire_failed(struct mig_out *o, const char *why)
 {
-	struct vmrec *rec = out_vm(o);
-
-	if (rec)
-		rec->mig = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT;
 	if (!o->backoff_ms)
-		log_err("migration of VM `%s': the RETIRED record: %s (the VM stays frozen here, "
-			"it is active at %s; retried)", o->vm, why, o->uri);
-	o->st = O_RETIRING;
+		log_err("migration of VM `%s': the RETIRED record: %s (the VM is active at %s; "
+			"retried; were gisad to stop first, its next start finds the VM in doubt "
+			"and asks again)", o->vm, why, o->uri);
 	arm_retry(o);
-	job_changed(o->d, o->job);
 }
 
 /*
@@ -1637,52 +1684,23 @@ static void slot_removed(struct gisad *d, struct dwq_job *dj)
 }
 
 /*
- * The JSON RETIRED record (when the slot's entry stood for it) and the
- * slot's removal, queued: nothing waits for them.
+ * The RETIRED record is durable: the JSON record (when the slot's entry
+ * stood for it) and the slot's removal are queued, and nothing waits for
+ * them; the session goes if its job has ended.
  */
-static void retire_files(struct gisad *d, const struct migrec *rec, bool in_slot)
-{
-	(void)migrec_post(d, in_slot ? MIGREC_JOB_RETIRE_WRITE : MIGREC_JOB_RETIRE, rec, NULL,
-			  NULL, 0, NULL, slot_removed);
-}
-
-/* The RETIRED record is durable: the VM goes, listed as migrated. */
 static void retire_rest(struct mig_out *o)
 {
-	struct gisad *d = o->d;
-	struct vmrec *rec = out_vm(o);
-	struct migrec left;
-	struct retired *t;
-	bool in_slot;
+	struct retired *t = listing(o);
 
 	if (o->backoff_ms)
 		log_notice("migration of VM `%s': the RETIRED record is written", o->vm);
-	if (rec) {
-		t = calloc(1, sizeof(*t));
-		if (t) {
-			snprintf(t->name, sizeof(t->name), "%s", o->vm);
-			memcpy(t->uuid, rec->uuid, 16);
-			snprintf(t->to, sizeof(t->to), "%s", o->uri);
-			memcpy(t->id, o->rec.id, MIG_ID_SIZE);
-			t->next = d->retired;
-			d->retired = t;
-		} else {
-			log_err("out of memory listing VM `%s' as migrated", o->vm);
-		}
-		/* Freed once the job's answer is out (a large VM takes milliseconds). */
-		vmreg_remove_later(d, rec);
-	}
-	if (o->digest_wait) {
-		retire_files(d, &o->rec, o->retired_in_slot);
-		o->st = O_DIGEST;
-		job_changed(d, o->job);
-		return;
-	}
-	/* The job ends first: the writer, woken on this CPU, would run before. */
-	left = o->rec;
-	in_slot = o->retired_in_slot;
-	retired(o);
-	retire_files(d, &left, in_slot);
+	o->recording = false;
+	if (t)
+		t->recording = false;
+	(void)migrec_post(o->d, o->retired_in_slot ? MIGREC_JOB_RETIRE_WRITE : MIGREC_JOB_RETIRE,
+			  &o->rec, NULL, NULL, 0, NULL, slot_removed);
+	if (!o->job)
+		out_free(o);
 }
 
 /* The retry: the JSON record written here, at once. */
@@ -1690,6 +1708,7 @@ static void retire_record(struct mig_out *o)
 {
 	char why[512];
 
+	o->recording = true;
 	o->retired_in_slot = false;
 	if (migrec_write(o->d, &o->rec, why, sizeof(why)))
 		retire_failed(o, why);
@@ -1719,10 +1738,10 @@ static void retire_written(struct gisad *d, struct dwq_job *dj)
 	event_active(o->io_ev, EV_TIMEOUT, 1);
 }
 
-/* Queue the RETIRED record; the VM goes when it is written (retire_turn). */
+/* Queue the RETIRED record; retire_turn when it is written. */
 static void retire_queue(struct mig_out *o)
 {
-	o->st = O_RETIRING;
+	o->recording = true;
 	if (!o->io_ev) {
 		o->io_ev = evtimer_new(o->d->base, retire_turn, o);
 		if (o->io_ev && event_priority_set(o->io_ev, GISAD_PRIO_MIGRATION)) {
@@ -1839,7 +1858,9 @@ static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const 
  * the loop (an answer on the link): into the slot from the start, while
  * D(I_f) is made and MigDigest travels, or as the JSON record once
  * D(I_f) is in it; otherwise at once (an operator's resolution, answered
- * with the job decided).
+ * with the job decided).  The VM is listed as migrated once D(I_f) is
+ * made, and the job ends with the digests compared (MigDigest after a
+ * tracked switchover), the record durable or not.
  */
 static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queued)
 {
@@ -1875,7 +1896,7 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 	o->ms->verify_ns = peer_ns(oc->verify_ns);
 	o->ms->commit_ns = peer_ns(oc->commit_ns);
 	o->ms->answer_ns = peer_ns(oc->answer_ns);
-	wait = o->tracked && o->st == O_OUTCOME && o->l;
+	wait = o->tracked && o->st == O_OUTCOME && o->l && !oc->has_state_digest;
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
 	/*
@@ -1905,6 +1926,7 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 		compare_active(o, &oc->state_digest);
 	if (oc->vm_name)
 		mig_clean_text(oc->vm_name, o->ms->remote_vm, sizeof(o->ms->remote_vm));
+	retire_listing(o);
 
 	o->doubt_pending = false;
 	o->match = match;
@@ -1935,12 +1957,16 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 		}
 	}
 	o->backoff_ms = 0;
-	if (early)
-		return;
-	if (queued)
+	if (!early && queued)
 		retire_queue(o);
-	else
+	else if (!early)
 		retire_record(o);
+	if (wait) {
+		o->st = O_DIGEST;
+		job_changed(o->d, o->job);
+		return;
+	}
+	retired(o);
 }
 
 /* DISCARDED: the destination never commits; the VM runs here again. */
@@ -2012,7 +2038,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct mig_out *o = arg;
 
-	if (o->st == O_RETIRING) {
+	if (o->recording) {
 		retire_record(o);
 		return;
 	}
@@ -2481,10 +2507,9 @@ int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 	struct mig_out *o = j->out;
 
 	(void)d;
-	if (o->st == O_RETIRING) {
+	if (o->st == O_DIGEST) {
 		snprintf(msg, msglen, "job_abort: job %llu: VM `%s' migrated (COMMITTED at %s); "
-			 "its RETIRED record is being written", (unsigned long long)j->id, o->vm,
-			 o->uri);
+			 "the digests are being compared", (unsigned long long)j->id, o->vm, o->uri);
 		return -EBUSY;
 	}
 	if ((o->st >= O_OUTCOME && o->st != O_FETCH) || in_doubt(o)) {

@@ -79,12 +79,21 @@ void par_start(struct par *p, bool threaded, void (*fn)(void *arg), void *arg)
 
 void par_join(struct par *p)
 {
+	bool mine = false;
+
 	if (!p->posted)
 		return;
 	pthread_mutex_lock(&w.lock);
-	while (!p->done)
+	/* Not taken yet (the worker waits for a CPU): the caller runs it. */
+	if (w.job == p) {
+		w.job = NULL;
+		mine = true;
+	}
+	while (!mine && !p->done)
 		pthread_cond_wait(&w.cv, &w.lock);
 	pthread_mutex_unlock(&w.lock);
+	if (mine)
+		p->fn(p->arg);
 	p->posted = false;
 }
 

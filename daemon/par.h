@@ -47,7 +47,12 @@ static inline bool par_posted(const struct par *p)
 	return p->posted;
 }
 
-/* Wait until fn has returned (at once when it ran on the caller's thread). */
+/*
+ * Wait until fn has returned (at once when it ran on the caller's thread);
+ * if the worker has not taken it yet, the caller runs it now instead, so
+ * that a worker waiting for a CPU never makes the caller wait longer than
+ * fn itself would.
+ */
 void par_join(struct par *p);
 
 /* Stop and join the worker (shut-down); a later par_start starts it again. */

@@ -229,10 +229,15 @@ int verb_vm_destroy(struct request *r)
 	char name[GISAD_NAME_MAX + 1];
 	char msg[256];
 	const char *q = r->req->vm_destroy->vm;
+	const struct retired *t = q && !vmreg_find(r->d, q) ? mig_retired_find(r->d, q) : NULL;
 	int err;
 
 	/* A VM that migrated away is listed until destroyed here. */
-	if (q && !vmreg_find(r->d, q) && mig_retired_find(r->d, q)) {
+	if (t) {
+		if (t->recording)
+			return req_fail(r, -EBUSY, "vm_destroy: VM `%s' migrated to %s; its RETIRED "
+					"record is still being written here: try again once it is",
+					q, t->to);
 		err = mig_retired_clear(r->d, q);
 		if (!err)
 			log_info("VM `%s' (migrated away) forgotten", q);

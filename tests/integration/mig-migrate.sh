@@ -31,7 +31,8 @@
 # 10. what a slot holds decides at the next start (slots made by hand,
 #     with records one after another at a source);
 # 11. a RETIRED record whose write fails (in the slot, then as JSON) is
-#     retried; one in the slot alone stands until the next start;
+#     retried after the job's end, the VM's name held meanwhile; one in
+#     the slot alone stands until the next start;
 # 12. destinations named by host name, resolved without blocking;
 # 13. records that cannot be read stop the start;
 # 14. a frozen state or presumed IN_DOUBT record whose write fails;
@@ -197,6 +198,13 @@ migrate_random 6 classic 3 rvm6 --downtime 5
 # VM's change tracking and went to the destination's live staging VM.
 tracked=$(grep -c "frozen, tracked final delta" "$T/a/log" || true)
 [ "$tracked" -ge 6 ] || fail "$tracked tracked switchovers in 6 migrations of version 2"
+# These VMs are small: the destination hashed each beside its commit's
+# write and answered with the digest (no MigDigest; the source compared
+# it, digests_match above), never "computed next".
+early=$(grep -c "arrived from .* and is active: digest [0-9a-f]\{64\}$" "$T/b/log" || true)
+[ "$early" -ge 6 ] || fail "$early of 6 small VMs' digests came with the outcome"
+! grep -q "and is active: digest computed next" "$T/b/log" ||
+	fail "a small VM's digest was made after the answer"
 # A peer pinned to version 1 (a rolling upgrade), destination then source:
 # the version 1 switchover (whole images, digests before the commit), the
 # same outcome.
@@ -365,6 +373,9 @@ wait "$TRICKLE"
 cp "$T/out" "$T/mig-big.json"
 jis migration.phase committed
 jis migration.digests_match true
+# 20000 interrupts: too large to hash beside the commit; MigDigest after.
+grep -q "VM \`big' arrived from .* and is active: digest computed next$" "$T/b/log" ||
+	fail "big's digest was not made after the answer"
 pre=$(jv migration.precopy_bytes)
 sw=$(jv migration.switchover_bytes)
 [ "$pre" -gt 0 ] && [ $((sw * 20)) -lt "$pre" ] ||
@@ -1157,10 +1168,12 @@ echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, 
 # ---- 11. a RETIRED record whose write fails ----------------------------------------
 # a with mig-fsync-shim: the RETIRED record's write into the slot (the
 # source's fourth slot flush: the probe, the presumed IN_DOUBT record, the
-# frozen state, RETIRED) fails, and so do the first three writes of the
-# JSON record that retry it.  The VM committed at b stays frozen at a (in
-# doubt to the control verbs, never running) while the write is retried,
-# then retires; the job completes and abort is refused meanwhile.
+# frozen state, RETIRED) fails, and so do the first five writes of the
+# JSON record that retry it (0.1 + 0.2 + 0.4 + 0.8 + 1.6 s of backoff).
+# The job completes once the VM is committed at b and the digests are
+# compared, and the VM is listed as migrated at once; while the record is
+# retried its name cannot be freed (vm destroy) nor taken back by a
+# migration home, and once it is written the VM retires for good.
 # migrate_small VM: a new one-vcpu VM at a, migrated to b and committed;
 # its digest in $dr, the job in $T/out.
 migrate_small() {
@@ -1171,13 +1184,29 @@ migrate_small() {
 	jis migration.phase committed
 }
 stop a
-MIG_SHIM_SLOT_FAIL=4 MIG_SHIM_JSON_FAIL=retired:3 LD_PRELOAD=$MIG_FSYNC_SHIM \
+MIG_SHIM_SLOT_FAIL=4 MIG_SHIM_JSON_FAIL=retired:5 LD_PRELOAD=$MIG_FSYNC_SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
 migrate_small ret
-grep -q "migration of VM \`ret': the RETIRED record: .*Input/output error (the VM stays frozen here, it is active at .*; retried)" "$T/a/log" ||
+[ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' as its job ends, not migrated"
+g 2 a --json vm destroy ret
+jis error.code EBUSY
+[[ "$(jv error.message)" == *"RETIRED record is still being written"* ]] ||
+	fail "vm destroy of ret while its record is retried: $(jv error.message)"
+g 1 b --json migrate ret "tls://127.0.0.1:${PORT[a]}"
+jis type failed
+[[ "$(jv error_message)" == *"RETIRED record is still being written"* ]] ||
+	fail "ret's way home while its record is retried: $(jv error_message)"
+[ "$(listed b ret)" = none ] && [ "$(digest b ret)" = "$dr" ] || fail "ret is not active at b after the refused way home"
+grep -q "migration of VM \`ret': the RETIRED record: .*Input/output error (the VM is active at .*; retried" "$T/a/log" ||
 	fail "a: no log line that the RETIRED record of ret is retried"
+for _ in $(seq 200); do
+	grep -q "migration of VM \`ret': the RETIRED record is written" "$T/a/log" && break
+	sleep 0.05
+done
 grep -q "migration of VM \`ret': the RETIRED record is written" "$T/a/log" ||
 	fail "a: no log line that the RETIRED record of ret was written at last"
+[ "$(grep -c "the RETIRED record: .*Input/output error" "$T/a/log")" = 1 ] ||
+	fail "a: the RETIRED record's failure is logged more than once"
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)', not migrated"
 [ "$(listed b ret)" = none ] && [ "$(digest b ret)" = "$dr" ] || fail "ret is not active at b"
 stop a
@@ -1212,7 +1241,7 @@ grep -q "VM \`ret2' had migrated to tls://.* when gisad stopped (its slot said s
 [ ! -e "$T/a/state/checkpoints/ret2" ] || [ -z "$(ls "$T/a/state/checkpoints/ret2")" ] ||
 	fail "ret2's checkpoint stays at a: $(ls "$T/a/state/checkpoints/ret2")"
 [ "$(listed b ret2)" = none ] && [ "$(digest b ret2)" = "$dr" ] || fail "ret2 is not active at b"
-echo "ok 11: a RETIRED record whose write fails is retried; the VM retires once it is written; one in the slot alone stands until the next start"
+echo "ok 11: a RETIRED record whose write fails is retried after the job ended, the name held meanwhile; the VM retires once it is written; one in the slot alone stands until the next start"
 
 # ---- 12. destinations named by host name: resolved without blocking --------------
 # a runs in a mount namespace whose /etc/resolv.conf names a DNS server of

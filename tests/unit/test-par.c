@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The migration's fork-join (daemon/par.c): par_start runs a half on the
- * worker or inline, the worker one half at a time, par_join waits for it,
+ * worker or inline, the worker one half at a time, par_join waits for it
+ * (or runs it itself if the worker has not taken it yet),
  * and par_stop ends the worker until the next threaded start.
  */
 #include <setjmp.h>
@@ -74,13 +75,17 @@ static int half_runs(struct half *h)
 	return n;
 }
 
-/* A threaded start on an idle worker: fn runs there, once, joined. */
+/*
+ * A threaded start on an idle worker: fn runs there, once, joined (once
+ * it has started there: a join before would run it on the caller).
+ */
 static void run_on_worker(struct half *h)
 {
 	struct par p;
 
 	par_start(&p, true, half_fn, h);
 	assert_true(par_posted(&p));
+	half_wait_entered(h);
 	par_join(&p);
 	assert_false(par_posted(&p));
 	assert_int_equal(h->runs, 1);
@@ -158,6 +163,34 @@ static void busy_worker(void **state)
 	par_stop();
 }
 
+/*
+ * A join right after the start, on a worker just made (it may not have
+ * run yet): fn runs exactly once, on the worker or, not taken yet, on the
+ * caller; the worker never runs a half the caller took back, even later.
+ */
+static void join_takes_back(void **state)
+{
+	int on_caller = 0;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		struct half h;
+		struct par p;
+
+		half_init(&h, false);
+		par_stop();
+		par_start(&p, true, half_fn, &h);
+		assert_true(par_posted(&p));
+		par_join(&p);
+		assert_false(par_posted(&p));
+		assert_int_equal(half_runs(&h), 1);
+		on_caller += pthread_equal(h.ran_on, pthread_self()) != 0;
+		par_stop();
+		assert_int_equal(h.runs, 1);
+	}
+	print_message("join_takes_back: %d of 200 halves taken back by the caller\n", on_caller);
+}
+
 /* par_stop joins the worker (twice is harmless); the next start makes it again. */
 static void stop_and_restart(void **state)
 {
@@ -178,6 +211,7 @@ int main(void)
 		cmocka_unit_test(start_on_worker),
 		cmocka_unit_test(busy_worker),
 		cmocka_unit_test(stop_and_restart),
+		cmocka_unit_test(join_takes_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
