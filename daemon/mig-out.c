@@ -415,22 +415,12 @@ static void on_timeout(struct mlink *l)
 	}
 }
 
-static void final_digest(struct mig_out *o);
-
 static void on_drained(struct mlink *l)
 {
 	struct mig_out *o = l->owner;
 
 	if (o->st == O_OUTCOME && o->t_switch_sent && !o->ms->send_ns) {
 		o->ms->send_ns = gisad_now_ns() - o->t_switch_sent;
-		/*
-		 * The final delta is in the kernel: while the destination commits,
-		 * a small VM's D(I_f) (frozen, it cannot change), so that the
-		 * outcome, which carries the destination's digest then, ends the
-		 * job at once.
-		 */
-		if (o->tracked && o->base && mig_digest_early(o->base))
-			final_digest(o);
 	}
 	if ((o->st == O_READY || o->st == O_PRECOPY) && !o->t_round_out)
 		o->t_round_out = gisad_now_ns();

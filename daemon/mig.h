@@ -190,8 +190,7 @@ bool mig_par_worth(const struct gisa_image *img);
  * made on the switchover's way (a tracked switchover's digests, section
  * 3.4 of docs/MIGRATION-PROTOCOL.md): up to MIG_EARLY_DIGEST_MAX_ENTRIES
  * queued interrupts it takes about 0.1 ms or less here, between the
- * destination's activation and its answer, and at the source while the
- * destination commits.
+ * destination's activation and its answer.
  */
 #define MIG_EARLY_DIGEST_MAX_ENTRIES 4096u
 bool mig_digest_early(const struct gisa_image *img);
