@@ -1646,6 +1646,8 @@ static void retire_listing(struct mig_out *o)
 	}
 	/* Freed once the job's answer is out (a large VM takes milliseconds). */
 	vmreg_remove_later(d, rec);
+	/* Its name may serve another VM once the listing goes: not ours to stop. */
+	o->tracking = false;
 }
 
 static void retire_failed(struct mig_out *o, const char *why)
