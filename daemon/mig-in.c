@@ -186,8 +186,9 @@ static void send_digest(struct mig_in *s, uint64_t ns)
  * the downtime) and compared with the target the source named: a
  * mismatch cannot be undone and is a loud error on this side (the source
  * compares the digest MigOutcome carried).  After a tracked switchover no
- * target was named: the digest goes to the source in MigDigest, and is
- * compared with the source's in MigConfirm (confirm).
+ * target was named: the digest goes to the source, in MigOutcome when
+ * made before the answer (early_digest, final_object), else in MigDigest,
+ * and is compared with the source's in MigConfirm (confirm).
  */
 static void check_active(struct mig_in *s, struct gisa_image **ret_img,
 			 struct gisa_snap_state *ret_st)
@@ -1465,7 +1466,7 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 /*
  * After a tracked switchover the destination compares: the source's D(I_f)
  * in MigConfirm against the activated VM's digest.  A mismatch cannot be
- * undone: a loud error (the source compares too, with MigDigest).
+ * undone: a loud error (the source compares too, with this side's digest).
  */
 static void compare_source(struct mig_in *s, const Gisa__V1__MigConfirm *cf)
 {

@@ -12,9 +12,10 @@
  *        appended to the slot, SWITCH for the timer's two hops, then the
  *        freeze and the tracked delta instead of the final image, its
  *        frozen state queued for the slot; D(I_f) once COMMITTED is in,
- *        then DIGEST: MigConfirm sent, the destination's MigDigest
- *        compared)
- *   OUTCOME --COMMITTED--> retire, MigConfirm, done
+ *        then MigConfirm sent and the destination's digest compared:
+ *        from the outcome (a small VM), else in DIGEST from MigDigest)
+ *   OUTCOME --COMMITTED--> listed as migrated, MigConfirm, done; the
+ *        RETIRED record, queued, may still be written (RETIRING, no job)
  *   OUTCOME --DISCARDED--> resume
  *   OUTCOME --anything else--> DOUBT --backoff--> QUERY --outcome--> ...
  *   CONNECT..PRECOPY --any failure, abort, stall--> resume (job failed)
@@ -72,7 +73,7 @@ enum out_state {
 	O_DOUBT,        /* no link: a query is scheduled */
 	O_QUERY,        /* asking */
 	O_RETIRING,     /* the job ended, the RETIRED record is not durable yet */
-	O_DIGEST,       /* COMMITTED after a tracked switchover: MigDigest awaited */
+	O_DIGEST,       /* COMMITTED, tracked, no digest in the outcome: MigDigest awaited */
 	O_FETCH,        /* remote fetch: waiting for the reply and object */
 	O_DONE,
 };
@@ -1901,8 +1902,9 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 		retire_queue(o);
 	/*
 	 * A tracked switchover's D(I_f) now, out of the downtime; the
-	 * destination's digest follows in MigDigest on this link (a query's
-	 * outcome carries it, if the destination computed it).  The precopy's
+	 * destination's digest is in the outcome (a small VM, or a query's
+	 * outcome if the destination computed it), else follows in MigDigest
+	 * on this link.  The precopy's
 	 * base is of no more use: its memory serves the frozen VM's image.
 	 */
 	o->base = gisa_image_free(o->base);
@@ -1922,7 +1924,7 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 
 	o->doubt_pending = false;
 	o->match = match;
-	/* Tracked: the destination compares, and answers MigDigest. */
+	/* Tracked: the destination compares (and answers MigDigest if it owes one). */
 	cf.has_state_digest = !mig_digest_unknown(o->rec.final_digest);
 	cf.has_digests_match = !wait;
 	cf.state_digest.data = o->rec.final_digest;

@@ -358,6 +358,13 @@ static bool spare_there(int dfd, const char *name, off_t size, bool blank)
 	return c == ' ';
 }
 
+/* Whether the spare pair named jn, sn is whole and blank, as made. */
+static bool spare_ready(int dfd, const char *jn, const char *sn)
+{
+	return spare_there(dfd, sn, MIGREC_SPARE_STAGE_SIZE, false) &&
+	       spare_there(dfd, jn, MIGREC_SPARE_JSON_SIZE, true);
+}
+
 /*
  * The STAGING record text of migration id written over a free spare
  * record, durably, its slot that pair's (size bytes wanted): 0, and d holds
@@ -382,9 +389,7 @@ static int spare_take(struct gisad *d, const char *dir, const char *text,
 	for (k = 0; k < MIGREC_SPARES; k++) {
 		spare_name(rname, sizeof(rname), k, ".json");
 		spare_name(sname, sizeof(sname), k, MIGREC_STAGE);
-		if (!d->spare_held[k] &&
-		    spare_there(dfd, sname, MIGREC_SPARE_STAGE_SIZE, false) &&
-		    spare_there(dfd, rname, MIGREC_SPARE_JSON_SIZE, true))
+		if (!d->spare_held[k] && spare_ready(dfd, rname, sname))
 			break;
 	}
 	if (k == MIGREC_SPARES)
@@ -587,9 +592,7 @@ int migrec_spare_make(struct gisad *d, char *msg, size_t msglen)
 	for (unsigned k = 0; k < MIGREC_SPARES; k++) {
 		spare_name(jn[k], sizeof(jn[k]), k, ".json");
 		spare_name(sn[k], sizeof(sn[k]), k, MIGREC_STAGE);
-		if (d->spare_held[k] || (bad & (1u << k)) ||
-		    (spare_there(dfd, sn[k], MIGREC_SPARE_STAGE_SIZE, false) &&
-		     spare_there(dfd, jn[k], MIGREC_SPARE_JSON_SIZE, true)))
+		if (d->spare_held[k] || (bad & (1u << k)) || spare_ready(dfd, jn[k], sn[k]))
 			continue;
 		if (!missing++)
 			first = k;
