@@ -1607,10 +1607,11 @@ static void arm_retry(struct mig_out *o)
 /*
  * COMMITTED: the VM is listed as migrated at once (retire_listing) and
  * its job ends once the digests are compared; the RETIRED record follows.
- * The record is queued (dwq.h) while MigDigest travels, into the slot
- * after the presumed IN_DOUBT record when that went there (slot_notes;
- * the JSON record follows with the slot's removal), else as the JSON
- * record; the retry writes the JSON record.  Until it is durable the
+ * The record is queued (dwq.h), before D(I_f) is made when MigDigest is
+ * to come and after it when the outcome carried the destination's
+ * digest, into the slot after the presumed IN_DOUBT record when that went
+ * there (slot_notes; the JSON record follows with the slot's removal),
+ * else as the JSON record; the retry writes the JSON record.  Until it is durable the
  * listing says `recording' (its name cannot be freed or taken back), and
  * a gisad that stops finds the VM in doubt at its next start, asks, and
  * retires it then.  One that cannot be written is retried here with the
@@ -1848,9 +1849,10 @@ static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const 
 
 /*
  * COMMITTED: the VM retires.  queued: the RETIRED record is written off
- * the loop (an answer on the link): into the slot from the start, while
- * D(I_f) is made and MigDigest travels, or as the JSON record once
- * D(I_f) is in it; otherwise at once (an operator's resolution, answered
+ * the loop (an answer on the link): into the slot, while D(I_f) is made
+ * and MigDigest travels (or once D(I_f) is made, the destination's
+ * digest in the outcome), or as the JSON record once D(I_f) is in it;
+ * otherwise at once (an operator's resolution, answered
  * with the job decided).  The VM is listed as migrated once D(I_f) is
  * made, and the job ends with the digests compared (MigDigest after a
  * tracked switchover), the record durable or not.
@@ -1893,11 +1895,14 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 	o->rec.state = MIGREC_RETIRED;
 	o->rec.decided_unix_ns = gisad_unix_ns();
 	/*
-	 * Into the slot at once, while D(I_f) is made here and MigDigest
-	 * travels: that entry names no D(I_f) yet; the JSON record that
-	 * follows it (retire_rest) does.
+	 * Into the slot at once when MigDigest is still to come: written
+	 * while D(I_f) is made here and MigDigest travels, that entry names
+	 * no D(I_f) yet; the JSON record that follows it (retire_rest) does.
+	 * With the destination's digest in the outcome the job ends in this
+	 * turn: the record is queued after D(I_f), whose CPU its thread
+	 * would otherwise take.
 	 */
-	early = queued && o->slot_notes;
+	early = queued && o->slot_notes && wait;
 	if (early)
 		retire_queue(o);
 	/*
