@@ -1608,14 +1608,14 @@ static void arm_retry(struct mig_out *o)
  * COMMITTED: the VM is listed as migrated at once (retire_listing) and
  * its job ends once the digests are compared; the RETIRED record follows.
  * The record is queued (dwq.h), before D(I_f) is made when MigDigest is
- * to come and after it when the outcome carried the destination's
- * digest, into the slot after the presumed IN_DOUBT record when that went
- * there (slot_notes; the JSON record follows with the slot's removal),
- * else as the JSON record; the retry writes the JSON record.  Until it is durable the
- * listing says `recording' (its name cannot be freed or taken back), and
- * a gisad that stops finds the VM in doubt at its next start, asks, and
- * retires it then.  One that cannot be written is retried here with the
- * queries' backoff until it is written or gisad stops.
+ * to come and after it when the outcome carried the destination's digest,
+ * into the slot after the presumed IN_DOUBT record when that went there
+ * (slot_notes; the JSON record follows with the slot's removal), else as
+ * the JSON record; the retry writes the JSON record.  Until it is durable
+ * the listing says `recording' (its name cannot be freed or taken back),
+ * and a gisad that stops finds the VM in doubt at its next start, asks,
+ * and retires it then.  One that cannot be written is retried here with
+ * the queries' backoff until it is written or gisad stops.
  */
 static struct retired *listing(struct mig_out *o)
 {
@@ -1850,12 +1850,12 @@ static void digest_done(struct mig_out *o, const Gisa__V1__MigDigest *dg, const 
 /*
  * COMMITTED: the VM retires.  queued: the RETIRED record is written off
  * the loop (an answer on the link): into the slot, while D(I_f) is made
- * and MigDigest travels (or once D(I_f) is made, the destination's
- * digest in the outcome), or as the JSON record once D(I_f) is in it;
- * otherwise at once (an operator's resolution, answered
- * with the job decided).  The VM is listed as migrated once D(I_f) is
- * made, and the job ends with the digests compared (MigDigest after a
- * tracked switchover), the record durable or not.
+ * and MigDigest travels (or once D(I_f) is made, the destination's digest
+ * in the outcome), or as the JSON record once D(I_f) is in it; otherwise
+ * at once (an operator's resolution, answered with the job decided).  The
+ * VM is listed as migrated once D(I_f) is made, and the job ends with the
+ * digests compared (MigDigest after a tracked switchover), the record
+ * durable or not.
  */
 static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queued)
 {
