@@ -1909,8 +1909,8 @@ static void retire(struct mig_out *o, const Gisa__V1__MigOutcome *oc, bool queue
 	 * A tracked switchover's D(I_f) now, out of the downtime; the
 	 * destination's digest is in the outcome (a small VM, or a query's
 	 * outcome if the destination computed it), else follows in MigDigest
-	 * on this link.  The precopy's
-	 * base is of no more use: its memory serves the frozen VM's image.
+	 * on this link.  The precopy's base is of no more use: its memory
+	 * serves the frozen VM's image.
 	 */
 	o->base = gisa_image_free(o->base);
 	gisa_snap_state_release(&o->base_state);
