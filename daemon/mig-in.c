@@ -6,6 +6,8 @@
  *   BEGIN --MigBegin accepted (record STAGING and slot, queued)--> STAGING
  *   STAGING --MigRound--> ROUND --object: applied (round 0: into the slot,
  *        queued; the STAGING record durable)--> MigRoundAck, STAGING
+ *   STAGING --MigPing (version 3)--> one overwrite in the slot timed,
+ *        queued --> MigPong, STAGING
  *   STAGING --MigSwitchover--> FINAL --object: checks, build, record
  *        COMMITTED, activate--> MigOutcome COMMITTED, CONFIRM
  *   FINAL --a check fails--> MigOutcome DISCARDED
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <zstd.h>
 
 #include <gisa/compat.h>
@@ -103,6 +106,13 @@ struct mig_in {
 	uint64_t fill_ticket;
 	int io_r;                       /* the first that failed, -errno, with io_msg */
 	char io_msg[DWQ_MSG_MAX + 64];
+	/* Version 3: a MigPing, answered once its probe is done (ping_ev) */
+	struct event *ping_ev;
+	bool pinged;                    /* its MigPong is not sent yet */
+	uint32_t ping_round;
+	uint64_t t_ping, ping_probe_ns;
+	int ping_r;                     /* the probe's failure, -errno, with ping_msg */
+	char ping_msg[DWQ_MSG_MAX];
 };
 
 /* ---- bookkeeping --------------------------------------------------------------- */
@@ -342,6 +352,8 @@ static void in_free(struct mig_in *s)
 	}
 	if (s->l)
 		mlink_drop(s->l);
+	if (s->ping_ev)
+		event_free(s->ping_ev);
 	if (s->job)
 		s->job->in = NULL;
 	gisa_image_free(s->img);
@@ -1025,6 +1037,102 @@ static void round_object(struct mig_in *s, uint8_t *buf, size_t len)
 		discard(s, -ENOMEM, false, "out of memory sending MigRoundAck");
 }
 
+/* ---- version 3: the source's prediction measured again --------------------------- */
+
+static void pong(struct mig_in *s)
+{
+	Gisa__V1__MigMessage m = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigPong p = GISA__V1__MIG_PONG__INIT;
+
+	s->pinged = false;
+	p.has_round = p.has_busy_ns = true;
+	p.round = s->ping_round;
+	p.has_durable_ns = s->ping_probe_ns != 0;
+	p.durable_ns = s->ping_probe_ns;
+	m.body_case = GISA__V1__MIG_MESSAGE__BODY_PONG;
+	m.pong = &p;
+	p.busy_ns = gisad_now_ns() - s->t_ping;
+	if (mlink_send(s->l, &m))
+		discard(s, -ENOMEM, false, "out of memory sending MigPong");
+}
+
+static void ping_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct mig_in *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->pinged || s->st != I_STAGING || !s->l)
+		return;
+	if (s->ping_r)
+		discard(s, s->ping_r, false, "timing a durable write in the checkpoint's slot: %s",
+			s->ping_msg);
+	else
+		pong(s);
+}
+
+static void probed(struct gisad *d, struct dwq_job *dj)
+{
+	struct mig_in *s = dj->owner;
+
+	(void)d;
+	s->ping_r = dj->r;
+	s->ping_probe_ns = dj->r ? 0 : ((const struct migrec_job *)dj)->probe_ns;
+	snprintf(s->ping_msg, sizeof(s->ping_msg), "%s", dj->msg);
+	event_active(s->ping_ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * MigPing: the source's switchover prediction missed the budget on the
+ * round trip and the durable write it measured while the connection was
+ * set up, and it measures both again before it spends another round.  The
+ * write in a tracked switchover's downtime is this side's commit into the
+ * slot: the probe times one overwrite there (queued; the answer once it
+ * is done, busy_ns saying how long it held the answer).  Round 0's write
+ * into the slot comes first: the probe goes after its end.
+ */
+static void ping_msg(struct mig_in *s, const Gisa__V1__MigPing *p)
+{
+	char msg[512];
+	int r;
+
+	if (s->pinged || !p->has_round || p->round + 1 != s->round) {
+		if (s->pinged)
+			snprintf(msg, sizeof(msg), "a second MigPing before the MigPong of the first");
+		else
+			snprintf(msg, sizeof(msg), "MigPing for round %u: %s", p->round,
+				 s->round ? "another round was acknowledged last" :
+				 "no round was acknowledged yet");
+		mlink_error(s->l, -EPROTO, "%s", msg);
+		s->l = NULL;
+		discard(s, -EPROTO, false, "the source sent %s", msg);
+		return;
+	}
+	s->t_ping = gisad_now_ns();
+	s->ping_round = p->round;
+	s->ping_probe_ns = 0;
+	s->ping_r = 0;
+	s->pinged = true;
+	if (p->probe && !s->ping_ev) {
+		s->ping_ev = evtimer_new(s->d->base, ping_turn, s);
+		if (s->ping_ev && event_priority_set(s->ping_ev, GISAD_PRIO_MIGRATION)) {
+			event_free(s->ping_ev);
+			s->ping_ev = NULL;
+		}
+	}
+	/* Without its event (out of memory), an answer without the figure. */
+	if (!p->probe || !s->ping_ev) {
+		pong(s);
+		return;
+	}
+	r = filled(s, msg, sizeof(msg));
+	if (r) {
+		discard(s, r, false, "%s", msg);
+		return;
+	}
+	(void)migrec_post(s->d, MIGREC_JOB_PROBE, &s->rec, &s->slot, NULL, 0, s, probed);
+}
+
 /* ---- the final delta and the commit ----------------------------------------------- */
 
 static void switchover_msg(struct mig_in *s, const Gisa__V1__MigSwitchover *sw)
@@ -1675,10 +1783,15 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 			break;
 		return;
 	case I_STAGING:
+		/* The source waits for the MigPong: anything else first breaks the protocol. */
+		if (s->pinged)
+			break;
 		if (b == GISA__V1__MIG_MESSAGE__BODY_ROUND)
 			round_msg(s, m->round);
 		else if (b == GISA__V1__MIG_MESSAGE__BODY_SWITCHOVER)
 			switchover_msg(s, m->switchover);
+		else if (b == GISA__V1__MIG_MESSAGE__BODY_PING && s->l->version >= 3)
+			ping_msg(s, m->ping);
 		else
 			break;
 		return;

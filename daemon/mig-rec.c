@@ -799,11 +799,17 @@ int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *ms
 		       size_t msglen)
 {
 	struct iovec v = { (void *)zero_block, sizeof(zero_block) };
+	uint64_t off = (slot->end + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
 
 	dwq_flush(d);
+	/* An overwrite or nothing: a write past the size would time a growth. */
+	if (off + sizeof(zero_block) > slot->size) {
+		snprintf(msg, msglen, "no room after the slot's end (%llu of %llu bytes)",
+			 (unsigned long long)slot->end, (unsigned long long)slot->size);
+		return -ENOSPC;
+	}
 	/* Past the end of what the slot holds: zeros over zeros. */
-	return slot_overwrite(d, slot->id, (slot->end + MIGREC_STAGE_BLOCK - 1) &
-			      ~(uint64_t)(MIGREC_STAGE_BLOCK - 1), &v, 1, 0, msg, msglen);
+	return slot_overwrite(d, slot->id, off, &v, 1, 0, msg, msglen);
 }
 
 /* An entry's head: magic, length (u32 BE), SHA-256 of the bytes. */
@@ -1028,6 +1034,11 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 		/* The probe times the source's write in the downtime (its estimate). */
 		if (r || j->kind == MIGREC_JOB_STAGE)
 			return r;
+		t0 = gisad_now_ns();
+		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
+		j->probe_ns = gisad_now_ns() - t0;
+		return r;
+	case MIGREC_JOB_PROBE:
 		t0 = gisad_now_ns();
 		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
 		j->probe_ns = gisad_now_ns() - t0;

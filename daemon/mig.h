@@ -322,7 +322,10 @@ int migrec_stage_final(struct gisad *d, const struct migrec_slot *slot, const st
  */
 int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *snap,
 		       size_t len, char *msg, size_t msglen);
-/* Overwrite a block of zeros after the slot's end durably: times the writes above. */
+/*
+ * Overwrite a block of zeros after the slot's end durably: times the writes
+ * above.  -ENOSPC (nothing written) when the slot has no such block.
+ */
 int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
 		       size_t msglen);
 /*
@@ -372,7 +375,8 @@ int migrec_stage_commit(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const ch
  * (INSTALL: img and st encoded as checkpoints/<rec.vm>/current.gsnap,
  * then the slot removed; without img, or if that fails, the slot's state
  * moved there, and j.r is 1 when only the first failed), a destination's
- * spares (SPARE: migrec_post_spare).  done runs on the
+ * spares (SPARE: migrec_post_spare), one overwrite in a slot timed (PROBE:
+ * slot; probe_ns comes back).  done runs on the
  * loop with the result in j.r and j.msg; it only takes the results (no job, link or VM
  * may go in it).  Takes buf.  The ticket, for dwq_wait (0: out of memory,
  * the write was made at once and done has run).
@@ -389,6 +393,7 @@ enum migrec_job_kind {
 	MIGREC_JOB_NOTE,
 	MIGREC_JOB_INSTALL,
 	MIGREC_JOB_SPARE,
+	MIGREC_JOB_PROBE,
 };
 
 struct migrec_job {

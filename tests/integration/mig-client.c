@@ -20,10 +20,11 @@
  * handshake).  --begin NAME goes one step further: after the hello it
  * sends a MigBegin for a VM NAME (a random migration id and UUID, the
  * destination's first profile, no caps), prints the answer (result=ready
- * for MigReady), and then a MigMessage of protocol version 2 (not the
- * agreed one) and prints that answer; --hold MS waits that long before
- * the second message, holding the staging reservation; --estimate BYTES
- * announces round 0's size in it.  `mig-client --fingerprint CERT' prints
+ * for MigReady), and then a MigMessage of the protocol version after the
+ * agreed one (the newest in the hello; --ping: a MigPing for round 0 in
+ * the agreed version instead) and prints that answer; --hold MS waits
+ * that long before the second message, holding the staging reservation;
+ * --estimate BYTES announces round 0's size in it.  `mig-client --fingerprint CERT' prints
  * sha256:HEX.
  *
  * Exit status: 0 when it ran (whatever the answer), 2 on usage or
@@ -187,13 +188,17 @@ static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
 	return send_msg(ssl, &msg);
 }
 
-/* --begin: MigBegin, its answer, then a message of another version. */
+/*
+ * --begin: MigBegin in version (the agreed one), its answer, then a
+ * message of another version, or (ping) a MigPing before any round.
+ */
 static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
-		      const char *estimate)
+		      const char *estimate, uint32_t version, bool ping)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
 	Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
+	Gisa__V1__MigPing p = GISA__V1__MIG_PING__INIT;
 	uint8_t id[16], uuid[16];
 
 	if (RAND_bytes(id, sizeof(id)) != 1 || RAND_bytes(uuid, sizeof(uuid)) != 1)
@@ -210,7 +215,7 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
 		b.estimated_bytes = strtoull(estimate, NULL, 10);
 	}
 	msg.has_version = true;
-	msg.version = 1;
+	msg.version = version;
 	msg.has_migration_id = true;
 	msg.migration_id.data = id;
 	msg.migration_id.len = sizeof(id);
@@ -221,10 +226,17 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
 	fflush(stdout);
 	if (hold_ms > 0)
 		usleep((useconds_t)hold_ms * 1000u);
-	/* Any body will do: the version is refused before it is looked at. */
-	msg.version = 2;
-	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
-	msg.abort = &a;
+	if (ping) {
+		p.has_round = p.has_probe = true;
+		p.probe = true;
+		msg.body_case = GISA__V1__MIG_MESSAGE__BODY_PING;
+		msg.ping = &p;
+	} else {
+		/* Any body will do: the version is refused before it is looked at. */
+		msg.version = version + 1;
+		msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
+		msg.abort = &a;
+	}
 	if (send_msg(ssl, &msg) == 0)
 		read_answer(ssl);
 }
@@ -357,7 +369,7 @@ int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
 	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
-	       O_ESTIMATE };
+	       O_ESTIMATE, O_PING };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -375,6 +387,7 @@ int main(int argc, char **argv)
 		{ "begin", required_argument, NULL, O_BEGIN },
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "estimate", required_argument, NULL, O_ESTIMATE },
+		{ "ping", no_argument, NULL, O_PING },
 		{ "delay", required_argument, NULL, O_DELAY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "fingerprint", required_argument, NULL, O_FP },
@@ -382,7 +395,7 @@ int main(int argc, char **argv)
 	};
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *allow = "host-a", *plain = NULL, *begin = NULL, *estimate = NULL;
-	bool no_cert = false, silent = false, garbage = false;
+	bool no_cert = false, silent = false, garbage = false, ping = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
 	struct gisa_tls_ctx *ctx = NULL;
@@ -438,6 +451,9 @@ int main(int argc, char **argv)
 			break;
 		case O_ESTIMATE:
 			estimate = optarg;
+			break;
+		case O_PING:
+			ping = true;
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);
@@ -500,7 +516,7 @@ int main(int argc, char **argv)
 		uint32_t profile = 0;
 
 		if (read_one(ssl, &profile) == 0)
-			run_begin(ssl, begin, profile, hold_ms, estimate);
+			run_begin(ssl, begin, profile, hold_ms, estimate, vmax, ping);
 	} else if (r == 0) {
 		read_answer(ssl);
 	}

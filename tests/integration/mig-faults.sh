@@ -55,6 +55,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/gisad-fx.XXXXXX")
 C=$T/certs
 GROUP=$(id -gn)
 declare -A PORT=([a]=0 [b]=0)
+declare -A EXTRA=([a]= [b]=)    # more gisad.conf lines
 PXLOG=/dev/null
 PXN=0
 CASE='set-up'
@@ -122,7 +123,23 @@ tls_allow = host-a
 handshake_timeout_ms = $STALL_MS
 idle_timeout_ms = $STALL_MS
 migration_stall_timeout_ms = $STALL_MS
+${EXTRA[$1]}
 CONF
+}
+
+# reload_d X: gisad X reads its gisad.conf again (SIGHUP).
+reload_d() {
+	local n
+
+	n=$(grep -c 'SIGHUP: configuration reloaded' "$T/$1/gisad.log" || true)
+	conf "$1"
+	kill -HUP "$(cat "$T/$1/pid")"
+	for _ in $(seq 1 200); do
+		[ "$(grep -c 'SIGHUP: configuration reloaded' "$T/$1/gisad.log" || true)" -gt "$n" ] &&
+			return 0
+		sleep 0.02
+	done
+	fail "gisad $1 did not reload its configuration"
 }
 
 up() {
@@ -734,6 +751,56 @@ forget c0001
 proxy_stop
 say "2 rounds: round 1 of $(jv "$JOBJ" migration.round_bytes.1) bytes carried the" \
 	"interruptions taken in precopy"
+healthy
+
+# A stalled start: B's hello and then its ack of round 0 are each held
+# 300 ms, so both round trips A measured before its first decision are
+# about 300 ms, and its prediction misses a 50 ms downtime budget on the
+# round trip alone (the delta itself is a few bytes).  Protocol version 3:
+# before it spends a round on that, A measures the round trip and B's
+# durable write again on the idle link (MigPing, MigPong) and switches
+# over after round 0.  B pinned to version 2 (no MigPing): a second round
+# is spent, after which the quick round trip lets A switch over.
+R_HELLO_DOWN=$(rec "$T/map" down hello)
+[ -n "$R_HELLO_DOWN" ] || fail "the clean trace has no hello from B"
+# stalled_start VM ROUNDS: that migration ran ROUNDS precopy rounds.
+stalled_start() {
+	local pings
+
+	new_vm "$1"
+	pings=$(grep -c "measured again on the idle link" "$T/a/gisad.log" || true)
+	proxy_start "pause:down:r$R_HELLO_DOWN"
+	migrate "$1" --downtime 50 --max-rounds 4
+	pause_wait 1
+	sleep 0.3
+	proxy_ctl "pause:down:r$R_ACK0"
+	pause_wait 2
+	sleep 0.3
+	proxy_ctl go
+	check_end "$1" "$DG" "$JOB"
+	[ "$OUTCOME" = committed ] || fail "the stalled start did not commit"
+	[ "$(jv "$JOBJ" migration.rounds)" = "$2" ] ||
+		fail "$(jv "$JOBJ" migration.rounds) rounds after a stalled start, expected $2"
+	PINGS=$(($(grep -c "measured again on the idle link" "$T/a/gisad.log" || true) - pings))
+	forget "$1"
+	proxy_stop
+}
+
+CASE='stalled start, version 3'
+stalled_start c0002 1
+[ "$PINGS" = 1 ] || fail "A measured again $PINGS times, expected once"
+grep -q "predicted downtime missed the budget (50 ms) on a round trip of [0-9.]* ms and a \
+durable write of [0-9.]* ms; measured again on the idle link: [0-9.]* and [0-9.]* ms" \
+	"$T/a/gisad.log" || fail "A logged no figures of its second measurement"
+CASE='stalled start, version 2'
+EXTRA[b]="migration_max_version = 2"
+reload_d b
+stalled_start c0003 2
+[ "$PINGS" = 0 ] || fail "A sent MigPing to a destination speaking version 2"
+EXTRA[b]=
+reload_d b
+say "stalled start: version 3 measured again and switched over after round 0; version 2 spent" \
+	"a second round"
 healthy
 
 # ---- 1. cuts at seeded points ---------------------------------------------------------------

@@ -107,7 +107,7 @@ expect_field "$out" handshake ok
 expect_field "$out" result hello
 expect_field "$out" version 1
 expect_field "$out" hello.min 1
-expect_field "$out" hello.max 2
+expect_field "$out" hello.max 3
 expect_field "$out" hello.role 2
 expect_field "$out" hello.profiles 1
 expect_field "$out" hello.caps 1
@@ -167,15 +167,15 @@ serving "a handshake timeout"
 
 # ---- the hello ---------------------------------------------------------------------
 
-out=$(as host-b --hello-min 3 --hello-max 4)
+out=$(as host-b --hello-min 4 --hello-max 5)
 expect_field "$out" result error
 expect_field "$out" error.code -93
-expect_field "$out" error.message "source speaks 3..4, this gisad speaks 1..2"
-log_has "source speaks 3\.\.4, this gisad speaks 1\.\.2: answered MigError -93 and closing"
-# Version 2, the newest both speak.
-out=$(as host-b --hello-min 1 --hello-max 3)
+expect_field "$out" error.message "source speaks 4..5, this gisad speaks 1..3"
+log_has "source speaks 4\.\.5, this gisad speaks 1\.\.3: answered MigError -93 and closing"
+# Version 3, the newest both speak.
+out=$(as host-b --hello-min 1 --hello-max 4)
 expect_field "$out" result hello
-expect_field "$out" version 2
+expect_field "$out" version 3
 
 out=$(as host-b --garbage)
 expect_field "$out" result error
@@ -203,6 +203,17 @@ protocol version 2"
 out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still reserved: $out"
 ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
 serving "a refused message after MigBegin"
+
+# Version 3: a MigPing before any round was acknowledged (the source has no
+# prediction to check yet) is refused the same way.
+out=$(as host-b --hello-max 3 --begin early --ping)
+grep -qx 'ready.vm_name=early' <<<"$out" || fail "no MigReady for \`early': $out"
+grep -qx 'error.code=-71' <<<"$(tail -n +4 <<<"$out")" || fail "no MigError -71 after: $out"
+log_has "job [0-9]*: migrate-in of VM \`early' failed: the source sent MigPing for round 0: no \
+round was acknowledged yet"
+out=$(ctl vm-create early profile=1 2>&1) || fail "the name \`early' is still reserved: $out"
+ctl vm-destroy early >/dev/null || fail "vm-destroy early"
+serving "a MigPing before round 0's acknowledgement"
 
 # A MigBegin announcing a round 0 larger than any object may be (the
 # destination reserves its slot for the size announced) is refused before

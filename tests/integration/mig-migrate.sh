@@ -211,7 +211,7 @@ early=$(grep -c "arrived from .* and is active: digest [0-9a-f]\{64\}$" "$T/b/lo
 conf b migration_max_version=1
 reload b
 migrate_random 7 newest 3 rvm7
-grep -q "speaks 1\.\.2, purpose MIGRATE; version 1$" "$T/b/log" ||
+grep -q "speaks 1\.\.3, purpose MIGRATE; version 1$" "$T/b/log" ||
 	fail "the destination pinned to version 1 did not agree on it"
 conf b
 reload b

@@ -1343,10 +1343,10 @@ static void msg_frame_carries_migmessage(void **state)
 	back = gisa__v1__mig_message__unpack(NULL, l.f[0].len, l.f[0].payload);
 	assert_non_null(back);
 	assert_true(back->has_version);
-	assert_int_equal(back->version, 2);
+	assert_int_equal(back->version, GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_VERSION);
 	assert_int_equal(back->body_case, GISA__V1__MIG_MESSAGE__BODY_HELLO);
 	assert_int_equal(back->hello->min_version, 1);
-	assert_int_equal(back->hello->max_version, 2);
+	assert_int_equal(back->hello->max_version, GISA__V1__MIG_PROTOCOL__MIG_PROTOCOL_VERSION);
 	assert_int_equal(back->hello->role, GISA__V1__MIG_ROLE__MIG_ROLE_DESTINATION);
 	assert_int_equal(back->hello->host_caps->n_profiles, 2);
 	assert_int_equal(back->hello->host_caps->profiles[1], 1);
