@@ -1130,6 +1130,11 @@ static void ping_msg(struct mig_in *s, const Gisa__V1__MigPing *p)
 		discard(s, r, false, "%s", msg);
 		return;
 	}
+	/* No whole block of room after the end: nothing to time without growing the slot. */
+	if (!migrec_stage_probe_fits(&s->slot)) {
+		pong(s);
+		return;
+	}
 	(void)migrec_post(s->d, MIGREC_JOB_PROBE, &s->rec, &s->slot, NULL, 0, s, probed);
 }
 

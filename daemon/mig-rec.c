@@ -795,15 +795,26 @@ int migrec_stage_fill(struct gisad *d, const uint8_t id[MIG_ID_SIZE], const uint
 	return r;
 }
 
+/* Where the probe writes: the first whole block after the slot's end. */
+static uint64_t probe_at(const struct migrec_slot *slot)
+{
+	return (slot->end + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+}
+
+bool migrec_stage_probe_fits(const struct migrec_slot *slot)
+{
+	return probe_at(slot) + sizeof(zero_block) <= slot->size;
+}
+
 int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
 		       size_t msglen)
 {
 	struct iovec v = { (void *)zero_block, sizeof(zero_block) };
-	uint64_t off = (slot->end + MIGREC_STAGE_BLOCK - 1) & ~(uint64_t)(MIGREC_STAGE_BLOCK - 1);
+	uint64_t off = probe_at(slot);
 
 	dwq_flush(d);
 	/* An overwrite or nothing: a write past the size would time a growth. */
-	if (off + sizeof(zero_block) > slot->size) {
+	if (!migrec_stage_probe_fits(slot)) {
 		snprintf(msg, msglen, "no room after the slot's end (%llu of %llu bytes)",
 			 (unsigned long long)slot->end, (unsigned long long)slot->size);
 		return -ENOSPC;

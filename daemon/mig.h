@@ -328,6 +328,8 @@ int migrec_stage_write(struct gisad *d, const struct migrec *r, const uint8_t *s
  */
 int migrec_stage_probe(struct gisad *d, const struct migrec_slot *slot, char *msg,
 		       size_t msglen);
+/* Whether the slot has such a block (within its size). */
+bool migrec_stage_probe_fits(const struct migrec_slot *slot);
 /*
  * Append the record r to a source's slot, after what is complete from
  * slot->end on (a final delta and its record queued before it may have
