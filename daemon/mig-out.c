@@ -1026,6 +1026,21 @@ static uint64_t predict(const struct mig_out *o, uint64_t import_ns, uint64_t es
 	return *fixed_ns + make_ns + apply_ns + wire;
 }
 
+/*
+ * A round trip sample: elapsed since a message went out, less what the
+ * peer says it spent before answering.  The smallest is the estimate.
+ * Returns the sample.
+ */
+static uint64_t rtt_sample(struct mig_out *o, uint64_t elapsed, uint64_t peer_busy)
+{
+	uint64_t rtt = elapsed > peer_busy ? elapsed - peer_busy : 0;
+
+	if (rtt && rtt < o->rtt_min)
+		o->rtt_min = rtt;
+	o->ms->rtt_ns = o->rtt_min;
+	return rtt;
+}
+
 /* The prediction fell by less than a tenth since the last round's. */
 static bool stalled(const struct mig_out *o, uint64_t predicted)
 {
@@ -1061,7 +1076,7 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 {
 	struct vmrec *rec = out_vm(o);
 	struct gisa_image *img = NULL;
-	uint64_t now = gisad_now_ns(), estimate = 0, predicted, rtt, t_image, fixed, make_ns = 0;
+	uint64_t now = gisad_now_ns(), estimate = 0, predicted, t_image, fixed, make_ns = 0;
 	uint64_t import_ns = peer_ns(a->import_ns);
 	uint8_t *tracked = NULL;
 	size_t tracked_len = 0;
@@ -1105,11 +1120,7 @@ static void round_ack(struct mig_out *o, const Gisa__V1__MigRoundAck *a)
 	o->ms->rounds = o->round + 1;
 	o->last_round_ns = now - o->t_round;
 	/* A round trip: from the object's last byte out, not its first (that is the wire). */
-	rtt = now - (o->t_round_out ? o->t_round_out : o->t_round);
-	rtt = rtt > peer_ns(a->import_ns) ? rtt - peer_ns(a->import_ns) : 0;
-	if (o->round == 0 || (rtt && rtt < o->rtt_min))
-		o->rtt_min = rtt && rtt < o->rtt_min ? rtt : o->rtt_min;
-	o->ms->rtt_ns = o->rtt_min;
+	(void)rtt_sample(o, now - (o->t_round_out ? o->t_round_out : o->t_round), import_ns);
 	if (!rec) {
 		resume(o, -ENOENT, "VM `%s' is gone", o->vm);
 		return;
@@ -1209,8 +1220,8 @@ static bool recheck(struct mig_out *o, uint64_t predicted, uint64_t fixed)
 
 static void pong(struct mig_out *o, const Gisa__V1__MigPong *p)
 {
-	uint64_t rtt = gisad_now_ns() - o->t_ping, busy = peer_ns(p->busy_ns), before, predicted;
-	uint64_t fixed, durable = o->durable_ns;
+	uint64_t elapsed = gisad_now_ns() - o->t_ping, before = o->rtt_min, rtt, predicted, fixed;
+	uint64_t durable = o->durable_ns;
 
 	if (!p->has_round || p->round != o->round) {
 		mlink_error(o->l, -EPROTO, "MigPong for round %u, MigPing named round %u", p->round,
@@ -1221,11 +1232,7 @@ static void pong(struct mig_out *o, const Gisa__V1__MigPong *p)
 		return;
 	}
 	o->pinging = false;
-	before = o->rtt_min;
-	rtt = rtt > busy ? rtt - busy : 0;
-	if (rtt && rtt < o->rtt_min)
-		o->rtt_min = rtt;
-	o->ms->rtt_ns = o->rtt_min;
+	rtt = rtt_sample(o, elapsed, peer_ns(p->busy_ns));
 	if (p->has_durable_ns && p->durable_ns)
 		o->durable_ns = peer_ns(p->durable_ns);
 	predicted = predict(o, o->ping_import_ns, o->ping_estimate, o->ping_make_ns, o->live_ns,
