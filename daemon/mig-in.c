@@ -54,6 +54,16 @@ enum in_state {
 	I_DONE,
 };
 
+/* For errors: what the destination was doing. */
+static const char *const in_state_names[] = {
+	[I_BEGIN] = "waiting for MigBegin",
+	[I_STAGING] = "staging",
+	[I_ROUND] = "receiving a round",
+	[I_FINAL] = "receiving the final delta",
+	[I_CONFIRM] = "committed, waiting for MigConfirm",
+	[I_DONE] = "done",
+};
+
 struct mig_in {
 	struct mig_in *next;
 	struct gisad *d;
@@ -109,6 +119,7 @@ struct mig_in {
 	/* Version 3: a MigPing, answered once its probe is done (ping_ev) */
 	struct event *ping_ev;
 	bool pinged;                    /* its MigPong is not sent yet */
+	bool ping_seen;                 /* one per migration */
 	uint32_t ping_round;
 	uint64_t t_ping, ping_probe_ns;
 	int ping_r;                     /* the probe's failure, -errno, with ping_msg */
@@ -1083,6 +1094,25 @@ static void probed(struct gisad *d, struct dwq_job *dj)
 }
 
 /*
+ * The source broke the protocol while staging: MigError -EPROTO saying
+ * what it sent (and why that is refused), and the staging discarded.
+ */
+static void refuse(struct mig_in *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void refuse(struct mig_in *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mlink_error(s->l, -EPROTO, "%s", msg);
+	s->l = NULL;
+	discard(s, -EPROTO, false, "the source sent %s", msg);
+}
+
+/*
  * MigPing: the source's switchover prediction missed the budget on the
  * round trip and the durable write it measured while the connection was
  * set up, and it measures both again before it spends another round.  The
@@ -1096,18 +1126,17 @@ static void ping_msg(struct mig_in *s, const Gisa__V1__MigPing *p)
 	char msg[512];
 	int r;
 
-	if (s->pinged || !p->has_round || p->round + 1 != s->round) {
-		if (s->pinged)
-			snprintf(msg, sizeof(msg), "a second MigPing before the MigPong of the first");
-		else
-			snprintf(msg, sizeof(msg), "MigPing for round %u: %s", p->round,
-				 s->round ? "another round was acknowledged last" :
-				 "no round was acknowledged yet");
-		mlink_error(s->l, -EPROTO, "%s", msg);
-		s->l = NULL;
-		discard(s, -EPROTO, false, "the source sent %s", msg);
+	if (s->ping_seen) {
+		refuse(s, "a second MigPing (round %u): one per migration", p->round);
 		return;
 	}
+	if (!p->has_round || p->round + 1 != s->round) {
+		refuse(s, "MigPing for round %u: %s", p->round,
+		       s->round ? "another round was acknowledged last" :
+		       "no round was acknowledged yet");
+		return;
+	}
+	s->ping_seen = true;
 	s->t_ping = gisad_now_ns();
 	s->ping_round = p->round;
 	s->ping_probe_ns = 0;
@@ -1789,8 +1818,11 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 		return;
 	case I_STAGING:
 		/* The source waits for the MigPong: anything else first breaks the protocol. */
-		if (s->pinged)
-			break;
+		if (s->pinged) {
+			refuse(s, "%s (field %d) before the MigPong of round %u",
+			       mig_body_name(b), (int)b, s->ping_round);
+			return;
+		}
 		if (b == GISA__V1__MIG_MESSAGE__BODY_ROUND)
 			round_msg(s, m->round);
 		else if (b == GISA__V1__MIG_MESSAGE__BODY_SWITCHOVER)
@@ -1809,13 +1841,14 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)
 		break;
 	}
 	if (s->st == I_CONFIRM) {
-		mlink_error(l, -EPROTO, "message (field %d) unexpected after the commit", (int)b);
+		mlink_error(l, -EPROTO, "%s (field %d) unexpected after the commit",
+			    mig_body_name(b), (int)b);
 		s->l = NULL;
 		finish(s, 0, NULL);
 		return;
 	}
-	discard(s, -EPROTO, false, "message (field %d) unexpected in state %d", (int)b,
-		(int)s->st);
+	discard(s, -EPROTO, false, "%s (field %d) unexpected while %s", mig_body_name(b), (int)b,
+		in_state_names[s->st]);
 }
 
 static void on_object(struct mlink *l, uint8_t *buf, size_t len)
@@ -1828,7 +1861,7 @@ static void on_object(struct mlink *l, uint8_t *buf, size_t len)
 		final_object(s, buf, len);
 	} else {
 		free(buf);
-		discard(s, -EPROTO, false, "an object in state %d", (int)s->st);
+		discard(s, -EPROTO, false, "an object while %s", in_state_names[s->st]);
 	}
 }
 

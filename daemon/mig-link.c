@@ -67,6 +67,19 @@ int mig_sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE])
 	       0 : -ENOMEM;
 }
 
+const char *mig_body_name(int body)
+{
+	const ProtobufCFieldDescriptor *f =
+		body > 0 ? protobuf_c_message_descriptor_get_field(
+				   &gisa__v1__mig_message__descriptor, (unsigned)body) : NULL;
+	const ProtobufCMessageDescriptor *m;
+
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || !f->descriptor)
+		return "unknown";
+	m = f->descriptor;
+	return m->short_name;
+}
+
 bool mig_digest_unknown(const uint8_t d[MIG_DIGEST_SIZE])
 {
 	static const uint8_t zeros[MIG_DIGEST_SIZE];
@@ -594,13 +607,14 @@ static void handle_msg(struct mlink *l, const struct gisa_frame *f)
 		link_refuse(l, -EPROTO, "a MigMessage without a body");
 	} else if (l->version && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
 		   (!m->has_version || m->version != l->version)) {
-		link_refuse(l, -EPROTO, "message (field %d) of protocol version %u: version %u "
-			    "was agreed", (int)m->body_case, m->version, l->version);
+		link_refuse(l, -EPROTO, "%s (field %d) of protocol version %u: version %u "
+			    "was agreed", mig_body_name(m->body_case), (int)m->body_case,
+			    m->version, l->version);
 	} else if (l->has_id && m->body_case != GISA__V1__MIG_MESSAGE__BODY_ERROR &&
 		   (!m->has_migration_id || m->migration_id.len != MIG_ID_SIZE ||
 		    memcmp(m->migration_id.data, l->id, MIG_ID_SIZE))) {
-		link_refuse(l, -EPROTO, "message (field %d) for another migration than this "
-			    "connection's", (int)m->body_case);
+		link_refuse(l, -EPROTO, "%s (field %d) for another migration than this "
+			    "connection's", mig_body_name(m->body_case), (int)m->body_case);
 	} else if (l->ops && l->ops->msg) {
 		l->ops->msg(l, m);
 	}

@@ -211,7 +211,7 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *msg)
 
 	if (msg->body_case != GISA__V1__MIG_MESSAGE__BODY_HELLO) {
 		mlink_error(l, -EPROTO, "expected MigHello (field 16) as the first message, got "
-			    "field %d in state HELLO", (int)msg->body_case);
+			    "%s (field %d)", mig_body_name(msg->body_case), (int)msg->body_case);
 		return;
 	}
 	h = msg->hello;

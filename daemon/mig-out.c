@@ -81,6 +81,22 @@ enum out_state {
 	O_DONE,
 };
 
+/* For errors: what the source was doing. */
+static const char *const out_state_names[] = {
+	[O_CONNECT] = "connecting",
+	[O_HELLO] = "waiting for MigHello",
+	[O_READY] = "waiting for MigReady",
+	[O_PRECOPY] = "in precopy",
+	[O_SWITCH] = "switching over",
+	[O_OUTCOME] = "waiting for the outcome",
+	[O_DOUBT] = "in doubt",
+	[O_QUERY] = "asking for the outcome",
+	[O_RETIRING] = "retiring",
+	[O_DIGEST] = "waiting for MigDigest",
+	[O_FETCH] = "fetching",
+	[O_DONE] = "done",
+};
+
 struct mig_out {
 	struct mig_out *next;
 	struct gisad *d;
@@ -2280,16 +2296,18 @@ static void peer_error(struct mig_out *o, const Gisa__V1__MigMessage *m)
 
 static void unexpected(struct mig_out *o, const Gisa__V1__MigMessage *m)
 {
-	mlink_error(o->l, -EPROTO, "message (field %d) unexpected in the source's state %d",
-		    (int)m->body_case, (int)o->st);
+	const char *name = mig_body_name(m->body_case);
+
+	mlink_error(o->l, -EPROTO, "%s (field %d) unexpected while the source is %s", name,
+		    (int)m->body_case, out_state_names[o->st]);
 	o->l = NULL;
 	if (o->st == O_OUTCOME)
 		doubt(o, "an unexpected message");
 	else if (o->st == O_QUERY)
 		schedule_query(o);
 	else
-		give_up(o, -EPROTO, "%s sent message (field %d) in state %d", o->uri,
-		       (int)m->body_case, (int)o->st);
+		give_up(o, -EPROTO, "%s sent %s (field %d) while the source was %s", o->uri, name,
+			(int)m->body_case, out_state_names[o->st]);
 }
 
 static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *m)

@@ -204,6 +204,12 @@ int mig_sha256(const uint8_t *p, size_t len, uint8_t out[MIG_DIGEST_SIZE]);
  * activation's digests are compared.
  */
 bool mig_digest_unknown(const uint8_t d[MIG_DIGEST_SIZE]);
+/*
+ * A MigMessage body's message type ("MigPing") from its field number
+ * (body_case), through the message's descriptor: for errors and logs,
+ * beside the number.  "unknown" for a field the proto does not have.
+ */
+const char *mig_body_name(int body);
 /* Lower-case hex of n bytes into out (2n + 1). */
 void mig_hex(const uint8_t *p, size_t n, char *out);
 /* "tls://HOST:PORT" or "tls://HOST:PORT/NAME" (name NULL: no NAME allowed). */

@@ -24,8 +24,20 @@
  * agreed one (the newest in the hello; --ping: a MigPing for round 0 in
  * the agreed version instead) and prints that answer; --hold MS waits
  * that long before the second message, holding the staging reservation;
- * --estimate BYTES announces round 0's size in it.  `mig-client --fingerprint CERT' prints
- * sha256:HEX.
+ * --estimate BYTES announces round 0's size in it.
+ *
+ * --round0 FILE: after MigReady, round 0 instead (MigBegin names the
+ * file's profile, caps and UUID and announces its size): a MigRound of the
+ * snapshot file FILE with its state digest and chain, the file in CHUNK
+ * frames, and the answer printed (result=ack, ack.round=, ack.live=).
+ * Then --then ACTION, each answer printed:
+ *   ping         MigPing {round 0, probe}        (result=pong, pong.round=,
+ *                                                  pong.durable=0|1)
+ *   ping-ping    a MigPing, and a second one before the MigPong
+ *   ping-round   a MigPing, and a MigRound before the MigPong
+ *   pong-ping    a MigPing, its MigPong, and a second MigPing
+ *
+ * `mig-client --fingerprint CERT' prints sha256:HEX.
  *
  * Exit status: 0 when it ran (whatever the answer), 2 on usage or
  * set-up errors.
@@ -50,6 +62,7 @@
 #include <openssl/x509.h>
 
 #include <gisa/frame.h>
+#include <gisa/snapshot.h>
 #include <gisa/tls.h>
 
 #include "migration.pb-c.h"
@@ -139,29 +152,69 @@ static void print_tls(const char *what, const struct gisa_tls_error *err)
 static int read_one(SSL *ssl, uint32_t *profile);
 static void read_answer(SSL *ssl);
 
-/* One MigMessage in a MSG frame. */
-static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
-{
-	struct gisa_tls_error err;
-	struct gisa_fbuf fb = { 0 };
-	uint8_t payload[1024];
-	size_t len, off = 0, n;
-	int r = 0;
+/* The body of the last message read_one printed (0: none). */
+static int last_body;
 
-	len = gisa__v1__mig_message__get_packed_size(msg);
+/* Append a message's frame to fb. */
+static void put_msg(struct gisa_fbuf *fb, Gisa__V1__MigMessage *msg)
+{
+	uint8_t payload[1024];
+	size_t len = gisa__v1__mig_message__get_packed_size(msg);
+
 	if (len > sizeof(payload))
 		die("message too large");
 	gisa__v1__mig_message__pack(msg, payload);
-	if (gisa_fbuf_put(&fb, GISA_FRAME_MSG, payload, len))
+	if (gisa_fbuf_put(fb, GISA_FRAME_MSG, payload, len))
 		die("framing a message");
-	while (off < fb.len && r == 0) {
-		r = gisa_tls_write(ssl, fb.data + off, fb.len - off, &n, &err);
+}
+
+/* Write fb whole, then empty it; nonzero (printed) when the peer refused. */
+static int send_fbuf(SSL *ssl, struct gisa_fbuf *fb)
+{
+	struct gisa_tls_error err;
+	size_t off = 0, n;
+	int r = 0;
+
+	while (off < fb->len && r == 0) {
+		r = gisa_tls_write(ssl, fb->data + off, fb->len - off, &n, &err);
 		off += r == 0 ? n : 0;
 	}
 	if (r)
 		print_tls("refused", &err);
-	gisa_fbuf_release(&fb);
+	gisa_fbuf_release(fb);
 	return r;
+}
+
+/*
+ * A message, then (obj_len > 0) the object it announces on stream 1, or
+ * (then) a second message: in one write, so that the daemon reads them
+ * together.
+ */
+static int send_msgs(SSL *ssl, Gisa__V1__MigMessage *msg, const uint8_t *obj, size_t obj_len,
+		     Gisa__V1__MigMessage *then)
+{
+	struct gisa_fbuf fb = { 0 };
+	struct gisa_chunker *c = NULL;
+	int r;
+
+	put_msg(&fb, msg);
+	if (obj_len) {
+		if (gisa_chunker_new(1, obj, obj_len, 0, &c))
+			die("chunker");
+		while ((r = gisa_fbuf_put_next(&fb, c)) == 1)
+			;
+		if (r < 0)
+			die("framing the object");
+		gisa_chunker_free(c);
+	}
+	if (then)
+		put_msg(&fb, then);
+	return send_fbuf(ssl, &fb);
+}
+
+static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
+{
+	return send_msgs(ssl, msg, NULL, 0, NULL);
 }
 
 static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
@@ -188,18 +241,119 @@ static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
 	return send_msg(ssl, &msg);
 }
 
+/* A whole file (malloc'd), 1 byte to 64 MiB. */
+static uint8_t *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) <= 0 || n > (64L << 20) ||
+	    fseek(f, 0, SEEK_SET))
+		die("%s: not a file of 1 byte to 64 MiB", path);
+	buf = malloc((size_t)n);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		die("%s: cannot read it", path);
+	fclose(f);
+	*ret_len = (size_t)n;
+	return buf;
+}
+
+/*
+ * --round0: round 0 (the snapshot file snap, its state digest), its
+ * acknowledgement, then the --then action (see the top of this file).
+ */
+static void run_round0(SSL *ssl, const uint8_t id[16], uint32_t version, const uint8_t *snap,
+		       size_t len, const uint8_t digest[32], const char *then)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigRound rd = GISA__V1__MIG_ROUND__INIT;
+	Gisa__V1__MigPing p = GISA__V1__MIG_PING__INIT;
+	Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
+	uint8_t chain[32];
+
+	if (gisa_frame_chain_init(id, chain) || gisa_frame_chain_next(chain, 0, digest, chain))
+		die("the digest chain");
+	rd.has_round = rd.has_kind = rd.has_stream = rd.has_object_bytes = true;
+	rd.round = 0;
+	rd.kind = GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_FULL;
+	rd.stream = 1;
+	rd.object_bytes = len;
+	rd.has_state_digest = rd.has_chain = true;
+	rd.state_digest.data = (uint8_t *)digest;
+	rd.state_digest.len = 32;
+	rd.chain.data = chain;
+	rd.chain.len = sizeof(chain);
+	msg.has_version = true;
+	msg.version = version;
+	msg.has_migration_id = true;
+	msg.migration_id.data = (uint8_t *)id;
+	msg.migration_id.len = 16;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND;
+	msg.round = &rd;
+	if (send_msgs(ssl, &msg, snap, len, NULL) || read_one(ssl, NULL) ||
+	    last_body != GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK || !then)
+		return;
+	fflush(stdout);
+	p.has_round = p.has_probe = true;
+	p.round = 0;
+	p.probe = true;
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_PING;
+	msg.ping = &p;
+	if (!strcmp(then, "ping-ping") || !strcmp(then, "ping-round")) {
+		/* Before the MigPong: written with the ping, read with it. */
+		Gisa__V1__MigMessage second = msg;
+
+		if (!strcmp(then, "ping-round")) {
+			rd.round = 1;
+			rd.kind = GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA;
+			rd.stream = 2;
+			rd.object_bytes = 1;
+			second.body_case = GISA__V1__MIG_MESSAGE__BODY_ROUND;
+			second.round = &rd;
+		}
+		if (send_msgs(ssl, &msg, NULL, 0, &second) == 0)
+			read_answer(ssl);
+		return;
+	}
+	if (send_msg(ssl, &msg))
+		return;
+	if (read_one(ssl, NULL) || last_body != GISA__V1__MIG_MESSAGE__BODY_PONG)
+		return;
+	fflush(stdout);
+	if (!strcmp(then, "pong-ping")) {
+		if (send_msg(ssl, &msg) == 0)
+			read_answer(ssl);
+		return;
+	}
+	/* ping: done; the destination discards on the abort. */
+	a.has_error = true;
+	a.error = -ECANCELED;
+	a.message = (char *)"mig-client is done";
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_ABORT;
+	msg.abort = &a;
+	(void)send_msg(ssl, &msg);
+}
+
 /*
  * --begin: MigBegin in version (the agreed one), its answer, then a
- * message of another version, or (ping) a MigPing before any round.
+ * message of another version, or (ping) a MigPing before any round, or
+ * (round0) round 0 of that snapshot file.
  */
 static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
-		      const char *estimate, uint32_t version, bool ping)
+		      const char *estimate, uint32_t version, bool ping, const char *round0,
+		      const char *then)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigBegin b = GISA__V1__MIG_BEGIN__INIT;
 	Gisa__V1__MigAbort a = GISA__V1__MIG_ABORT__INIT;
 	Gisa__V1__MigPing p = GISA__V1__MIG_PING__INIT;
-	uint8_t id[16], uuid[16];
+	struct gisa_snap_info info = { 0 };
+	struct gisa_snap_error serr;
+	uint8_t id[16], uuid[16], *snap = NULL;
+	size_t snap_len = 0;
 
 	if (RAND_bytes(id, sizeof(id)) != 1 || RAND_bytes(uuid, sizeof(uuid)) != 1)
 		die("RAND_bytes");
@@ -214,6 +368,17 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
 		b.has_estimated_bytes = true;
 		b.estimated_bytes = strtoull(estimate, NULL, 10);
 	}
+	if (round0) {
+		snap = slurp(round0, &snap_len);
+		if (gisa_snap_info(snap, snap_len, &info, &serr))
+			die("%s: %s", round0, serr.msg);
+		b.target_profile = (uint32_t)info.profile;
+		b.target_caps = info.caps;
+		if (info.has_uuid)
+			memcpy(uuid, info.vm_uuid, sizeof(uuid));
+		b.has_estimated_bytes = true;
+		b.estimated_bytes = snap_len;
+	}
 	msg.has_version = true;
 	msg.version = version;
 	msg.has_migration_id = true;
@@ -221,11 +386,19 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
 	msg.migration_id.len = sizeof(id);
 	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_BEGIN;
 	msg.begin = &b;
-	if (send_msg(ssl, &msg) || read_one(ssl, NULL))
+	if (send_msg(ssl, &msg) || read_one(ssl, NULL)) {
+		free(snap);
 		return;
+	}
 	fflush(stdout);
 	if (hold_ms > 0)
 		usleep((useconds_t)hold_ms * 1000u);
+	if (snap) {
+		if (last_body == GISA__V1__MIG_MESSAGE__BODY_READY)
+			run_round0(ssl, id, version, snap, snap_len, info.digest, then);
+		free(snap);
+		return;
+	}
 	if (ping) {
 		p.has_round = p.has_probe = true;
 		p.probe = true;
@@ -280,6 +453,12 @@ static void print_message(const Gisa__V1__MigMessage *m)
 		       m->error->message ? m->error->message : "");
 	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_READY) {
 		printf("result=ready\nready.vm_name=%s\n", m->ready->vm_name ? m->ready->vm_name : "");
+	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK) {
+		printf("result=ack\nack.round=%u\nack.live=%d\n", m->round_ack->round,
+		       m->round_ack->has_live && m->round_ack->live);
+	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_PONG) {
+		printf("result=pong\npong.round=%u\npong.durable=%d\n", m->pong->round,
+		       m->pong->has_durable_ns && m->pong->durable_ns > 0);
 	} else {
 		printf("result=other\nbody=%d\n", (int)m->body_case);
 	}
@@ -333,6 +512,7 @@ static int read_one(SSL *ssl, uint32_t *profile)
 					goto out;
 				}
 				print_message(m);
+				last_body = (int)m->body_case;
 				if (profile && m->body_case == GISA__V1__MIG_MESSAGE__BODY_HELLO &&
 				    m->hello->host_caps && m->hello->host_caps->n_profiles)
 					*profile = m->hello->host_caps->profiles[0];
@@ -369,7 +549,7 @@ int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
 	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
-	       O_ESTIMATE, O_PING };
+	       O_ESTIMATE, O_PING, O_ROUND0, O_THEN };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -388,6 +568,8 @@ int main(int argc, char **argv)
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "estimate", required_argument, NULL, O_ESTIMATE },
 		{ "ping", no_argument, NULL, O_PING },
+		{ "round0", required_argument, NULL, O_ROUND0 },
+		{ "then", required_argument, NULL, O_THEN },
 		{ "delay", required_argument, NULL, O_DELAY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "fingerprint", required_argument, NULL, O_FP },
@@ -395,6 +577,7 @@ int main(int argc, char **argv)
 	};
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *allow = "host-a", *plain = NULL, *begin = NULL, *estimate = NULL;
+	const char *round0 = NULL, *then = NULL;
 	bool no_cert = false, silent = false, garbage = false, ping = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
@@ -454,6 +637,15 @@ int main(int argc, char **argv)
 			break;
 		case O_PING:
 			ping = true;
+			break;
+		case O_ROUND0:
+			round0 = optarg;
+			break;
+		case O_THEN:
+			then = optarg;
+			if (strcmp(then, "ping") && strcmp(then, "ping-ping") &&
+			    strcmp(then, "ping-round") && strcmp(then, "pong-ping"))
+				die("--then %s: ping, ping-ping, ping-round or pong-ping", then);
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);
@@ -516,7 +708,8 @@ int main(int argc, char **argv)
 		uint32_t profile = 0;
 
 		if (read_one(ssl, &profile) == 0)
-			run_begin(ssl, begin, profile, hold_ms, estimate, vmax, ping);
+			run_begin(ssl, begin, profile, hold_ms, estimate, vmax, ping, round0,
+				  then);
 	} else if (r == 0) {
 		read_answer(ssl);
 	}

@@ -11,7 +11,9 @@
 # connections while an open one keeps its context, and a reload that
 # fails keeps the old one; a MigBegin announcing round 0 over the object
 # cap is refused with nothing staged, and a large announcement reserves a
-# slot of the capped size; spare STAGING records and slots: taken, named
+# slot of the capped size; version 3's MigPing after round 0 is answered
+# once, and a second one, a MigRound before the MigPong and a failed
+# probe write each discard; spare STAGING records and slots: taken, named
 # once the migration ended or at the next start (also after a kill), a
 # record cut short removed.
 . "$(dirname "$0")/lib.sh"
@@ -198,7 +200,7 @@ out=$(as host-b --begin staged)
 grep -qx 'ready.vm_name=staged' <<<"$out" || fail "no MigReady for \`staged': $out"
 grep -qx 'error.code=-71' <<<"$(tail -n +4 <<<"$out")" || fail "no MigError -71 after: $out"
 log_has "of protocol version 2: version 1 was agreed: answered MigError -71"
-log_has "job 1: migrate-in of VM \`staged' failed: connection lost: message \(field 27\) of \
+log_has "job 1: migrate-in of VM \`staged' failed: connection lost: MigAbort \(field 27\) of \
 protocol version 2"
 out=$(ctl vm-create staged profile=1 2>&1) || fail "the name \`staged' is still reserved: $out"
 ctl vm-destroy staged >/dev/null || fail "vm-destroy staged"
@@ -214,6 +216,69 @@ round was acknowledged yet"
 out=$(ctl vm-create early profile=1 2>&1) || fail "the name \`early' is still reserved: $out"
 ctl vm-destroy early >/dev/null || fail "vm-destroy early"
 serving "a MigPing before round 0's acknowledgement"
+
+# Version 3 after round 0 (mig-client sends a snapshot exported here as
+# round 0): its acknowledgement is `live'; a MigPing then gets a MigPong
+# with the probe's time; a second MigPing (before the MigPong or after
+# it) and a MigRound before the MigPong are refused with MigError -EPROTO
+# naming them, and the staging is discarded: the name is free again.
+ctl vm-create r0 profile=1 >/dev/null || fail "vm-create r0"
+out=$(ctl export r0 "$T/r0.gsnap") || fail "export r0: $out"
+ctl vm-destroy r0 >/dev/null || fail "vm-destroy r0"
+# after_round0 NAME ACTION: round 0 of r0.gsnap as VM NAME, then ACTION.
+after_round0() {
+	out=$(as host-b --hello-max 3 --begin "$1" --round0 "$T/r0.gsnap" --then "$2")
+	grep -qx 'ready.vm_name='"$1" <<<"$out" || fail "no MigReady for \`$1': $out"
+	grep -qx 'result=ack' <<<"$out" && grep -qx 'ack.round=0' <<<"$out" &&
+		grep -qx 'ack.live=1' <<<"$out" || fail "round 0 of \`$1' not acknowledged live: $out"
+}
+# name_free NAME: the staging of NAME is gone, its name with it.
+name_free() {
+	local o
+	for _ in $(seq 1 100); do
+		o=$(ctl vm-create "$1" profile=1 2>&1) && break
+		sleep 0.05
+	done
+	ctl vm-destroy "$1" >/dev/null || fail "the name \`$1' is still reserved: $o"
+}
+after_round0 pinged ping
+grep -qx 'result=pong' <<<"$out" && grep -qx 'pong.round=0' <<<"$out" &&
+	grep -qx 'pong.durable=1' <<<"$out" || fail "no MigPong with the probe's time: $out"
+log_has "job [0-9]*: migrate-in of VM \`pinged' cancelled: the source aborted: mig-client is done"
+name_free pinged
+# refused NAME MESSAGE: the answer was MigError -EPROTO saying MESSAGE; NAME is free.
+refused() {
+	grep -qx 'error.code=-71' <<<"$out" && grep -qxF "error.message=$2" <<<"$out" ||
+		fail "\`$1' not refused with MigError -71 \`$2': $out"
+	name_free "$1"
+}
+after_round0 twice ping-ping
+refused twice "MigPing (field 30) before the MigPong of round 0"
+log_has "job [0-9]*: migrate-in of VM \`twice' failed: the source sent MigPing \(field 30\) \
+before the MigPong of round 0"
+after_round0 again pong-ping
+grep -qx 'result=pong' <<<"$out" || fail "no MigPong for the first MigPing: $out"
+refused again "a second MigPing (round 0): one per migration"
+after_round0 hasty ping-round
+refused hasty "MigRound (field 19) before the MigPong of round 0"
+serving "MigPing after round 0"
+
+# The probe's write failing (mig-fsync-shim: the destination's second
+# flush of a slot, after round 0's write into it) discards the staging,
+# as a failed commit into the same slot would.
+stop_gisad
+MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start_gisad
+learn_port
+after_round0 unprobed ping
+grep -qx 'error.code=-5' <<<"$out" || fail "a failed probe is not MigError -EIO: $out"
+log_has "job [0-9]*: migrate-in of VM \`unprobed' failed: timing a durable write in the \
+checkpoint's slot: .*Input/output error"
+name_free unprobed
+stop_gisad
+start_gisad
+learn_port
+serving "a failed probe"
 
 # A MigBegin announcing a round 0 larger than any object may be (the
 # destination reserves its slot for the size announced) is refused before
