@@ -1257,8 +1257,7 @@ static void pong(struct mig_out *o, const Gisa__V1__MigPong *p)
 		 "round trip of %.3f ms and a durable write of %.3f ms; measured again on the "
 		 "idle link: %.3f and %.3f ms, predicted downtime %.3f ms", o->vm, o->budget_ms,
 		 (double)before / 1e6, (double)durable / 1e6, (double)rtt / 1e6,
-		 (double)(p->has_durable_ns ? peer_ns(p->durable_ns) : durable) / 1e6,
-		 (double)predicted / 1e6);
+		 (double)o->durable_ns / 1e6, (double)predicted / 1e6);
 	decide(o, predicted, NULL, 0);
 }
 

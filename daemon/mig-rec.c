@@ -1028,10 +1028,19 @@ static int job_install(struct gisad *d, struct migrec_job *j)
 	return 1;
 }
 
+/* One overwrite after the slot's end (migrec_stage_probe), its time in j->probe_ns. */
+static int probe_timed(struct gisad *d, struct migrec_job *j)
+{
+	uint64_t t0 = gisad_now_ns();
+	int r = migrec_stage_probe(d, &j->slot, j->j.msg, sizeof(j->j.msg));
+
+	j->probe_ns = gisad_now_ns() - t0;
+	return r;
+}
+
 static int job_run(struct gisad *d, struct dwq_job *dj)
 {
 	struct migrec_job *j = (struct migrec_job *)dj;
-	uint64_t t0;
 	int r;
 
 	switch (j->kind) {
@@ -1045,15 +1054,9 @@ static int job_run(struct gisad *d, struct dwq_job *dj)
 		/* The probe times the source's write in the downtime (its estimate). */
 		if (r || j->kind == MIGREC_JOB_STAGE)
 			return r;
-		t0 = gisad_now_ns();
-		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
-		j->probe_ns = gisad_now_ns() - t0;
-		return r;
+		return probe_timed(d, j);
 	case MIGREC_JOB_PROBE:
-		t0 = gisad_now_ns();
-		r = migrec_stage_probe(d, &j->slot, dj->msg, sizeof(dj->msg));
-		j->probe_ns = gisad_now_ns() - t0;
-		return r;
+		return probe_timed(d, j);
 	case MIGREC_JOB_FILL:
 		return migrec_stage_fill(d, j->rec.id, j->buf, j->len, &j->slot, dj->msg,
 					 sizeof(dj->msg));
