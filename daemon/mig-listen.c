@@ -53,12 +53,19 @@
  * disk, nor, after a burst, once per migration.
  */
 #define GISAD_MIG_SPARE_DELAY_MS 100u
+/*
+ * Nor while a migration is connected or connecting here, whose records
+ * and slots share the durable-write queue with them: put off by the delay
+ * again, up to this many times in a row (then made anyway).
+ */
+#define GISAD_MIG_SPARE_DEFERS 20u
 
 struct mig {
 	struct gisad *d;
 	struct evconnlistener *lev;
 	struct event *resume_ev;        /* re-enables accepting after EMFILE */
 	struct event *spare_ev;         /* makes the spares again (mig_spare_later) */
+	unsigned spare_deferred;        /* times put off in a row, beside migrations */
 	struct gisa_tls_ctx *ctx;       /* for new connections */
 	uint8_t instance[16];
 	char hostname[256];
@@ -331,6 +338,12 @@ static void on_spare(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (m->d->nr_mig_links && m->spare_deferred < GISAD_MIG_SPARE_DEFERS) {
+		m->spare_deferred++;
+		mig_spare_later(m->d);
+		return;
+	}
+	m->spare_deferred = 0;
 	(void)migrec_post_spare(m->d);
 }
 

@@ -15,7 +15,7 @@
 # once, and a second one, a MigRound before the MigPong and a failed
 # probe write each discard; spare STAGING records and slots: taken, named
 # once the migration ended or at the next start (also after a kill), a
-# record cut short removed.
+# record cut short removed, not made again while a connection is open.
 . "$(dirname "$0")/lib.sh"
 
 : "${MIGC:?MIGC must name the mig-client binary}"
@@ -99,6 +99,7 @@ serving() {
 	ctl ping >/dev/null 2>&1 || fail "control socket does not answer after: $1"
 	kill -0 "$PID" 2>/dev/null || fail "gisad died after: $1"
 }
+FP_A=$("$MIGC" --fingerprint "$C/host-a.crt")
 FP_B=$("$MIGC" --fingerprint "$C/host-b.crt")
 FP_C=$("$MIGC" --fingerprint "$C/host-c.crt")
 
@@ -384,6 +385,32 @@ start_gisad
 learn_port
 grep -q "VM \`spare2\?' was staging" "$LOG" && fail "a restart found \`spare' staging"
 serving "STAGING records and slots made from the spares"
+
+# Not beside a migration: a connection open when a staged migration ends
+# puts making its pair again off (their writes share the queue) until the
+# connection closes.
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "no spares after a restart: $(ls -lA "$M")"
+as host-b --begin defer --hold 600 >"$T/defer.out" &
+hp=$!
+for _ in $(seq 1 200); do spare_taken defer && break; sleep 0.05; done
+spare_taken defer || fail "no spare holds the STAGING record of \`defer': $(ls -lA "$M")"
+n0=$(grep -c "\`host-a' ($FP_A) admitted by allow-list entry" "$LOG" || true)
+as host-a --delay 2000 >"$T/defer-held" &
+hd=$!
+for _ in $(seq 1 100); do
+	[ "$(grep -c "\`host-a' ($FP_A) admitted by allow-list entry" "$LOG" || true)" -gt "$n0" ] &&
+		break
+	sleep 0.02
+done
+wait "$hp"
+sleep 0.5
+spare_ok && fail "the spares were made again beside an open migration connection"
+wait "$hd"
+expect_field "$(cat "$T/defer-held")" result hello
+for _ in $(seq 1 100); do spare_ok && break; sleep 0.05; done
+spare_ok || fail "the spares were not made again once the connection closed: $(ls -lA "$M")"
+serving "spares made again only without a migration connection"
 
 # gisad killed while a migration holds the spares: the next start gives
 # them its names before it reads the records, and discards it.
