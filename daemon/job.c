@@ -62,16 +62,18 @@ static void publish(struct gisad *d, const struct job *j)
 
 /*
  * Drop the oldest finished jobs while more than finished_jobs are kept
- * (more than one after a reload lowered it).
+ * (more than one after a reload lowered it), never keep: the job just
+ * finished, which its caller may still read (a resolved in-doubt job is
+ * often the oldest of all).
  */
-static void trim(struct gisad *d)
+static void trim(struct gisad *d, const struct job *keep)
 {
 	while (d->nr_finished_jobs > d->cfg.finished_jobs) {
 		struct job **p, **oldest = NULL;
 		struct job *j;
 
 		for (p = &d->jobs; *p; p = &(*p)->next)
-			if (finished(*p))
+			if (finished(*p) && *p != keep)
 				oldest = p;
 		if (!oldest)
 			return;
@@ -138,7 +140,7 @@ void job_finish(struct gisad *d, struct job *j, int err, const char *msg)
 	}
 	d->nr_finished_jobs++;
 	publish(d, j);
-	trim(d);
+	trim(d, j);
 }
 
 struct job *job_find(struct gisad *d, uint64_t id)

@@ -1239,6 +1239,8 @@ still_in_doubt() {
 
 # resumed, B down: the final delta never reached it; abort is refused.
 case_resolve_resumed() {
+	local i
+
 	new_vm "$1"
 	proxy_start "pause:up:r$R_SWITCH+40"
 	migrate "$1"
@@ -1249,7 +1251,20 @@ case_resolve_resumed() {
 	phase_wait a "$JOB" in-doubt 5
 	still_in_doubt "$1" "$JOB"
 	! g a job abort "$JOB" >/dev/null 2>&1 || fail "job abort accepted for in-doubt job $JOB"
+	# With finished_jobs jobs finished since it started, the resolved job
+	# is the oldest of the finished ones: it must still be kept and printed.
+	EXTRA[a]='finished_jobs = 16'
+	reload_d a
+	g a vm create "$1x" >/dev/null || fail "vm create $1x"
+	for i in $(seq 1 16); do
+		g a checkpoint create "$1x" "k$i" >/dev/null || fail "checkpoint create $1x k$i"
+	done
 	resolve "$JOB" resumed
+	[ "$(jv "$(gj a job status "$JOB")" id)" = "$JOB" ] ||
+		fail "the resolved job $JOB is not kept beside 16 later finished jobs"
+	g a vm destroy "$1x" >/dev/null || fail "vm destroy $1x"
+	EXTRA[a]=''
+	reload_d a
 	log_wait a "job $JOB: the operator resolves the migration of VM \`$1' as DISCARDED"
 	check_end "$1" "$DG" "$JOB" restarted
 	[ "$OUTCOME" = resumed ] && [ "$(jv "$JOBJ" type)" = cancelled ] ||
