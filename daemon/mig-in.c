@@ -1130,7 +1130,7 @@ static void ping_msg(struct mig_in *s, const Gisa__V1__MigPing *p)
 		refuse(s, "a second MigPing (round %u): one per migration", p->round);
 		return;
 	}
-	if (!p->has_round || p->round + 1 != s->round) {
+	if (!p->has_round || !s->round || p->round != s->round - 1) {
 		refuse(s, "MigPing for round %u: %s", p->round,
 		       s->round ? "another round was acknowledged last" :
 		       "no round was acknowledged yet");

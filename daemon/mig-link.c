@@ -504,6 +504,13 @@ int mlink_expect(struct mlink *l, uint32_t stream, uint64_t bytes, char *msg, si
 			return r;
 		}
 	}
+	/* The peer's size, never the reassembler's `any' (UINT64_MAX): capped here. */
+	if (bytes > GISA_FRAME_OBJECT_MAX) {
+		snprintf(msg, msglen, "stream %u announces %llu bytes, over the object cap of %llu "
+			 "bytes", stream, (unsigned long long)bytes,
+			 (unsigned long long)GISA_FRAME_OBJECT_MAX);
+		return -E2BIG;
+	}
 	r = gisa_reasm_begin(l->reasm, stream, bytes, &ferr);
 	if (r)
 		snprintf(msg, msglen, "%s", ferr.msg);

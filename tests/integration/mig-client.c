@@ -21,15 +21,16 @@
  * sends a MigBegin for a VM NAME (a random migration id and UUID, the
  * destination's first profile, no caps), prints the answer (result=ready
  * for MigReady), and then a MigMessage of the protocol version after the
- * agreed one (the newest in the hello; --ping: a MigPing for round 0 in
- * the agreed version instead) and prints that answer; --hold MS waits
+ * agreed one (the newest in the hello; --ping[=N]: a MigPing for round 0,
+ * or N, in the agreed version instead) and prints that answer; --hold MS waits
  * that long before the second message, holding the staging reservation;
  * --estimate BYTES announces round 0's size in it.
  *
  * --round0 FILE: after MigReady, round 0 instead (MigBegin names the
  * file's profile, caps and UUID and announces its size): a MigRound of the
  * snapshot file FILE with its state digest and chain, the file in CHUNK
- * frames, and the answer printed (result=ack, ack.round=, ack.live=).
+ * frames, and the answer printed (result=ack, ack.round=, ack.live=);
+ * --object-bytes N announces N bytes for it instead of the file's size.
  * Then --then ACTION, each answer printed:
  *   ping         MigPing {round 0, probe}        (result=pong, pong.round=,
  *                                                  pong.durable=0|1)
@@ -154,6 +155,10 @@ static void read_answer(SSL *ssl);
 
 /* The body of the last message read_one printed (0: none). */
 static int last_body;
+/* --ping=N: the round the early MigPing names. */
+static uint32_t ping_round;
+/* --object-bytes N: round 0's announced size (0: the file's). */
+static uint64_t object_bytes;
 
 /* Append a message's frame to fb. */
 static void put_msg(struct gisa_fbuf *fb, Gisa__V1__MigMessage *msg)
@@ -280,7 +285,7 @@ static void run_round0(SSL *ssl, const uint8_t id[16], uint32_t version, const u
 	rd.round = 0;
 	rd.kind = GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_FULL;
 	rd.stream = 1;
-	rd.object_bytes = len;
+	rd.object_bytes = object_bytes ? object_bytes : len;
 	rd.has_state_digest = rd.has_chain = true;
 	rd.state_digest.data = (uint8_t *)digest;
 	rd.state_digest.len = 32;
@@ -401,6 +406,7 @@ static void run_begin(SSL *ssl, const char *name, uint32_t profile, int hold_ms,
 	}
 	if (ping) {
 		p.has_round = p.has_probe = true;
+		p.round = ping_round;
 		p.probe = true;
 		msg.body_case = GISA__V1__MIG_MESSAGE__BODY_PING;
 		msg.ping = &p;
@@ -549,7 +555,7 @@ int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
 	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
-	       O_ESTIMATE, O_PING, O_ROUND0, O_THEN };
+	       O_ESTIMATE, O_PING, O_OBJECT_BYTES, O_ROUND0, O_THEN };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -567,7 +573,8 @@ int main(int argc, char **argv)
 		{ "begin", required_argument, NULL, O_BEGIN },
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "estimate", required_argument, NULL, O_ESTIMATE },
-		{ "ping", no_argument, NULL, O_PING },
+		{ "ping", optional_argument, NULL, O_PING },
+		{ "object-bytes", required_argument, NULL, O_OBJECT_BYTES },
 		{ "round0", required_argument, NULL, O_ROUND0 },
 		{ "then", required_argument, NULL, O_THEN },
 		{ "delay", required_argument, NULL, O_DELAY },
@@ -637,6 +644,10 @@ int main(int argc, char **argv)
 			break;
 		case O_PING:
 			ping = true;
+			ping_round = optarg ? (uint32_t)strtoul(optarg, NULL, 10) : 0;
+			break;
+		case O_OBJECT_BYTES:
+			object_bytes = strtoull(optarg, NULL, 10);
 			break;
 		case O_ROUND0:
 			round0 = optarg;

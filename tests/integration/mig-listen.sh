@@ -217,6 +217,14 @@ round was acknowledged yet"
 out=$(ctl vm-create early profile=1 2>&1) || fail "the name \`early' is still reserved: $out"
 ctl vm-destroy early >/dev/null || fail "vm-destroy early"
 serving "a MigPing before round 0's acknowledgement"
+# ... also one whose round is the one before round 0 in 32 bits.
+out=$(as host-b --hello-max 3 --begin wrap --ping=4294967295)
+grep -qx 'error.code=-71' <<<"$(tail -n +4 <<<"$out")" || fail "no MigError -71 after: $out"
+log_has "job [0-9]*: migrate-in of VM \`wrap' failed: the source sent MigPing for round \
+4294967295: no round was acknowledged yet"
+out=$(ctl vm-create wrap profile=1 2>&1) || fail "the name \`wrap' is still reserved: $out"
+ctl vm-destroy wrap >/dev/null || fail "vm-destroy wrap"
+serving "a MigPing for round 2^32 - 1 before round 0's acknowledgement"
 
 # Version 3 after round 0 (mig-client sends a snapshot exported here as
 # round 0): its acknowledgement is `live'; a MigPing then gets a MigPong
@@ -242,6 +250,16 @@ name_free() {
 	done
 	ctl vm-destroy "$1" >/dev/null || fail "the name \`$1' is still reserved: $o"
 }
+
+# Round 0 announced with 2^64 - 1 bytes (the reassembler's `any size'):
+# refused at its MigRound, over the object cap.
+out=$(as host-b --hello-max 3 --begin anysize --round0 "$T/r0.gsnap" \
+	--object-bytes 18446744073709551615)
+grep -qx 'error.code=-7' <<<"$out" || fail "round 0 of 2^64 - 1 bytes not refused: $out"
+log_has "job [0-9]*: migrate-in of VM \`anysize' failed: .*stream 1 announces \
+18446744073709551615 bytes, over the object cap of 75497472 bytes"
+name_free anysize
+serving "round 0 announced with 2^64 - 1 bytes"
 after_round0 pinged ping
 grep -qx 'result=pong' <<<"$out" && grep -qx 'pong.round=0' <<<"$out" &&
 	grep -qx 'pong.durable=1' <<<"$out" || fail "no MigPong with the probe's time: $out"
