@@ -41,8 +41,12 @@
 
 #define MIGREC_DIR        "migrations"
 #define MIGREC_MAX_FILE   (64u << 10)
-/* Records read at start-up; more are logged and ignored. */
-#define MIGREC_MAX_LOAD   65536u
+/*
+ * Record files read at start-up: twice outcome_records' largest value,
+ * room for a destination's outcomes beside its records as a source.  More
+ * and gisad does not start: one left unread could be a RETIRED record.
+ */
+#define MIGREC_MAX_LOAD   131072u
 /*
  * A migration's staged snapshot lives in a slot, <id>.stage, reserved
  * (zero-filled, durable, name and all) during precopy, so that the write
@@ -1712,12 +1716,21 @@ static void orphan_slot(int dfd, const char *dir, const char *name)
 	(void)unlinkat(dfd, name, 0);
 }
 
+/* <id>.json: a record's file. */
+static bool is_record_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len == 2 * MIG_ID_SIZE + 5 &&
+	       strcmp(name + 2 * MIG_ID_SIZE, ".json") == 0;
+}
+
 int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 {
 	char dir[PATH_MAX], msg[256], why[256];
 	struct migrec *recs = NULL;
 	struct dirent *de;
-	size_t cnt = 0, cap = 0;
+	size_t cnt = 0, cap = 0, seen = 0;
 	DIR *dh;
 	int r;
 
@@ -1740,6 +1753,17 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 	dh = opendir(dir);
 	if (!dh)
 		return errno == ENOENT ? 0 : -errno;
+	/* Counted before any is read: all of them or gisad does not start. */
+	while ((de = readdir(dh)))
+		seen += is_record_name(de->d_name);
+	if (seen > MIGREC_MAX_LOAD) {
+		log_err("migration records: %zu in `%s', more than %u (remove the records of "
+			"migrations no longer needed, or lower outcome_records)", seen, dir,
+			MIGREC_MAX_LOAD);
+		closedir(dh);
+		return -E2BIG;
+	}
+	rewinddir(dh);
 	while ((de = readdir(dh))) {
 		size_t len = strlen(de->d_name), tlen = 0;
 		char *text = NULL;
@@ -1754,13 +1778,8 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 			orphan_slot(dirfd(dh), dir, de->d_name);
 			continue;
 		}
-		if (len != 2 * MIG_ID_SIZE + 5 || strcmp(de->d_name + 2 * MIG_ID_SIZE, ".json"))
+		if (!is_record_name(de->d_name))
 			continue;
-		if (cnt >= MIGREC_MAX_LOAD) {
-			log_warning("migration records: more than %u in `%s': the rest ignored",
-				    MIGREC_MAX_LOAD, dir);
-			break;
-		}
 		r = read_small(dirfd(dh), de->d_name, &text, &tlen);
 		if (r) {
 			log_err("migration record `%s/%s' not read: %s", dir, de->d_name,

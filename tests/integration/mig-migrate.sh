@@ -34,7 +34,7 @@
 #     retried after the job's end, the VM's name held meanwhile; one in
 #     the slot alone stands until the next start;
 # 12. destinations named by host name, resolved without blocking;
-# 13. records that cannot be read stop the start;
+# 13. records that cannot be read, or too many, stop the start;
 # 14. a frozen state or presumed IN_DOUBT record whose write fails;
 # 15. a torn version 1 commit.
 # A slow link is a relay (mig-mt-tool delay) that holds every byte a few
@@ -1332,9 +1332,22 @@ grep -q "migration records in .*/migrations cannot be settled: Not a directory; 
 	"$T/a-refused.log" || fail "no reason given: $(cat "$T/a-refused.log")"
 rm "$T/a/state/migrations"
 mv "$T/a/state/migrations.away" "$T/a/state/migrations"
+# More record files than it reads (131072): refused too, not some ignored.
+python3 - "$T/a/state/migrations" <<'PY'
+import os, sys
+for i in range(131073):
+    open(os.path.join(sys.argv[1], "ff%030x.json" % i), "w").close()
+PY
+rc=0
+timeout 60 "$GISAD" --foreground --config "$T/a/gisad.conf" 2>"$T/a-refused.log" || rc=$?
+[ "$rc" = 1 ] || fail "gisad started (status $rc) with more migration records than it reads"
+grep -q "migration records: 131[0-9]* in .*/migrations', more than 131072" "$T/a-refused.log" &&
+	grep -q "migration records in .*/migrations cannot be settled: Argument list too long; gisad does not start" \
+	"$T/a-refused.log" || fail "no reason given: $(tail -n 5 "$T/a-refused.log")"
+find "$T/a/state/migrations" -name 'ff*.json' -delete
 start a
 [ "$(listed a ret)" = migrated ] || fail "ret at a is \`$(listed a ret)' once its records are back"
-echo "ok 13: records that cannot be read stop gisad from starting"
+echo "ok 13: records that cannot be read, or too many, stop gisad from starting"
 
 # ---- 14. a frozen state whose durable write fails -------------------------------
 # From 16384 queued interrupts on, each side pairs the switchover's steps on
