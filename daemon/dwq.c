@@ -244,6 +244,11 @@ void dwq_wait(struct gisad *d, uint64_t ticket)
 	pthread_mutex_unlock(&q->lock);
 }
 
+bool dwq_on_writer(void)
+{
+	return on_writer;
+}
+
 void dwq_flush(struct gisad *d)
 {
 	struct dwq *q = d->dwq;

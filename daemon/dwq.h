@@ -71,6 +71,9 @@ void dwq_wait(struct gisad *d, uint64_t ticket);
 /* dwq_wait for everything posted so far; at once on the writer itself. */
 void dwq_flush(struct gisad *d);
 
+/* Whether the caller is the writer thread (running a job's fn). */
+bool dwq_on_writer(void);
+
 /*
  * Run done and release of the jobs whose fn has returned, now, on the
  * loop (after dwq_wait, so that their results are taken before going on).

@@ -326,6 +326,14 @@ static void stage_move(struct mig_in *s)
 		install(s);
 }
 
+void migin_install_all(struct gisad *d)
+{
+	for (struct mig_in *s = d->ins; s; s = s->next) {
+		stage_move(s);
+		install(s);
+	}
+}
+
 /* Hold or release the staging VM's place: its name, UUID and one of max_vms. */
 static void reserve(struct mig_in *s, bool on)
 {

@@ -466,6 +466,14 @@ void migin_recover(struct gisad *d, const struct migrec *r);
 void migin_remember(struct gisad *d, const struct migrec *r);
 int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen);
 void migin_free_all(struct gisad *d);
+/*
+ * The checkpoints of VMs committed here and not moved into place yet (a
+ * tracked commit waits for MigConfirm), queued now: store.c calls it
+ * before it writes, reads, lists or deletes a checkpoint, so that the
+ * state taken at the answer never lands over a newer checkpoint nor
+ * brings back a VM destroyed meanwhile.
+ */
+void migin_install_all(struct gisad *d);
 
 /* ---- the source (mig-out.c) ---------------------------------------------- */
 

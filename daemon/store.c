@@ -33,6 +33,7 @@
 #include "dwq.h"
 #include "gisad.h"
 #include "log.h"
+#include "mig.h"
 
 #define CKPT_DIR     "checkpoints"
 #define CKPT_CURRENT "current"
@@ -532,6 +533,20 @@ int store_files_write(const char *dir, const struct store_file *f, size_t n, cha
 	return r;
 }
 
+/*
+ * Queued durable writes done, an incoming VM's checkpoint among them
+ * (migin_install_all), before this file touches a checkpoint; on the
+ * writer itself (a retired VM's files) nothing waits: its jobs run in
+ * order.
+ */
+static void settle(struct gisad *d)
+{
+	if (dwq_on_writer())
+		return;
+	migin_install_all(d);
+	dwq_flush(d);
+}
+
 int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len, char *msg,
 			 size_t msglen)
 {
@@ -553,7 +568,7 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 	char dir[PATH_MAX], final[GISAD_NAME_MAX + 16];
 	int r;
 
-	dwq_flush(d);
+	settle(d);
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
@@ -577,7 +592,7 @@ int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint
 	char path[PATH_MAX];
 	int fd, r;
 
-	dwq_flush(d);
+	settle(d);
 	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
 	if (r)
 		return r;
@@ -606,7 +621,7 @@ int store_checkpoint_delete(struct gisad *d, const char *vm, const char *tag, ch
 	char path[PATH_MAX];
 	int r;
 
-	dwq_flush(d);
+	settle(d);
 	r = open_checkpoint(d, vm, tag, path, sizeof(path), msg, msglen);
 	if (r)
 		return r;
@@ -643,7 +658,7 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 	DIR *dh;
 	int dfd, r;
 
-	dwq_flush(d);
+	settle(d);
 	*ret = NULL;
 	*n = 0;
 	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
@@ -823,7 +838,7 @@ int store_checkpoint_all(struct gisad *d)
 {
 	int failed = 0;
 
-	dwq_flush(d);
+	settle(d);
 
 	for (struct vmrec *rec = d->vms; rec; rec = rec->next) {
 		uint8_t digest[GISA_SNAP_DIGEST_SIZE];

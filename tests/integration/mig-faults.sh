@@ -20,7 +20,8 @@
 #     fault table names for that point.
 #  2. Cuts in each phase: hello, begin, ready, round 0, round 1,
 #     the final delta in flight, after its END, the outcome held back,
-#     after COMMITTED was sent.
+#     after COMMITTED was sent; the destination stopped (and started)
+#     before MigConfirm, with an interrupt accepted since its activation.
 #  3. The destination killed before and after its commit, then restarted.
 #  4. The source killed in doubt, then restarted, with the destination
 #     committed, and with the destination discarded.
@@ -1077,6 +1078,31 @@ case_after_committed() {
 	healthy
 }
 
+# B active with MigConfirm held in the proxy (its migrate-in job, and the
+# move of the VM's checkpoint into place, wait for it): an interrupt
+# injected at B, then B stopped and started.  The checkpoint of the stop
+# must be the one it restores, not the state taken at the answer.
+case_dest_stopped_unconfirmed() {
+	local d2
+
+	new_vm "$1"
+	proxy_start "pause:up:r$R_CONFIRM"
+	migrate "$1"
+	check_end "$1" "$DG" "$JOB" restarted
+	[ "$OUTCOME" = committed ] || fail "ended $OUTCOME, expected committed"
+	g b irq inject "$1" "$T/state.irq" >/dev/null || fail "irq inject $1 at B"
+	d2=$(g b vm digest "$1") || fail "vm digest $1 at B"
+	[ "$d2" != "$DG" ] || fail "the injection at B did not change $1"
+	stop_d b
+	start_d b
+	[ "$(g b vm digest "$1")" = "$d2" ] ||
+		fail "B restarted $1 without what it accepted after its activation"
+	say "$CASE: B restored the state it stopped with"
+	forget "$1"
+	proxy_stop
+	healthy
+}
+
 case_run 'phase: hello' cut_case "cut:up:r$R_HELLO+20" p0001 resumed none
 case_run 'phase: begin' cut_case "cut:up:r$R_BEGIN+30" p0002 resumed none
 case_run 'phase: ready' cut_case "cut:down:r$R_READY+10" p0003 resumed
@@ -1087,6 +1113,7 @@ case_run 'phase: after the final END' case_after_end p0007
 case_run 'phase: outcome held back' case_outcome_held p0008
 case_run 'phase: outcome cut' case_outcome_cut p0009
 case_run 'phase: after COMMITTED was sent' case_after_committed p0010
+case_run 'phase: destination stopped before MigConfirm' case_dest_stopped_unconfirmed p0011
 
 # ---- 3. the destination killed ---------------------------------------------------------------
 
