@@ -62,9 +62,9 @@ static void publish(struct gisad *d, const struct job *j)
 
 /*
  * Drop the oldest finished jobs while more than finished_jobs are kept
- * (more than one after a reload lowered it), never keep: the job just
- * finished, which its caller may still read (a resolved in-doubt job is
- * often the oldest of all).
+ * (more than one after a reload lowered it), but never keep, the job
+ * just finished: its caller may still read it, and a resolved in-doubt
+ * job is often the oldest of all.
  */
 static void trim(struct gisad *d, const struct job *keep)
 {
