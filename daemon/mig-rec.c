@@ -1757,9 +1757,9 @@ int migrec_load_all(struct gisad *d, struct migrec **ret, size_t *n)
 	while ((de = readdir(dh)))
 		seen += is_record_name(de->d_name);
 	if (seen > MIGREC_MAX_LOAD) {
-		log_err("migration records: %zu in `%s', more than %u (remove the records of "
-			"migrations no longer needed, or lower outcome_records)", seen, dir,
-			MIGREC_MAX_LOAD);
+		log_err("migration records: %zu in `%s', more than %u (the oldest `committed' "
+			"and `discarded' ones, outcomes kept for a source in doubt, can go)", seen,
+			dir, MIGREC_MAX_LOAD);
 		closedir(dh);
 		return -E2BIG;
 	}
