@@ -658,6 +658,31 @@ static void handle_stream(struct mlink *l, const struct gisa_frame *f)
 		free(buf);
 }
 
+/*
+ * CHUNK and END frames belong to a stream the peer announced: outside one
+ * they are refused at their header, before the decoder buffers a payload
+ * of up to GISA_FRAME_MAX.  Unasked, only MSG frames (GISA_FRAME_MSG_MAX)
+ * are read whole.  At a frame's start with no stream open: 1 (wait for
+ * the whole header), -1 (refused, the link closing), else 0.
+ */
+static int stray_frame(struct mlink *l, struct evbuffer *in)
+{
+	uint8_t hdr[GISA_FRAME_HEADER_SIZE];
+	struct gisa_frame_header h;
+	struct gisa_frame_error ferr;
+
+	if (gisa_frame_decoder_pending(l->dec) || gisa_reasm_open(l->reasm))
+		return 0;
+	if (evbuffer_copyout(in, hdr, sizeof(hdr)) != (ev_ssize_t)sizeof(hdr))
+		return 1;
+	/* A header the decoder refuses, or a MSG frame: the decoder's. */
+	if (gisa_frame_header_parse(hdr, NULL, &h, &ferr) < 0 || h.type == GISA_FRAME_MSG)
+		return 0;
+	link_refuse(l, -EPROTO, "a %s frame of %u bytes outside an announced object stream",
+		    gisa_frame_type_name(h.type), h.len);
+	return -1;
+}
+
 static void process_input(struct mlink *l)
 {
 	struct evbuffer *in = bufferevent_get_input(l->bev);
@@ -669,6 +694,8 @@ static void process_input(struct mlink *l)
 		size_t used = 0;
 		int r;
 
+		if (stray_frame(l, in))
+			return;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		r = gisa_frame_decode(l->dec, v.iov_base, v.iov_len, &used, &f, &ferr);

@@ -6,9 +6,10 @@
  * exchange.  After the hellos the link goes to mig-in.c.
  *
  *   accept --total cap--> link (handshake, identity: mig-link.c)
- *   up --> count per peer, wait idle_timeout_ms for the source's MigHello
+ *   up --> over the per-peer cap --> MigError, closed
+ *      --> else wait idle_timeout_ms for the source's MigHello
  *   MigHello ok --> our MigHello --> migin_attach (purpose)
- *   a bad hello, over the per-peer cap --> MigError, closed
+ *   a bad hello --> MigError, closed
  *
  * Invariants:
  *  - nothing of any VM is read or written here: the hello reports the
@@ -17,8 +18,9 @@
  *    from: SIGHUP replaces m->ctx for new connections only;
  *  - at most GISAD_MIG_MAX_CONNS accepted connections exist, handshakes
  *    included, and at most cfg.max_conn_per_peer admitted ones per
- *    certificate fingerprint; one more admitted one is answered MigError
- *    -EUSERS after its hello and closed, as the protocol says;
+ *    certificate fingerprint; one more is answered MigError -EUSERS as
+ *    soon as its handshake completes, without waiting for its hello, and
+ *    closed (lingering at most handshake_timeout_ms, mig-link.c);
  *  - nothing a peer sends can stop the daemon: every failure ends at worst
  *    that peer's connection, with a log line naming it and the reason.
  */
@@ -115,28 +117,29 @@ static uint32_t peer_count(const struct gisad *d, const struct mlink *self)
 	uint32_t n = 0;
 
 	for (const struct mlink *l = d->mig_links; l; l = l->next)
-		n += l != self && l->server && l->up && !l->over_limit &&
+		n += l != self && l->server && l->up && !l->closing &&
 		     strcmp(l->peer.fingerprint, self->peer.fingerprint) == 0;
 	return n;
 }
 
-/* The handshake completed: count the peer, wait for its hello. */
+/*
+ * The handshake completed: count the peer, and wait for its hello.  One
+ * over its cap is refused at once: a connection that waited for a hello
+ * its peer need not send would hold a slot of the listener's total.
+ */
 static void on_up(struct mlink *l)
 {
 	struct gisad *d = l->d;
 	uint32_t n = peer_count(d, l), max = d->cfg.max_conn_per_peer;
 
 	if (n >= max) {
-		l->over_limit = true;
-		log_notice("migration: %s: `%s' (%s) admitted by allow-list entry `%s', but it "
-			   "already holds %u connection%s (max_connections_per_peer = %u): "
-			   "refused after its hello",
-			   l->addr, l->peer.name, l->peer.fingerprint, l->peer.matched, n,
-			   n == 1 ? "" : "s", max);
-	} else {
-		log_notice("migration: %s: `%s' (%s) admitted by allow-list entry `%s'", l->addr,
-			   l->peer.name, l->peer.fingerprint, l->peer.matched);
+		mlink_error(l, -EUSERS, "peer `%s' (%s) already holds %u migration connection%s "
+			    "(max_connections_per_peer = %u)", l->peer.name, l->peer.fingerprint,
+			    n, n == 1 ? "" : "s", max);
+		return;
 	}
+	log_notice("migration: %s: `%s' (%s) admitted by allow-list entry `%s'", l->addr,
+		   l->peer.name, l->peer.fingerprint, l->peer.matched);
 	mlink_wait(l, d->cfg.idle_timeout_ms);
 }
 
@@ -244,12 +247,6 @@ static void on_msg(struct mlink *l, const Gisa__V1__MigMessage *msg)
 	if (!purpose) {
 		mlink_error(l, -EPROTO, "MigHello with purpose %d: expected MIGRATE (1), QUERY (2) "
 			    "or FETCH (3)", h->has_purpose ? (int)h->purpose : 0);
-		return;
-	}
-	if (l->over_limit) {
-		mlink_error(l, -EUSERS, "peer `%s' (%s) already holds %u migration connections "
-			    "(max_connections_per_peer = %u)", l->peer.name, l->peer.fingerprint,
-			    peer_count(m->d, l), m->d->cfg.max_conn_per_peer);
 		return;
 	}
 	mig_clean_text(h->peer ? h->peer->daemon : NULL, daemon, sizeof(daemon));

@@ -97,7 +97,6 @@ struct mlink {
 	bool up;                        /* handshake done, identity checked */
 	bool closing;                   /* detached: freed once drained */
 	bool linger;                    /* closing after MigError: reads (and drops) until the peer closes */
-	bool over_limit;                /* listener: beyond max_conn_per_peer */
 	uint32_t version;               /* 0 until agreed */
 	bool has_id;
 	uint8_t id[MIG_ID_SIZE];

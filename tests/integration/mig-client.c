@@ -31,6 +31,10 @@
  * snapshot file FILE with its state digest and chain, the file in CHUNK
  * frames, and the answer printed (result=ack, ack.round=, ack.live=);
  * --object-bytes N announces N bytes for it instead of the file's size.
+ *
+ * --stray-chunk: after the hello, the header of a 16 MiB CHUNK frame (no
+ * stream announced) and 16 bytes of it, then the answer printed with the
+ * milliseconds it took (answer_after_ms=).
  * Then --then ACTION, each answer printed:
  *   ping         MigPing {round 0, probe}        (result=pong, pong.round=,
  *                                                  pong.durable=0|1)
@@ -431,6 +435,19 @@ static int send_raw(SSL *ssl, const void *data, size_t len)
 	return r;
 }
 
+/* A CHUNK frame's header announcing 16 MiB, and 16 bytes of it: no more. */
+static void send_stray(SSL *ssl)
+{
+	uint8_t b[GISA_FRAME_HEADER_SIZE + 16] = { 0 };
+	uint64_t t0 = now_ms();
+
+	gisa_frame_header_write(b, GISA_FRAME_CHUNK, 16u << 20);
+	if (send_raw(ssl, b, sizeof(b)))
+		return;
+	read_answer(ssl);
+	printf("answer_after_ms=%llu\n", (unsigned long long)(now_ms() - t0));
+}
+
 static void print_message(const Gisa__V1__MigMessage *m)
 {
 	printf("version=%u\n", m->version);
@@ -555,7 +572,7 @@ int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
 	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
-	       O_ESTIMATE, O_PING, O_OBJECT_BYTES, O_ROUND0, O_THEN };
+	       O_ESTIMATE, O_PING, O_OBJECT_BYTES, O_STRAY, O_ROUND0, O_THEN };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -575,6 +592,7 @@ int main(int argc, char **argv)
 		{ "estimate", required_argument, NULL, O_ESTIMATE },
 		{ "ping", optional_argument, NULL, O_PING },
 		{ "object-bytes", required_argument, NULL, O_OBJECT_BYTES },
+		{ "stray-chunk", no_argument, NULL, O_STRAY },
 		{ "round0", required_argument, NULL, O_ROUND0 },
 		{ "then", required_argument, NULL, O_THEN },
 		{ "delay", required_argument, NULL, O_DELAY },
@@ -585,7 +603,7 @@ int main(int argc, char **argv)
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *allow = "host-a", *plain = NULL, *begin = NULL, *estimate = NULL;
 	const char *round0 = NULL, *then = NULL;
-	bool no_cert = false, silent = false, garbage = false, ping = false;
+	bool no_cert = false, silent = false, garbage = false, ping = false, stray = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
 	struct gisa_tls_ctx *ctx = NULL;
@@ -648,6 +666,9 @@ int main(int argc, char **argv)
 			break;
 		case O_OBJECT_BYTES:
 			object_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case O_STRAY:
+			stray = true;
 			break;
 		case O_ROUND0:
 			round0 = optarg;
@@ -721,6 +742,9 @@ int main(int argc, char **argv)
 		if (read_one(ssl, &profile) == 0)
 			run_begin(ssl, begin, profile, hold_ms, estimate, vmax, ping, round0,
 				  then);
+	} else if (r == 0 && stray) {
+		if (read_one(ssl, NULL) == 0)
+			send_stray(ssl);
 	} else if (r == 0) {
 		read_answer(ssl);
 	}

@@ -192,6 +192,15 @@ expect_field "$out" error.code -110
 ms=$(field "$out" closed_after_ms)
 [ "$ms" -ge 2900 ] && [ "$ms" -lt 8000 ] || fail "idle timeout after $ms ms, expected ~3000"
 log_has "nothing received for 3000 ms \(idle_timeout_ms\): answered MigError -110"
+
+# A CHUNK frame with no stream announced is refused at its header, not
+# buffered whole (16 MiB) first: the answer comes before the idle timeout.
+out=$(as host-b --stray-chunk)
+expect_match "$out" "^result=error$"
+expect_field "$out" error.code -71
+expect_field "$out" error.message "a CHUNK frame of 16777216 bytes outside an announced object stream"
+ms=$(field "$out" answer_after_ms)
+[ "$ms" -lt 1500 ] || fail "a stray CHUNK frame was refused after $ms ms"
 serving "bad hellos and an idle peer"
 
 # A message the link itself refuses once the staging VM is reserved (here
@@ -530,23 +539,30 @@ admitted_b() {
 	grep -c "\`host-b' ($FP_B) admitted by allow-list entry \`host-b'$" "$LOG" || true
 }
 n0=$(admitted_b)
-as host-b --delay 1500 >"$T/hold1" &
+as host-b --delay 2500 >"$T/hold1" &
 h1=$!
-as host-b --delay 1500 >"$T/hold2" &
+as host-b --delay 2500 >"$T/hold2" &
 h2=$!
 for _ in $(seq 1 100); do
 	[ "$(admitted_b)" -ge $((n0 + 2)) ] && break
 	sleep 0.02
 done
 [ "$(admitted_b)" -ge $((n0 + 2)) ] || fail "the two held connections were not admitted"
-out=$(as host-b)
+# One more is refused as soon as its handshake completes: it need not send
+# a hello (the idle timeout is 3 s), so it cannot hold a listener slot.
+out=$(as host-b --silent)
 expect_field "$out" result error
 expect_field "$out" error.code -87
+ms=$(field "$out" closed_after_ms)
+[ "$ms" -lt 1500 ] || fail "the connection over the per-peer cap was refused after $ms ms"
 cap="\(max_connections_per_peer = 2\)"
 expect_match "$out" \
 	"^error.message=peer \`host-b' \($FP_B\) already holds 2 migration connections $cap$"
-log_has "\`host-b' \($FP_B\) admitted by allow-list entry \`host-b', but it already holds \
-2 connections $cap: refused after its hello"
+log_has "\`host-b' $FP_B\): peer \`host-b' \($FP_B\) already holds 2 migration connections \
+$cap: answered MigError -87 and closing"
+out=$(as host-b)
+expect_field "$out" result error
+expect_field "$out" error.code -87
 # Another certificate is counted apart.
 out=$(as host-a)
 expect_field "$out" result hello
