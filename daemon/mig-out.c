@@ -2422,11 +2422,31 @@ static int client_ctx(struct gisad *d, char *msg, size_t msglen)
 	return r;
 }
 
+/*
+ * SIGHUP: the client context is built again from the files as they are
+ * now, and replaces the old one only if that works (docs/TLS.md); never
+ * built yet, it is built on first use.  Running links keep the SSL_CTX
+ * they were made from.
+ */
 void mig_client_reload(struct gisad *d)
 {
-	/* Built again on next use; running links keep the old one's SSL_CTX. */
-	d->client_ctx = gisa_tls_ctx_free(d->client_ctx);
+	struct gisa_tls_ctx *old = d->client_ctx;
+	char why[512];
+	int r;
+
 	mlink_dns_reload(d);
+	if (!old)
+		return;
+	d->client_ctx = NULL;
+	r = client_ctx(d, why, sizeof(why));
+	if (r && r != -ENOTCONN) {
+		log_err("SIGHUP: outgoing %s: keeping the previous certificates and allow-list for "
+			"outgoing connections", why);
+		d->client_ctx = old;
+		return;
+	}
+	/* -ENOTCONN: no TLS configured any more, so no migration out either. */
+	gisa_tls_ctx_free(old);
 }
 
 static void dial(struct mig_out *o)

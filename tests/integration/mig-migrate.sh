@@ -550,6 +550,23 @@ g 0 b --json vm info other
 jis uuid "$U"
 echo "ok 5: a UUID taken at the destination (-EEXIST), then migrated under a new name with a fresh UUID"
 
+# A reload whose certificate file (the same name) no longer parses keeps
+# the previous contexts, the client's too: the source still migrates.
+cp "$C/host-a.crt" "$T/a.crt"
+conf a tls_cert="$T/a.crt"
+reload a
+g 0 a vm create hup --caps gisa --vcpus 1
+echo "no certificate" >"$T/a.crt"
+reload a
+g 0 a --json migrate hup "$URI"
+jis type completed
+grep -q "SIGHUP: outgoing migration TLS: .*: keeping the previous certificates and allow-list \
+for outgoing connections$" "$T/a/log" || fail "the failed reload of the client context was not logged"
+g 0 b vm destroy hup
+conf a
+reload a
+echo "ok 5: a reload with a broken certificate keeps the client context it had"
+
 # An impossible verdict: the destination offers no AIS; --allow-lossy does not help.
 conf b ais=no
 reload b
