@@ -126,6 +126,7 @@ struct retired {
 	char to[GISAD_PEER_MAX];
 	uint8_t id[16];                  /* the migration */
 	bool recording;                  /* its RETIRED record is not durable yet (mig-out.c) */
+	bool missing;                    /* held: in doubt, no checkpoint (mig_hold_missing) */
 };
 
 /* ---- jobs (job.c) ------------------------------------------------------- */
@@ -319,6 +320,19 @@ bool mig_skip_restore(const struct gisad *d, const char *name);
 const struct retired *mig_retired_find(const struct gisad *d, const char *name);
 /* Forget a retired VM (vm destroy): its record goes.  0 or -ENOENT. */
 int mig_retired_clear(struct gisad *d, const char *name);
+/*
+ * An in-doubt migration whose VM has no checkpoint here to come back from
+ * (mig_recover_after): its name stays taken, so that no other VM created
+ * under it is frozen for that migration at a later start, until
+ * mig_held_forget.  -ENOMEM.
+ */
+int mig_hold_missing(struct gisad *d, const struct migrec *rec);
+/*
+ * vm destroy of such a name: its current checkpoint (if one appeared) and
+ * then the migration's record go, and the name is free.  -ENOENT (no such
+ * name held), else -errno with msg and nothing forgotten.
+ */
+int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen);
 /* The "migrating" error for a VM in a migration state: -EAGAIN, msg. */
 int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb);
 /*

@@ -2732,14 +2732,28 @@ int verb_job_resolve(struct request *r)
 
 void migout_recover(struct gisad *d, const struct migrec *rec)
 {
-	char host[GISAD_LISTEN_MAX] = "", port[8] = "", msg[256];
+	static const uint8_t no_uuid[16];
+	char host[GISAD_LISTEN_MAX] = "", port[8] = "", msg[256], a[33], b[33];
 	struct vmrec *vr = vmreg_find(d, rec->vm);
 	struct mig_out *o;
 	bool can_ask = true;
 
 	if (!vr) {
+		/* Held, or a VM created under its name would be frozen for it next time. */
 		log_err("migration %s of VM `%s' was in doubt, but the VM has no checkpoint to "
-			"come back from", rec->peer, rec->vm);
+			"come back from: its name stays taken until `gisactl vm destroy %s' "
+			"forgets the migration", rec->peer, rec->vm, rec->vm);
+		if (mig_hold_missing(d, rec))
+			log_err("in-doubt VM `%s': out of memory holding its name", rec->vm);
+		return;
+	}
+	if (memcmp(rec->uuid, no_uuid, 16) && memcmp(rec->uuid, vr->uuid, 16)) {
+		/* Another VM under the name (a checkpoint put there by hand): not this one's. */
+		mig_hex(rec->uuid, 16, a);
+		mig_hex(vr->uuid, 16, b);
+		log_err("migration %s of VM `%s' (UUID %s) was in doubt, but the VM of that name "
+			"here has UUID %s: it is left running, and the migration is not pursued",
+			rec->peer, rec->vm, a, b);
 		return;
 	}
 	if (mig_uri_parse(rec->peer, host, sizeof(host), port, sizeof(port), NULL, 0, msg,

@@ -1890,6 +1890,49 @@ static int hold(struct gisad *d, const struct migrec *r, const char *why)
 	return 0;
 }
 
+int mig_hold_missing(struct gisad *d, const struct migrec *rec)
+{
+	struct retired *t = retired_new(rec);
+
+	if (!t)
+		return -ENOMEM;
+	t->missing = true;
+	t->next = d->held;
+	d->held = t;
+	return 0;
+}
+
+int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen)
+{
+	struct retired **p = &d->held;
+	int r;
+
+	while (*p && (!(*p)->missing || strcmp((*p)->name, name) != 0))
+		p = &(*p)->next;
+	if (!*p)
+		return -ENOENT;
+	/* A checkpoint that could not be read at the start must not come back later. */
+	r = store_checkpoint_delete(d, name, NULL, msg, msglen);
+	if (r && r != -ENOENT)
+		return r;
+	r = migrec_remove(d, (*p)->id);
+	if (r) {
+		snprintf(msg, msglen, "removing the record of its migration to %s: %s", (*p)->to,
+			 strerror(-r));
+		return r;
+	}
+	log_notice("VM `%s' (in doubt, no checkpoint here) forgotten: its migration to %s is no "
+		   "longer pursued here", name, (*p)->to);
+	{
+		struct retired *t = *p;
+
+		*p = t->next;
+		free(t);
+	}
+	msg[0] = '\0';
+	return 0;
+}
+
 static bool held(const struct gisad *d, const char *name)
 {
 	for (const struct retired *t = d->held; t; t = t->next)

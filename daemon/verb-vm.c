@@ -243,6 +243,12 @@ int verb_vm_destroy(struct request *r)
 			log_info("VM `%s' (migrated away) forgotten", q);
 		return err;
 	}
+	/* No VM, but its in-doubt migration holds the name: forgotten. */
+	if (q && !vmreg_find(r->d, q)) {
+		err = mig_held_forget(r->d, q, msg, sizeof(msg));
+		if (err != -ENOENT)
+			return err ? req_fail(r, err, "vm_destroy: VM `%s': %s", q, msg) : 0;
+	}
 	err = req_vm(r, q, &rec);
 	if (!err)
 		err = mig_refuse_alerts(r, rec, "vm_destroy");

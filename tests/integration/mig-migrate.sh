@@ -1081,16 +1081,28 @@ grep -q "VM \`garb' is not restored: .*holds what gisad did not write there: not
 # final delta may have left, so the VM comes back in doubt -- from its
 # last checkpoint, not from the slot -- and asks the destination (which
 # has no record of it here: only an operator decides).
-g 0 a vm create pres --caps gisa --vcpus 1
-dp=$(digest a pres)
-stop a
-slot a 10000000000000000000000000000008 in-doubt pres "$T/other.gsnap" norecord
-python3 - "$T/a/state/migrations/10000000000000000000000000000008.json" "tls://127.0.0.1:${PORT[b]}" <<'PY'
+# presumed ID [VM_UUID]: a's record ID becomes a presumed IN_DOUBT one
+# towards b, of the VM with that UUID (given as gisactl shows it).
+presumed() {
+	python3 - "$T/a/state/migrations/$1.json" "tls://127.0.0.1:${PORT[b]}" "${2:-}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 r.update(presumed=True, peer=sys.argv[2])
+if sys.argv[3]:
+    r["uuid"] = sys.argv[3].replace("-", "")
 json.dump(r, open(sys.argv[1], "w"))
 PY
+}
+uuid_of() {
+	g 0 "$1" --json vm info "$2"
+	jv uuid
+}
+g 0 a vm create pres --caps gisa --vcpus 1
+dp=$(digest a pres)
+up=$(uuid_of a pres)
+stop a
+slot a 10000000000000000000000000000008 in-doubt pres "$T/other.gsnap" norecord
+presumed 10000000000000000000000000000008 "$up"
 start a
 grep -q "VM \`pres' was switching over to tls://.* when gisad stopped, its frozen state not yet recorded: it comes back in doubt from its last checkpoint" \
 	"$T/a/log" || fail "a: no log line that \`pres' comes back in doubt from its checkpoint"
@@ -1103,14 +1115,46 @@ g 0 a job resolve "$id" resumed
 	fail "pres at a, resolved as resumed, is \`$(listed a pres)'"
 ! compgen -G "$T/a/state/migrations/10000000000000000000000000000008.*" >/dev/null ||
 	fail "pres's record or slot stays at a: $(ls "$T/a/state/migrations")"
+# The same for a VM with no checkpoint to come back from (never written):
+# nothing comes back, and the name stays taken -- a VM created under it
+# would be frozen for that migration at the next start -- until vm destroy
+# forgets the migration.  A VM of that name with another UUID is not the
+# one that left: it runs.
+stop a
+slot a 1000000000000000000000000000000c in-doubt ghost "$T/other.gsnap" norecord
+presumed 1000000000000000000000000000000c
+start a
+[ "$(listed a ghost)" = "" ] || fail "ghost, with no checkpoint, is \`$(listed a ghost)' at a"
+g 2 a vm create ghost --caps gisa --vcpus 1
+err_has "and has no checkpoint here: its name stays taken until \`gisactl vm destroy ghost' \
+forgets that migration"
+grep -q "migration tls://.* of VM \`ghost' was in doubt, but the VM has no checkpoint to come \
+back from: its name stays taken until \`gisactl vm destroy ghost' forgets the migration$" "$T/a/log" ||
+	fail "a: no log line that \`ghost' has no checkpoint and its name is held"
+g 0 a vm destroy ghost
+! compgen -G "$T/a/state/migrations/1000000000000000000000000000000c.*" >/dev/null ||
+	fail "ghost's record or slot stays at a after vm destroy: $(ls "$T/a/state/migrations")"
+g 0 a vm create ghost --caps gisa --vcpus 1
+stop a
+slot a 1000000000000000000000000000000d in-doubt ghost "$T/other.gsnap" norecord
+presumed 1000000000000000000000000000000d
+start a
+[ "$(listed a ghost)" = none ] || fail "ghost, another VM under the name, is \`$(listed a ghost)' at a"
+grep -q "of VM \`ghost' (UUID [0-9a-f]*) was in doubt, but the VM of that name here has UUID \
+[0-9a-f]*: it is left running, and the migration is not pursued$" "$T/a/log" ||
+	fail "a: no log line that \`ghost' here is another VM"
+g 0 a vm destroy ghost
+stop a
+rm "$T/a/state/migrations/1000000000000000000000000000000d".*
+start a
 # A version 2 source writes the presumed IN_DOUBT record into the slot,
 # after the precopy deltas, not into its JSON record (still PRECOPY);
 # the final delta and the frozen state's record follow it there, then
 # the RETIRED record.  The last complete record stands, in that order
-# only.  notes ID VM SNAPSHOT RECORD...: at a, a PRECOPY record for VM and
-# the slot of migration ID holding SNAPSHOT and then the records, each
-# presumed (IN_DOUBT before the freeze), frozen (IN_DOUBT, tracked: no
-# digests) or retired.
+# only.  notes ID VM SNAPSHOT RECORD...: at a, a PRECOPY record for VM
+# (of UUID NOTES_UUID, else dur's) and the slot of migration ID holding
+# SNAPSHOT and then the records, each presumed (IN_DOUBT before the
+# freeze), frozen (IN_DOUBT, tracked: no digests) or retired.
 notes() {
 	python3 - "${NOTES_PEER:-tls://127.0.0.1:${PORT[b]}}" "$@" <<'PY'
 import glob, hashlib, json, os, struct, sys
@@ -1122,6 +1166,8 @@ r = json.load(open(src[0]))
 for k in ("final_digest", "chain", "target_digest", "active_digest", "presumed"):
     r.pop(k, None)
 r.update(id=rid, state="precopy", vm=vm, remote_vm=vm, peer=peer)
+if os.environ.get("NOTES_UUID"):
+    r["uuid"] = os.environ["NOTES_UUID"].replace("-", "")
 d = os.path.join(os.environ["T"], "a", "state", "migrations")
 json.dump(r, open(os.path.join(d, rid + ".json"), "w"))
 b = open(snap, "rb").read()
@@ -1134,7 +1180,11 @@ for how in sys.argv[5:]:
 open(os.path.join(d, rid + ".stage"), "wb").write(b + bytes(8192))
 PY
 }
-for v in pn rt fz; do g 0 a vm create "$v" --caps gisa --vcpus 1; done
+declare -A NU
+for v in pn rt fz; do
+	g 0 a vm create "$v" --caps gisa --vcpus 1
+	NU[$v]=$(uuid_of a "$v")
+done
 dpn=$(digest a pn)
 # pn's peer takes connections and never answers: its outcome queries
 # hang in the handshake, and the operator decides all the same (an
@@ -1149,9 +1199,10 @@ while True:
 silent=$!
 for _ in $(seq 100); do [ -s "$T/silent.port" ] && break; sleep 0.05; done
 stop a
-NOTES_PEER="tls://127.0.0.1:$(cat "$T/silent.port")" \
+NOTES_PEER="tls://127.0.0.1:$(cat "$T/silent.port")" NOTES_UUID=${NU[pn]} \
 	notes 10000000000000000000000000000009 pn "$T/other.gsnap" presumed
-notes 1000000000000000000000000000000a rt "$T/other.gsnap" presumed frozen retired
+NOTES_UUID=${NU[rt]} notes 1000000000000000000000000000000a rt "$T/other.gsnap" presumed frozen retired
+# fz comes back from the frozen state in its slot: dur's, whose UUID its record names.
 notes 1000000000000000000000000000000b fz "$T/dur.gsnap" frozen presumed
 start a
 mrec() { "$TOOL" json "$T/a/state/migrations/$1.json" "$2"; }
