@@ -118,6 +118,8 @@ struct vmrec {
 	char mig_peer[GISAD_PEER_MAX];
 };
 
+struct unmoved;
+
 /* A VM retired after migrating away: listed until destroyed here. */
 struct retired {
 	struct retired *next;
@@ -229,6 +231,7 @@ struct gisad {
 	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
 	struct retired *retired;
 	struct retired *held;           /* in doubt, not recovered at start-up: not restored */
+	struct unmoved *unmoved;        /* committed slots not moved into place (mig-in.c) */
 	/*
 	 * Per spare pair, the incoming migration whose STAGING record and slot
 	 * it still is, under its hidden names (mig-rec.c); set and cleared on

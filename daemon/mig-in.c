@@ -269,16 +269,65 @@ static void committed_written(struct gisad *d, struct dwq_job *dj)
 			"stands for it)", ((struct migrec_job *)dj)->rec.vm, dj->msg);
 }
 
+/* A committed slot whose move into place failed (migin_superseded). */
+struct unmoved {
+	struct unmoved *next;
+	char vm[GISAD_NAME_MAX + 1];
+	uint8_t id[MIG_ID_SIZE];
+};
+
+static void unmoved_add(struct gisad *d, const struct migrec *rec)
+{
+	struct unmoved *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		log_err("incoming VM `%s': out of memory noting its slot: a newer checkpoint "
+			"will not remove it", rec->vm);
+		return;
+	}
+	snprintf(u->vm, sizeof(u->vm), "%s", rec->vm);
+	memcpy(u->id, rec->id, MIG_ID_SIZE);
+	u->next = d->unmoved;
+	d->unmoved = u;
+}
+
+void migin_superseded(struct gisad *d, const char *vm, const char *why)
+{
+	struct unmoved **p = &d->unmoved;
+	char msg[PATH_MAX + 256];
+
+	while (*p) {
+		struct unmoved *u = *p;
+
+		if (strcmp(u->vm, vm) != 0) {
+			p = &u->next;
+			continue;
+		}
+		if (migrec_stage_remove(d, u->id, msg, sizeof(msg))) {
+			log_err("committed VM `%s': its slot, never moved into place, stays although "
+				"%s: %s (the next start would move it over that)", vm, why, msg);
+			p = &u->next;
+			continue;
+		}
+		log_notice("committed VM `%s': its slot, never moved into place, is removed: %s",
+			   vm, why);
+		*p = u->next;
+		free(u);
+	}
+}
+
 /* The activated VM's checkpoint, queued after the COMMITTED record. */
 static void installed(struct gisad *d, struct dwq_job *dj)
 {
-	const char *vm = ((struct migrec_job *)dj)->rec.vm;
+	const struct migrec *rec = &((struct migrec_job *)dj)->rec;
 
-	(void)d;
-	if (dj->r > 0)
-		log_warning("incoming VM `%s': %s", vm, dj->msg);
-	else if (dj->r)
-		log_err("incoming VM `%s': %s (moved into place at the next start)", vm, dj->msg);
+	if (dj->r > 0) {
+		log_warning("incoming VM `%s': %s", rec->vm, dj->msg);
+	} else if (dj->r) {
+		log_err("incoming VM `%s': %s (moved into place at the next start, unless a "
+			"newer checkpoint of it is written first)", rec->vm, dj->msg);
+		unmoved_add(d, rec);
+	}
 }
 
 /* The JSON record and the checkpoint, queued (dwq.h). */
@@ -2040,4 +2089,10 @@ void migin_free_all(struct gisad *d)
 	free(d->outcomes);
 	d->outcomes = NULL;
 	d->nr_outcomes = 0;
+	while (d->unmoved) {
+		struct unmoved *u = d->unmoved;
+
+		d->unmoved = u->next;
+		free(u);
+	}
 }

@@ -1824,6 +1824,7 @@ static void retire_rest(struct mig_out *o)
 	o->recording = false;
 	if (t)
 		t->recording = false;
+	migin_superseded(o->d, o->vm, "the VM migrated away");
 	(void)migrec_post(o->d, o->retired_in_slot ? MIGREC_JOB_RETIRE_WRITE : MIGREC_JOB_RETIRE,
 			  &o->rec, NULL, NULL, 0, NULL, slot_removed);
 	if (!o->job)

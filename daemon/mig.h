@@ -473,6 +473,16 @@ void migin_free_all(struct gisad *d);
  * brings back a VM destroyed meanwhile.
  */
 void migin_install_all(struct gisad *d);
+/*
+ * A committed slot that could not be moved into place (its VM runs from
+ * memory) would be moved at the next start, over whatever came after.
+ * The next durable fact about its VM supersedes it, and the slot goes:
+ * store.c calls this once a newer current checkpoint of vm is written,
+ * vm destroy once its checkpoint is removed, mig-out.c once its RETIRED
+ * record is durable.  why completes "the slot is removed: ...".  On the
+ * loop only.
+ */
+void migin_superseded(struct gisad *d, const char *vm, const char *why);
 
 /* ---- the source (mig-out.c) ---------------------------------------------- */
 

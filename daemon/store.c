@@ -576,6 +576,8 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 	r = store_file_write(dir, final, buf, len, msg, msglen);
 	if (r && strncmp(msg, "writing", 7) == 0)
 		snprintf(msg, msglen, "writing checkpoint `%s/%s': %s", dir, final, strerror(-r));
+	if (!r && !(tag && tag[0]) && !dwq_on_writer())
+		migin_superseded(d, vm, "a newer checkpoint of the VM is written");
 	return r;
 }
 

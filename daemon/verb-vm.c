@@ -261,6 +261,7 @@ int verb_vm_destroy(struct request *r)
 	err = store_checkpoint_delete(r->d, name, NULL, msg, sizeof(msg));
 	if (err && err != -ENOENT)
 		log_warning("VM `%s' destroyed, but its current checkpoint stays: %s", name, msg);
+	migin_superseded(r->d, name, "the VM is destroyed");
 	log_info("VM `%s' destroyed", name);
 	return 0;
 }

@@ -1521,6 +1521,42 @@ grep -q "incoming migration of VM \`torn' was staging when gisad stopped: discar
 [ ! -e "$T/b/state/migrations/$(printf 'ab%.0s' {1..16}).stage" ] || fail "the torn slot stays"
 echo "ok 15: a version 1 record after a state that is not its own is a commit a crash cut short"
 
+# ---- 16. a committed slot that cannot be moved into place --------------------------
+#
+# The VM's checkpoint directory at b is a file: neither the active VM's
+# image nor the committed slot becomes its checkpoint, and the slot stays
+# for the next start to move.  Unless something newer about the VM is
+# durable first -- a checkpoint of the state since, or vm destroy -- which
+# the next start must not undo: the slot goes then.
+mkdir -p "$T/b/state/checkpoints"
+for v in unm1 unm2; do
+	g 0 a vm create "$v" --caps gisa --vcpus 1
+	: >"$T/b/state/checkpoints/$v"
+	g 0 a --json migrate "$v" "tls://127.0.0.1:${PORT[b]}"
+	jis type completed
+	for _ in $(seq 1 200); do
+		grep -q "incoming VM \`$v': .*(moved into place at the next start, unless a newer \
+checkpoint of it is written first)$" "$T/b/log" && break
+		sleep 0.02
+	done
+	grep -q "incoming VM \`$v': .*(moved into place at the next start" "$T/b/log" ||
+		fail "b did not log that $v's checkpoint could not be moved into place"
+	rm "$T/b/state/checkpoints/$v"
+done
+g 0 b irq interrupt unm1 0xffff2401 0x10
+d1=$(digest b unm1)
+g 0 b checkpoint create unm1
+grep -q "committed VM \`unm1': its slot, never moved into place, is removed: a newer checkpoint \
+of the VM is written$" "$T/b/log" || fail "unm1's slot was not removed by its newer checkpoint"
+g 0 b vm destroy unm2
+grep -q "committed VM \`unm2': its slot, never moved into place, is removed: the VM is \
+destroyed$" "$T/b/log" || fail "unm2's slot was not removed by vm destroy"
+stop b
+start b
+[ "$(digest b unm1)" = "$d1" ] || fail "unm1 came back at b without what it took after its commit"
+[ -z "$(listed b unm2)" ] || fail "unm2, destroyed at b, came back: $(listed b unm2)"
+echo "ok 16: a committed slot not moved into place goes once a newer checkpoint or vm destroy supersedes it"
+
 stop a
 stop b
 [ "$SOFT" -eq 0 ] || fail "$SOFT check(s) failed above"
