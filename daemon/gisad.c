@@ -114,7 +114,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	gisad_kicker_update(d);
 	mig_reload(d, &old);
-	mig_client_reload(d);
+	mig_client_reload(d, &old);
 	log_info("SIGHUP: configuration reloaded from %s", d->config_path);
 	sd_notify(0, "READY=1");
 }
@@ -270,6 +270,7 @@ out:
 		close(ready_fd);
 	mig_close_all(d);
 	dwq_stop(d);
+	migin_unmoved_free(d);
 	ctl_close_all(d);
 	vmreg_free_all(d);
 	job_free_all(d);

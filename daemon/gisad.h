@@ -307,8 +307,12 @@ void mig_close_all(struct gisad *d);
  * then frees the resolver.
  */
 void mlink_settle(struct gisad *d);
-/* SIGHUP: the dialling side builds its TLS context again on next use. */
-void mig_client_reload(struct gisad *d);
+/*
+ * SIGHUP, after mig_reload: the dialling side's TLS context built again
+ * (old: the configuration before, whose TLS file names come back when
+ * that fails and no listener uses the new ones).
+ */
+void mig_client_reload(struct gisad *d, const struct gisad_config *old);
 /*
  * Start-up, before store_restore_all: read the migration records, settle
  * the destination's, list retired VMs.  After it: mig_recover_after.
@@ -324,18 +328,24 @@ const struct retired *mig_retired_find(const struct gisad *d, const char *name);
 /* Forget a retired VM (vm destroy): its record goes.  0 or -ENOENT. */
 int mig_retired_clear(struct gisad *d, const char *name);
 /*
- * An in-doubt migration whose VM has no checkpoint here to come back from
- * (mig_recover_after): its name stays taken, so that no other VM created
- * under it is frozen for that migration at a later start, until
- * mig_held_forget.  -ENOMEM.
+ * An in-doubt migration whose VM was not restored (mig_recover_after): its
+ * name stays taken, so that no other VM created under it, nor one
+ * migrating in, is frozen for that migration at a later start.  With
+ * missing (the VM has no checkpoint here at all) until mig_held_forget,
+ * else (a checkpoint that could not be restored) until a start restores
+ * it.  -ENOMEM.
  */
-int mig_hold_missing(struct gisad *d, const struct migrec *rec);
+int mig_hold_missing(struct gisad *d, const struct migrec *rec, bool missing);
+/* Whether name is held so (or by a migration recovered in part: mig-rec.c). */
+bool mig_held(const struct gisad *d, const char *name);
 /*
- * vm destroy of such a name: its current checkpoint (if one appeared) and
- * then the migration's record go, and the name is free.  -ENOENT (no such
- * name held), else -errno with msg and nothing forgotten.
+ * vm destroy of a name held with missing: the migration's record goes, and
+ * the name is free.  -ENOENT (no such name held), else -errno with msg and
+ * nothing forgotten.
  */
 int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen);
+/* Whether vm has a current checkpoint file (or it cannot be told). */
+bool store_checkpoint_exists(struct gisad *d, const char *vm);
 /* The "migrating" error for a VM in a migration state: -EAGAIN, msg. */
 int mig_refuse(struct request *r, const struct vmrec *rec, const char *verb);
 /*

@@ -269,49 +269,75 @@ static void committed_written(struct gisad *d, struct dwq_job *dj)
 			"stands for it)", ((struct migrec_job *)dj)->rec.vm, dj->msg);
 }
 
-/* A committed slot whose move into place failed (migin_superseded). */
+/*
+ * An install in flight (queued by install), or one that failed: its
+ * committed slot stays for the next start to move (migin_superseded).
+ */
 struct unmoved {
 	struct unmoved *next;
-	char vm[GISAD_NAME_MAX + 1];
-	uint8_t id[MIG_ID_SIZE];
+	struct migrec rec;              /* COMMITTED */
+	bool failed;                    /* installed said so: the slot stays */
+	const char *superseded;         /* in flight meanwhile: why (a literal) */
 };
 
-static void unmoved_add(struct gisad *d, const struct migrec *rec)
+static struct unmoved **unmoved_find(struct gisad *d, const uint8_t id[MIG_ID_SIZE])
 {
-	struct unmoved *u = calloc(1, sizeof(*u));
+	struct unmoved **p = &d->unmoved;
 
-	if (!u) {
-		log_err("incoming VM `%s': out of memory noting its slot: a newer checkpoint "
-			"will not remove it", rec->vm);
-		return;
+	while (*p && memcmp((*p)->rec.id, id, MIG_ID_SIZE) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+/*
+ * Remove *p's slot, superseded by why, and forget it.  The COMMITTED JSON
+ * record is written again first: its own write may have failed beside the
+ * install, and a STAGING record without its slot would be discarded at
+ * the next start while the VM runs here.  false: the slot stays.
+ */
+static bool unmoved_drop(struct gisad *d, struct unmoved **p, const char *why)
+{
+	struct unmoved *u = *p;
+	char msg[PATH_MAX + 256];
+	int r = migrec_write(d, &u->rec, msg, sizeof(msg));
+
+	if (!r)
+		r = migrec_stage_remove(d, u->rec.id, msg, sizeof(msg));
+	if (r) {
+		log_err("committed VM `%s': its slot, never moved into place, stays although %s: "
+			"%s (the next start would move it over that)", u->rec.vm, why, msg);
+		return false;
 	}
-	snprintf(u->vm, sizeof(u->vm), "%s", rec->vm);
-	memcpy(u->id, rec->id, MIG_ID_SIZE);
-	u->next = d->unmoved;
-	d->unmoved = u;
+	log_notice("committed VM `%s': its slot, never moved into place, is removed: %s",
+		   u->rec.vm, why);
+	*p = u->next;
+	free(u);
+	return true;
 }
 
 void migin_superseded(struct gisad *d, const char *vm, const char *why)
 {
 	struct unmoved **p = &d->unmoved;
-	char msg[PATH_MAX + 256];
 
 	while (*p) {
-		struct unmoved *u = *p;
+		if (strcmp((*p)->rec.vm, vm) != 0) {
+			p = &(*p)->next;
+		} else if (!(*p)->failed) {
+			/* Its install decides (installed) once its result is taken. */
+			(*p)->superseded = why;
+			p = &(*p)->next;
+		} else if (!unmoved_drop(d, p, why)) {
+			p = &(*p)->next;
+		}
+	}
+}
 
-		if (strcmp(u->vm, vm) != 0) {
-			p = &u->next;
-			continue;
-		}
-		if (migrec_stage_remove(d, u->id, msg, sizeof(msg))) {
-			log_err("committed VM `%s': its slot, never moved into place, stays although "
-				"%s: %s (the next start would move it over that)", vm, why, msg);
-			p = &u->next;
-			continue;
-		}
-		log_notice("committed VM `%s': its slot, never moved into place, is removed: %s",
-			   vm, why);
-		*p = u->next;
+void migin_unmoved_free(struct gisad *d)
+{
+	while (d->unmoved) {
+		struct unmoved *u = d->unmoved;
+
+		d->unmoved = u->next;
 		free(u);
 	}
 }
@@ -320,14 +346,39 @@ void migin_superseded(struct gisad *d, const char *vm, const char *why)
 static void installed(struct gisad *d, struct dwq_job *dj)
 {
 	const struct migrec *rec = &((struct migrec_job *)dj)->rec;
+	struct unmoved **p = unmoved_find(d, rec->id), *u = *p;
 
-	if (dj->r > 0) {
+	if (dj->r > 0)
 		log_warning("incoming VM `%s': %s", rec->vm, dj->msg);
-	} else if (dj->r) {
-		log_err("incoming VM `%s': %s (moved into place at the next start, unless a "
-			"newer checkpoint of it is written first)", rec->vm, dj->msg);
-		unmoved_add(d, rec);
+	if (dj->r >= 0) {
+		if (u) {
+			*p = u->next;
+			free(u);
+		}
+		return;
 	}
+	log_err("incoming VM `%s': %s (moved into place at the next start, unless a newer "
+		"checkpoint of it is written first)", rec->vm, dj->msg);
+	if (!u)
+		return;
+	u->failed = true;
+	if (u->superseded)
+		(void)unmoved_drop(d, p, u->superseded);
+}
+
+/* Track the install about to be queued: what supersedes it meanwhile counts. */
+static void unmoved_track(struct gisad *d, const struct migrec *rec)
+{
+	struct unmoved *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		log_err("incoming VM `%s': out of memory tracking its install: if it fails, a "
+			"newer checkpoint will not remove its slot", rec->vm);
+		return;
+	}
+	u->rec = *rec;
+	u->next = d->unmoved;
+	d->unmoved = u;
 }
 
 /* The JSON record and the checkpoint, queued (dwq.h). */
@@ -337,6 +388,8 @@ static void install(struct mig_in *s)
 		return;
 	s->install_pending = false;
 	(void)migrec_post(s->d, MIGREC_JOB_WRITE, &s->rec, NULL, NULL, 0, NULL, committed_written);
+	/* Before the post: out of memory, the install runs (and installed) in it. */
+	unmoved_track(s->d, &s->rec);
 	(void)migrec_post_install(s->d, &s->rec, s->ckpt_img, s->ckpt_img ? &s->ckpt_st : NULL,
 				  installed);
 	s->ckpt_img = NULL;
@@ -549,6 +602,13 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 	if (!(t && memcmp(t->uuid, s->rec.uuid, 16) == 0) &&
 	    (vmreg_find(d, name) || t || migin_reserved(d, name, NULL))) {
 		snprintf(msg, msglen, "VM `%s' already exists here%s", name,
+			 b->new_name ? "" : ": give the migration a new name");
+		return -EEXIST;
+	}
+	/* An in-doubt migration's name held at start-up (mig_hold_missing). */
+	if (mig_held(d, name)) {
+		snprintf(msg, msglen, "the name `%s' is held here by a migration that was in doubt "
+			 "when this gisad started (see its log)%s", name,
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
@@ -2089,10 +2149,4 @@ void migin_free_all(struct gisad *d)
 	free(d->outcomes);
 	d->outcomes = NULL;
 	d->nr_outcomes = 0;
-	while (d->unmoved) {
-		struct unmoved *u = d->unmoved;
-
-		d->unmoved = u->next;
-		free(u);
-	}
 }

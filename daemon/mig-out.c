@@ -2429,7 +2429,7 @@ static int client_ctx(struct gisad *d, char *msg, size_t msglen)
  * built yet, it is built on first use.  Running links keep the SSL_CTX
  * they were made from.
  */
-void mig_client_reload(struct gisad *d)
+void mig_client_reload(struct gisad *d, const struct gisad_config *prev)
 {
 	struct gisa_tls_ctx *old = d->client_ctx;
 	char why[512];
@@ -2444,6 +2444,13 @@ void mig_client_reload(struct gisad *d)
 		log_err("SIGHUP: outgoing %s: keeping the previous certificates and allow-list for "
 			"outgoing connections", why);
 		d->client_ctx = old;
+		/* A failed reload changes nothing (a listener's context may use the new names). */
+		if (!d->mig) {
+			memcpy(d->cfg.tls_ca, prev->tls_ca, sizeof(d->cfg.tls_ca));
+			memcpy(d->cfg.tls_cert, prev->tls_cert, sizeof(d->cfg.tls_cert));
+			memcpy(d->cfg.tls_key, prev->tls_key, sizeof(d->cfg.tls_key));
+			memcpy(d->cfg.tls_allow, prev->tls_allow, sizeof(d->cfg.tls_allow));
+		}
 		return;
 	}
 	/* -ENOTCONN: no TLS configured any more, so no migration out either. */
@@ -2741,10 +2748,17 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 
 	if (!vr) {
 		/* Held, or a VM created under its name would be frozen for it next time. */
-		log_err("migration %s of VM `%s' was in doubt, but the VM has no checkpoint to "
-			"come back from: its name stays taken until `gisactl vm destroy %s' "
-			"forgets the migration", rec->peer, rec->vm, rec->vm);
-		if (mig_hold_missing(d, rec))
+		bool missing = !store_checkpoint_exists(d, rec->vm);
+
+		if (missing)
+			log_err("migration %s of VM `%s' was in doubt, but the VM has no checkpoint "
+				"to come back from: its name stays taken until `gisactl vm destroy "
+				"%s' forgets the migration", rec->peer, rec->vm, rec->vm);
+		else
+			log_err("migration %s of VM `%s' was in doubt, but its checkpoint could not "
+				"be restored (see above): its name stays taken until a start restores "
+				"it", rec->peer, rec->vm);
+		if (mig_hold_missing(d, rec, missing))
 			log_err("in-doubt VM `%s': out of memory holding its name", rec->vm);
 		return;
 	}

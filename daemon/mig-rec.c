@@ -1890,13 +1890,13 @@ static int hold(struct gisad *d, const struct migrec *r, const char *why)
 	return 0;
 }
 
-int mig_hold_missing(struct gisad *d, const struct migrec *rec)
+int mig_hold_missing(struct gisad *d, const struct migrec *rec, bool missing)
 {
 	struct retired *t = retired_new(rec);
 
 	if (!t)
 		return -ENOMEM;
-	t->missing = true;
+	t->missing = missing;
 	t->next = d->held;
 	d->held = t;
 	return 0;
@@ -1911,10 +1911,6 @@ int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen)
 		p = &(*p)->next;
 	if (!*p)
 		return -ENOENT;
-	/* A checkpoint that could not be read at the start must not come back later. */
-	r = store_checkpoint_delete(d, name, NULL, msg, msglen);
-	if (r && r != -ENOENT)
-		return r;
 	r = migrec_remove(d, (*p)->id);
 	if (r) {
 		snprintf(msg, msglen, "removing the record of its migration to %s: %s", (*p)->to,
@@ -1939,6 +1935,11 @@ static bool held(const struct gisad *d, const char *name)
 		if (strcmp(t->name, name) == 0)
 			return true;
 	return false;
+}
+
+bool mig_held(const struct gisad *d, const char *name)
+{
+	return held(d, name);
 }
 
 /*

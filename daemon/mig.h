@@ -479,10 +479,13 @@ void migin_install_all(struct gisad *d);
  * The next durable fact about its VM supersedes it, and the slot goes:
  * store.c calls this once a newer current checkpoint of vm is written,
  * vm destroy once its checkpoint is removed, mig-out.c once its RETIRED
- * record is durable.  why completes "the slot is removed: ...".  On the
- * loop only.
+ * record is durable.  An install still in flight is marked, and decides
+ * when its result is taken.  why, a string literal, completes "the slot
+ * is removed: ...".  On the loop only.
  */
 void migin_superseded(struct gisad *d, const char *vm, const char *why);
+/* Shut-down, after dwq_stop (whose last installs may still fail). */
+void migin_unmoved_free(struct gisad *d);
 
 /* ---- the source (mig-out.c) ---------------------------------------------- */
 

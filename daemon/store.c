@@ -588,6 +588,16 @@ static int open_checkpoint(struct gisad *d, const char *vm, const char *tag, cha
 			d->cfg.state_dir, vm, tag_file(tag));
 }
 
+bool store_checkpoint_exists(struct gisad *d, const char *vm)
+{
+	char path[PATH_MAX], msg[64];
+	struct stat st;
+
+	if (open_checkpoint(d, vm, NULL, path, sizeof(path), msg, sizeof(msg)))
+		return true;
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
 int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint8_t **ret_buf,
 			  size_t *ret_len, char *msg, size_t msglen)
 {

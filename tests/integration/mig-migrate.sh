@@ -1128,6 +1128,13 @@ start a
 g 2 a vm create ghost --caps gisa --vcpus 1
 err_has "and has no checkpoint here: its name stays taken until \`gisactl vm destroy ghost' \
 forgets that migration"
+# Nor may a VM migrate in under it.
+g 0 b vm create ghost --caps gisa --vcpus 1
+g 1 b --json migrate ghost "tls://127.0.0.1:${PORT[a]}"
+jis type failed
+[[ "$(jv error_message)" == *"the name ?ghost? is held here by a migration that was in doubt"* ]] ||
+	fail "a migration into the held name ghost: $(jv error_message)"
+g 0 b vm destroy ghost
 grep -q "migration tls://.* of VM \`ghost' was in doubt, but the VM has no checkpoint to come \
 back from: its name stays taken until \`gisactl vm destroy ghost' forgets the migration$" "$T/a/log" ||
 	fail "a: no log line that \`ghost' has no checkpoint and its name is held"
@@ -1146,6 +1153,25 @@ grep -q "of VM \`ghost' (UUID [0-9a-f]*) was in doubt, but the VM of that name h
 g 0 a vm destroy ghost
 stop a
 rm "$T/a/state/migrations/1000000000000000000000000000000d".*
+start a
+# A checkpoint there that cannot be restored is not "no checkpoint": the
+# name stays taken until a start restores it, and vm destroy neither
+# forgets the migration nor removes the checkpoint.
+stop a
+slot a 1000000000000000000000000000000e in-doubt ghost2 "$T/other.gsnap" norecord
+presumed 1000000000000000000000000000000e
+mkdir -p "$T/a/state/checkpoints/ghost2"
+echo "no snapshot" >"$T/a/state/checkpoints/ghost2/current.gsnap"
+start a
+grep -q "of VM \`ghost2' was in doubt, but its checkpoint could not be restored (see above): \
+its name stays taken until a start restores it$" "$T/a/log" ||
+	fail "a: no log line that ghost2's checkpoint could not be restored"
+g 2 a vm destroy ghost2
+[ -e "$T/a/state/migrations/1000000000000000000000000000000e.json" ] &&
+	[ -e "$T/a/state/checkpoints/ghost2/current.gsnap" ] ||
+	fail "vm destroy forgot ghost2's migration, or removed its checkpoint"
+stop a
+rm -r "$T/a/state/migrations/1000000000000000000000000000000e".* "$T/a/state/checkpoints/ghost2"
 start a
 # A version 2 source writes the presumed IN_DOUBT record into the slot,
 # after the precopy deltas, not into its JSON record (still PRECOPY);
