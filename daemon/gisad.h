@@ -309,10 +309,10 @@ void mig_close_all(struct gisad *d);
 void mlink_settle(struct gisad *d);
 /*
  * SIGHUP, after mig_reload: the dialling side's TLS context built again
- * (old: the configuration before, whose TLS file names come back when
+ * (prev: the configuration before, whose TLS file names come back when
  * that fails and no listener uses the new ones).
  */
-void mig_client_reload(struct gisad *d, const struct gisad_config *old);
+void mig_client_reload(struct gisad *d, const struct gisad_config *prev);
 /*
  * Start-up, before store_restore_all: read the migration records, settle
  * the destination's, list retired VMs.  After it: mig_recover_after.

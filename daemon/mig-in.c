@@ -320,15 +320,15 @@ void migin_superseded(struct gisad *d, const char *vm, const char *why)
 	struct unmoved **p = &d->unmoved;
 
 	while (*p) {
-		if (strcmp((*p)->rec.vm, vm) != 0) {
-			p = &(*p)->next;
-		} else if (!(*p)->failed) {
-			/* Its install decides (installed) once its result is taken. */
-			(*p)->superseded = why;
-			p = &(*p)->next;
-		} else if (!unmoved_drop(d, p, why)) {
-			p = &(*p)->next;
-		}
+		struct unmoved *u = *p;
+		bool mine = strcmp(u->rec.vm, vm) == 0;
+
+		/* In flight, its install decides (installed) once its result is taken. */
+		if (mine && !u->failed)
+			u->superseded = why;
+		else if (mine && unmoved_drop(d, p, why))
+			continue;               /* u is gone, *p its successor */
+		p = &u->next;
 	}
 }
 
