@@ -781,6 +781,14 @@ static size_t field_size(const struct conf_key *k)
 	return sizeof(uint32_t);
 }
 
+void conf_tls_restore(struct gisad_config *cur, const struct gisad_config *old)
+{
+	memcpy(cur->tls_ca, old->tls_ca, sizeof(cur->tls_ca));
+	memcpy(cur->tls_cert, old->tls_cert, sizeof(cur->tls_cert));
+	memcpy(cur->tls_key, old->tls_key, sizeof(cur->tls_key));
+	memcpy(cur->tls_allow, old->tls_allow, sizeof(cur->tls_allow));
+}
+
 void conf_reload(struct gisad_config *cur, const struct gisad_config *new)
 {
 	char a[PATH_MAX + 16], b[PATH_MAX + 16];

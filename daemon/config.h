@@ -115,5 +115,7 @@ void conf_dump(const struct gisad_config *cfg, FILE *out);
  * differs, so an operator knows a restart is needed for it.
  */
 void conf_reload(struct gisad_config *cur, const struct gisad_config *new);
+/* A TLS reload that failed: cur's TLS files and allow-list back to old's. */
+void conf_tls_restore(struct gisad_config *cur, const struct gisad_config *old);
 
 #endif

@@ -128,7 +128,7 @@ struct retired {
 	char to[GISAD_PEER_MAX];
 	uint8_t id[16];                  /* the migration */
 	bool recording;                  /* its RETIRED record is not durable yet (mig-out.c) */
-	bool missing;                    /* held: in doubt, no checkpoint (mig_hold_missing) */
+	bool missing;                    /* held: in doubt, no checkpoint (mig_hold_name) */
 };
 
 /* ---- jobs (job.c) ------------------------------------------------------- */
@@ -335,8 +335,8 @@ int mig_retired_clear(struct gisad *d, const char *name);
  * else (a checkpoint that could not be restored) until a start restores
  * it.  -ENOMEM.
  */
-int mig_hold_missing(struct gisad *d, const struct migrec *rec, bool missing);
-/* Whether name is held so (or by a migration recovered in part: mig-rec.c). */
+int mig_hold_name(struct gisad *d, const struct migrec *rec, bool missing);
+/* Whether name is held so (or by a recovery that failed: not restored). */
 bool mig_held(const struct gisad *d, const char *name);
 /*
  * vm destroy of a name held with missing: the migration's record goes, and

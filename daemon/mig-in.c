@@ -605,7 +605,7 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
-	/* An in-doubt migration's name held at start-up (mig_hold_missing). */
+	/* An in-doubt migration's name held at start-up (mig_hold_name). */
 	if (mig_held(d, name)) {
 		snprintf(msg, msglen, "the name `%s' is held here by a migration that was in doubt "
 			 "when this gisad started (see its log)%s", name,

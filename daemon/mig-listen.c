@@ -450,10 +450,7 @@ void mig_reload(struct gisad *d, const struct gisad_config *old)
 	if (ctx_build(&d->cfg, &ctx, &n_allow, &err)) {
 		log_err("SIGHUP: migration TLS: %s: keeping the previous certificates and "
 			"allow-list", err.msg);
-		memcpy(d->cfg.tls_ca, old->tls_ca, sizeof(d->cfg.tls_ca));
-		memcpy(d->cfg.tls_cert, old->tls_cert, sizeof(d->cfg.tls_cert));
-		memcpy(d->cfg.tls_key, old->tls_key, sizeof(d->cfg.tls_key));
-		memcpy(d->cfg.tls_allow, old->tls_allow, sizeof(d->cfg.tls_allow));
+		conf_tls_restore(&d->cfg, old);
 		return;
 	}
 	gisa_tls_ctx_free(m->ctx);

@@ -2445,12 +2445,8 @@ void mig_client_reload(struct gisad *d, const struct gisad_config *prev)
 			"outgoing connections", why);
 		d->client_ctx = old;
 		/* A failed reload changes nothing (a listener's context may use the new names). */
-		if (!d->mig) {
-			memcpy(d->cfg.tls_ca, prev->tls_ca, sizeof(d->cfg.tls_ca));
-			memcpy(d->cfg.tls_cert, prev->tls_cert, sizeof(d->cfg.tls_cert));
-			memcpy(d->cfg.tls_key, prev->tls_key, sizeof(d->cfg.tls_key));
-			memcpy(d->cfg.tls_allow, prev->tls_allow, sizeof(d->cfg.tls_allow));
-		}
+		if (!d->mig)
+			conf_tls_restore(&d->cfg, prev);
 		return;
 	}
 	/* -ENOTCONN: no TLS configured any more, so no migration out either. */
@@ -2758,7 +2754,7 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 			log_err("migration %s of VM `%s' was in doubt, but its checkpoint could not "
 				"be restored (see above): its name stays taken until a start restores "
 				"it", rec->peer, rec->vm);
-		if (mig_hold_missing(d, rec, missing))
+		if (mig_hold_name(d, rec, missing))
 			log_err("in-doubt VM `%s': out of memory holding its name", rec->vm);
 		return;
 	}

@@ -1879,18 +1879,12 @@ static int add_retired(struct gisad *d, const struct migrec *r)
  */
 static int hold(struct gisad *d, const struct migrec *r, const char *why)
 {
-	struct retired *t = retired_new(r);
-
 	log_err("VM `%s' is not restored: its migration to %s is in doubt and %s; it is "
 		"recovered at the next start", r->vm, r->peer, why);
-	if (!t)
-		return -ENOMEM;
-	t->next = d->held;
-	d->held = t;
-	return 0;
+	return mig_hold_name(d, r, false);
 }
 
-int mig_hold_missing(struct gisad *d, const struct migrec *rec, bool missing)
+int mig_hold_name(struct gisad *d, const struct migrec *rec, bool missing)
 {
 	struct retired *t = retired_new(rec);
 
@@ -1904,42 +1898,34 @@ int mig_hold_missing(struct gisad *d, const struct migrec *rec, bool missing)
 
 int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen)
 {
-	struct retired **p = &d->held;
+	struct retired **p = &d->held, *t;
 	int r;
 
 	while (*p && (!(*p)->missing || strcmp((*p)->name, name) != 0))
 		p = &(*p)->next;
-	if (!*p)
+	t = *p;
+	if (!t)
 		return -ENOENT;
-	r = migrec_remove(d, (*p)->id);
+	r = migrec_remove(d, t->id);
 	if (r) {
-		snprintf(msg, msglen, "removing the record of its migration to %s: %s", (*p)->to,
+		snprintf(msg, msglen, "removing the record of its migration to %s: %s", t->to,
 			 strerror(-r));
 		return r;
 	}
 	log_notice("VM `%s' (in doubt, no checkpoint here) forgotten: its migration to %s is no "
-		   "longer pursued here", name, (*p)->to);
-	{
-		struct retired *t = *p;
-
-		*p = t->next;
-		free(t);
-	}
+		   "longer pursued here", name, t->to);
+	*p = t->next;
+	free(t);
 	msg[0] = '\0';
 	return 0;
 }
 
-static bool held(const struct gisad *d, const char *name)
+bool mig_held(const struct gisad *d, const char *name)
 {
 	for (const struct retired *t = d->held; t; t = t->next)
 		if (strcmp(t->name, name) == 0)
 			return true;
 	return false;
-}
-
-bool mig_held(const struct gisad *d, const char *name)
-{
-	return held(d, name);
 }
 
 /*
@@ -2083,7 +2069,7 @@ void mig_recover_after(struct gisad *d)
 	if (migrec_load_all(d, &recs, &n))
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (recs[i].state == MIGREC_IN_DOUBT && !held(d, recs[i].vm))
+		if (recs[i].state == MIGREC_IN_DOUBT && !mig_held(d, recs[i].vm))
 			migout_recover(d, &recs[i]);
 	free(recs);
 }
@@ -2092,7 +2078,7 @@ bool mig_skip_restore(const struct gisad *d, const char *name)
 {
 	const struct retired *t = mig_retired_find(d, name);
 
-	if (held(d, name))
+	if (mig_held(d, name))
 		return true;
 	if (t)
 		log_notice("VM `%s' is not restored: it migrated to %s (destroy it to forget it)",

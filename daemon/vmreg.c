@@ -47,18 +47,17 @@ int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen
 		return -EEXIST;
 	}
 	for (t = d->held; t; t = t->next) {
-		if (strcmp(t->name, name) == 0 && t->missing) {
+		if (strcmp(t->name, name) != 0)
+			continue;
+		if (t->missing)
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped, migrating to "
 				 "%s, and has no checkpoint here: its name stays taken until `gisactl "
 				 "vm destroy %s' forgets that migration", name, t->to, name);
-			return -EEXIST;
-		}
-		if (strcmp(t->name, name) == 0) {
+		else
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped and could not be "
 				 "recovered (see the log): its name stays taken until gisad restarts",
 				 name);
-			return -EEXIST;
-		}
+		return -EEXIST;
 	}
 	return 0;
 }
