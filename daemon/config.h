@@ -58,6 +58,13 @@ struct gisad_config {
 #define GISAD_ZSTD_DEFAULT_LEVEL 1
 #define GISAD_ZSTD_MAX_LEVEL     19
 
+/*
+ * Precopy rounds a migration may take (round 0 included): a job's
+ * max_rounds and migration_max_rounds at most, and a destination refuses
+ * a MigRound numbered this or higher (its slot keeps every round's delta).
+ */
+#define GISAD_MIG_MAX_ROUNDS 1000u
+
 /* Parse none / zstd / zstd:LEVEL.  0 or -EINVAL. */
 int conf_compression(const char *v, bool *zstd, int *level);
 

@@ -845,6 +845,11 @@ static void round_msg(struct mig_in *s, const Gisa__V1__MigRound *rd)
 			rd->round, (int)rd->kind, s->round, (int)want);
 		return;
 	}
+	if (rd->round >= GISAD_MIG_MAX_ROUNDS) {
+		discard(s, -EPROTO, false, "MigRound %u: a migration has at most %u precopy rounds "
+			"(0 to %u)", rd->round, GISAD_MIG_MAX_ROUNDS, GISAD_MIG_MAX_ROUNDS - 1);
+		return;
+	}
 	if (want == GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA)
 		s->a_raw = rd->raw_bytes;
 	r = announce(s, rd->stream, rd->object_bytes, &rd->state_digest, &rd->chain, msg,

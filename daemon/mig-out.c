@@ -2559,8 +2559,9 @@ static int check_migrate(struct request *r, const Gisa__V1__Migrate *q, char *ho
 	if (q->compression == 2 && (q->level < 0 || q->level > GISAD_ZSTD_MAX_LEVEL))
 		return req_fail(r, -EINVAL, "migrate: zstd level %d: expected 1 to %d", q->level,
 				GISAD_ZSTD_MAX_LEVEL);
-	if (q->max_rounds > 1000)
-		return req_fail(r, -EINVAL, "migrate: max_rounds %u: at most 1000", q->max_rounds);
+	if (q->max_rounds > GISAD_MIG_MAX_ROUNDS)
+		return req_fail(r, -EINVAL, "migrate: max_rounds %u: at most %u", q->max_rounds,
+				GISAD_MIG_MAX_ROUNDS);
 	if (q->stall_timeout_ms && (q->stall_timeout_ms < 100 || q->stall_timeout_ms > 3600000))
 		return req_fail(r, -EINVAL, "migrate: stall timeout %u ms: expected 100 to 3600000",
 				q->stall_timeout_ms);

@@ -121,6 +121,8 @@
 #define SLOT_DELTA_MAGIC           "GISAMDLT"
 #define SLOT_TRAILER_HEAD          (8u + 4u + MIG_DIGEST_SIZE)
 #define SLOT_MAX_DELTAS            4096u
+/* Every precopy round but round 0 and the final delta: a slot a destination took stays readable. */
+_Static_assert(SLOT_MAX_DELTAS >= GISAD_MIG_MAX_ROUNDS, "a slot holds every round's delta");
 #define SLOT_MAX_RECORDS           4u
 #define SLOT_APPEND_ROOM           (128u << 10)
 

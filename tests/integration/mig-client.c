@@ -41,6 +41,8 @@
  *   ping-ping    a MigPing, and a second one before the MigPong
  *   ping-round   a MigPing, and a MigRound before the MigPong
  *   pong-ping    a MigPing, its MigPong, and a second MigPing
+ *   deltas=N     N precopy rounds of the empty delta, one by one
+ *                                                 (deltas.acked=)
  *
  * `mig-client --fingerprint CERT' prints sha256:HEX.
  *
@@ -66,6 +68,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <gisa/delta.h>
 #include <gisa/frame.h>
 #include <gisa/snapshot.h>
 #include <gisa/tls.h>
@@ -195,9 +198,9 @@ static int send_fbuf(SSL *ssl, struct gisa_fbuf *fb)
 }
 
 /*
- * A message, then (obj_len > 0) the object it announces on stream 1, or
- * (then) a second message: in one write, so that the daemon reads them
- * together.
+ * A message, then (obj_len > 0) the object it announces (on the MigRound's
+ * stream, else stream 1), or (then) a second message: in one write, so
+ * that the daemon reads them together.
  */
 static int send_msgs(SSL *ssl, Gisa__V1__MigMessage *msg, const uint8_t *obj, size_t obj_len,
 		     Gisa__V1__MigMessage *then)
@@ -208,7 +211,10 @@ static int send_msgs(SSL *ssl, Gisa__V1__MigMessage *msg, const uint8_t *obj, si
 
 	put_msg(&fb, msg);
 	if (obj_len) {
-		if (gisa_chunker_new(1, obj, obj_len, 0, &c))
+		uint32_t stream = msg->body_case == GISA__V1__MIG_MESSAGE__BODY_ROUND ?
+					  msg->round->stream : 1;
+
+		if (gisa_chunker_new(stream, obj, obj_len, 0, &c))
 			die("chunker");
 		while ((r = gisa_fbuf_put_next(&fb, c)) == 1)
 			;
@@ -271,6 +277,42 @@ static uint8_t *slurp(const char *path, size_t *ret_len)
 }
 
 /*
+ * --then deltas=N: after round 0, N precopy rounds of the empty delta
+ * (the state does not change), each acknowledged before the next; then
+ * deltas.acked= the rounds acknowledged.
+ */
+static void run_deltas(SSL *ssl, Gisa__V1__MigMessage *msg, Gisa__V1__MigRound *rd,
+		       uint8_t chain[32], const uint8_t *snap, size_t len, const uint8_t digest[32],
+		       unsigned long n)
+{
+	struct gisa_snap_error serr;
+	struct gisa_image *img;
+	uint8_t *delta;
+	size_t dlen;
+	unsigned long k;
+
+	if (gisa_snap_decode(snap, len, &img, NULL, &serr))
+		die("decoding round 0: %s", serr.msg);
+	if (gisa_delta_make(img, img, &delta, &dlen))
+		die("the empty delta");
+	gisa_image_free(img);
+	rd->kind = GISA__V1__MIG_OBJECT_KIND__MIG_OBJECT_DELTA;
+	rd->has_raw_bytes = true;
+	rd->object_bytes = rd->raw_bytes = dlen;
+	for (k = 1; k <= n; k++) {
+		rd->round = (uint32_t)k;
+		rd->stream = (uint32_t)k + 1;
+		if (gisa_frame_chain_next(chain, rd->round, digest, chain))
+			die("the digest chain");
+		if (send_msgs(ssl, msg, delta, dlen, NULL) || read_one(ssl, NULL) ||
+		    last_body != GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK)
+			break;
+	}
+	printf("deltas.acked=%lu\n", k - 1);
+	free(delta);
+}
+
+/*
  * --round0: round 0 (the snapshot file snap, its state digest), its
  * acknowledgement, then the --then action (see the top of this file).
  */
@@ -306,6 +348,10 @@ static void run_round0(SSL *ssl, const uint8_t id[16], uint32_t version, const u
 	    last_body != GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK || !then)
 		return;
 	fflush(stdout);
+	if (!strncmp(then, "deltas=", 7)) {
+		run_deltas(ssl, &msg, &rd, chain, snap, len, digest, strtoul(then + 7, NULL, 10));
+		return;
+	}
 	p.has_round = p.has_probe = true;
 	p.round = 0;
 	p.probe = true;
@@ -676,8 +722,11 @@ int main(int argc, char **argv)
 		case O_THEN:
 			then = optarg;
 			if (strcmp(then, "ping") && strcmp(then, "ping-ping") &&
-			    strcmp(then, "ping-round") && strcmp(then, "pong-ping"))
-				die("--then %s: ping, ping-ping, ping-round or pong-ping", then);
+			    strcmp(then, "ping-round") && strcmp(then, "pong-ping") &&
+			    (strncmp(then, "deltas=", 7) || strspn(then + 7, "0123456789") !=
+			     strlen(then + 7) || !then[7] || strlen(then + 7) > 6))
+				die("--then %s: ping, ping-ping, ping-round, pong-ping or deltas=N",
+				    then);
 			break;
 		case O_DELAY:
 			delay_ms = atoi(optarg);

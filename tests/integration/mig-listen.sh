@@ -291,6 +291,16 @@ after_round0 hasty ping-round
 refused hasty "MigRound (field 19) before the MigPong of round 0"
 serving "MigPing after round 0"
 
+# Precopy rounds are capped at the destination too (a source caps its own
+# at 1000): rounds 1 to 999 of the empty delta are acknowledged, round
+# 1000 is refused with MigError -EPROTO naming the cap, and the staging is
+# discarded; its slot, which keeps every round, stays readable.
+after_round0 many deltas=1000
+grep -qx 'deltas.acked=999' <<<"$out" || fail "rounds 1 to 999 not all acknowledged: \
+$(tail -n 5 <<<"$out")"
+refused many "MigRound 1000: a migration has at most 1000 precopy rounds (0 to 999)"
+serving "1000 precopy rounds"
+
 # The probe's write failing (mig-fsync-shim: the destination's second
 # flush of a slot, after round 0's write into it) discards the staging,
 # as a failed commit into the same slot would.
