@@ -160,6 +160,7 @@ struct mig_out {
 	uint64_t io_ticket;             /* the last one queued for this migration */
 	int io_r;                       /* the first that failed, -errno, with io_msg */
 	bool slot_queued;               /* the slot's reservation was queued */
+	bool slot_frozen;               /* the frozen snapshot's write into it began */
 	char io_msg[DWQ_MSG_MAX + 64];
 	struct event *io_ev;            /* the RETIRED record queued is written: go on */
 	uint64_t live_ns;               /* the destination's last round applied to its live VM */
@@ -263,6 +264,36 @@ static void out_end(struct mig_out *o, int err, const char *msg)
 		out_free(o);
 }
 
+static void schedule_query(struct mig_out *o);
+
+/*
+ * resume() could remove neither the slot, which may hold the frozen
+ * snapshot and its IN_DOUBT record (version 1), nor the JSON record: a
+ * start would bring the VM back in doubt from that snapshot, over
+ * whatever it took once it ran again.  So it does not run: it stays
+ * frozen, in doubt, and asks the destination (which discards once the
+ * link is gone); a DISCARDED answer, or `job resolve', resumes it again,
+ * which tries the removals again.
+ */
+static void stuck(struct mig_out *o, int err, const char *why)
+{
+	if (o->l) {
+		mlink_drop(o->l);
+		o->l = NULL;
+	}
+	snprintf(o->job->errmsg, sizeof(o->job->errmsg), "the migration ended (%.120s), but its "
+		 "record cannot be removed: %s", why, strerror(-err));
+	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
+	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_IN_DOUBT);
+	log_err("migration of VM `%s' to %s ended (%s), but neither its slot nor its record "
+		"can be removed (%s): the VM stays frozen, in doubt, so that no restart brings it "
+		"back from its frozen snapshot; gisad asks %s and tries again (gisactl job "
+		"resolve %llu resumed, too)", o->vm, o->uri, why, strerror(-err), o->uri,
+		(unsigned long long)o->job->id);
+	o->backoff_ms = 0;
+	schedule_query(o);
+}
+
 /* Before MigSwitchover: unfreeze (if frozen), drop the record, fail the job. */
 static void resume(struct mig_out *o, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -283,11 +314,16 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 		 */
 		if (o->rec.state != MIGREC_NONE || o->slot_queued) {
 			char rm[256];
+			int e = migrec_stage_remove(o->d, o->rec.id, rm, sizeof(rm)), e2;
 
-			if (migrec_stage_remove(o->d, o->rec.id, rm, sizeof(rm)))
+			if (e)
 				log_warning("migration of VM `%s': its frozen snapshot: %s", o->vm,
 					    rm);
-			(void)migrec_remove(o->d, o->rec.id);
+			e2 = migrec_remove(o->d, o->rec.id);
+			if (e && e2 && o->slot_frozen) {
+				stuck(o, e2, msg);
+				return;
+			}
 		}
 		set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE);
 		o->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_RESUMED;
@@ -298,8 +334,6 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 	}
 	out_end(o, err, msg);
 }
-
-static void schedule_query(struct mig_out *o);
 
 /*
  * This connection failed.  An outcome query tries again later (the doubt
@@ -1401,6 +1435,7 @@ static int record_doubt(struct mig_out *o, const struct gisa_image *img,
 	/* The record in the slot: IN_DOUBT with the digests, for a restart. */
 	doubt.state = MIGREC_IN_DOUBT;
 	doubt.presumed = false;
+	o->slot_frozen = true;
 	r = migrec_stage_write(o->d, &doubt, buf, len, msg, msglen);
 	free(buf);
 	return r;
@@ -1716,6 +1751,7 @@ static void record_frozen(struct mig_out *o)
 		return;
 	rec.state = MIGREC_IN_DOUBT;
 	rec.presumed = false;
+	o->slot_frozen = true;
 	/* Queued: the loop is free for the outcome, which makes the write moot. */
 	o->io_ticket = migrec_post(o->d, MIGREC_JOB_FINAL, &rec, &o->slot, o->final_raw,
 				   o->final_len, o, frozen_done);

@@ -21,6 +21,10 @@
  * (".spare-<k>.json") in this process fails with EIO after the real call:
  * the record is there, not known to be durable.
  *
+ * MIG_SHIM_UNLINK_FAIL=COUNT: once MIG_SHIM_SLOT_FAIL's flush has failed,
+ * the next COUNT unlink(2) calls of a migration's slot or record (32 hex
+ * digits and ".stage" or ".json") fail with EIO, the file left in place.
+ *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails
  * with EIO, COUNT times: a record write that fails and is retried.
@@ -162,4 +166,21 @@ int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpat
 		return -1;
 	}
 	return real(olddirfd, oldpath, newdirfd, newpath);
+}
+
+__attribute__((visibility("default")))
+int unlink(const char *path)
+{
+	static unsigned long failed;
+	int (*real)(const char *);
+	const char *spec = getenv("MIG_SHIM_UNLINK_FAIL");
+
+	next("unlink", &real, sizeof(real));
+	if (fired && spec && failed < strtoul(spec, NULL, 10) &&
+	    (named(path, ".stage") || named(path, ".json"))) {
+		failed++;
+		errno = EIO;
+		return -1;
+	}
+	return real(path);
 }

@@ -1452,6 +1452,17 @@ echo "ok 13: records that cannot be read, or too many, stop gisad from starting"
 # the VM running unchanged, nothing stays in its slot, and the destination
 # discards.  The shim fires once (on a's second fdatasync of a slot: the
 # first is the probe that times it): the next try migrates it.
+# resumed_whole VM DIGEST JOBFILE: VM runs at a unchanged (DIGEST), is not
+# at b, and its migration (JOBFILE's job) left no file at a.
+resumed_whole() {
+	local id
+	id=$(jv migration.migration_id "$3")
+	[ "$(listed a "$1")" = none ] && [ "$(digest a "$1")" = "$2" ] ||
+		fail "$1 is not running unchanged at a after its migration failed"
+	[ -z "$(listed b "$1")" ] || fail "$1 exists at b after the source gave up"
+	[ -n "$id" ] && ! compgen -G "$T/a/state/migrations/$id.*" >/dev/null ||
+		fail "migration \`$id' of $1 left files at a: $(ls "$T/a/state/migrations")"
+}
 stop a
 conf a migration_max_version=1
 MIG_SHIM_SLOT_FAIL=2 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
@@ -1465,12 +1476,7 @@ jis type failed
 jis migration.phase resumed
 [[ "$(jv error_message "$T/huge.json")" == *"IN_DOUBT record"*"fdatasync of"*".stage"*"Input/output error"* ]] ||
 	fail "the failed frozen snapshot is reported as \`$(jv error_message "$T/huge.json")'"
-[ "$(listed a huge)" = none ] && [ "$(digest a huge)" = "$d" ] ||
-	fail "huge is not running unchanged at a after its frozen snapshot failed"
-[ -z "$(listed b huge)" ] || fail "huge exists at b after the source gave up"
-id=$(jv migration.migration_id "$T/huge.json")
-[ -n "$id" ] && [ ! -e "$T/a/state/migrations/$id.stage" ] && [ ! -e "$T/a/state/migrations/$id.json" ] ||
-	fail "migration \`$id' left its slot or record at a: $(ls "$T/a/state/migrations")"
+resumed_whole huge "$d" "$T/huge.json"
 g 0 a --json migrate huge "tls://127.0.0.1:${PORT[b]}"
 jis migration.phase committed
 jis migration.digests_match true
@@ -1478,6 +1484,28 @@ jis migration.source_digest "$d"
 [ "$(digest b huge)" = "$d" ] || fail "huge at b has not the digest it had at a"
 g 0 b vm destroy huge
 g 0 a vm destroy huge
+# The same, and then neither the slot nor the record can be removed
+# (mig-fsync-shim: three unlinks fail, the slot's, the slot's again and
+# the record's): a start would bring the VM back from the frozen snapshot
+# over what it took since, so it does not run yet.  It stays frozen, in
+# doubt, and asks b, which discarded the migration when the link went;
+# that answer resumes it, and the removals, tried again, succeed.
+stop a
+MIG_SHIM_SLOT_FAIL=2 MIG_SHIM_UNLINK_FAIL=3 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
+g 0 a vm create stuck --profile newest --caps gisa --vcpus 2
+g 0 a irq inject stuck "$T/io20k.bin"
+d=$(digest a stuck)
+g 1 a --json migrate stuck "tls://127.0.0.1:${PORT[b]}"
+jis type failed
+jis migration.phase resumed
+[[ "$(jv error_message)" == *"the destination discarded the migration"* ]] ||
+	fail "stuck was not resumed on b's answer: \`$(jv error_message)'"
+grep -q "migration of VM \`stuck' to .* ended (.*IN_DOUBT record.*), but neither its slot nor \
+its record can be removed (Input/output error): the VM stays frozen, in doubt" "$T/a/log" ||
+	fail "a did not keep stuck frozen: $(grep stuck "$T/a/log" | tail -n 5)"
+resumed_whole stuck "$d" "$T/out"
+g 0 a vm destroy stuck
 # Version 2 writes nothing inside the downtime at the source: its IN_DOUBT
 # record came before the freeze, into the slot (the source's second slot
 # flush), and the frozen state follows it there once the final delta is on
@@ -1497,12 +1525,7 @@ jis type failed
 jis migration.phase resumed
 [[ "$(jv error_message)" == *"IN_DOUBT record"*"fdatasync of"*".stage"*"Input/output error"* ]] ||
 	fail "the failed presumed IN_DOUBT record is reported as \`$(jv error_message)'"
-id=$(jv migration.migration_id)
-[ "$(listed a slotfail)" = none ] && [ "$(digest a slotfail)" = "$d" ] ||
-	fail "slotfail is not running unchanged at a after its presumed IN_DOUBT record failed"
-[ -z "$(listed b slotfail)" ] || fail "slotfail exists at b after the source gave up"
-[ -n "$id" ] && ! compgen -G "$T/a/state/migrations/$id.*" >/dev/null ||
-	fail "the failed migration \`$id' of slotfail left files at a: $(ls "$T/a/state/migrations")"
+resumed_whole slotfail "$d" "$T/out"
 stop a
 MIG_SHIM_SLOT_FAIL=3 LD_PRELOAD=$MIG_FSYNC_SHIM ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	start a
