@@ -120,6 +120,13 @@ struct vmrec {
 
 struct unmoved;
 
+/* Why a name is held at start-up (mig_hold_name). */
+enum mig_hold {
+	MIG_HOLD_DOUBT,      /* in doubt, its checkpoint not restored */
+	MIG_HOLD_MISSING,    /* in doubt, no checkpoint here at all */
+	MIG_HOLD_ARRIVED,    /* committed here, its slot not moved into place */
+};
+
 /* A VM retired after migrating away: listed until destroyed here. */
 struct retired {
 	struct retired *next;
@@ -128,7 +135,7 @@ struct retired {
 	char to[GISAD_PEER_MAX];
 	uint8_t id[16];                  /* the migration */
 	bool recording;                  /* its RETIRED record is not durable yet (mig-out.c) */
-	bool missing;                    /* held: in doubt, no checkpoint (mig_hold_name) */
+	enum mig_hold hold;              /* held: why (mig_hold_name) */
 };
 
 /* ---- jobs (job.c) ------------------------------------------------------- */
@@ -328,14 +335,17 @@ const struct retired *mig_retired_find(const struct gisad *d, const char *name);
 /* Forget a retired VM (vm destroy): its record goes.  0 or -ENOENT. */
 int mig_retired_clear(struct gisad *d, const char *name);
 /*
- * An in-doubt migration whose VM was not restored (mig_recover_after): its
- * name stays taken, so that no other VM created under it, nor one
- * migrating in, is frozen for that migration at a later start.  With
- * missing (the VM has no checkpoint here at all) until mig_held_forget,
- * else (a checkpoint that could not be restored) until a start restores
- * it.  -ENOMEM.
+ * A migration whose VM is not restored at start-up: its name stays taken.
+ * In doubt (mig_recover_after), so that no other VM created under it, nor
+ * one migrating in, is frozen for that migration at a later start: with
+ * MIG_HOLD_MISSING (the VM has no checkpoint here at all) until
+ * mig_held_forget, with MIG_HOLD_DOUBT (a checkpoint that could not be
+ * restored) until a start restores it.  Committed here, its slot not moved
+ * into place (MIG_HOLD_ARRIVED): so that no older checkpoint of the VM
+ * runs instead, nor another VM under its name that the move would
+ * overwrite at a later start.  -ENOMEM.
  */
-int mig_hold_name(struct gisad *d, const struct migrec *rec, bool missing);
+int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why);
 /* Whether name is held so (or by a recovery that failed: not restored). */
 bool mig_held(const struct gisad *d, const char *name);
 /*

@@ -605,10 +605,10 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
-	/* An in-doubt migration's name held at start-up (mig_hold_name). */
+	/* A name held at start-up (mig_hold_name). */
 	if (mig_held(d, name)) {
-		snprintf(msg, msglen, "the name `%s' is held here by a migration that was in doubt "
-			 "when this gisad started (see its log)%s", name,
+		snprintf(msg, msglen, "the name `%s' is held here by a migration this gisad could "
+			 "not settle when it started (see its log)%s", name,
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
@@ -2078,6 +2078,20 @@ int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 	return 0;
 }
 
+/*
+ * A committed slot that a start cannot move into place: the VM is not
+ * restored (an older checkpoint of it would run instead, and be
+ * overwritten once the move succeeds), and its name is held until a start
+ * moves it.
+ */
+static void hold_arrived(struct gisad *d, const struct migrec *rec, const char *why)
+{
+	log_err("committed VM `%s': its checkpoint cannot be moved into place: %s: not restored, "
+		"its name held until a start moves it", rec->vm, why);
+	if (mig_hold_name(d, rec, MIG_HOLD_ARRIVED))
+		log_err("committed VM `%s': out of memory holding its name", rec->vm);
+}
+
 void migin_recover(struct gisad *d, const struct migrec *r)
 {
 	struct migrec rec = *r, slot = { 0 };
@@ -2090,9 +2104,11 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 			"until gisad restarts and can read it)", rec.vm, msg);
 		return;
 	}
-	if (staged < 0 && rec.state == MIGREC_COMMITTED)
-		log_err("committed VM `%s': its checkpoint cannot be moved into place: %s (not "
-			"restored; at the next start again)", rec.vm, msg);
+	if (staged < 0 && rec.state == MIGREC_COMMITTED) {
+		hold_arrived(d, &rec, msg);
+		migin_remember(d, &rec);
+		return;
+	}
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
 		log_err("incoming migration of VM `%s' is undecided: its slot holds a `%s' record "
 			"(queries get no outcome)", rec.vm, migrec_state_name(slot.state));
@@ -2115,10 +2131,12 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 			   "discarded", rec.vm);
 	}
 	if (rec.state == MIGREC_COMMITTED && staged > 0) {
-		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg)))
-			log_err("committed VM `%s': %s", rec.vm, msg);
-		else
-			log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
+		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg))) {
+			hold_arrived(d, &rec, msg);
+			migin_remember(d, &rec);
+			return;
+		}
+		log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
 	}
 	/* A discarded migration's slot holds nothing to keep. */
 	if (rec.state == MIGREC_DISCARDED && migrec_stage_exists(d, rec.id) &&

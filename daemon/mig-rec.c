@@ -1883,16 +1883,16 @@ static int hold(struct gisad *d, const struct migrec *r, const char *why)
 {
 	log_err("VM `%s' is not restored: its migration to %s is in doubt and %s; it is "
 		"recovered at the next start", r->vm, r->peer, why);
-	return mig_hold_name(d, r, false);
+	return mig_hold_name(d, r, MIG_HOLD_DOUBT);
 }
 
-int mig_hold_name(struct gisad *d, const struct migrec *rec, bool missing)
+int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why)
 {
 	struct retired *t = retired_new(rec);
 
 	if (!t)
 		return -ENOMEM;
-	t->missing = missing;
+	t->hold = why;
 	t->next = d->held;
 	d->held = t;
 	return 0;
@@ -1903,7 +1903,7 @@ int mig_held_forget(struct gisad *d, const char *name, char *msg, size_t msglen)
 	struct retired **p = &d->held, *t;
 	int r;
 
-	while (*p && (!(*p)->missing || strcmp((*p)->name, name) != 0))
+	while (*p && ((*p)->hold != MIG_HOLD_MISSING || strcmp((*p)->name, name) != 0))
 		p = &(*p)->next;
 	t = *p;
 	if (!t)

@@ -49,10 +49,14 @@ int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen
 	for (t = d->held; t; t = t->next) {
 		if (strcmp(t->name, name) != 0)
 			continue;
-		if (t->missing)
+		if (t->hold == MIG_HOLD_MISSING)
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped, migrating to "
 				 "%s, and has no checkpoint here: its name stays taken until `gisactl "
 				 "vm destroy %s' forgets that migration", name, t->to, name);
+		else if (t->hold == MIG_HOLD_ARRIVED)
+			snprintf(msg, msglen, "VM `%s' migrated here from %s, but its checkpoint could "
+				 "not be moved into place when gisad started (see the log): its name "
+				 "stays taken until a start moves it", name, t->to);
 		else
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped and could not be "
 				 "recovered (see the log): its name stays taken until gisad restarts",

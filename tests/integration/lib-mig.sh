@@ -106,13 +106,14 @@ start() {
 	[ -n "${PORT[$h]}" ] || fail "gisad $h logged no \`migration: listening on' line"
 }
 
-# stop H: SIGTERM, exit status 0.
+# stop H [RC]: SIGTERM, and gisad H exits RC (0; 1 when a VM could not be
+# checkpointed).
 stop() {
 	local h=$1 rc=0
 	kill -TERM "${DPID[$h]}"
 	wait "${DPID[$h]}" || rc=$?
 	DPID[$h]=
-	[ "$rc" -eq 0 ] || fail "gisad $h exited with $rc on SIGTERM"
+	[ "$rc" -eq "${2:-0}" ] || fail "gisad $h exited with $rc on SIGTERM, expected ${2:-0}"
 }
 
 # reload H: SIGHUP with the configuration written by conf; wait until applied.

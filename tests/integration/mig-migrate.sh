@@ -1132,7 +1132,7 @@ forgets that migration"
 g 0 b vm create ghost --caps gisa --vcpus 1
 g 1 b --json migrate ghost "tls://127.0.0.1:${PORT[a]}"
 jis type failed
-[[ "$(jv error_message)" == *"the name ?ghost? is held here by a migration that was in doubt"* ]] ||
+[[ "$(jv error_message)" == *"the name ?ghost? is held here by a migration this gisad could not settle"* ]] ||
 	fail "a migration into the held name ghost: $(jv error_message)"
 g 0 b vm destroy ghost
 grep -q "migration tls://.* of VM \`ghost' was in doubt, but the VM has no checkpoint to come \
@@ -1577,9 +1577,16 @@ echo "ok 15: a version 1 record after a state that is not its own is a commit a 
 # for the next start to move.  Unless something newer about the VM is
 # durable first -- a checkpoint of the state since, or vm destroy -- which
 # the next start must not undo: the slot goes then.
+#
+# A start that cannot move it either (unm3: the file is still there) does
+# not restore the VM -- an older checkpoint of it would run instead, and
+# be overwritten once the move succeeds -- and holds its name; the first
+# start that can move it restores the VM as it arrived.
 mkdir -p "$T/b/state/checkpoints"
-for v in unm1 unm2; do
+for v in unm1 unm2 unm3; do
 	g 0 a vm create "$v" --caps gisa --vcpus 1
+	g 0 a irq interrupt "$v" 0xffff2401 0x20
+	[ "$v" = unm3 ] && d3=$(digest a unm3)
 	: >"$T/b/state/checkpoints/$v"
 	g 0 a --json migrate "$v" "tls://127.0.0.1:${PORT[b]}"
 	jis type completed
@@ -1590,7 +1597,7 @@ checkpoint of it is written first)$" "$T/b/log" && break
 	done
 	grep -q "incoming VM \`$v': .*(moved into place at the next start" "$T/b/log" ||
 		fail "b did not log that $v's checkpoint could not be moved into place"
-	rm "$T/b/state/checkpoints/$v"
+	[ "$v" = unm3 ] || rm "$T/b/state/checkpoints/$v"
 done
 g 0 b irq interrupt unm1 0xffff2401 0x10
 d1=$(digest b unm1)
@@ -1600,11 +1607,24 @@ of the VM is written$" "$T/b/log" || fail "unm1's slot was not removed by its ne
 g 0 b vm destroy unm2
 grep -q "committed VM \`unm2': its slot, never moved into place, is removed: the VM is \
 destroyed$" "$T/b/log" || fail "unm2's slot was not removed by vm destroy"
-stop b
+# unm3 cannot be checkpointed on the way out: exit status 1.
+stop b 1
 start b
 [ "$(digest b unm1)" = "$d1" ] || fail "unm1 came back at b without what it took after its commit"
 [ -z "$(listed b unm2)" ] || fail "unm2, destroyed at b, came back: $(listed b unm2)"
-echo "ok 16: a committed slot not moved into place goes once a newer checkpoint or vm destroy supersedes it"
+grep -q "committed VM \`unm3': its checkpoint cannot be moved into place: .*: not restored, its \
+name held until a start moves it" "$T/b/log" || fail "b did not hold unm3: $(grep unm3 "$T/b/log")"
+[ -z "$(listed b unm3)" ] || fail "unm3 runs at b although its checkpoint is not in place"
+g 2 b vm create unm3
+grep -q "VM .unm3. migrated here from .*, but its checkpoint could not be moved into place when \
+gisad started (see the log): its name stays taken until a start moves it" "$T/err" ||
+	fail "vm create of unm3 not refused with why: $(cat "$T/err")"
+rm "$T/b/state/checkpoints/unm3"
+stop b
+start b
+[ "$(digest b unm3)" = "$d3" ] || fail "unm3 did not come back at b as it arrived"
+g 0 b vm destroy unm3
+echo "ok 16: a committed slot not moved into place goes once a newer checkpoint or vm destroy supersedes it, and holds its VM's name while no start can move it"
 
 stop a
 stop b
