@@ -125,6 +125,7 @@ enum mig_hold {
 	MIG_HOLD_DOUBT,      /* in doubt, its checkpoint not restored */
 	MIG_HOLD_MISSING,    /* in doubt, no checkpoint here at all */
 	MIG_HOLD_ARRIVED,    /* committed here, its slot not moved into place */
+	MIG_HOLD_UNDECIDED,  /* incoming, its commit failed, its slot not removed */
 };
 
 /* A VM retired after migrating away: listed until destroyed here. */
@@ -343,7 +344,10 @@ int mig_retired_clear(struct gisad *d, const char *name);
  * restored) until a start restores it.  Committed here, its slot not moved
  * into place (MIG_HOLD_ARRIVED): so that no older checkpoint of the VM
  * runs instead, nor another VM under its name that the move would
- * overwrite at a later start.  -ENOMEM.
+ * overwrite at a later start.  An incoming migration whose commit failed
+ * and whose slot could not be removed (MIG_HOLD_UNDECIDED: the next start
+ * decides from the slot, which may commit it) until gisad restarts.
+ * -ENOMEM.
  */
 int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why);
 /* Whether name is held so (or by a recovery that failed: not restored). */

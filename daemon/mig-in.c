@@ -1688,6 +1688,9 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 				"cannot be removed: %s: undecided until gisad restarts", s->rec.vm,
 				msg, why);
 			s->rec.state = MIGREC_NONE;
+			/* The next start may commit it: no other VM may take the name till then. */
+			if (mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED))
+				log_err("incoming VM `%s': out of memory holding its name", s->rec.vm);
 			discard(s, r, false, "%s; the staged checkpoint cannot be removed: %s", msg,
 				why);
 			return;

@@ -23,7 +23,8 @@
  *
  * MIG_SHIM_UNLINK_FAIL=COUNT: once MIG_SHIM_SLOT_FAIL's flush has failed,
  * the next COUNT unlink(2) calls of a migration's slot or record (32 hex
- * digits and ".stage" or ".json") fail with EIO, the file left in place.
+ * digits and ".stage" or ".json", or a spare slot a migration holds) fail
+ * with EIO, the file left in place.
  *
  * MIG_SHIM_JSON_FAIL=STATE:COUNT: renameat(2) of a migration record into
  * place (32 hex digits and ".json") whose text has "state": "STATE" fails
@@ -169,6 +170,7 @@ int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpat
 }
 
 __attribute__((visibility("default")))
+/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc's is __-prefixed */
 int unlink(const char *path)
 {
 	static unsigned long failed;
@@ -177,7 +179,7 @@ int unlink(const char *path)
 
 	next("unlink", &real, sizeof(real));
 	if (fired && spec && failed < strtoul(spec, NULL, 10) &&
-	    (named(path, ".stage") || named(path, ".json"))) {
+	    (named(path, ".stage") || named(path, ".json") || spare_path(path, ".stage"))) {
 		failed++;
 		errno = EIO;
 		return -1;

@@ -932,7 +932,45 @@ dest_slot_fails() {
 }
 dest_slot_fails 1 "write of round 0" dur0
 dest_slot_fails 2 commit dur
-echo "ok 9: a destination's commit, or round 0 into its slot, whose flush fails is discarded at both ends, also after a restart"
+# The commit's flush failing, and then the slot's removal too
+# (MIG_SHIM_UNLINK_FAIL): b cannot answer (the snapshot may be durable, so
+# its next start decides from the slot) and the source stays in doubt.
+# Until that start the name stays taken at b, so that no VM created there
+# under it is overwritten when the start commits the migration.
+stop b
+MIG_SHIM_SLOT_FAIL=2 MIG_SHIM_UNLINK_FAIL=1 LD_PRELOAD=$MIG_FSYNC_SHIM \
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start b
+g 0 a vm create undec --caps gisa --vcpus 1
+g 0 a irq interrupt undec 0xffff2401 0x30
+du=$(digest a undec)
+g 0 a --json migrate undec "tls://127.0.0.1:${PORT[b]}" --detach
+job=$(jv id)
+for _ in $(seq 1 250); do
+	grep -q "incoming VM \`undec': the commit failed .*undecided until gisad restarts" \
+		"$T/b/log" && [ "$(listed a undec)" = in-doubt ] && break
+	sleep 0.02
+done
+[ "$(listed a undec)" = in-doubt ] || fail "undec is \`$(listed a undec)' at a, not in doubt"
+g 2 b vm create undec
+grep -q "VM .undec. migrating here from .* is undecided: its commit failed and its staged \
+checkpoint could not be removed (see the log); the next start decides" "$T/err" ||
+	fail "vm create of undec at b not refused with why: $(cat "$T/err")"
+# The source asks where it dialled: b comes back on the same port.
+conf b migration_listen="127.0.0.1:${PORT[b]}"
+stop b
+start b
+conf b
+[ "$(digest b undec)" = "$du" ] || fail "b's start did not commit undec from its slot"
+for _ in $(seq 1 300); do
+	g 0 a --json job status "$job"
+	[ "$(jv type)" = completed ] && break
+	sleep 0.05
+done
+jis type completed
+[ "$(listed a undec)" = migrated ] || fail "undec is \`$(listed a undec)' at a, not migrated"
+g 0 b vm destroy undec
+g 0 a vm destroy undec
+echo "ok 9: a destination's commit, or round 0 into its slot, whose flush fails is discarded at both ends, also after a restart; one whose slot cannot be removed either holds the VM's name until the next start commits it"
 
 # ---- 10. what a slot holds decides at the next start ------------------------------
 # The staged snapshot's slot (<id>.stage) is zero-filled during precopy and
