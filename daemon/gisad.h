@@ -124,8 +124,8 @@ struct unmoved;
 enum mig_hold {
 	MIG_HOLD_DOUBT,      /* in doubt, its checkpoint not restored */
 	MIG_HOLD_MISSING,    /* in doubt, no checkpoint here at all */
-	MIG_HOLD_ARRIVED,    /* committed here, its slot not moved into place */
-	MIG_HOLD_UNDECIDED,  /* incoming, its commit failed, its slot not removed */
+	MIG_HOLD_ARRIVED,    /* committed here, its slot not put in place */
+	MIG_HOLD_UNDECIDED,  /* incoming, its slot neither removed nor read */
 };
 
 /* A VM retired after migrating away: listed until destroyed here. */
@@ -238,7 +238,7 @@ struct gisad {
 	size_t nr_outcomes;
 	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
 	struct retired *retired;
-	struct retired *held;           /* in doubt, not recovered at start-up: not restored */
+	struct retired *held;           /* names of migrations not settled (mig_hold_name) */
 	struct unmoved *unmoved;        /* committed slots not moved into place (mig-in.c) */
 	/*
 	 * Per spare pair, the incoming migration whose STAGING record and slot
@@ -341,13 +341,13 @@ int mig_retired_clear(struct gisad *d, const char *name);
  * one migrating in, is frozen for that migration at a later start: with
  * MIG_HOLD_MISSING (the VM has no checkpoint here at all) until
  * mig_held_forget, with MIG_HOLD_DOUBT (a checkpoint that could not be
- * restored) until a start restores it.  Committed here, its slot not moved
- * into place (MIG_HOLD_ARRIVED): so that no older checkpoint of the VM
- * runs instead, nor another VM under its name that the move would
- * overwrite at a later start.  An incoming migration whose commit failed
- * and whose slot could not be removed (MIG_HOLD_UNDECIDED: the next start
- * decides from the slot, which may commit it) until gisad restarts.
- * -ENOMEM.
+ * restored) until a start restores it.  Committed here, its slot not read,
+ * or not moved into place and removed (MIG_HOLD_ARRIVED): so that no older
+ * checkpoint of the VM runs instead, nor another VM under its name that
+ * the move would overwrite at a later start.  An incoming migration whose
+ * commit failed and whose slot could not be removed, or whose slot a
+ * start cannot read (MIG_HOLD_UNDECIDED: a start that reads it decides,
+ * and may commit it), until gisad restarts.  -ENOMEM.
  */
 int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why);
 /* Whether name is held so (or by a recovery that failed: not restored). */

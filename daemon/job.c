@@ -134,6 +134,7 @@ void job_finish(struct gisad *d, struct job *j, int err, const char *msg)
 			 job_op_name(j->op), j->vm, j->errmsg);
 	} else {
 		j->type = GISA__V1__JOB_TYPE__JOB_TYPE_COMPLETED;
+		j->errmsg[0] = '\0';  /* what it waited for, if anything */
 		j->processed = j->total;
 		log_debug("job %llu: %s of VM `%s' completed", (unsigned long long)j->id,
 			  job_op_name(j->op), j->vm);
@@ -242,8 +243,10 @@ void job_to_info(const struct job *j, Gisa__V1__JobInfo *info, Gisa__V1__Migrati
 	if (j->error) {
 		info->has_error = true;
 		info->error = j->error;
-		info->error_message = (char *)j->errmsg;
 	}
+	/* A running migration's says what it waits for (in doubt, or frozen until...). */
+	if (j->error || j->errmsg[0])
+		info->error_message = (char *)j->errmsg;
 	if (j->tag[0])
 		info->tag = (char *)j->tag;
 	if (j->has_digest) {

@@ -605,10 +605,10 @@ static int place(struct mig_in *s, const Gisa__V1__MigBegin *b, char *msg, size_
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
-	/* A name held at start-up (mig_hold_name). */
+	/* A name held by a migration not settled (mig_hold_name). */
 	if (mig_held(d, name)) {
-		snprintf(msg, msglen, "the name `%s' is held here by a migration this gisad could "
-			 "not settle when it started (see its log)%s", name,
+		snprintf(msg, msglen, "the name `%s' is held here by a migration this gisad has "
+			 "not settled (see its log)%s", name,
 			 b->new_name ? "" : ": give the migration a new name");
 		return -EEXIST;
 	}
@@ -2082,15 +2082,15 @@ int migin_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 }
 
 /*
- * A committed slot that a start cannot move into place: the VM is not
- * restored (an older checkpoint of it would run instead, and be
- * overwritten once the move succeeds), and its name is held until a start
- * moves it.
+ * A committed slot that a start cannot read, or move into place and
+ * remove: the VM is not restored (an older checkpoint of it would run
+ * instead, and be overwritten once the move succeeds), and its name is
+ * held until a start moves it.
  */
 static void hold_arrived(struct gisad *d, const struct migrec *rec, const char *why)
 {
-	log_err("committed VM `%s': its checkpoint cannot be moved into place: %s: not restored, "
-		"its name held until a start moves it", rec->vm, why);
+	log_err("committed VM `%s': its staged checkpoint cannot be put in place: %s: not "
+		"restored, its name held until a start puts it in place", rec->vm, why);
 	if (mig_hold_name(d, rec, MIG_HOLD_ARRIVED))
 		log_err("committed VM `%s': out of memory holding its name", rec->vm);
 }
@@ -2102,14 +2102,16 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 	int staged = migrec_stage_written(d, rec.id, &slot, msg, sizeof(msg));
 
 	if (staged < 0 && rec.state == MIGREC_STAGING) {
-		/* Committed or not: only the slot could tell.  Undecided until it can. */
-		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome "
-			"until gisad restarts and can read it)", rec.vm, msg);
-		return;
-	}
-	if (staged < 0 && rec.state == MIGREC_COMMITTED) {
-		hold_arrived(d, &rec, msg);
-		migin_remember(d, &rec);
+		/*
+		 * Committed or not: only the slot could tell.  Undecided until it
+		 * can, the name held: a start that reads a commit there moves it
+		 * over whatever holds the name.
+		 */
+		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome, "
+			"and the name stays taken, until gisad restarts and can read it)", rec.vm,
+			msg);
+		if (mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED))
+			log_err("incoming VM `%s': out of memory holding its name", rec.vm);
 		return;
 	}
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
@@ -2133,13 +2135,11 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		log_notice("incoming migration of VM `%s' was staging when gisad stopped: "
 			   "discarded", rec.vm);
 	}
-	if (rec.state == MIGREC_COMMITTED && staged > 0) {
-		if (migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg))) {
+	if (rec.state == MIGREC_COMMITTED && staged) {
+		if (staged > 0 && !migrec_stage_commit(d, rec.id, rec.vm, msg, sizeof(msg)))
+			log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
+		else
 			hold_arrived(d, &rec, msg);
-			migin_remember(d, &rec);
-			return;
-		}
-		log_notice("committed VM `%s': its checkpoint moved into place", rec.vm);
 	}
 	/* A discarded migration's slot holds nothing to keep. */
 	if (rec.state == MIGREC_DISCARDED && migrec_stage_exists(d, rec.id) &&

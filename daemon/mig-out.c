@@ -161,6 +161,9 @@ struct mig_out {
 	int io_r;                       /* the first that failed, -errno, with io_msg */
 	bool slot_queued;               /* the slot's reservation was queued */
 	bool slot_frozen;               /* the frozen snapshot's write into it began */
+	bool stuck;                     /* resumed, its records not removed (stuck()) */
+	int stuck_err;                  /* the resume's error and reason, for its retries */
+	char stuck_why[512];
 	char io_msg[DWQ_MSG_MAX + 64];
 	struct event *io_ev;            /* the RETIRED record queued is written: go on */
 	uint64_t live_ns;               /* the destination's last round applied to its live VM */
@@ -264,16 +267,15 @@ static void out_end(struct mig_out *o, int err, const char *msg)
 		out_free(o);
 }
 
-static void schedule_query(struct mig_out *o);
+static void arm_retry(struct mig_out *o);
 
 /*
  * resume() could remove neither the slot, which may hold the frozen
- * snapshot and its IN_DOUBT record (version 1), nor the JSON record: a
- * start would bring the VM back in doubt from that snapshot, over
- * whatever it took once it ran again.  So it does not run: it stays
- * frozen, in doubt, and asks the destination (which discards once the
- * link is gone); a DISCARDED answer, or `job resolve', resumes it again,
- * which tries the removals again.
+ * snapshot and its IN_DOUBT record, nor the JSON record: a start would
+ * bring the VM back in doubt from that snapshot, over whatever it took
+ * once it ran again.  So it does not run yet: it stays frozen (listed in
+ * doubt, though the migration is decided) and the retry timer calls
+ * resume() again, with the queries' backoff, until the removals succeed.
  */
 static void stuck(struct mig_out *o, int err, const char *why)
 {
@@ -281,17 +283,23 @@ static void stuck(struct mig_out *o, int err, const char *why)
 		mlink_drop(o->l);
 		o->l = NULL;
 	}
-	snprintf(o->job->errmsg, sizeof(o->job->errmsg), "the migration ended (%.120s), but its "
-		 "record cannot be removed: %s", why, strerror(-err));
+	if (!o->stuck) {
+		o->stuck = true;
+		o->stuck_err = err;
+		snprintf(o->stuck_why, sizeof(o->stuck_why), "%s", why);
+		snprintf(o->job->errmsg, sizeof(o->job->errmsg), "the migration ended (%.120s), "
+			 "but its records cannot be removed: the VM stays frozen until they are",
+			 why);
+		log_err("migration of VM `%s' to %s ended (%s), but neither its slot nor its "
+			"record can be removed (%s): the VM stays frozen, so that no restart brings "
+			"it back from its frozen snapshot, and gisad tries again", o->vm, o->uri,
+			why, strerror(-err));
+		o->backoff_ms = 0;
+	}
+	o->st = O_DOUBT;
 	set_vm_state(o, GISA__V1__MIGRATION_STATE__MIGRATION_STATE_IN_DOUBT);
 	phase(o, GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_IN_DOUBT);
-	log_err("migration of VM `%s' to %s ended (%s), but neither its slot nor its record "
-		"can be removed (%s): the VM stays frozen, in doubt, so that no restart brings it "
-		"back from its frozen snapshot; gisad asks %s and tries again (gisactl job "
-		"resolve %llu resumed, too)", o->vm, o->uri, why, strerror(-err), o->uri,
-		(unsigned long long)o->job->id);
-	o->backoff_ms = 0;
-	schedule_query(o);
+	arm_retry(o);
 }
 
 /* Before MigSwitchover: unfreeze (if frozen), drop the record, fail the job. */
@@ -334,6 +342,8 @@ static void resume(struct mig_out *o, int err, const char *fmt, ...)
 	}
 	out_end(o, err, msg);
 }
+
+static void schedule_query(struct mig_out *o);
 
 /*
  * This connection failed.  An outcome query tries again later (the doubt
@@ -2211,6 +2221,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		retire_record(o);
 		return;
 	}
+	if (o->stuck) {
+		resume(o, o->stuck_err, "%s", o->stuck_why);
+		return;
+	}
 
 	o->purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY;
 	o->ms->query_attempts++;
@@ -2710,6 +2724,12 @@ int migout_abort(struct gisad *d, struct job *j, char *msg, size_t msglen)
 			 "the digests are being compared", (unsigned long long)j->id, o->vm, o->uri);
 		return -EBUSY;
 	}
+	if (o->stuck) {
+		snprintf(msg, msglen, "job_abort: job %llu: the migration of VM `%s' has ended; "
+			 "the VM stays frozen only until its records can be removed (see the log)",
+			 (unsigned long long)j->id, o->vm);
+		return -EBUSY;
+	}
 	if ((o->st >= O_OUTCOME && o->st != O_FETCH) || in_doubt(o)) {
 		snprintf(msg, msglen, "job_abort: job %llu: the final delta of VM `%s' was sent: "
 			 "only its outcome (or gisactl job resolve) ends the migration now",
@@ -2747,6 +2767,11 @@ int verb_job_resolve(struct request *r)
 		return req_fail(r, -EINVAL, "job_resolve: job %llu (%s of VM `%s') is not an "
 				"in-doubt migration", (unsigned long long)j->id,
 				job_op_name(j->op), j->vm);
+	if (o->stuck)
+		return req_fail(r, -EINVAL, "job_resolve: job %llu: the migration of VM `%s' is "
+				"decided (%s); the VM stays frozen only until its records can be "
+				"removed (see the log)", (unsigned long long)j->id, o->vm,
+				o->stuck_why);
 	log_notice("job %llu: the operator resolves the migration of VM `%s' as %s",
 		   (unsigned long long)j->id, o->vm, q->committed ? "COMMITTED" : "DISCARDED");
 	evtimer_del(o->retry);

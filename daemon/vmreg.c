@@ -55,13 +55,12 @@ int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen
 				 "vm destroy %s' forgets that migration", name, t->to, name);
 		else if (t->hold == MIG_HOLD_ARRIVED)
 			snprintf(msg, msglen, "VM `%s' migrated here from %s, but its checkpoint could "
-				 "not be moved into place when gisad started (see the log): its name "
-				 "stays taken until a start moves it", name, t->to);
+				 "not be put in place when gisad started (see the log): its name "
+				 "stays taken until a start does it", name, t->to);
 		else if (t->hold == MIG_HOLD_UNDECIDED)
-			snprintf(msg, msglen, "VM `%s' migrating here from %s is undecided: its "
-				 "commit failed and its staged checkpoint could not be removed (see "
-				 "the log); the next start decides, and the name stays taken until "
-				 "then", name, t->to);
+			snprintf(msg, msglen, "VM `%s' migrating here from %s is undecided (see "
+				 "the log): the next start that can read its staged checkpoint "
+				 "decides, and the name stays taken until then", name, t->to);
 		else
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped and could not be "
 				 "recovered (see the log): its name stays taken until gisad restarts",

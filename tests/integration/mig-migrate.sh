@@ -952,8 +952,8 @@ for _ in $(seq 1 250); do
 done
 [ "$(listed a undec)" = in-doubt ] || fail "undec is \`$(listed a undec)' at a, not in doubt"
 g 2 b vm create undec
-grep -q "VM .undec. migrating here from .* is undecided: its commit failed and its staged \
-checkpoint could not be removed (see the log); the next start decides" "$T/err" ||
+grep -q "VM .undec. migrating here from .* is undecided (see the log): the next start that \
+can read its staged checkpoint decides" "$T/err" ||
 	fail "vm create of undec at b not refused with why: $(cat "$T/err")"
 # The source asks where it dialled: b comes back on the same port.
 conf b migration_listen="127.0.0.1:${PORT[b]}"
@@ -1170,7 +1170,7 @@ forgets that migration"
 g 0 b vm create ghost --caps gisa --vcpus 1
 g 1 b --json migrate ghost "tls://127.0.0.1:${PORT[a]}"
 jis type failed
-[[ "$(jv error_message)" == *"the name ?ghost? is held here by a migration this gisad could not settle"* ]] ||
+[[ "$(jv error_message)" == *"the name ?ghost? is held here by a migration this gisad has not settled"* ]] ||
 	fail "a migration into the held name ghost: $(jv error_message)"
 g 0 b vm destroy ghost
 grep -q "migration tls://.* of VM \`ghost' was in doubt, but the VM has no checkpoint to come \
@@ -1523,25 +1523,46 @@ jis migration.source_digest "$d"
 g 0 b vm destroy huge
 g 0 a vm destroy huge
 # The same, and then neither the slot nor the record can be removed
-# (mig-fsync-shim: three unlinks fail, the slot's, the slot's again and
-# the record's): a start would bring the VM back from the frozen snapshot
-# over what it took since, so it does not run yet.  It stays frozen, in
-# doubt, and asks b, which discarded the migration when the link went;
-# that answer resumes it, and the removals, tried again, succeed.
+# (mig-fsync-shim: 15 unlinks fail, three per try: the slot's, the slot's
+# again and the record's): a start would bring the VM back from the frozen
+# snapshot over what it took since, so it does not run yet.  It stays
+# frozen, and the removals are tried again with a backoff (0.1, 0.2, 0.4,
+# 0.8 and 1.6 s) until they succeed; meanwhile the decided migration can
+# be neither aborted nor resolved.
 stop a
-MIG_SHIM_SLOT_FAIL=2 MIG_SHIM_UNLINK_FAIL=3 LD_PRELOAD=$MIG_FSYNC_SHIM \
+MIG_SHIM_SLOT_FAIL=2 MIG_SHIM_UNLINK_FAIL=15 LD_PRELOAD=$MIG_FSYNC_SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" start a
 g 0 a vm create stuck --profile newest --caps gisa --vcpus 2
 g 0 a irq inject stuck "$T/io20k.bin"
 d=$(digest a stuck)
-g 1 a --json migrate stuck "tls://127.0.0.1:${PORT[b]}"
+g 0 a --json migrate stuck "tls://127.0.0.1:${PORT[b]}" --detach
+job=$(jv id)
+for _ in $(seq 1 250); do
+	g 0 a --json job status "$job"
+	[[ "$(jv error_message)" == *"the VM stays frozen until they are"* ]] && break
+	sleep 0.02
+done
+[[ "$(jv error_message)" == *"IN_DOUBT record"*"records cannot be removed: the VM stays frozen"* ]] ||
+	fail "stuck's job does not say it stays frozen: \`$(jv error_message)' $(grep -i 'stuck\|unlink\|frozen' "$T/a/log" | tail -n 12)"
+[ "$(listed a stuck)" = in-doubt ] || fail "stuck is \`$(listed a stuck)' at a, not frozen"
+g 2 a job resolve "$job" resumed
+grep -q "the migration of VM .stuck. is decided (the IN_DOUBT record: .*); the VM stays frozen \
+only until its records can be removed" "$T/err" || fail "job resolve not refused: $(cat "$T/err")"
+g 2 a job abort "$job"
+grep -q "the migration of VM .stuck. has ended; the VM stays frozen only until its records can \
+be removed" "$T/err" || fail "job abort not refused: $(cat "$T/err")"
+for _ in $(seq 1 300); do
+	g 0 a --json job status "$job"
+	[ "$(jv type)" = failed ] && break
+	sleep 0.05
+done
 jis type failed
 jis migration.phase resumed
-[[ "$(jv error_message)" == *"the destination discarded the migration"* ]] ||
-	fail "stuck was not resumed on b's answer: \`$(jv error_message)'"
-grep -q "migration of VM \`stuck' to .* ended (.*IN_DOUBT record.*), but neither its slot nor \
-its record can be removed (Input/output error): the VM stays frozen, in doubt" "$T/a/log" ||
-	fail "a did not keep stuck frozen: $(grep stuck "$T/a/log" | tail -n 5)"
+[[ "$(jv error_message)" == *"IN_DOUBT record"*"fdatasync of"*"Input/output error"* ]] ||
+	fail "stuck's job ends with \`$(jv error_message)'"
+[ "$(grep -c "migration of VM \`stuck' to .* ended (.*IN_DOUBT record.*), but neither its slot \
+nor its record can be removed (Input/output error): the VM stays frozen" "$T/a/log")" = 1 ] ||
+	fail "a did not log once that stuck stays frozen: $(grep stuck "$T/a/log" | tail -n 5)"
 resumed_whole stuck "$d" "$T/out"
 g 0 a vm destroy stuck
 # Version 2 writes nothing inside the downtime at the source: its IN_DOUBT
@@ -1650,12 +1671,12 @@ stop b 1
 start b
 [ "$(digest b unm1)" = "$d1" ] || fail "unm1 came back at b without what it took after its commit"
 [ -z "$(listed b unm2)" ] || fail "unm2, destroyed at b, came back: $(listed b unm2)"
-grep -q "committed VM \`unm3': its checkpoint cannot be moved into place: .*: not restored, its \
-name held until a start moves it" "$T/b/log" || fail "b did not hold unm3: $(grep unm3 "$T/b/log")"
+grep -q "committed VM \`unm3': its staged checkpoint cannot be put in place: .*: not restored, \
+its name held until a start puts it in place" "$T/b/log" || fail "b did not hold unm3: $(grep unm3 "$T/b/log")"
 [ -z "$(listed b unm3)" ] || fail "unm3 runs at b although its checkpoint is not in place"
 g 2 b vm create unm3
-grep -q "VM .unm3. migrated here from .*, but its checkpoint could not be moved into place when \
-gisad started (see the log): its name stays taken until a start moves it" "$T/err" ||
+grep -q "VM .unm3. migrated here from .*, but its checkpoint could not be put in place when \
+gisad started (see the log): its name stays taken until a start does it" "$T/err" ||
 	fail "vm create of unm3 not refused with why: $(cat "$T/err")"
 rm "$T/b/state/checkpoints/unm3"
 stop b
