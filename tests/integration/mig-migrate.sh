@@ -1295,7 +1295,24 @@ kill "$silent"
 wait "$silent" 2>/dev/null || true
 [ "$(listed a pn)" = none ] && [ "$(digest a pn)" = "$dpn" ] || fail "pn, resumed, is \`$(listed a pn)'"
 [ "$(listed a fz)" = none ] && [ "$(digest a fz)" = "$d" ] || fail "fz, resumed, is \`$(listed a fz)'"
-echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint, the slot's last record in order stands"
+# A staging slot that a start cannot read (a directory here) leaves the
+# migration undecided: the VM's name is held, since a start that reads a
+# commit there would put it over whatever took the name meanwhile.
+stop b
+slot b 10000000000000000000000000000010 staging unread "$T/dur.gsnap" whole
+rm "$T/b/state/migrations/10000000000000000000000000000010.stage"
+mkdir "$T/b/state/migrations/10000000000000000000000000000010.stage"
+start b
+grep -q "incoming migration of VM \`unread' is undecided: .*the name stays taken, until gisad \
+restarts and can read it" "$T/b/log" || fail "b did not hold unread: $(grep unread "$T/b/log")"
+g 2 b vm create unread
+grep -q "VM .unread. migrating here from .* is undecided (see the log)" "$T/err" ||
+	fail "vm create of unread not refused with why: $(cat "$T/err")"
+stop b
+rmdir "$T/b/state/migrations/10000000000000000000000000000010.stage"
+rm "$T/b/state/migrations/10000000000000000000000000000010.json"
+start b
+echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint, the slot's last record in order stands, one that cannot be read holds the name"
 
 # ---- 11. a RETIRED record whose write fails ----------------------------------------
 # a with mig-fsync-shim: the RETIRED record's write into the slot (the
