@@ -347,7 +347,7 @@ int mig_retired_clear(struct gisad *d, const char *name);
  * the move would overwrite at a later start.  An incoming migration whose
  * commit failed and whose slot could not be removed, or whose slot a
  * start cannot read (MIG_HOLD_UNDECIDED: a start that reads it decides,
- * and may commit it), until gisad restarts.  -ENOMEM.
+ * and may commit it), until gisad restarts.  -ENOMEM (logged).
  */
 int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why);
 /* Whether name is held so (or by a recovery that failed: not restored). */

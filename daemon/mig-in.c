@@ -1689,8 +1689,7 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 				msg, why);
 			s->rec.state = MIGREC_NONE;
 			/* The next start may commit it: no other VM may take the name till then. */
-			if (mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED))
-				log_err("incoming VM `%s': out of memory holding its name", s->rec.vm);
+			(void)mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED);
 			discard(s, r, false, "%s; the staged checkpoint cannot be removed: %s", msg,
 				why);
 			return;
@@ -2091,8 +2090,7 @@ static void hold_arrived(struct gisad *d, const struct migrec *rec, const char *
 {
 	log_err("committed VM `%s': its staged checkpoint cannot be put in place: %s: not "
 		"restored, its name held until a start puts it in place", rec->vm, why);
-	if (mig_hold_name(d, rec, MIG_HOLD_ARRIVED))
-		log_err("committed VM `%s': out of memory holding its name", rec->vm);
+	(void)mig_hold_name(d, rec, MIG_HOLD_ARRIVED);
 }
 
 void migin_recover(struct gisad *d, const struct migrec *r)
@@ -2110,8 +2108,7 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome, "
 			"and the name stays taken, until gisad restarts and can read it)", rec.vm,
 			msg);
-		if (mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED))
-			log_err("incoming VM `%s': out of memory holding its name", rec.vm);
+		(void)mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED);
 		return;
 	}
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {

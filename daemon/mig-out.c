@@ -2816,8 +2816,7 @@ void migout_recover(struct gisad *d, const struct migrec *rec)
 			log_err("migration %s of VM `%s' was in doubt, but its checkpoint could not "
 				"be restored (see above): its name stays taken until a start restores "
 				"it", rec->peer, rec->vm);
-		if (mig_hold_name(d, rec, missing ? MIG_HOLD_MISSING : MIG_HOLD_DOUBT))
-			log_err("in-doubt VM `%s': out of memory holding its name", rec->vm);
+		(void)mig_hold_name(d, rec, missing ? MIG_HOLD_MISSING : MIG_HOLD_DOUBT);
 		return;
 	}
 	if (memcmp(rec->uuid, no_uuid, 16) && memcmp(rec->uuid, vr->uuid, 16)) {

@@ -1890,8 +1890,11 @@ int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why)
 {
 	struct retired *t = retired_new(rec);
 
-	if (!t)
+	if (!t) {
+		log_err("VM `%s': out of memory holding its name: another VM may take it until "
+			"gisad restarts", rec->vm);
 		return -ENOMEM;
+	}
 	t->hold = why;
 	t->next = d->held;
 	d->held = t;

@@ -49,22 +49,28 @@ int vmreg_name_taken(struct gisad *d, const char *name, char *msg, size_t msglen
 	for (t = d->held; t; t = t->next) {
 		if (strcmp(t->name, name) != 0)
 			continue;
-		if (t->hold == MIG_HOLD_MISSING)
+		switch (t->hold) {
+		case MIG_HOLD_MISSING:
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped, migrating to "
 				 "%s, and has no checkpoint here: its name stays taken until `gisactl "
 				 "vm destroy %s' forgets that migration", name, t->to, name);
-		else if (t->hold == MIG_HOLD_ARRIVED)
+			break;
+		case MIG_HOLD_ARRIVED:
 			snprintf(msg, msglen, "VM `%s' migrated here from %s, but its checkpoint could "
 				 "not be put in place when gisad started (see the log): its name "
 				 "stays taken until a start does it", name, t->to);
-		else if (t->hold == MIG_HOLD_UNDECIDED)
+			break;
+		case MIG_HOLD_UNDECIDED:
 			snprintf(msg, msglen, "VM `%s' migrating here from %s is undecided (see "
 				 "the log): the next start that can read its staged checkpoint "
 				 "decides, and the name stays taken until then", name, t->to);
-		else
+			break;
+		case MIG_HOLD_DOUBT:
 			snprintf(msg, msglen, "VM `%s' was in doubt when gisad stopped and could not be "
 				 "recovered (see the log): its name stays taken until gisad restarts",
 				 name);
+			break;
+		}
 		return -EEXIST;
 	}
 	return 0;

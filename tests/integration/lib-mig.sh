@@ -151,6 +151,16 @@ jv() {
 $(head -c 3000 "${2:-$T/out}")"
 }
 
+# job_ended H JOB: job status of JOB at H, polled (up to 20 s) until the job
+# has ended; its last answer in $T/out.
+job_ended() {
+	for _ in $(seq 1 1000); do
+		g 0 "$1" --json job status "$2"
+		case $(jv type) in bounded | unbounded | none) ;; *) return 0 ;; esac
+		sleep 0.02
+	done
+}
+
 # jis PATH VALUE [FILE]
 jis() {
 	local got

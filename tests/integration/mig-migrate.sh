@@ -690,11 +690,7 @@ jis error.migration outgoing
 g 2 a --json migrate slow "$URI"
 jis error.code EAGAIN
 g 0 a job abort "$job"
-for _ in $(seq 1 500); do
-	g 0 a --json job status "$job"
-	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
-	sleep 0.02
-done
+job_ended a "$job"
 touch "$T/slow.stop"
 wait "$LOAD" || fail "the load generator failed: $(cat "$T/slow.out")"
 jis type cancelled
@@ -752,11 +748,7 @@ done
 # (A replaced VM may already have ended the migration: then there is nothing to abort.)
 [ $replaced = 1 ] || g 0 a job abort "$job"
 [ $replaced = 0 ] || "$GISACTL" --socket "$T/a/control" job abort "$job" >/dev/null 2>&1 || true
-for _ in $(seq 1 500); do
-	g 0 a --json job status "$job"
-	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
-	sleep 0.02
-done
+job_ended a "$job"
 [ $replaced = 1 ] || jis type cancelled
 [ "$(listed a rep)" = none ] || fail "\`rep' is not active at the source after the abort"
 [ $replaced = 1 ] || [ "$(digest a rep)" = "$drep" ] || fail "\`rep' changed"
@@ -810,11 +802,7 @@ for verb in "checkpoint restore frz before" "snapshot import frz $T/frz.gsnap --
 done
 [ "$(listed a frz)" = frozen ] || fail "the switchover of \`frz' ended before the probes did"
 release frz
-for _ in $(seq 1 1500); do
-	g 0 a --json job status "$job"
-	case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
-	sleep 0.01
-done
+job_ended a "$job"
 jis type completed
 jis migration.phase committed
 jis migration.digests_match true
@@ -961,11 +949,7 @@ stop b
 start b
 conf b
 [ "$(digest b undec)" = "$du" ] || fail "b's start did not commit undec from its slot"
-for _ in $(seq 1 300); do
-	g 0 a --json job status "$job"
-	[ "$(jv type)" = completed ] && break
-	sleep 0.05
-done
+job_ended a "$job"
 jis type completed
 [ "$(listed a undec)" = migrated ] || fail "undec is \`$(listed a undec)' at a, not migrated"
 g 0 b vm destroy undec
@@ -1568,11 +1552,7 @@ only until its records can be removed" "$T/err" || fail "job resolve not refused
 g 2 a job abort "$job"
 grep -q "the migration of VM .stuck. has ended; the VM stays frozen only until its records can \
 be removed" "$T/err" || fail "job abort not refused: $(cat "$T/err")"
-for _ in $(seq 1 300); do
-	g 0 a --json job status "$job"
-	[ "$(jv type)" = failed ] && break
-	sleep 0.05
-done
+job_ended a "$job"
 jis type failed
 jis migration.phase resumed
 [[ "$(jv error_message)" == *"IN_DOUBT record"*"fdatasync of"*"Input/output error"* ]] ||
