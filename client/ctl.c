@@ -427,9 +427,10 @@ const char *migration_phase_name(int phase)
 {
 	static const char *const names[] = { "none", "connecting", "setup", "precopy",
 					     "switchover", "in-doubt", "committed", "resumed",
-					     "discarded" };
+					     "discarded", "undecided" };
 
-	return phase >= 0 && phase < 9 ? names[phase] : "unknown";
+	return phase >= 0 && (size_t)phase < sizeof(names) / sizeof(names[0]) ? names[phase]
+									       : "unknown";
 }
 
 static const struct {

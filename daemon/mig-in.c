@@ -557,6 +557,37 @@ static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...
 	finish(s, err, msg);
 }
 
+/*
+ * A failed commit whose slot cannot be removed: the slot may hold the
+ * commit (a failed flush's blocks may still reach the disk), so nothing
+ * is decided until the next start reads it.  No answer and no outcome
+ * record: the STAGING record stays, on disk and remembered, so that the
+ * source's queries are told IN_PROGRESS; the VM's name stays held; the
+ * link ends with the error and the job fails in phase UNDECIDED.
+ */
+static void undecided(struct mig_in *s, int err, const char *msg, const char *why)
+{
+	char full[512];
+
+	snprintf(full, sizeof(full), "undecided until gisad restarts and reads the staged "
+		 "checkpoint: the commit failed (%s) and the checkpoint cannot be removed: %s",
+		 msg, why);
+	log_err("incoming VM `%s': the commit failed (%s) and its staged checkpoint cannot be "
+		"removed: %s: undecided until gisad restarts", s->rec.vm, msg, why);
+	migin_remember(s->d, &s->rec);
+	/* The next start may commit it: no other VM may take the name till then. */
+	(void)mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED);
+	s->rec.state = MIGREC_NONE;
+	reserve(s, false);
+	if (s->ms)
+		s->ms->phase = GISA__V1__MIGRATION_PHASE__MIGRATION_PHASE_UNDECIDED;
+	if (s->l) {
+		mlink_error(s->l, err, "%s", full);
+		s->l = NULL;
+	}
+	finish(s, err, full);
+}
+
 /* ---- begin ---------------------------------------------------------------------- */
 
 static bool uuid_taken(const struct gisad *d, const uint8_t uuid[16])
@@ -1678,20 +1709,11 @@ static void final_object(struct mig_in *s, uint8_t *buf, size_t len)
 		 * A failed durable write may leave the checkpoint in its slot (a
 		 * failed fdatasync: the blocks may still reach the disk): a snapshot
 		 * there means COMMITTED at the next start, so the slot goes before
-		 * DISCARDED is answered.  If it cannot,
-		 * nothing is decided here now: no answer and no outcome (the source
-		 * stays in doubt, its queries get UNKNOWN), and the next start
-		 * decides from the file.
+		 * DISCARDED is answered.  If it cannot, nothing is decided here
+		 * now (undecided) and the next start decides from the file.
 		 */
 		if (migrec_stage_remove(s->d, s->rec.id, why, sizeof(why))) {
-			log_err("incoming VM `%s': the commit failed (%s) and its staged checkpoint "
-				"cannot be removed: %s: undecided until gisad restarts", s->rec.vm,
-				msg, why);
-			s->rec.state = MIGREC_NONE;
-			/* The next start may commit it: no other VM may take the name till then. */
-			(void)mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED);
-			discard(s, r, false, "%s; the staged checkpoint cannot be removed: %s", msg,
-				why);
+			undecided(s, r, msg, why);
 			return;
 		}
 		discard(s, r, true, "%s", msg);
@@ -2105,9 +2127,10 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		 * can, the name held: a start that reads a commit there moves it
 		 * over whatever holds the name.
 		 */
-		log_err("incoming migration of VM `%s' is undecided: %s (queries get no outcome, "
-			"and the name stays taken, until gisad restarts and can read it)", rec.vm,
-			msg);
+		log_err("incoming migration of VM `%s' is undecided: %s (queries are told it is "
+			"not decided yet, and the name stays taken, until gisad restarts and can "
+			"read it)", rec.vm, msg);
+		migin_remember(d, &rec);
 		(void)mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED);
 		return;
 	}

@@ -32,6 +32,10 @@
  * frames, and the answer printed (result=ack, ack.round=, ack.live=);
  * --object-bytes N announces N bytes for it instead of the file's size.
  *
+ * --query HEX: a hello of purpose QUERY, then a MigQuery for the migration
+ * id HEX (32 hex digits), and the answer printed (result=outcome,
+ * outcome.kind= the MigOutcomeKind number).
+ *
  * --stray-chunk: after the hello, the header of a 16 MiB CHUNK frame (no
  * stream announced) and 16 bytes of it, then the answer printed with the
  * milliseconds it took (answer_after_ms=).
@@ -232,7 +236,8 @@ static int send_msg(SSL *ssl, Gisa__V1__MigMessage *msg)
 	return send_msgs(ssl, msg, NULL, 0, NULL);
 }
 
-static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
+static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled,
+		      Gisa__V1__MigPurpose purpose)
 {
 	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
 	Gisa__V1__MigHello h = GISA__V1__MIG_HELLO__INIT;
@@ -247,7 +252,7 @@ static int send_hello(SSL *ssl, uint32_t min, uint32_t max, const char *dialled)
 	h.has_role = true;
 	h.role = GISA__V1__MIG_ROLE__MIG_ROLE_SOURCE;
 	h.has_purpose = true;
-	h.purpose = GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE;
+	h.purpose = purpose;
 	h.peer = &p;
 	msg.has_version = true;
 	msg.version = max;
@@ -525,6 +530,8 @@ static void print_message(const Gisa__V1__MigMessage *m)
 	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_ROUND_ACK) {
 		printf("result=ack\nack.round=%u\nack.live=%d\n", m->round_ack->round,
 		       m->round_ack->has_live && m->round_ack->live);
+	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_OUTCOME) {
+		printf("result=outcome\noutcome.kind=%d\n", (int)m->outcome->outcome);
 	} else if (m->body_case == GISA__V1__MIG_MESSAGE__BODY_PONG) {
 		printf("result=pong\npong.round=%u\npong.durable=%d\n", m->pong->round,
 		       m->pong->has_durable_ns && m->pong->durable_ns > 0);
@@ -595,6 +602,28 @@ out:
 	return ret;
 }
 
+/* --query: the hello's answer, then a MigQuery for id and its answer. */
+static void run_query(SSL *ssl, const char *hex, uint32_t version)
+{
+	Gisa__V1__MigMessage msg = GISA__V1__MIG_MESSAGE__INIT;
+	Gisa__V1__MigQuery q = GISA__V1__MIG_QUERY__INIT;
+	uint8_t id[16];
+
+	for (unsigned i = 0; i < 16; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &id[i]) != 1)
+			die("--query %s: not 32 hex digits", hex);
+	if (read_one(ssl, NULL))
+		return;
+	msg.has_version = msg.has_migration_id = true;
+	msg.version = version;
+	msg.migration_id.data = id;
+	msg.migration_id.len = sizeof(id);
+	msg.body_case = GISA__V1__MIG_MESSAGE__BODY_QUERY;
+	msg.query = &q;
+	if (send_msg(ssl, &msg) == 0)
+		read_answer(ssl);
+}
+
 /* Read one message and print it, then wait for the close and say how. */
 static void read_answer(SSL *ssl)
 {
@@ -618,7 +647,7 @@ int main(int argc, char **argv)
 {
 	enum { O_CA = 256, O_CERT, O_KEY, O_ALLOW, O_NOCERT, O_PLAIN, O_SILENT, O_MIN, O_MAX,
 	       O_GARBAGE, O_DELAY, O_FP, O_DIALLED, O_TIMEOUT, O_BEGIN, O_HOLD,
-	       O_ESTIMATE, O_PING, O_OBJECT_BYTES, O_STRAY, O_ROUND0, O_THEN };
+	       O_ESTIMATE, O_PING, O_OBJECT_BYTES, O_STRAY, O_ROUND0, O_THEN, O_QUERY };
 	static const struct option opts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "host", required_argument, NULL, 'H' },
@@ -639,6 +668,7 @@ int main(int argc, char **argv)
 		{ "ping", optional_argument, NULL, O_PING },
 		{ "object-bytes", required_argument, NULL, O_OBJECT_BYTES },
 		{ "stray-chunk", no_argument, NULL, O_STRAY },
+		{ "query", required_argument, NULL, O_QUERY },
 		{ "round0", required_argument, NULL, O_ROUND0 },
 		{ "then", required_argument, NULL, O_THEN },
 		{ "delay", required_argument, NULL, O_DELAY },
@@ -648,7 +678,7 @@ int main(int argc, char **argv)
 	};
 	const char *host = "127.0.0.1", *dialled = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *allow = "host-a", *plain = NULL, *begin = NULL, *estimate = NULL;
-	const char *round0 = NULL, *then = NULL;
+	const char *round0 = NULL, *then = NULL, *query = NULL;
 	bool no_cert = false, silent = false, garbage = false, ping = false, stray = false;
 	uint32_t vmin = 1, vmax = 1;
 	int port = -1, delay_ms = 0, hold_ms = 0, timeout_s = 20, opt, fd, r;
@@ -715,6 +745,11 @@ int main(int argc, char **argv)
 			break;
 		case O_STRAY:
 			stray = true;
+			break;
+		case O_QUERY:
+			query = optarg;
+			if (strlen(query) != 32 || strspn(query, "0123456789abcdefABCDEF") != 32)
+				die("--query %s: not 32 hex digits", query);
 			break;
 		case O_ROUND0:
 			round0 = optarg;
@@ -784,8 +819,12 @@ int main(int argc, char **argv)
 	if (garbage)
 		r = send_raw(ssl, "GET / HTTP/1.0\r\n\r\n", 18);
 	else
-		r = send_hello(ssl, vmin, vmax, dialled ? dialled : host);
-	if (r == 0 && begin) {
+		r = send_hello(ssl, vmin, vmax, dialled ? dialled : host,
+			       query ? GISA__V1__MIG_PURPOSE__MIG_PURPOSE_QUERY
+				     : GISA__V1__MIG_PURPOSE__MIG_PURPOSE_MIGRATE);
+	if (r == 0 && query) {
+		run_query(ssl, query, vmax);
+	} else if (r == 0 && begin) {
 		uint32_t profile = 0;
 
 		if (read_one(ssl, &profile) == 0)

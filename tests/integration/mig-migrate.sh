@@ -43,6 +43,7 @@
 set -euo pipefail
 
 : "${MIG_PROXY:?MIG_PROXY must name the mig-proxy binary}"
+: "${MIGC:?MIGC must name the mig-client binary}"
 # The two daemons, gisactl and JSON helpers (conf, start, stop, reload, g,
 # jv, jis, jge, err_has, digest, listed).
 . "$(dirname "$0")/lib-mig.sh"
@@ -939,6 +940,24 @@ for _ in $(seq 1 250); do
 	sleep 0.02
 done
 [ "$(listed a undec)" = in-doubt ] || fail "undec is \`$(listed a undec)' at a, not in doubt"
+# b's job ends undecided, not discarded, and a's queries are told that
+# b has not decided (not that b has no record: only an operator could
+# decide then).
+injob b undec
+jis type failed
+jis migration.phase undecided
+[[ "$(jv error_message)" == "undecided until gisad restarts and reads the staged checkpoint: "* ]] ||
+	fail "b's job does not say undec is undecided: $(jv error_message)"
+for _ in $(seq 1 250); do
+	grep -q "asked for an outcome: 1$" "$T/b/log" && break
+	sleep 0.02
+done
+grep -q "asked for an outcome: 1$" "$T/b/log" ||
+	fail "a's query about undec was not answered IN_PROGRESS: $(grep 'asked for an outcome' "$T/b/log")"
+g 0 a --json job status "$job"
+jis migration.phase in-doubt
+[[ "$("$TOOL" json "$T/out" error_message 2>/dev/null)" != *"only an operator can decide"* ]] ||
+	fail "a was told only an operator can decide undec"
 g 2 b vm create undec
 grep -q "VM .undec. migrating here from .* is undecided (see the log): the next start that \
 can read its staged checkpoint decides" "$T/err" ||
@@ -1292,6 +1311,12 @@ restarts and can read it" "$T/b/log" || fail "b did not hold unread: $(grep unre
 g 2 b vm create unread
 grep -q "VM .unread. migrating here from .* is undecided (see the log)" "$T/err" ||
 	fail "vm create of unread not refused with why: $(cat "$T/err")"
+# Its source is told that b has not decided (MIG_OUTCOME_IN_PROGRESS, 1),
+# not that b has no record of it (UNKNOWN, 0: only an operator decides).
+"$MIGC" -p "${PORT[b]}" --ca "$C/ca.crt" --cert "$C/host-a.crt" --key "$C/host-a.key" \
+	--query 10000000000000000000000000000010 >"$T/query.out" 2>&1 || true
+grep -qx "outcome.kind=1" "$T/query.out" ||
+	fail "a query about unread is not answered IN_PROGRESS: $(cat "$T/query.out")"
 stop b
 rmdir "$T/b/state/migrations/10000000000000000000000000000010.stage"
 rm "$T/b/state/migrations/10000000000000000000000000000010.json"
