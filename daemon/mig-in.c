@@ -2136,7 +2136,11 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 	}
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
 		log_err("incoming migration of VM `%s' is undecided: its slot holds a `%s' record "
-			"(queries get no outcome)", rec.vm, migrec_state_name(slot.state));
+			"(queries are told it is not decided yet, and the name stays taken, until "
+			"a start finds a commit there or no slot)", rec.vm,
+			migrec_state_name(slot.state));
+		migin_remember(d, &rec);
+		(void)mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED);
 		return;
 	}
 	if (rec.state == MIGREC_STAGING && staged) {

@@ -1305,21 +1305,30 @@ stop b
 slot b 10000000000000000000000000000010 staging unread "$T/dur.gsnap" whole
 rm "$T/b/state/migrations/10000000000000000000000000000010.stage"
 mkdir "$T/b/state/migrations/10000000000000000000000000000010.stage"
+# So does a staging slot holding a record no destination writes (a
+# source's IN_DOUBT one, made in a's directory and moved to b's).
+slot a 10000000000000000000000000000011 staging foreign "$T/dur.gsnap" whole
+mv "$T/a/state/migrations/10000000000000000000000000000011".{json,stage} "$T/b/state/migrations/"
 start b
 grep -q "incoming migration of VM \`unread' is undecided: .*the name stays taken, until gisad \
 restarts and can read it" "$T/b/log" || fail "b did not hold unread: $(grep unread "$T/b/log")"
-g 2 b vm create unread
-grep -q "VM .unread. migrating here from .* is undecided (see the log)" "$T/err" ||
-	fail "vm create of unread not refused with why: $(cat "$T/err")"
-# Its source is told that b has not decided (MIG_OUTCOME_IN_PROGRESS, 1),
-# not that b has no record of it (UNKNOWN, 0: only an operator decides).
-"$MIGC" -p "${PORT[b]}" --ca "$C/ca.crt" --cert "$C/host-a.crt" --key "$C/host-a.key" \
-	--query 10000000000000000000000000000010 >"$T/query.out" 2>&1 || true
-grep -qx "outcome.kind=1" "$T/query.out" ||
-	fail "a query about unread is not answered IN_PROGRESS: $(cat "$T/query.out")"
+grep -q "incoming migration of VM \`foreign' is undecided: its slot holds a \`in-doubt' record \
+.*the name stays taken" "$T/b/log" || fail "b did not hold foreign: $(grep foreign "$T/b/log")"
+for v in unread:10 foreign:11; do
+	g 2 b vm create "${v%:*}"
+	grep -q "VM .${v%:*}. migrating here from .* is undecided (see the log)" "$T/err" ||
+		fail "vm create of ${v%:*} not refused with why: $(cat "$T/err")"
+	# Its source is told that b has not decided (MIG_OUTCOME_IN_PROGRESS,
+	# 1), not that b has no record of it (UNKNOWN, 0: only an operator
+	# decides then).
+	"$MIGC" -p "${PORT[b]}" --ca "$C/ca.crt" --cert "$C/host-a.crt" --key "$C/host-a.key" \
+		--query "100000000000000000000000000000${v#*:}" >"$T/query.out" 2>&1 || true
+	grep -qx "outcome.kind=1" "$T/query.out" ||
+		fail "a query about ${v%:*} is not answered IN_PROGRESS: $(cat "$T/query.out")"
+done
 stop b
 rmdir "$T/b/state/migrations/10000000000000000000000000000010.stage"
-rm "$T/b/state/migrations/10000000000000000000000000000010.json"
+rm "$T/b/state/migrations/100000000000000000000000000000"{10.json,11.json,11.stage}
 start b
 echo "ok 10: a slot decides by what it holds: snapshot and record whole commit, anything less never left, a foreign record holds the VM, a presumed doubt comes back from the checkpoint, the slot's last record in order stands, one that cannot be read holds the name"
 
