@@ -125,7 +125,7 @@ enum mig_hold {
 	MIG_HOLD_DOUBT,      /* in doubt, its checkpoint not restored */
 	MIG_HOLD_MISSING,    /* in doubt, no checkpoint here at all */
 	MIG_HOLD_ARRIVED,    /* committed here, its slot not put in place */
-	MIG_HOLD_UNDECIDED,  /* incoming, its slot neither removed nor read */
+	MIG_HOLD_UNDECIDED,  /* incoming, its slot neither removed nor read as a decision */
 };
 
 /* A VM retired after migrating away: listed until destroyed here. */
@@ -346,8 +346,9 @@ int mig_retired_clear(struct gisad *d, const char *name);
  * checkpoint of the VM runs instead, nor another VM under its name that
  * the move would overwrite at a later start.  An incoming migration whose
  * commit failed and whose slot could not be removed, or whose slot a
- * start cannot read (MIG_HOLD_UNDECIDED: a start that reads it decides,
- * and may commit it), until gisad restarts.  -ENOMEM (logged).
+ * start cannot read or finds holding a record no destination writes
+ * (MIG_HOLD_UNDECIDED: a start that reads a decision there decides, and
+ * may commit it), until gisad restarts.  -ENOMEM (logged).
  */
 int mig_hold_name(struct gisad *d, const struct migrec *rec, enum mig_hold why);
 /* Whether name is held so (or by a recovery that failed: not restored). */

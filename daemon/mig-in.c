@@ -558,12 +558,24 @@ static void discard(struct mig_in *s, int err, bool answer, const char *fmt, ...
 }
 
 /*
+ * A migration whose slot may hold its commit, or not, until a start reads
+ * it: its STAGING record is remembered, so that queries are told
+ * IN_PROGRESS (no record would tell the source that only an operator can
+ * decide), and its name is held, since that start may commit it over
+ * whatever took the name.
+ */
+static void hold_undecided(struct gisad *d, const struct migrec *rec)
+{
+	migin_remember(d, rec);
+	(void)mig_hold_name(d, rec, MIG_HOLD_UNDECIDED);
+}
+
+/*
  * A failed commit whose slot cannot be removed: the slot may hold the
  * commit (a failed flush's blocks may still reach the disk), so nothing
  * is decided until the next start reads it.  No answer and no outcome
- * record: the STAGING record stays, on disk and remembered, so that the
- * source's queries are told IN_PROGRESS; the VM's name stays held; the
- * link ends with the error and the job fails in phase UNDECIDED.
+ * record: held undecided; the link ends with the error and the job fails
+ * in phase UNDECIDED.
  */
 static void undecided(struct mig_in *s, int err, const char *msg, const char *why)
 {
@@ -572,11 +584,8 @@ static void undecided(struct mig_in *s, int err, const char *msg, const char *wh
 	snprintf(full, sizeof(full), "undecided until gisad restarts and reads the staged "
 		 "checkpoint: the commit failed (%s) and the checkpoint cannot be removed: %s",
 		 msg, why);
-	log_err("incoming VM `%s': the commit failed (%s) and its staged checkpoint cannot be "
-		"removed: %s: undecided until gisad restarts", s->rec.vm, msg, why);
-	migin_remember(s->d, &s->rec);
-	/* The next start may commit it: no other VM may take the name till then. */
-	(void)mig_hold_name(s->d, &s->rec, MIG_HOLD_UNDECIDED);
+	log_err("incoming VM `%s': %s", s->rec.vm, full);
+	hold_undecided(s->d, &s->rec);
 	s->rec.state = MIGREC_NONE;
 	reserve(s, false);
 	if (s->ms)
@@ -2130,8 +2139,7 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 		log_err("incoming migration of VM `%s' is undecided: %s (queries are told it is "
 			"not decided yet, and the name stays taken, until gisad restarts and can "
 			"read it)", rec.vm, msg);
-		migin_remember(d, &rec);
-		(void)mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED);
+		hold_undecided(d, &rec);
 		return;
 	}
 	if (rec.state == MIGREC_STAGING && staged && slot.state != MIGREC_COMMITTED) {
@@ -2139,8 +2147,7 @@ void migin_recover(struct gisad *d, const struct migrec *r)
 			"(queries are told it is not decided yet, and the name stays taken, until "
 			"a start finds a commit there or no slot)", rec.vm,
 			migrec_state_name(slot.state));
-		migin_remember(d, &rec);
-		(void)mig_hold_name(d, &rec, MIG_HOLD_UNDECIDED);
+		hold_undecided(d, &rec);
 		return;
 	}
 	if (rec.state == MIGREC_STAGING && staged) {

@@ -935,8 +935,8 @@ du=$(digest a undec)
 g 0 a --json migrate undec "tls://127.0.0.1:${PORT[b]}" --detach
 job=$(jv id)
 for _ in $(seq 1 250); do
-	grep -q "incoming VM \`undec': the commit failed .*undecided until gisad restarts" \
-		"$T/b/log" && [ "$(listed a undec)" = in-doubt ] && break
+	grep -q "incoming VM \`undec': undecided until gisad restarts and reads the staged \
+checkpoint: the commit failed" "$T/b/log" && [ "$(listed a undec)" = in-doubt ] && break
 	sleep 0.02
 done
 [ "$(listed a undec)" = in-doubt ] || fail "undec is \`$(listed a undec)' at a, not in doubt"
