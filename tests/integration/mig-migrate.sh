@@ -57,9 +57,9 @@ soft_fail() {
 	SOFT=$((SOFT + 1))
 }
 
-# `job status --json' of the last migrate-in job of VM $2 at $1, into $T/injob.
-# injob HOST VM: the latest migrate-in job of VM at HOST, once it has ended
-# (over a slow link the peer's last message may still be on its way).
+# injob HOST VM: `job status --json' of the latest migrate-in job of VM at
+# HOST, once it has ended (over a slow link the peer's last message may
+# still be on its way), in $T/injob and $T/out.
 injob() {
 	local id
 	g 0 "$1" --json job list
@@ -67,11 +67,7 @@ injob() {
 		fail "no migrate-in job of \`$2' at $1:
 $(head -c 3000 "$T/out")"
 	id=$(jv "jobs.?vm=$2.?operation=migrate-in.-1.id")
-	for _ in $(seq 1 250); do
-		g 0 "$1" --json job status "$id"
-		case $(jv type) in bounded | unbounded | none) ;; *) break ;; esac
-		sleep 0.02
-	done
+	job_ended "$1" "$id"
 	cp "$T/out" "$T/injob"
 }
 
