@@ -236,7 +236,7 @@ struct gisad {
 	struct mig_out *outs;           /* outgoing migrations and fetches */
 	struct migrec *outcomes;        /* decided incoming migrations, oldest first */
 	size_t nr_outcomes;
-	size_t outcomes_alloc;          /* entries allocated (outcome_records, reloadable) */
+	size_t outcomes_alloc;          /* entries allocated (outcome_records, or more for undecided ones) */
 	struct retired *retired;
 	struct retired *held;           /* names of migrations not settled (mig_hold_name) */
 	struct unmoved *unmoved;        /* committed slots not moved into place (mig-in.c) */

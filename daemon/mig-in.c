@@ -137,30 +137,45 @@ bool migin_reserved(const struct gisad *d, const char *name, const uint8_t uuid[
 	return false;
 }
 
+/* The oldest decided outcome, or nr_outcomes when every one is undecided. */
+static size_t oldest_decided(const struct gisad *d)
+{
+	size_t i = 0;
+
+	while (i < d->nr_outcomes && d->outcomes[i].state == MIGREC_STAGING)
+		i++;
+	return i;
+}
+
 void migin_remember(struct gisad *d, const struct migrec *r)
 {
-	size_t cap = d->cfg.outcome_records;
+	size_t cap = d->cfg.outcome_records, want, i;
 
-	for (size_t i = 0; i < d->nr_outcomes; i++) {
+	for (i = 0; i < d->nr_outcomes; i++) {
 		if (memcmp(d->outcomes[i].id, r->id, MIG_ID_SIZE) == 0) {
 			d->outcomes[i] = *r;
 			return;
 		}
 	}
 	/*
-	 * The oldest go, with their record files (more than one after a reload
-	 * lowered cap); a record whose staged checkpoint is still there (its
-	 * move into place failed) stays on disk, for the next start to finish.
+	 * The oldest decided ones go, with their record files (more than one
+	 * after a reload lowered cap); a record whose staged checkpoint is
+	 * still there (its move into place failed) stays on disk, for the
+	 * next start to finish.  Undecided ones (STAGING, held until a start
+	 * reads their slot) stay, over cap if need be: forgotten, their
+	 * sources would be told UNKNOWN, as if only an operator could decide.
 	 */
-	while (d->nr_outcomes >= cap) {
-		if (!migrec_stage_exists(d, d->outcomes[0].id))
-			(void)migrec_remove(d, d->outcomes[0].id);
-		memmove(d->outcomes, d->outcomes + 1, (d->nr_outcomes - 1) * sizeof(*d->outcomes));
+	while (d->nr_outcomes >= cap && (i = oldest_decided(d)) < d->nr_outcomes) {
+		if (!migrec_stage_exists(d, d->outcomes[i].id))
+			(void)migrec_remove(d, d->outcomes[i].id);
+		memmove(d->outcomes + i, d->outcomes + i + 1,
+			(d->nr_outcomes - i - 1) * sizeof(*d->outcomes));
 		d->nr_outcomes--;
 	}
 	/* The array follows cap, which a reload may have changed. */
-	if (d->outcomes_alloc != cap) {
-		struct migrec *p = realloc(d->outcomes, cap * sizeof(*d->outcomes));
+	want = d->nr_outcomes < cap ? cap : d->nr_outcomes + 1;
+	if (d->outcomes_alloc != want) {
+		struct migrec *p = realloc(d->outcomes, want * sizeof(*d->outcomes));
 
 		if (!p && d->outcomes_alloc <= d->nr_outcomes) {
 			log_err("out of memory for outcome records: migration %s is not kept",
@@ -169,7 +184,7 @@ void migin_remember(struct gisad *d, const struct migrec *r)
 		}
 		if (p) {
 			d->outcomes = p;
-			d->outcomes_alloc = cap;
+			d->outcomes_alloc = want;
 		}
 	}
 	d->outcomes[d->nr_outcomes++] = *r;

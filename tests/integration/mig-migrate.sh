@@ -36,7 +36,9 @@
 # 12. destinations named by host name, resolved without blocking;
 # 13. records that cannot be read, or too many, stop the start;
 # 14. a frozen state or presumed IN_DOUBT record whose write fails;
-# 15. a torn version 1 commit.
+# 15. a torn version 1 commit;
+# 16. a committed slot that cannot be moved into place;
+# 17. outcome_records never prunes an undecided migration.
 # A slow link is a relay (mig-mt-tool delay) that holds every byte a few
 # milliseconds each way: the round trip then exceeds a 1 ms downtime budget,
 # so the precopy runs to its round limit, and deterministically so.
@@ -1711,6 +1713,41 @@ start b
 [ "$(digest b unm3)" = "$d3" ] || fail "unm3 did not come back at b as it arrived"
 g 0 b vm destroy unm3
 echo "ok 16: a committed slot not moved into place goes once a newer checkpoint or vm destroy supersedes it, and holds its VM's name while no start can move it"
+
+# ---- 17. outcome_records never prunes an undecided migration ----------------------
+#
+# The records kept for queries are the newest decided ones.  An undecided
+# migration's (a staging slot that cannot be read) stays however many are
+# decided after it: 17 migrations discarded (each a DISCARDED record) with
+# room for 16 (one taken by it) leave it answered IN_PROGRESS, and the two
+# oldest of them gone.
+stop b
+slot b 10000000000000000000000000000012 staging unread2 "$T/dur.gsnap" whole
+rm "$T/b/state/migrations/10000000000000000000000000000012.stage"
+mkdir "$T/b/state/migrations/10000000000000000000000000000012.stage"
+conf b outcome_records=16
+start b
+grep -q "incoming migration of VM \`unread2' is undecided" "$T/b/log" || fail "b did not hold unread2"
+for i in $(seq -w 1 17); do
+	"$MIGC" -p "${PORT[b]}" --ca "$C/ca.crt" --cert "$C/host-a.crt" --key "$C/host-a.key" \
+		--begin "pr$i" >"$T/begin.out" 2>&1 || true
+	grep -qx "ready.vm_name=pr$i" "$T/begin.out" || fail "no MigReady for pr$i: $(cat "$T/begin.out")"
+	for _ in $(seq 1 100); do
+		f=$(grep -l "\"vm\": \"pr$i\"" "$T/b/state/migrations/"*.json || true)
+		[ -n "$f" ] && grep -q '"state": "discarded"' "$f" && break
+		sleep 0.05
+	done
+done
+for i in 01 02; do
+	! grep -q "\"vm\": \"pr$i\"" "$T/b/state/migrations/"*.json ||
+		fail "the DISCARDED record of pr$i was not pruned"
+done
+grep -q '"vm": "pr03"' "$T/b/state/migrations/"*.json || fail "the record of pr03 was pruned"
+"$MIGC" -p "${PORT[b]}" --ca "$C/ca.crt" --cert "$C/host-a.crt" --key "$C/host-a.key" \
+	--query 10000000000000000000000000000012 >"$T/query.out" 2>&1 || true
+grep -qx "outcome.kind=1" "$T/query.out" ||
+	fail "unread2, past outcome_records, is not answered IN_PROGRESS: $(cat "$T/query.out")"
+echo "ok 17: outcome_records prunes the oldest decided records, never an undecided one"
 
 stop a
 stop b
