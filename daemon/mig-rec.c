@@ -1257,7 +1257,13 @@ static int slot_entry(int fd, const char *path, uint64_t off, uint64_t fsize, ch
 	return 1;
 }
 
-/* A delta of the slot applied to *img (replaced); -EBADMSG etc. with msg. */
+/*
+ * A delta of the slot applied to *img (replaced): 1; 0 (msg says why)
+ * when it starts from another state, whole as it is (its entry's digest
+ * held): left there by an earlier write (round 0 and the precopy deltas
+ * after it) that a later one from the slot's start, cut short, did not
+ * cover; -EBADMSG etc. with msg.
+ */
 static int slot_apply(const char *path, struct gisa_image **img, const uint8_t *delta,
 		      size_t len, char *msg, size_t msglen)
 {
@@ -1272,6 +1278,11 @@ static int slot_apply(const char *path, struct gisa_image **img, const uint8_t *
 		r = gisa_delta_apply_image(*img, NULL, delta, len, &next, result, &err);
 	else if (!r)
 		r = gisa_delta_apply(*img, delta, len, &next, &err);
+	if (r == -ESTALE) {
+		snprintf(msg, msglen, "`%s' holds a delta of another state, left by an earlier "
+			 "write (a later one cut short): %s", path, err.msg);
+		return 0;
+	}
 	if (r) {
 		snprintf(msg, msglen, "`%s' holds a delta that does not apply: %s", path,
 			 err.msg[0] ? err.msg : strerror(-r));
@@ -1279,7 +1290,7 @@ static int slot_apply(const char *path, struct gisa_image **img, const uint8_t *
 	}
 	gisa_image_free(*img);
 	*img = next;
-	return 0;
+	return 1;
 }
 
 /*
@@ -1438,14 +1449,15 @@ static int slot_read(int fd, const char *path, const uint8_t id[MIG_ID_SIZE],
 			free(buf);
 			break;
 		}
-		if (++n > SLOT_MAX_DELTAS) {
+		if (n == SLOT_MAX_DELTAS) {
 			snprintf(msg, msglen, "`%s' holds more than %u deltas", path, SLOT_MAX_DELTAS);
 			r = -EBADMSG;
 		} else {
 			r = slot_apply(path, &img, buf, len, msg, msglen);
+			n += r > 0;
 		}
 		free(buf);
-		if (r)
+		if (r <= 0)
 			break;
 	}
 	/* What follows the last complete record (zeros, or a write cut short) is not written. */

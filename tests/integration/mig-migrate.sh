@@ -36,7 +36,7 @@
 # 12. destinations named by host name, resolved without blocking;
 # 13. records that cannot be read, or too many, stop the start;
 # 14. a frozen state or presumed IN_DOUBT record whose write fails;
-# 15. a torn version 1 commit;
+# 15. a torn version 1 commit, and one over precopy deltas;
 # 16. a committed slot that cannot be moved into place;
 # 17. outcome_records never prunes an undecided migration.
 # A slow link is a relay (mig-mt-tool delay) that holds every byte a few
@@ -1656,7 +1656,36 @@ grep -q "incoming migration of VM \`torn' was staging when gisad stopped: discar
 	fail "the torn commit was not discarded: $(grep torn "$T/b/log")"
 [ -z "$(listed b torn)" ] || fail "the torn commit's VM is active at b"
 [ ! -e "$T/b/state/migrations/$(printf 'ab%.0s' {1..16}).stage" ] || fail "the torn slot stays"
-echo "ok 15: a version 1 record after a state that is not its own is a commit a crash cut short"
+# The same write cut short before its record, over a slot whose precopy
+# deltas it was to replace: a whole delta of another state after the
+# snapshot (here seed 1's, then the delta from seed 2's state to seed 3's)
+# is what an earlier write left there, not corruption: discarded, not
+# held undecided.
+"$TOOL" delta "$T/rand-2.gsnap" "$T/rand-3.gsnap" "$T/stale.delta" || fail "mig-mt-tool delta"
+stop b
+python3 - "$T/b/state/migrations" "$T/rand-1.gsnap" "$T/stale.delta" <<'PY' ||
+import glob, hashlib, json, struct, sys
+d, snap, delta = sys.argv[1:4]
+recs = [json.load(open(f)) for f in glob.glob(d + "/*.json")]
+rec = next(r for r in recs if r.get("vm") == "rvm7" and r.get("state") == "committed")
+rec.update(id="ef" * 16, vm="stale", uuid="cd" * 16, state="staging")
+with open(f"{d}/{rec['id']}.json", "w") as f:
+    json.dump(rec, f, indent=2, sort_keys=True)
+dl = open(delta, "rb").read()
+with open(f"{d}/{rec['id']}.stage", "wb") as f:
+    f.write(open(snap, "rb").read() + b"GISAMDLT" + struct.pack(">I", len(dl)) +
+            hashlib.sha256(dl).digest() + dl + bytes(4096))
+PY
+	fail "crafting the slot with a stale delta"
+start b
+grep -q "incoming migration of VM \`stale' was staging when gisad stopped: discarded" \
+	"$T/b/log" || fail "the stale delta's migration was not discarded: $(grep stale "$T/b/log")"
+[ -z "$(listed b stale)" ] || fail "the stale delta's VM is active at b"
+[ ! -e "$T/b/state/migrations/$(printf 'ef%.0s' {1..16}).stage" ] ||
+	fail "the slot with a stale delta stays"
+g 0 b vm create stale
+g 0 b vm destroy stale
+echo "ok 15: a version 1 record after a state that is not its own, or a delta of another state after the snapshot, is a commit a crash cut short"
 
 # ---- 16. a committed slot that cannot be moved into place --------------------------
 #

@@ -43,6 +43,9 @@
  *       second at most (0: as fast as gisad answers).  Logs to DIR/VM.log
  *       (DIR/VM.log.ready once the VM is set up) until STOP exists;
  *       prints a line of counts per VM.
+ *   delta BASE CUR OUT
+ *       The delta (gisa/delta.h) that turns snapshot file BASE's state
+ *       into CUR's, written to OUT (for slots made by hand).
  *   delay PORTFILE PORT MS
  *       A relay to 127.0.0.1:PORT that holds every byte MS milliseconds in
  *       each direction (a slow link); writes the port it listens on to
@@ -74,6 +77,7 @@
 
 #include <jansson.h>
 
+#include <gisa/delta.h>
 #include <gisa/gisa.h>
 #include <gisa/image.h>
 #include <gisa/snapshot.h>
@@ -1258,6 +1262,38 @@ static int cmd_check(char **argv)
 	return bad ? 1 : 0;
 }
 
+/* ---- delta ----------------------------------------------------------------- */
+
+static struct gisa_image *decode_file(const char *path)
+{
+	struct gisa_snap_error err = {{0}};
+	struct gisa_image *img = NULL;
+	size_t len;
+	uint8_t *file = read_file(path, &len);
+	int e = gisa_snap_decode(file, len, &img, NULL, &err);
+
+	free(file);
+	if (e)
+		die("`%s': %s (%d)", path, err.msg, e);
+	return img;
+}
+
+static int cmd_delta(char **argv)
+{
+	struct gisa_image *base = decode_file(argv[0]), *cur = decode_file(argv[1]);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int e = gisa_delta_make_states(base, NULL, cur, NULL, &buf, &len);
+
+	if (e)
+		die("the delta from `%s' to `%s': %s", argv[0], argv[1], strerror(-e));
+	write_file(argv[2], buf, len);
+	free(buf);
+	gisa_image_free(base);
+	gisa_image_free(cur);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1271,6 +1307,7 @@ int main(int argc, char **argv)
 		{"check", 2, 2},
 		{"delay", 3, 3},
 		{"follow", 7, 6 + FOLLOW_MAX_VMS},
+		{"delta", 3, 3},
 	};
 	unsigned i;
 
@@ -1281,7 +1318,7 @@ int main(int argc, char **argv)
 	    argc - 2 > cmds[i].max)
 		die("usage: randsnap SEED PROFILE CAPS OUT | iorecs N PARM0 OUT | json FILE PATH "
 		    "| load SOCK VM SEED LOG STOP [WARMUP] | check SNAPSHOT LOG | delay PORTFILE "
-		    "PORT MS | follow SOCK_A SOCK_B SEED RATE STOP DIR VM:H...");
+		    "PORT MS | follow SOCK_A SOCK_B SEED RATE STOP DIR VM:H... | delta BASE CUR OUT");
 	switch (i) {
 	case 0:
 		return cmd_randsnap(argv + 2);
@@ -1295,7 +1332,9 @@ int main(int argc, char **argv)
 		return cmd_check(argv + 2);
 	case 5:
 		return cmd_delay(argv + 2);
-	default:
+	case 6:
 		return cmd_follow(argc - 2, argv + 2);
+	default:
+		return cmd_delta(argv + 2);
 	}
 }
