@@ -232,13 +232,85 @@ static bool entry_eq(const struct gisa_list_entry *a, const struct gisa_list_ent
 }
 
 /*
- * -1 if the n keys are pairwise distinct, else the index of the first key
- * that repeats an earlier one; -ENOMEM.
+ * Probes a dictionary's hash table may make per entry on average (about
+ * 2.5 for keys of no particular pattern at its load of at most one half)
+ * before it gives up on the hash: entry_hash is no secret, and keys read
+ * from outside can be made to collide, which would make the table
+ * quadratic.
  */
-static int keys_distinct(const struct gisa_list_entry *keys, uint32_t n)
+#define DICT_PROBES_PER_KEY 16u
+
+/* An entry as the sort that replaces the table compares it: the key, then its index. */
+struct dict_rec {
+	uint32_t type, parm, word, idx;
+	uint16_t id, nr;
+};
+
+static int cmp_u32(uint32_t a, uint32_t b)
 {
-	uint32_t cap = 16, *slot;
-	int r = -1;
+	return (a > b) - (a < b);
+}
+
+static int dict_cmp(const void *pa, const void *pb)
+{
+	const struct dict_rec *a = pa, *b = pb;
+	int c = cmp_u32(a->type, b->type);
+
+	c = c ? c : cmp_u32(a->id, b->id);
+	c = c ? c : cmp_u32(a->nr, b->nr);
+	c = c ? c : cmp_u32(a->parm, b->parm);
+	c = c ? c : cmp_u32(a->word, b->word);
+	return c ? c : cmp_u32(a->idx, b->idx);
+}
+
+/*
+ * dict_build by sorting: each entry's index first set to the first entry
+ * of its key (the least index among equal keys, which sorts first), then,
+ * in entry order, first appearances numbered and the others given their
+ * first's number (set already: it comes before them).
+ */
+static int dict_sorted(const struct gisa_list_entry *e, uint32_t n, uint32_t *ix,
+		       uint32_t *first, uint32_t *ret_nk)
+{
+	struct dict_rec *v = malloc((size_t)n * sizeof(*v));
+	uint32_t nk = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (struct dict_rec){ e[i].type, e[i].u.io.io_int_parm, e[i].u.io.io_int_word,
+					  i, e[i].u.io.subchannel_id, e[i].u.io.subchannel_nr };
+	qsort(v, n, sizeof(*v), dict_cmp);
+	for (uint32_t i = 0, g = 0; i < n; i++) {
+		if (i && !entry_eq(&e[v[i].idx], &e[v[i - 1].idx]))
+			g = i;
+		ix[v[i].idx] = v[g].idx;
+	}
+	free(v);
+	for (uint32_t i = 0; i < n; i++) {
+		if (ix[i] == i) {
+			first[nk] = i;
+			ix[i] = nk++;
+		} else {
+			ix[i] = ix[ix[i]];
+		}
+	}
+	*ret_nk = nk;
+	return 0;
+}
+
+/*
+ * The dictionary of n I/O entries: their distinct keys numbered in order
+ * of first appearance, ix[i] the number of entry i's key and first[k] the
+ * entry where key k first appears (both n long), the number of keys in
+ * *ret_nk.  A hash table, or, past DICT_PROBES_PER_KEY, a sort: O(n log n)
+ * whatever the keys.  0 or -ENOMEM.
+ */
+static int dict_build(const struct gisa_list_entry *e, uint32_t n, uint32_t *ix,
+		      uint32_t *first, uint32_t *ret_nk)
+{
+	uint64_t budget = (uint64_t)DICT_PROBES_PER_KEY * n;
+	uint32_t cap = 16, nk = 0, *slot;
 
 	while (cap < 2 * n)
 		cap <<= 1;
@@ -246,17 +318,43 @@ static int keys_distinct(const struct gisa_list_entry *keys, uint32_t n)
 	if (!slot)
 		return -ENOMEM;
 	memset(slot, 0xff, (size_t)cap * sizeof(*slot));
-	for (uint32_t i = 0; i < n && r == -1; i++) {
-		uint32_t h = entry_hash(&keys[i]) & (cap - 1);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t h = entry_hash(&e[i]) & (cap - 1);
 
-		while (slot[h] != UINT32_MAX && !entry_eq(&keys[slot[h]], &keys[i]))
+		while (slot[h] != UINT32_MAX && !entry_eq(&e[first[slot[h]]], &e[i])) {
+			if (!budget--) {
+				free(slot);
+				return dict_sorted(e, n, ix, first, ret_nk);
+			}
 			h = (h + 1) & (cap - 1);
-		if (slot[h] != UINT32_MAX)
-			r = (int)i;
-		else
-			slot[h] = i;
+		}
+		if (slot[h] == UINT32_MAX) {
+			slot[h] = nk;
+			first[nk++] = i;
+		}
+		ix[i] = slot[h];
 	}
 	free(slot);
+	*ret_nk = nk;
+	return 0;
+}
+
+/*
+ * -1 if the n keys are pairwise distinct, else the index of the first key
+ * that repeats an earlier one; -ENOMEM.
+ */
+static int keys_distinct(const struct gisa_list_entry *keys, uint32_t n)
+{
+	uint32_t *ix = malloc((size_t)n * sizeof(*ix) * 2 + 1), nk = 0;
+	int r = ix ? dict_build(keys, n, ix, ix + n, &nk) : -ENOMEM;
+
+	if (!r) {
+		r = -1;
+		for (uint32_t i = 0; nk < n && i < n && r == -1; i++)
+			if (ix[n + ix[i]] != i)
+				r = (int)i;
+	}
+	free(ix);
 	return r;
 }
 
@@ -269,43 +367,25 @@ static void enc_io(struct enc *e, const struct gisa_image_list *l, unsigned isc)
 {
 	Gisa__V1__IoList *m = &e->io[e->st.n_io];
 	ProtobufCBinaryData ty, id, nr, parm, word, ix = { 0, NULL };
-	uint32_t n = l->n, nk = 0, cap = 16, *slot, *first;
+	uint32_t n = l->n, nk = 0, *num, *first;
 	unsigned iw;
 
 	gisa__v1__io_list__init(m);
 	SET(m, isc, isc);
 	SET(m, count, n);
-	while (cap < 2 * n)
-		cap <<= 1;
-	slot = malloc((size_t)cap * sizeof(*slot));
+	num = malloc((size_t)n * sizeof(*num));
 	first = malloc((size_t)n * sizeof(*first));
 	ix = col(&e->cols, n, 4);
-	if (!slot || !first || e->cols.oom) {
+	if (!num || !first || e->cols.oom || dict_build(l->e, n, num, first, &nk)) {
 		e->cols.oom = true;
-		free(slot);
+		free(num);
 		free(first);
 		return;
 	}
-	memset(slot, 0xff, (size_t)cap * sizeof(*slot));
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t h = entry_hash(&l->e[i]) & (cap - 1);
-
-		while (slot[h] != UINT32_MAX && !entry_eq(&l->e[first[slot[h]]], &l->e[i]))
-			h = (h + 1) & (cap - 1);
-		if (slot[h] == UINT32_MAX) {
-			slot[h] = nk;
-			first[nk++] = i;
-		}
-		memcpy(ix.data + 4 * (size_t)i, &slot[h], 4);
-	}
-	free(slot);
 	iw = nk > 65536 ? 4 : 2;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t v;
-
-		memcpy(&v, ix.data + 4 * (size_t)i, 4);
-		put_le(ix.data + iw * (size_t)i, v, iw);
-	}
+	for (uint32_t i = 0; i < n; i++)
+		put_le(ix.data + iw * (size_t)i, num[i], iw);
+	free(num);
 	ix.len = iw * (size_t)n;
 	ty = col(&e->cols, nk, 4);
 	id = col(&e->cols, nk, 2);
@@ -1069,6 +1149,7 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 {
 	struct gisa_float_image *fl = &img->fl;
 	uint32_t prev_isc = 0;
+	uint64_t io_total = 0;
 	int r;
 
 	if (st->profile != GISA__V1__PROFILE__PROFILE_CLASSIC &&
@@ -1121,6 +1202,12 @@ static int dec_state(const Gisa__V1__State *st, struct gisa_image *img,
 		if (!m->count || m->count > GISA_MAX_FLOAT_IRQS)
 			return errf(err, -EBADMSG, "state.io[%zu].count %u: 1..%u", i, m->count,
 				    GISA_MAX_FLOAT_IRQS);
+		/* All lists together, before any is allocated or checked. */
+		io_total += m->count;
+		if (io_total > GISA_MAX_FLOAT_IRQS)
+			return errf(err, -EBADMSG, "state.io[%zu].count %u: %llu I/O entries up to "
+				    "this list, at most %u in all", i, m->count,
+				    (unsigned long long)io_total, GISA_MAX_FLOAT_IRQS);
 		if (m->has_nr_keys && !m->has_index)
 			return errf(err, -EBADMSG, "state.io[%zu].nr_keys %u without an index", i,
 				    m->nr_keys);
