@@ -1048,8 +1048,10 @@ static int carrier_image(const struct parsed *d, const uint8_t *bs, size_t bl,
 	size_t mlen = 0;
 	int r;
 
-	if (split_state(bs, bl, sb, "base", NULL))
-		return -EIO;
+	/* A file of another writer: decoded, but its state not in this reader's form. */
+	r = split_state(bs, bl, sb, "the base state (as its file holds it)", err);
+	if (r)
+		return r;
 	r = split_state(d->state, d->state_len, sd, "delta.state", err);
 	if (r)
 		return r;

@@ -317,6 +317,13 @@ int gisa_image_check(const struct gisa_image *img, struct gisa_restore_error *er
 		    (i && img->routes[i - 1].gsi >= img->routes[i].gsi))
 			return bad(err, "routes.gsi", i, img->routes[i].gsi,
 				   "unique gsis below 4096, ascending");
+	/* Adapters and routes are bounded by their ids; these by count. */
+	_Static_assert(GISA_MAX_MEMSLOTS == 512 && GISA_IMAGE_MAX_PAGES == 8192,
+		       "the counts the messages below name");
+	if (img->nr_memslots > GISA_MAX_MEMSLOTS)
+		return bad(err, "memslots", 0, img->nr_memslots, "at most 512 memslots");
+	if (img->nr_pages > GISA_IMAGE_MAX_PAGES)
+		return bad(err, "pages", 0, img->nr_pages, "at most 8192 pages");
 	for (uint32_t i = 0; i < img->nr_memslots; i++) {
 		const struct gisa_image_memslot *m = &img->memslots[i];
 

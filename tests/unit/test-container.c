@@ -1314,6 +1314,52 @@ static void dictionary_index_width(void **state)
 }
 
 /*
+ * gisa_image_check caps the memslots and pages an image holds by count
+ * (what the decoder refuses, the encoder must not write): one over each
+ * cap is refused with the count named, at the cap the image passes.
+ */
+static void image_check_counts(void **state)
+{
+	const uint32_t n[2] = { GISA_MAX_MEMSLOTS + 1, GISA_IMAGE_MAX_PAGES + 1 };
+	struct gisa_image *img;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct gisa_restore_error err = { 0 };
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		assert_int_equal(gisa_image_new(&img), 0);
+		if (k == 0) {
+			img->memslots = calloc(n[k], sizeof(*img->memslots));
+			assert_non_null(img->memslots);
+			for (uint32_t i = 0; i < n[k]; i++)
+				img->memslots[i] = (struct gisa_image_memslot){
+					i, (uint64_t)i << 20, GISA_PAGE_SIZE };
+			img->nr_memslots = n[k];
+		} else {
+			img->pages = calloc(n[k], sizeof(*img->pages));
+			assert_non_null(img->pages);
+			for (uint32_t i = 0; i < n[k]; i++)
+				img->pages[i] = (struct gisa_image_page){ (uint64_t)i << 12, { 1 } };
+			img->nr_pages = n[k];
+		}
+		assert_int_equal(gisa_image_check(img, &err), -EINVAL);
+		assert_string_equal(err.field, k ? "pages" : "memslots");
+		assert_int_equal(err.value, n[k]);
+		assert_string_equal(err.reason, k ? "at most 8192 pages" : "at most 512 memslots");
+		assert_int_equal(gisa_snap_encode(img, NULL, NULL, &buf, &len), -EINVAL);
+		assert_null(buf);
+		if (k == 0)
+			img->nr_memslots--;
+		else
+			img->nr_pages--;
+		assert_int_equal(gisa_image_check(img, NULL), 0);
+		gisa_image_free(img);
+	}
+}
+
+/*
  * Keys that all collide in the codec's hash (dict_collide): the decoder's
  * check that keys are distinct and the encoder's dictionary give up on
  * the hash and sort instead (so that such a file costs O(n log n), not
@@ -1726,6 +1772,7 @@ int main(void)
 		cmocka_unit_test(dictionary_checks),
 		cmocka_unit_test(dictionary_index_width),
 		cmocka_unit_test(dictionary_keys_colliding),
+		cmocka_unit_test(image_check_counts),
 		cmocka_unit_test(dictionary_edited_and_resealed),
 		cmocka_unit_test(decoding_stays_within_budget),
 		cmocka_unit_test(largest_state_decodes),
