@@ -3,7 +3,7 @@
  * diff A B: the semantic diff (diff.h) of two states, with diff(1)'s exit
  * statuses.  Each operand is turned into snapshot bytes first, so every
  * kind of operand is compared the same way, by gisa_snap_diff (which
- * short-circuits on equal state digests).
+ * decodes both, and compares the images only when their digests differ).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -74,6 +74,14 @@ has "$T/err" "\`$T/flip.gsnap': state digest mismatch"
 run 2 --json diff "$DATA/v1-typical.gsnap" "$T/flip.gsnap"
 jdoc "$T/out" diff
 jtrue "$T/out" 'd["error"]["code"] == "EBADMSG" and "equal" not in d'
+# A damaged copy of the same state (its stored digest still the other's):
+# an error, never equal.
+cp "$T/typical-stored.gsnap" "$T/damaged.gsnap"
+printf '\x55' | dd of="$T/damaged.gsnap" bs=1 seek=300 conv=notrunc status=none
+run 2 diff "$DATA/v1-typical.gsnap" "$T/damaged.gsnap"
+has "$T/err" "\`$T/damaged.gsnap': state digest mismatch"
+run 2 diff "$T/damaged.gsnap" "$DATA/v1-typical.gsnap"
+has "$T/err" "\`$T/damaged.gsnap': state digest mismatch"
 # vm:NAME operands need the daemon (its snapshot export): none listens here
 run 2 --socket "$T/no-such-socket" diff vm:guest1 "$DATA/v1-typical.gsnap"
 has "$T/err" "cannot connect to gisad"

@@ -1869,10 +1869,10 @@ static void test_truncated(void **state)
 }
 
 /*
- * gisa_snap_diff on files: equal digests short-circuit (a file whose
- * payload is garbage but whose stored digest matches still diffs empty,
- * so nothing was decoded); different states give exactly the image diff;
- * a broken container is an error.
+ * gisa_snap_diff on files: equal states diff empty whatever their
+ * headers and compression; a file whose payload is damaged but whose
+ * stored digest is the other's is an error, not equal; different states
+ * give exactly the image diff; a broken container is an error.
  */
 static void test_snap_files(void **state)
 {
@@ -1893,11 +1893,14 @@ static void test_snap_files(void **state)
 	assert_int_equal(gisa_snap_diff(fa, la, fb, lb, &d, &err), 0);
 	assert_int_equal(gisa_diff_count(d), 0);
 	gisa_diff_free(d);
-	/* Garbage in b's stored payload, digest untouched: still empty (not decoded). */
+	/* Garbage in b's stored payload, digest untouched: refused, by its digest. */
 	memset(fb + GISA_SNAP_PREAMBLE_SIZE + (lb - GISA_SNAP_PREAMBLE_SIZE) / 2, 0xee, 16);
-	assert_int_equal(gisa_snap_diff(fa, la, fb, lb, &d, &err), 0);
-	assert_int_equal(gisa_diff_count(d), 0);
-	gisa_diff_free(d);
+	d = NULL;
+	assert_int_equal(gisa_snap_diff(fa, la, fb, lb, &d, &err), -EBADMSG);
+	assert_null(d);
+	assert_non_null(strstr(err.msg, "digest"));
+	assert_int_equal(gisa_snap_diff(fb, lb, fa, la, &d, &err), -EBADMSG);
+	assert_null(d);
 	free(fb);
 
 	/* A different state: the same entries as the image diff. */

@@ -173,10 +173,10 @@ int gisa_snap_reseal(uint8_t *buf, size_t len);
 
 struct gisa_diff;
 /*
- * The semantic diff (diff.h) of two snapshot files.  Equal stored digests
- * short-circuit to an empty diff without decoding either payload;
- * otherwise both files are decoded (every check of gisa_snap_decode) and
- * their images compared.
+ * The semantic diff (diff.h) of two snapshot files.  Both are decoded
+ * (every check of gisa_snap_decode: a damaged payload is an error, never
+ * equal); equal digests then make an empty diff without comparing the
+ * images, other digests the images' diff.
  */
 int gisa_snap_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 		   struct gisa_diff **ret, struct gisa_snap_error *err);
