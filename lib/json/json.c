@@ -195,33 +195,6 @@ static void w_key(struct wr *w, const char *name)
 	w_str(w, w->pretty ? "\": " : "\":");
 }
 
-/* Length of the well-formed UTF-8 sequence at s (no overlongs, surrogates, > U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string of UTF-8 text (meta); -EINVAL for anything else. */
 static void w_json_string(struct wr *w, const char *str)
 {
@@ -230,7 +203,7 @@ static void w_json_string(struct wr *w, const char *str)
 
 	w_ch(w, '"');
 	while (*s) {
-		size_t n = utf8_len(s);
+		size_t n = gisa_utf8_len(s);
 
 		if (!n) {
 			if (!w->err)

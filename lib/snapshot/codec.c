@@ -135,6 +135,44 @@ static int sha256(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 	return ok ? 0 : -EIO;
 }
 
+size_t gisa_utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	/* A NUL is no continuation byte: nothing is read past the string's end. */
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* The offset of the first byte of s that is not well-formed UTF-8, or -1. */
+static long utf8_bad(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0, n; u[i]; i += n)
+		if (!(n = gisa_utf8_len(u + i)))
+			return (long)i;
+	return -1;
+}
+
 void gisa_snap_digest_hex(const uint8_t d[GISA_SNAP_DIGEST_SIZE], char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -727,6 +765,11 @@ static int encode_with(const struct gisa_image *img, const uint8_t *state, size_
 		r = -EINVAL;
 		goto out;
 	}
+	if (meta && ((meta->vm_name && utf8_bad(meta->vm_name) >= 0) ||
+		     (meta->producer && utf8_bad(meta->producer) >= 0))) {
+		r = -EINVAL;
+		goto out;
+	}
 	SET(&h, format_version, GISA_SNAP_FORMAT_VERSION);
 	SET(&h, min_reader_version, min_reader_version(img));
 	SET(&h, profile, (Gisa__V1__Profile)img->config.profile);
@@ -960,6 +1003,7 @@ static int parse_header(struct container *c, struct gisa_snap_error *err)
 	struct budget b = { 0, 4 * (size_t)GISA_SNAP_MAX_HEADER };
 	ProtobufCAllocator a = { budget_alloc, budget_free, &b };
 	Gisa__V1__Header *h;
+	long bad;
 	int r = 0;
 
 	h = gisa__v1__header__unpack(&a, in->header_len, c->header);
@@ -975,6 +1019,12 @@ static int parse_header(struct container *c, struct gisa_snap_error *err)
 	else if (h->producer && strlen(h->producer) > GISA_SNAP_MAX_PRODUCER)
 		r = errf(err, -EBADMSG, "header.producer is %zu bytes, at most %u",
 			 strlen(h->producer), GISA_SNAP_MAX_PRODUCER);
+	else if (h->vm_name && (bad = utf8_bad(h->vm_name)) >= 0)
+		r = errf(err, -EBADMSG, "header.vm_name is not UTF-8: byte 0x%02x at offset %ld",
+			 (unsigned char)h->vm_name[bad], bad);
+	else if (h->producer && (bad = utf8_bad(h->producer)) >= 0)
+		r = errf(err, -EBADMSG, "header.producer is not UTF-8: byte 0x%02x at offset %ld",
+			 (unsigned char)h->producer[bad], bad);
 	else if (h->has_vm_uuid && h->vm_uuid.len != 16)
 		r = errf(err, -EBADMSG, "header.vm_uuid is %zu bytes, not 16", h->vm_uuid.len);
 	else if (h->caps & ~GISA_CAP_ALL)

@@ -833,6 +833,40 @@ static void bad_header_fields(void **state)
 	buf = with_header(&h, &len);
 	expect_refused(buf, len, -EBADMSG, WORDS("header.producer"), NUMS(300, 255));
 	free(buf);
+	/* Text fields are protobuf strings: UTF-8, the first bad byte named. */
+	for (unsigned f = 5; f <= 8; f += 3) {
+		static const char bad[][8] = { "ab\xff", "\xc3(", "\xed\xa0\x80", "\xc0\xaf" };
+
+		for (unsigned i = 0; i < 4; i++) {
+			h.n = 0;
+			header_fields(&h, 1, GISA_PROFILE_NEWEST, GISA_CAP_GISA, false);
+			snapt_pb_bytes(&h, f, bad[i], strlen(bad[i]));
+			buf = with_header(&h, &len);
+			expect_refused(buf, len, -EBADMSG,
+				       WORDS(f == 5 ? "header.vm_name" : "header.producer", "UTF-8"),
+				       NUMS((unsigned char)bad[i][i ? 0 : 2], i ? 0 : 2));
+			free(buf);
+		}
+	}
+	{
+		struct gisa_snap_meta meta = { .vm_name = "caf\xe9" };
+		struct gisa_image *img;
+		uint8_t *out = NULL;
+		size_t olen;
+
+		h.n = 0;
+		header_fields(&h, 1, GISA_PROFILE_NEWEST, GISA_CAP_GISA, false);
+		snapt_pb_bytes(&h, 5, "caf\xc3\xa9 \xf0\x9f\x90\x8d", 10);
+		buf = with_header(&h, &len);
+		img = decode_ok(buf, len, NULL);
+		free(buf);
+		assert_int_equal(gisa_snap_encode(img, &meta, NULL, &out, &olen), -EINVAL);
+		assert_null(out);
+		meta.vm_name = NULL;
+		meta.producer = "\xff";
+		assert_int_equal(gisa_snap_encode(img, &meta, NULL, &out, &olen), -EINVAL);
+		gisa_image_free(img);
+	}
 
 	/* At the limits: a 255-byte name and a 16-byte uuid are read back. */
 	{

@@ -181,6 +181,13 @@ struct gisa_diff;
 int gisa_snap_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 		   struct gisa_diff **ret, struct gisa_snap_error *err);
 
+/*
+ * The length of the well-formed UTF-8 sequence at s (1 for ASCII, NUL
+ * included; no overlongs, surrogates or code points over U+10FFFF), or 0:
+ * the header's text fields must be UTF-8 (protobuf strings).
+ */
+size_t gisa_utf8_len(const unsigned char *s);
+
 /* Lower-case hex of a digest into out (65 bytes). */
 void gisa_snap_digest_hex(const uint8_t digest[GISA_SNAP_DIGEST_SIZE], char out[65]);
 
