@@ -24,6 +24,7 @@
 #include <gisa/json.h>
 #include <gisa/snapshot.h>
 
+#include "files.h"
 #include "gisactl.h"
 
 enum form { FORM_SNAPSHOT, FORM_JSON, FORM_KVM, FORM_QEMU, FORM_NR };
@@ -54,6 +55,7 @@ static const struct {
 struct conv {
 	enum form from, to;
 	const char *in, *out;
+	const char *ais_out;    /* --ais or --qemu-ais as an output; NULL if none */
 	struct gisa_image *img;
 	bool have_meta;
 	struct gisa_json_meta meta;
@@ -231,12 +233,54 @@ static void list_dropped(struct conv *c)
 		c->dropped[c->nr_dropped++] = "kick_cursor";
 }
 
-static int write_ais(struct gisactl *g, const char *path, const struct gisa_ais_all *ais)
+/*
+ * The records to out and, if ais_path, the two AIS bytes to it: both are
+ * staged before either replaces its file, so that a failure (an AIS file in
+ * a missing directory) leaves both as they were.
+ */
+static int write_pair(struct gisactl *g, const char *out, const void *buf, size_t len,
+		      const char *ais_path, const uint8_t ais[GISA_AIS_ALL_SIZE])
 {
-	uint8_t b[GISA_AIS_ALL_SIZE];
+	struct staged_output o[2];
+	int r;
 
-	gisa_ais_all_pack(ais, b);
-	return write_output(g, path, b, sizeof(b), true);
+	r = output_stage(g, &o[0], out, buf, len, true);
+	if (r)
+		return r;
+	if (!ais_path)
+		return output_commit(g, o, 1);
+	r = output_stage(g, &o[1], ais_path, ais, GISA_AIS_ALL_SIZE, true);
+	if (r) {
+		output_discard(&o[0]);
+		return r;
+	}
+	return output_commit(g, o, 2);
+}
+
+/*
+ * The AIS output (--ais, --qemu-ais) and -o are two files: neither may be
+ * standard output under --json (it carries the document), they cannot
+ * share it, and one file for both would keep only the last written.
+ */
+static int ais_output_ok(struct gisactl *g, const char *out, enum opt_id id, const char *ais)
+{
+	const char *name = opt_defs[id].name;
+
+	if (!ais)
+		return 0;
+	if (g->json && is_stdio(ais))
+		return out_usage(g, "with --json option `--%s' needs a file, not standard output, "
+				 "which carries the JSON document", name);
+	if (is_stdio(out) && is_stdio(ais))
+		return out_usage(g, "options `-o' and `--%s' both name standard output (where -o "
+				 "writes by default): name a file for one of them", name);
+	if (is_stdio(out) || is_stdio(ais) || !output_same_file(out, ais))
+		return 0;
+	if (!strcmp(out, ais))
+		return out_usage(g, "options `-o' and `--%s' both name `%s': each output needs "
+				 "a file of its own", name, out);
+	return out_usage(g, "options `-o' (`%s') and `--%s' (`%s') name the same file: each "
+			 "output needs a file of its own", out, name, ais);
 }
 
 static int write_image(struct gisactl *g, const struct cmd_args *a, struct conv *c)
@@ -296,10 +340,13 @@ static int write_image(struct gisactl *g, const struct cmd_args *a, struct conv 
 		else if (!k.has_ais && a->opt[OPT_AIS])
 			r = out_usage(g, "`%s': the VM has no AIS facility, so no AISM_ALL bytes "
 					 "for --ais `%s'", c->in, a->opt[OPT_AIS]);
-		if (!r)
-			r = write_output(g, c->out, k.irqs, k.nr_irqs * GISA_IRQ_SIZE, true);
-		if (!r && k.has_ais)
-			r = write_ais(g, a->opt[OPT_AIS], &k.ais);
+		if (!r) {
+			uint8_t ais[GISA_AIS_ALL_SIZE];
+
+			gisa_ais_all_pack(&k.ais, ais);
+			r = write_pair(g, c->out, k.irqs, k.nr_irqs * GISA_IRQ_SIZE,
+				       k.has_ais ? a->opt[OPT_AIS] : NULL, ais);
+		}
 		gisa_kvm_flic_release(&k);
 		return r;
 	}
@@ -321,9 +368,8 @@ static int write_image(struct gisactl *g, const struct cmd_args *a, struct conv 
 				 "s390-flic/ais subsection for --qemu-ais `%s'", c->in,
 			      a->opt[OPT_QEMU_AIS]);
 	if (!r)
-		r = write_output(g, c->out, q.irqs, q.irqs_len, true);
-	if (!r && q.has_ais)
-		r = write_ais(g, a->opt[OPT_QEMU_AIS], &c->ais);
+		r = write_pair(g, c->out, q.irqs, q.irqs_len,
+			       q.has_ais ? a->opt[OPT_QEMU_AIS] : NULL, q.ais);
 	gisa_qemu_flic_release(&q);
 	return r;
 }
@@ -374,7 +420,7 @@ static void summary(struct gisactl *g, const struct conv *c)
 		fprintf(stderr, " of `%s': they are not written\n", c->in);
 	}
 	/* The result itself may be on standard output: the summary goes there only if not. */
-	if (is_stdio(c->out))
+	if (is_stdio(c->out) || (c->ais_out && is_stdio(c->ais_out)))
 		return;
 	printf("%s (%s) -> %s (%s)", c->in, form_names[c->from], c->out, form_names[c->to]);
 	if (raw)
@@ -414,6 +460,14 @@ int cmd_snapshot_convert(struct gisactl *g, const struct cmd_args *a)
 				 "convert qemu to qemu without it, or through a snapshot");
 	if (c.to != FORM_JSON) {
 		r = binary_output_ok(g, c.out);
+		if (!r && c.to == FORM_KVM) {
+			c.ais_out = a->opt[OPT_AIS];
+			r = ais_output_ok(g, c.out, OPT_AIS, c.ais_out);
+		}
+		if (!r && c.to == FORM_QEMU) {
+			c.ais_out = a->opt[OPT_QEMU_AIS];
+			r = ais_output_ok(g, c.out, OPT_QEMU_AIS, c.ais_out);
+		}
 		if (r)
 			return r;
 	}

@@ -7,9 +7,9 @@
  * before anything is allocated, and a pipe's buffer grows only as bytes
  * arrive and stops one byte past the cap.  Output replaces a regular file
  * only once it is complete (a temporary file beside it, then rename), so a
- * failed command never leaves half a snapshot behind.
+ * failed command never leaves half a snapshot behind; a command with two
+ * outputs stages both before it renames either (files.h).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "gisactl.h"
 
 #define READ_CHUNK (64u << 10)
@@ -141,51 +142,68 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int write_output(struct gisactl *g, const char *path, const void *buf, size_t len, bool binary)
+/* The directory part of path ("." if none) into dir, and where its last component starts. */
+static int split_dir(const char *path, char *dir, size_t size, const char **ret_base)
 {
-	char tmp[PATH_MAX], target[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int r;
+
+	if (!slash)
+		r = snprintf(dir, size, ".");
+	else if (slash == path)
+		r = snprintf(dir, size, "/");
+	else
+		r = snprintf(dir, size, "%.*s", (int)(slash - path), path);
+	if (r < 0 || (size_t)r >= size)
+		return -ENAMETOOLONG;
+	*ret_base = slash ? slash + 1 : path;
+	return 0;
+}
+
+int output_stage(struct gisactl *g, struct staged_output *o, const char *path, const void *buf,
+		 size_t len, bool binary)
+{
+	char dir[PATH_MAX], target[PATH_MAX];
+	const char *dest = path, *base;
 	struct stat st;
-	const char *slash;
 	mode_t mask;
 	int fd, r;
 
+	memset(o, 0, sizeof(*o));
+	o->path = is_stdio(path) ? "-" : path;
+	o->buf = buf;
+	o->len = len;
 	if (is_stdio(path)) {
 		if (binary && isatty(STDOUT_FILENO))
 			return out_usage(g, "refusing to write binary data to a terminal: name a "
 					 "file with -o");
-		fflush(stdout);
-		r = write_all(STDOUT_FILENO, buf, len);
-		if (r)
-			return out_fail(g, r, "cannot write to standard output: %s", strerror(-r));
 		return 0;
 	}
 	/* Devices, FIFOs and the like are written in place; only files are replaced. */
 	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-		if (fd < 0)
-			return out_fail(g, -errno, "cannot open `%s': %s", path, strerror(errno));
-		r = write_all(fd, buf, len);
-		if (close(fd) && !r)
-			r = -errno;
-		if (r)
-			return out_fail(g, r, "cannot write `%s': %s", path, strerror(-r));
+		/* Nothing can be written in place into a directory: say so before any commit. */
+		if (S_ISDIR(st.st_mode))
+			return out_fail(g, -EISDIR, "cannot open `%s': %s", path, strerror(EISDIR));
 		return 0;
 	}
 	/* A symbolic link keeps pointing at the file it names, which is replaced. */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode) && realpath(path, target))
-		path = target;
-	slash = strrchr(path, '/');
-	if (slash)
-		r = snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-			     slash + 1);
-	else
-		r = snprintf(tmp, sizeof(tmp), ".%s.XXXXXX", path);
-	if (r < 0 || (size_t)r >= sizeof(tmp))
+		dest = target;
+	r = snprintf(o->dest, sizeof(o->dest), "%s", dest);
+	if (r >= 0 && (size_t)r < sizeof(o->dest))
+		r = split_dir(o->dest, dir, sizeof(dir), &base);
+	if (!r)
+		r = snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.XXXXXX", dir, base);
+	if (r < 0 || (size_t)r >= sizeof(o->tmp)) {
+		o->tmp[0] = '\0';
 		return out_fail(g, -ENAMETOOLONG, "output path `%s' is too long", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return out_fail(g, -errno, "cannot create a file beside `%s': %s", path,
+	}
+	fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		o->tmp[0] = '\0';
+		return out_fail(g, -errno, "cannot create a file beside `%s': %s", o->dest,
 				strerror(errno));
+	}
 	mask = umask(0);
 	umask(mask);
 	r = write_all(fd, buf, len);
@@ -193,24 +211,126 @@ int write_output(struct gisactl *g, const char *path, const void *buf, size_t le
 		r = -errno;
 	if (close(fd) && !r)
 		r = -errno;
-	if (!r && rename(tmp, path))
-		r = -errno;
 	if (r) {
-		unlink(tmp);
-		return out_fail(g, r, "cannot write `%s': %s", path, strerror(-r));
+		output_discard(o);
+		return out_fail(g, r, "cannot write `%s': %s", o->dest, strerror(-r));
 	}
 	return 0;
+}
+
+void output_discard(struct staged_output *o)
+{
+	if (o->tmp[0])
+		unlink(o->tmp);
+	o->tmp[0] = '\0';
+}
+
+/* Write a staged output that has no temporary file: standard output or a device. */
+static int commit_in_place(struct gisactl *g, const struct staged_output *o)
+{
+	int fd, r;
+
+	if (is_stdio(o->path)) {
+		fflush(stdout);
+		r = write_all(STDOUT_FILENO, o->buf, o->len);
+		if (r)
+			return out_fail(g, r, "cannot write to standard output: %s", strerror(-r));
+		return 0;
+	}
+	fd = open(o->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return out_fail(g, -errno, "cannot open `%s': %s", o->path, strerror(errno));
+	r = write_all(fd, o->buf, o->len);
+	if (close(fd) && !r)
+		r = -errno;
+	if (r)
+		return out_fail(g, r, "cannot write `%s': %s", o->path, strerror(-r));
+	return 0;
+}
+
+int output_commit(struct gisactl *g, struct staged_output *o, size_t n)
+{
+	int r = 0;
+
+	/*
+	 * In-place writes can fail late (a full device, a closed pipe), renames
+	 * within a directory where a file was just created hardly can: so the
+	 * in-place ones go first, while every regular file is still untouched.
+	 * A rename refused after another succeeded (a sticky directory, another
+	 * owner's file) is the one case left with one file replaced and not the
+	 * other; it is reported like any failure.
+	 */
+	for (size_t i = 0; i < n && !r; i++)
+		if (!o[i].tmp[0])
+			r = commit_in_place(g, &o[i]);
+	for (size_t i = 0; i < n && !r; i++) {
+		if (o[i].tmp[0] && rename(o[i].tmp, o[i].dest)) {
+			int e = errno;
+
+			r = out_fail(g, -e, "cannot write `%s': %s", o[i].dest, strerror(e));
+			break;
+		}
+		o[i].tmp[0] = '\0';
+	}
+	for (size_t i = 0; i < n; i++)
+		output_discard(&o[i]);
+	return r;
+}
+
+int write_output(struct gisactl *g, const char *path, const void *buf, size_t len, bool binary)
+{
+	struct staged_output o;
+	int r;
+
+	r = output_stage(g, &o, path, buf, len, binary);
+	if (!r)
+		r = output_commit(g, &o, 1);
+	return r;
+}
+
+bool output_same_file(const char *a, const char *b)
+{
+	char dir_a[PATH_MAX], dir_b[PATH_MAX];
+	const char *base_a, *base_b;
+	struct stat sa, sb;
+	bool has_a, has_b;
+
+	if (!strcmp(a, b))
+		return true;
+	has_a = !stat(a, &sa);
+	has_b = !stat(b, &sb);
+	if (has_a || has_b)
+		return has_a && has_b && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	/* Neither exists yet: one file if the same name in the same directory. */
+	if (split_dir(a, dir_a, sizeof(dir_a), &base_a) ||
+	    split_dir(b, dir_b, sizeof(dir_b), &base_b) || strcmp(base_a, base_b) ||
+	    stat(dir_a, &sa) || stat(dir_b, &sb))
+		return false;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
 	       unsigned long max, unsigned long *ret)
 {
-	unsigned long v;
-	char *end;
+	const char *digits = s;
+	unsigned long v = 0;
+	int base = 10;
+	size_t n;
 
+	/*
+	 * Decimal, or hexadecimal after 0x; a leading 0 alone stays decimal
+	 * (strtoul's base 0 would read 010 as octal 8).  Only digits may
+	 * follow, so that strtoul meets no sign, blank or second prefix.
+	 */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	n = strspn(digits, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!isdigit((unsigned char)*s) || *end || errno || v < min || v > max)
+	if (n && !digits[n])
+		v = strtoul(digits, NULL, base);
+	if (!n || digits[n] || errno || v < min || v > max)
 		return out_usage(g, "option `--%s' takes a number from %lu to %lu, not `%s'", opt,
 				 min, max, s);
 	*ret = v;

@@ -2959,28 +2959,31 @@ struct scenario *scenario_free(struct scenario *s)
 }
 
 /*
- * Read one line of at most SCN_MAX_LINE bytes into buf; longer lines are
- * consumed to their end and reported through *too_long.  Returns 1 for a
- * line, 0 at end of input, -1 on a read error.
+ * Read one line of at most SCN_MAX_LINE bytes into buf.  Returns 1 for a
+ * line, 0 at end of input, -EFBIG as soon as a line passes the cap, -errno
+ * on a read error.  An over-long line is not read to its end: input that
+ * never ends a line (/dev/zero) would keep the runner reading forever.
  */
-static int read_line(FILE *in, char *buf, size_t *ret_len, bool *too_long)
+static int read_line(FILE *in, char *buf, size_t *ret_len)
 {
 	size_t n = 0;
 	bool any = false;
 	int c;
 
-	*too_long = false;
+	errno = 0;
 	while ((c = getc(in)) != EOF) {
 		any = true;
 		if (c == '\n')
 			break;
-		if (n < SCN_MAX_LINE)
-			buf[n++] = (char)c;
-		else
-			*too_long = true;
+		if (n == SCN_MAX_LINE)
+			return -EFBIG;
+		buf[n++] = (char)c;
 	}
-	if (ferror(in))
-		return -1;
+	if (ferror(in)) {
+		int e = errno;
+
+		return e > 0 ? -e : -EIO;
+	}
 	if (!any)
 		return 0;
 	*ret_len = n;
@@ -2992,32 +2995,35 @@ int scenario_run(FILE *in, const char *name, const struct scenario_options *opt)
 	struct scenario *s = NULL;
 	char *buf = malloc(SCN_MAX_LINE + 1);
 	unsigned long lineno = 0;
-	bool too_long;
-	size_t len;
+	size_t len = 0;
 	int r, status;
 
+	/*
+	 * Errors about the input as a whole read like the program's own
+	 * ("gisactl: cannot read ...", or gisa-scenario's): this module serves
+	 * both, so it takes the name the program was run as.
+	 */
 	if (!buf || scenario_new(opt, name, &s) < 0) {
-		fprintf(opt->err, "%s: cannot start the runner: out of memory\n", name);
+		fprintf(opt->err, "%s: `%s': cannot start the runner: out of memory\n",
+			program_invocation_short_name, name);
 		free(buf);
 		return SCENARIO_EXIT_INPUT;
 	}
-	while ((r = read_line(in, buf, &len, &too_long)) > 0) {
-		lineno++;
-		if (too_long) {
-			/* Report it as the cap demands, without keeping the bytes. */
-			s->lineno = lineno;
-			memset(&s->err, 0, sizeof(s->err));
-			bad_report(s, "(line)", NULL, "longer than %u bytes", SCN_MAX_LINE);
-			input_error(s, NULL);
-			if (s->stopped)
-				break;
-			continue;
-		}
-		if (!scenario_feed(s, lineno, buf, len))
+	while ((r = read_line(in, buf, &len)) > 0) {
+		if (!scenario_feed(s, ++lineno, buf, len))
 			break;
 	}
-	if (r < 0) {
-		fprintf(opt->err, "%s: read error\n", name);
+	if (r == -EFBIG) {
+		/* The line's input error, as the cap demands; nothing after it is read. */
+		s->lineno = ++lineno;
+		memset(&s->err, 0, sizeof(s->err));
+		bad_report(s, "(line)", NULL,
+			   "longer than %u bytes, the cap; the rest of the input is not read",
+			   SCN_MAX_LINE);
+		input_error(s, NULL);
+	} else if (r < 0) {
+		fprintf(opt->err, "%s: cannot read `%s': %s\n", program_invocation_short_name, name,
+			strerror(-r));
 		s->status = SCENARIO_EXIT_INPUT;
 	}
 	status = scenario_finish(s);

@@ -160,6 +160,89 @@ run 2 snapshot convert --from kvm --to snapshot --target-caps classic "$T/odd.bi
 has "$T/err" "\`$T/odd.bin'"
 has "$T/err" 'Invalid argument'
 
+# Two outputs (-o and --ais or --qemu-ais) replace their files together or
+# not at all: both are written to temporary files first, so an AIS file
+# that cannot be written leaves -o's file as it was, and no temporary file.
+mkdir "$T/pair" "$T/pair/adir"
+printf old >"$T/pair/out.kvm"
+printf old >"$T/pair/out.ais"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/out.kvm" --ais "$T/missing/x.ais"
+has "$T/err" "cannot create a file beside \`$T/missing/x.ais': No such file or directory"
+eq "$(cat "$T/pair/out.kvm")" old "out.kvm after --ais failed"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/out.kvm" --ais "$T/pair/adir"
+has "$T/err" "cannot open \`$T/pair/adir': Is a directory"
+eq "$(cat "$T/pair/out.kvm")" old "out.kvm after --ais named a directory"
+run 2 snapshot convert --from snapshot --to qemu "$T/qa.gsnap" -o "$T/pair/out.kvm" --qemu-ais "$T/missing/x.ais"
+has "$T/err" "cannot create a file beside \`$T/missing/x.ais'"
+eq "$(cat "$T/pair/out.kvm")" old "out.kvm after --qemu-ais failed"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/missing/x.kvm" --ais "$T/pair/out.ais"
+eq "$(cat "$T/pair/out.ais")" old "out.ais after -o failed"
+eq "$(ls -A "$T/pair" | tr '\n' ' ')" "adir out.ais out.kvm " "the files in pair/ after failed conversions"
+run 0 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/out.kvm" --ais "$T/pair/out.ais"
+same "$T/pair/out.kvm" "$T/be.bin"
+same "$T/pair/out.ais" "$T/ais.bin"
+
+# The two outputs cannot be one file, by the same name or another (before
+# and after the file exists), a hard link or a symbolic link: the AIS bytes
+# written last would be all that is left.
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/one" --ais "$T/pair/one"
+has "$T/err" "options \`-o' and \`--ais' both name \`$T/pair/one': each output needs a file of its own"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/one" --ais "$T/pair/./one"
+has "$T/err" "options \`-o' (\`$T/pair/one') and \`--ais' (\`$T/pair/./one') name the same file"
+checks=$((checks + 1))
+[ ! -e "$T/pair/one" ] || fail "a refused conversion wrote $T/pair/one"
+printf old >"$T/pair/one"
+ln "$T/pair/one" "$T/pair/hard"
+ln -s one "$T/pair/sym"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/./one" --ais "$T/pair/one"
+has "$T/err" "name the same file"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/hard" --ais "$T/pair/one"
+has "$T/err" "options \`-o' (\`$T/pair/hard') and \`--ais' (\`$T/pair/one') name the same file"
+run 2 snapshot convert --from snapshot --to qemu "$T/qa.gsnap" -o "$T/pair/one" --qemu-ais "$T/pair/sym"
+has "$T/err" "options \`-o' (\`$T/pair/one') and \`--qemu-ais' (\`$T/pair/sym') name the same file"
+eq "$(cat "$T/pair/one")" old "pair/one after refused conversions"
+
+# Standard output takes one of them at most, and none under --json, where
+# it carries the document.
+run 2 --json snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/j.kvm" --ais -
+jdoc "$T/out" 'snapshot convert'
+jtrue "$T/out" 'd["error"]["code"] == "usage" and "--ais" in d["error"]["message"]'
+has "$T/err" "with --json option \`--ais' needs a file, not standard output"
+run 2 --json snapshot convert --from snapshot --to qemu "$T/qa.gsnap" -o "$T/pair/j.bin" --qemu-ais -
+jdoc "$T/out" 'snapshot convert'
+has "$T/err" "with --json option \`--qemu-ais' needs a file, not standard output"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o - --ais -
+has "$T/err" "options \`-o' and \`--ais' both name standard output"
+empty "$T/out"
+run 2 snapshot convert --from snapshot --to qemu "$T/qa.gsnap" --qemu-ais -
+has "$T/err" "options \`-o' and \`--qemu-ais' both name standard output"
+empty "$T/out"
+checks=$((checks + 1))
+if [ -e "$T/pair/j.kvm" ] || [ -e "$T/pair/j.bin" ]; then
+	fail "a refused conversion wrote its output"
+fi
+# the AIS bytes alone on standard output: no summary after them
+run 0 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/k.kvm" --ais -
+same "$T/out" "$T/ais.bin"
+same "$T/pair/k.kvm" "$T/be.bin"
+
+# Numbers are decimal or hexadecimal with 0x; a leading 0 alone is decimal.
+run 0 snapshot convert --from kvm --to json --target-caps classic --vcpus 0x3 "$T/be.bin"
+jtrue "$T/out" 'd["config"]["nr_vcpus"] == 3'
+run 0 snapshot convert --from kvm --to json --target-caps classic --vcpus 010 "$T/be.bin"
+jtrue "$T/out" 'd["config"]["nr_vcpus"] == 10'
+run 0 snapshot convert --from kvm --to json --target-caps classic --vcpus 0XfF "$T/be.bin"
+jtrue "$T/out" 'd["config"]["nr_vcpus"] == 255'
+run 0 snapshot convert --from kvm --to snapshot --target-caps classic --level 0x16 "$T/be.bin" -o "$T/l22.gsnap"
+run 0 snapshot info "$T/l22.gsnap"
+has "$T/out" 'zstd, level 22'
+for v in 0x100 0x 0x0x5 0xg -1 +3 ' 3' 3x 99999999999999999999999; do
+	run 2 snapshot convert --from kvm --to json --target-caps classic --vcpus "$v" "$T/be.bin"
+	has "$T/err" "option \`--vcpus' takes a number from 0 to 255, not \`$v'"
+done
+run 2 snapshot convert --from kvm --to snapshot --target-caps classic --level 0x17 "$T/be.bin" -o "$T/x.gsnap"
+has "$T/err" "option \`--level' takes a number from 1 to 22, not \`0x17'"
+
 # What the KVM form drops is named.
 run 0 snapshot convert --from snapshot --to kvm "$DATA/v1-typical.gsnap" -o "$T/typ.bin"
 has "$T/err" "note: the kvm form has no place for adapters, routes, memslots, pages, vcpus, gisa, kick_cursor of \`$DATA/v1-typical.gsnap'"

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * files.c: an output written in two steps, for commands with more than one.
+ *
+ * write_output() replaces a file only once its result is complete.  A
+ * command with two outputs (snapshot convert --to kvm with --ais) needs
+ * more: neither file may change unless both can be written.  So each output
+ * is first staged (a regular file: written in full to a temporary file
+ * beside it; standard output, a device or a FIFO: only checked, written at
+ * commit), and only once every one is staged are they committed together.
+ * A failure before the commit, or a discard, leaves every named file as it
+ * was and no temporary file behind.
+ */
+#ifndef GISACTL_FILES_H
+#define GISACTL_FILES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gisactl;
+
+struct staged_output {
+	const char *path; /* as named, for messages; "-" for standard output */
+	const void *buf;  /* written in place at commit when tmp is "" */
+	size_t len;
+	char tmp[PATH_MAX];  /* the complete temporary file; "" when written in place */
+	char dest[PATH_MAX]; /* the file the rename replaces (a symbolic link's target) */
+};
+
+/*
+ * Stage len bytes of buf for path (NULL or "-": standard output, refused
+ * on a terminal if binary).  buf must stay valid until the commit or the
+ * discard.  0, or an exit status with the error reported and nothing left.
+ */
+int output_stage(struct gisactl *g, struct staged_output *o, const char *path, const void *buf,
+		 size_t len, bool binary);
+/*
+ * Put n staged outputs in place: the ones written in place first (a
+ * failing write of one leaves every regular file unchanged), then the
+ * renames.  Whatever fails, no temporary file is left.  0 or an exit
+ * status.
+ */
+int output_commit(struct gisactl *g, struct staged_output *o, size_t n);
+/* Remove a staged output's temporary file, if it has one. */
+void output_discard(struct staged_output *o);
+/*
+ * Whether two output paths (neither standard output) name one file: the
+ * same name, the same device and inode once it exists, or the same name
+ * in the same directory before it does.
+ */
+bool output_same_file(const char *a, const char *b);
+
+#endif
