@@ -402,9 +402,9 @@ static void summary(struct gisactl *g, const struct conv *c)
 				dropped = NULL;
 		jset(o, "from", json_string(form_names[c->from]));
 		jset(o, "to", json_string(form_names[c->to]));
-		jset(o, "input", json_string(c->in));
+		jset(o, "input", json_text(c->in));
 		if (c->to != FORM_JSON || !is_stdio(c->out))
-			jset(o, "output", is_stdio(c->out) ? json_null() : json_string(c->out));
+			jset(o, "output", is_stdio(c->out) ? json_null() : json_text(c->out));
 		jset(o, "records", raw ? json_integer((json_int_t)c->records) : json_null());
 		jset(o, "ais", ais);
 		jset(o, "dropped", dropped);
@@ -459,14 +459,13 @@ int cmd_snapshot_convert(struct gisactl *g, const struct cmd_args *a)
 		return out_usage(g, "option `--qemu-ais' names the input or the output, not both: "
 				 "convert qemu to qemu without it, or through a snapshot");
 	if (c.to != FORM_JSON) {
+		/* The KVM and QEMU forms' second output: the AIS bytes. */
+		enum opt_id ais = c.to == FORM_KVM ? OPT_AIS : OPT_QEMU_AIS;
+
 		r = binary_output_ok(g, c.out);
-		if (!r && c.to == FORM_KVM) {
-			c.ais_out = a->opt[OPT_AIS];
-			r = ais_output_ok(g, c.out, OPT_AIS, c.ais_out);
-		}
-		if (!r && c.to == FORM_QEMU) {
-			c.ais_out = a->opt[OPT_QEMU_AIS];
-			r = ais_output_ok(g, c.out, OPT_QEMU_AIS, c.ais_out);
+		if (!r && c.to >= FORM_KVM) {
+			c.ais_out = a->opt[ais];
+			r = ais_output_ok(g, c.out, ais, c.ais_out);
 		}
 		if (r)
 			return r;

@@ -185,8 +185,8 @@ int cmd_diff(struct gisactl *g, const struct cmd_args *args)
 		for (size_t i = 0; i < kept && entries; i++)
 			if (json_array_append_new(entries, json_entry(gisa_diff_entry(d, i))))
 				entries = NULL;
-		jset(o, "a", json_string(a.text));
-		jset(o, "b", json_string(b.text));
+		jset(o, "a", json_text(a.text));
+		jset(o, "b", json_text(b.text));
 		jset(o, "equal", json_boolean(!total));
 		jset(o, "total", json_integer((json_int_t)total));
 		jset(o, "truncated", json_boolean(total > kept));

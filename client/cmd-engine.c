@@ -89,7 +89,7 @@ static int show_ret(struct gisactl *g, const ctl_response *resp, const char *vm,
 		json_t *o = out_result(g);
 
 		if (vm)
-			jset(o, "vm", json_string(vm));
+			jset(o, "vm", json_text(vm));
 		jset(o, "ret", json_integer(ret));
 	} else if (print) {
 		printf("%d\n", ret);
@@ -287,7 +287,7 @@ int cmd_flic_get(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "group", json_group(fa.group));
 		jset(o, "ret", json_integer(f->ret));
 		if (out && !is_stdio(out))
@@ -373,7 +373,7 @@ int cmd_irq_inject(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(vm));
+		jset(o, "vm", json_text(vm));
 		jset(o, "injected", json_integer((json_int_t)done));
 		jset(o, "total", json_integer((json_int_t)n));
 	} else {
@@ -424,7 +424,7 @@ int cmd_irq_get(struct gisactl *g, const struct cmd_args *a)
 			if (json_array_append_new(list, json_irq(f->data.data + i * GISA_IRQ_SIZE,
 								 order)))
 				list = NULL;
-		jset(o, "vm", json_string(vm));
+		jset(o, "vm", json_text(vm));
 		jset(o, "byte_order", json_string(order_name(order)));
 		jset(o, "count", json_integer((json_int_t)n));
 		jset(o, "records", list);
@@ -612,7 +612,7 @@ int cmd_ais_get(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "simm", json_hex64(all.simm));
 		jset(o, "nimm", json_hex64(all.nimm));
 	} else {
@@ -940,7 +940,7 @@ int cmd_mem_read(struct gisactl *g, const struct cmd_args *a)
 	if (!r && g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(vm));
+		jset(o, "vm", json_text(vm));
 		jset(o, "gpa", json_hex64(gpa));
 		jset(o, "len", json_integer((json_int_t)len));
 		if (out && !is_stdio(out))
@@ -990,7 +990,7 @@ int cmd_mem_write(struct gisactl *g, const struct cmd_args *a)
 	if (!r && g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(vm));
+		jset(o, "vm", json_text(vm));
 		jset(o, "gpa", json_hex64(gpa));
 		jset(o, "len", json_integer((json_int_t)len));
 	}
@@ -1044,7 +1044,7 @@ int cmd_mem_dirty_log(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "slot", json_integer(d.slot));
 		jset(o, "words", words);
 		jset(o, "pages", pages);
@@ -1127,7 +1127,7 @@ int cmd_memslot_list(struct gisactl *g, const struct cmd_args *a)
 			list = NULL;
 	}
 	if (g->json) {
-		jset(out_result(g), "vm", json_string(a->argv[0]));
+		jset(out_result(g), "vm", json_text(a->argv[0]));
 		jset(out_result(g), "memslots", list);
 	}
 out:
@@ -1181,14 +1181,17 @@ int cmd_vcpu_get(struct gisactl *g, const struct cmd_args *a)
 {
 	Gisa__V1__VcpuState st;
 	int r = vcpu_fetch(g, a, &st);
+	uint64_t vcpu = 0;
 
 	if (r)
 		return r;
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
-		jset(o, "vcpu", json_integer(strtoul(a->argv[1], NULL, 0)));
+		jset(o, "vm", json_text(a->argv[0]));
+		/* vcpu_fetch took the index: it reads the same here. */
+		jset(o, "vcpu",
+		     parse_number(a->argv[1], &vcpu) ? NULL : json_integer((json_int_t)vcpu));
 		jset(o, "psw_mask", json_hex64(st.psw_mask));
 		jset(o, "cr0", json_hex64(st.cr0));
 		jset(o, "cr6", json_hex64(st.cr6));
@@ -1307,7 +1310,7 @@ int cmd_vcpu_deliver(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "delivered", json_boolean(d->ret == 1));
 		jset(o, "kind", d->ret == 1 ? json_string(delivery_kind(d->kind)) : json_null());
 		if (d->ret == 1) {
@@ -1360,7 +1363,7 @@ int cmd_vcpu_deliverable(struct gisactl *g, const struct cmd_args *a)
 	if (!r && g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "bits", json_hex64(resp->deliverable->bits));
 	} else if (!r) {
 		printf("0x%08x\n", resp->deliverable->bits);
@@ -1390,7 +1393,7 @@ static int show_irq_record(struct gisactl *g, const char *vm, const ctl_response
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(vm));
+		jset(o, "vm", json_text(vm));
 		jset(o, "ret", json_integer(ir->ret));
 		jset(o, "record", ir->ret == 1 ? json_irq(ir->record.data, order) : json_null());
 	} else if (ir->ret == 1) {
@@ -1579,7 +1582,7 @@ int cmd_events_read(struct gisactl *g, const struct cmd_args *a)
 		for (size_t i = 0; i < l->n_events && list; i++)
 			if (json_array_append_new(list, json_event(l->events[i])))
 				list = NULL;
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "events", list);
 		jset(o, "dropped", json_integer((json_int_t)l->dropped));
 		goto out;

@@ -551,8 +551,8 @@ void print_migration(const Gisa__V1__MigrationStats *m)
 	char hex[80];
 
 	out_kv("phase", "%s", migration_phase_name(m->phase));
-	out_kv("peer", "%s", str_or_dash(m->peer));
-	out_kv("peer identity", "%s", str_or_dash(m->peer_identity));
+	out_kv_text("peer", str_or_dash(m->peer));
+	out_kv_text("peer identity", str_or_dash(m->peer_identity));
 	out_kv("remote vm", "%s", str_or_dash(m->remote_vm));
 	fmt_hex(m->has_migration_id, &m->migration_id, hex, sizeof(hex));
 	out_kv("migration id", "%s", hex);

@@ -91,7 +91,7 @@ int cmd_scenario_run(struct gisactl *g, const struct cmd_args *a)
 			free(text);
 			return out_fail(g, -ENOMEM, "out of memory");
 		}
-		jset(out_result(g), "file", json_string(path));
+		jset(out_result(g), "file", json_text(path));
 		r = collect(g, text, len, status);
 		free(text);
 		if (r)

@@ -152,7 +152,7 @@ void result_output(struct gisactl *g, const char *out, size_t len)
 {
 	json_t *r = out_result(g);
 
-	jset(r, "output", is_stdio(out) ? json_null() : json_string(out));
+	jset(r, "output", is_stdio(out) ? json_null() : json_text(out));
 	jset(r, "bytes", json_integer((json_int_t)len));
 }
 
@@ -184,7 +184,7 @@ int cmd_snapshot_info(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "file", json_string(path));
+		jset(o, "file", json_text(path));
 		jset(o, "file_len", json_integer((json_int_t)len));
 		jset(o, "format_version", json_integer(in.format_version));
 		jset(o, "min_reader_version", json_integer(in.min_reader_version));
@@ -220,10 +220,10 @@ int cmd_snapshot_info(struct gisactl *g, const struct cmd_args *a)
 	out_kv("stored digest", "%s (unverified)", hex);
 	out_kv("profile", "%s", profile_name(in.profile));
 	out_kv("capabilities", "%s", caps);
-	out_kv("vm name", "%s", in.vm_name[0] ? in.vm_name : "(none)");
+	out_kv_text("vm name", in.vm_name[0] ? in.vm_name : "(none)");
 	out_kv("vm uuid", "%s", in.has_uuid ? uuid : "(none)");
 	out_kv("created", "%s", in.created_unix_ns ? when : "(none)");
-	out_kv("producer", "%s", in.producer[0] ? in.producer : "(none)");
+	out_kv_text("producer", in.producer[0] ? in.producer : "(none)");
 	return GISACTL_EXIT_OK;
 }
 
@@ -274,9 +274,9 @@ int cmd_snapshot_verify(struct gisactl *g, const struct cmd_args *a)
 		if (r) {
 			e = json_object();
 			jset(e, "code", json_string(errno_code(r)));
-			jset(e, "message", json_string(msg));
+			jset(e, "message", json_text(msg));
 		}
-		jset(o, "file", json_string(path));
+		jset(o, "file", json_text(path));
 		jset(o, "valid", json_boolean(!r));
 		jset(o, "digest", r ? json_null() : json_string(hex));
 		jset(o, "error", e);
@@ -304,7 +304,7 @@ int cmd_snapshot_decode(struct gisactl *g, const struct cmd_args *a)
 	if (r)
 		return r;
 	if (g->json)
-		jset(out_result(g), "file", json_string(path));
+		jset(out_result(g), "file", json_text(path));
 	meta_from_info(&in, &meta);
 	r = gisa_json_from_image(img, &meta, a->opt[OPT_COMPACT] ? GISA_JSON_COMPACT :
 								   GISA_JSON_PRETTY,
@@ -361,7 +361,7 @@ int cmd_snapshot_encode(struct gisactl *g, const struct cmd_args *a)
 		return r;
 	if (g->json) {
 		gisa_snap_digest_hex(digest, hex);
-		jset(out_result(g), "file", json_string(path));
+		jset(out_result(g), "file", json_text(path));
 		result_output(g, out, len);
 		jset(out_result(g), "digest", json_string(hex));
 	}
@@ -396,7 +396,7 @@ int cmd_snapshot_digest(struct gisactl *g, const struct cmd_args *a)
 		json_t *o = out_result(g);
 
 		gisa_snap_digest_hex(in.digest, stored);
-		jset(o, "file", json_string(path));
+		jset(o, "file", json_text(path));
 		jset(o, "digest", json_string(hex));
 		jset(o, "stored_digest", json_string(stored));
 		return GISACTL_EXIT_OK;
@@ -448,7 +448,7 @@ int cmd_snapshot_check(struct gisactl *g, const struct cmd_args *a)
 			if (!e || json_array_append_new(list, e))
 				list = NULL;
 		}
-		jset(o, "file", json_string(path));
+		jset(o, "file", json_text(path));
 		jset(o, "target", t);
 		jset(o, "verdict", json_string(gisa_compat_verdict_name(rep.verdict)));
 		jset(o, "reason", json_str_or_null(rep.verdict == GISA_COMPAT_IMPOSSIBLE ?

@@ -23,6 +23,7 @@
 #include <gisa/snapshot.h>
 
 #include "ctl.h"
+#include "files.h"
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -181,9 +182,9 @@ static void snapshot_result(struct gisactl *g, const Gisa__V1__SnapshotResult *s
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(s->vm && s->vm[0] ? s->vm : vm));
+		jset(o, "vm", json_text(s->vm && s->vm[0] ? s->vm : vm));
 		if (file)
-			jset(o, "file", json_string(file));
+			jset(o, "file", json_text(file));
 		jset(o, "tag", json_str_or_null(s->tag));
 		jset(o, "bytes", json_integer((json_int_t)s->bytes));
 		jset(o, "job", json_integer((json_int_t)s->job));
@@ -327,8 +328,10 @@ int cmd_snapshot_export(struct gisactl *g, const struct cmd_args *a)
 	named = !to_stdout && !in_place;
 	if (named) {
 		/* A symbolic link keeps pointing at the file it names, which is replaced. */
-		if (!lstat(path, &st) && S_ISLNK(st.st_mode) && realpath(path, target))
-			path = target;
+		r = output_target(path, target, sizeof(target));
+		if (r)
+			return out_fail(g, r, "cannot open `%s': %s", path, strerror(-r));
+		path = target;
 		r = temp_beside(g, path, tmp, sizeof(tmp), &fd);
 	} else {
 		r = spool_file(g, &fd);
@@ -339,10 +342,7 @@ int cmd_snapshot_export(struct gisactl *g, const struct cmd_args *a)
 		r = copy_out(g, fd, to_stdout ? STDOUT_FILENO : out_fd,
 			     to_stdout ? "to standard output" : path);
 	if (!r && named) {
-		mode_t mask = umask(0);
-
-		umask(mask);
-		if (fchmod(fd, 0666 & ~mask) || fsync(fd) || rename(tmp, path))
+		if (fchmod(fd, output_mode(path)) || fsync(fd) || rename(tmp, path))
 			r = out_fail(g, -errno, "cannot write `%s': %s", path, strerror(errno));
 	}
 	if (r && named && fd >= 0)
@@ -457,7 +457,7 @@ int cmd_checkpoint_delete(struct gisactl *g, const struct cmd_args *a)
 	int r = checkpoint_call(g, a, GISA__V1__REQUEST__VERB_CHECKPOINT_DELETE, &resp);
 
 	if (!r && g->json) {
-		jset(out_result(g), "vm", json_string(a->argv[0]));
+		jset(out_result(g), "vm", json_text(a->argv[0]));
 		jset(out_result(g), "tag", json_str_or_null(a->argc > 1 ? a->argv[1] : NULL));
 	}
 	ctl_free(resp);
@@ -511,7 +511,7 @@ int cmd_checkpoint_list(struct gisactl *g, const struct cmd_args *a)
 			list = NULL;
 	}
 	if (g->json) {
-		jset(out_result(g), "vm", json_string(a->argv[0]));
+		jset(out_result(g), "vm", json_text(a->argv[0]));
 		jset(out_result(g), "checkpoints", list);
 	} else if (!l->n_entries) {
 		printf("no checkpoints of VM `%s'\n", a->argv[0]);
@@ -665,9 +665,11 @@ int cmd_job_abort(struct gisactl *g, const struct cmd_args *a)
 {
 	ctl_response *resp;
 	int r = job_ref(g, a->argv[0], GISA__V1__REQUEST__VERB_JOB_ABORT, &resp);
+	uint64_t id;
 
-	if (!r && g->json)
-		jset(out_result(g), "id", json_integer(strtoll(a->argv[0], NULL, 0)));
+	/* job_ref took the ID: it reads the same here. */
+	if (!r && g->json && !parse_number(a->argv[0], &id))
+		jset(out_result(g), "id", json_integer((json_int_t)id));
 	ctl_free(resp);
 	return r;
 }

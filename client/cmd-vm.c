@@ -273,7 +273,7 @@ static void json_migration_state(json_t *o, int state, const char *dest)
 {
 	jset(o, "migration", json_string(migration_state_name(state)));
 	if (dest && *dest)
-		jset(o, "migrated_to", json_string(dest));
+		jset(o, "migrated_to", json_text(dest));
 }
 
 static void info_json(struct gisactl *g, const Gisa__V1__VmInfo *v, const char *dest)
@@ -494,7 +494,7 @@ int cmd_vm_destroy(struct gisactl *g, const struct cmd_args *a)
 	int r = ctl_vmref(g, GISA__V1__REQUEST__VERB_VM_DESTROY, a->argv[0], &resp);
 
 	if (!r && g->json)
-		jset(out_result(g), "vm", json_string(a->argv[0]));
+		jset(out_result(g), "vm", json_text(a->argv[0]));
 	ctl_free(resp);
 	return r;
 }
@@ -589,7 +589,7 @@ int cmd_vm_digest(struct gisactl *g, const struct cmd_args *a)
 	if (g->json) {
 		json_t *o = out_result(g);
 
-		jset(o, "vm", json_string(a->argv[0]));
+		jset(o, "vm", json_text(a->argv[0]));
 		jset(o, "digest", json_string(hex));
 	} else {
 		printf("%s\n", hex);

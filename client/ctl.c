@@ -10,7 +10,6 @@
  * refused connection gets one error datagram with id 0 and is closed, which
  * the kernel reports as ECONNRESET once before that datagram can be read.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -221,12 +220,9 @@ int ctl_expect(struct gisactl *g, const ctl_response *resp, Gisa__V1__Response__
 
 int arg_u64(struct gisactl *g, const char *what, const char *s, uint64_t max, uint64_t *ret)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (!isdigit((unsigned char)*s) || *end || errno || v > max)
+	if (parse_number(s, &v) || v > max)
 		return out_usage(g, "%s takes a number from 0 to %" PRIu64 " (decimal, or hex "
 				 "with 0x), not `%s'", what, max, s);
 	*ret = v;
@@ -245,16 +241,14 @@ int arg_u32(struct gisactl *g, const char *what, const char *s, uint32_t *ret)
 
 int arg_i32(struct gisactl *g, const char *what, const char *s, int32_t *ret)
 {
-	long long v;
-	char *end;
+	bool neg = s[0] == '-';
+	uint64_t v;
 
-	errno = 0;
-	v = strtoll(s, &end, 0);
-	if (!*s || isspace((unsigned char)*s) || *end || errno || v < INT32_MIN ||
-	    v > INT32_MAX)
+	/* The magnitude may reach 2^31 only below zero. */
+	if (parse_number(s + neg, &v) || v > (uint64_t)INT32_MAX + neg)
 		return out_usage(g, "%s takes a number from %d to %d, not `%s'", what, INT32_MIN,
 				 INT32_MAX, s);
-	*ret = (int32_t)v;
+	*ret = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
 	return 0;
 }
 

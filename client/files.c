@@ -160,13 +160,55 @@ static int split_dir(const char *path, char *dir, size_t size, const char **ret_
 	return 0;
 }
 
+int output_target(const char *path, char *buf, size_t size)
+{
+	char link[PATH_MAX], next[PATH_MAX];
+	struct stat st;
+	int hops = 0, n;
+
+	n = snprintf(buf, size, "%s", path);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	while (!lstat(buf, &st) && S_ISLNK(st.st_mode)) {
+		const char *slash = strrchr(buf, '/');
+		ssize_t len;
+
+		if (++hops > 40) /* the kernel's own limit (MAXSYMLINKS) */
+			return -ELOOP;
+		len = readlink(buf, link, sizeof(link) - 1);
+		if (len < 0)
+			return -errno;
+		link[len] = '\0';
+		/* A relative link is relative to the directory that holds it. */
+		if (link[0] == '/' || !slash)
+			n = snprintf(next, sizeof(next), "%s", link);
+		else
+			n = snprintf(next, sizeof(next), "%.*s/%s", (int)(slash - buf), buf, link);
+		if (n < 0 || (size_t)n >= sizeof(next) || (size_t)n >= size)
+			return -ENAMETOOLONG;
+		memcpy(buf, next, (size_t)n + 1);
+	}
+	return 0;
+}
+
+mode_t output_mode(const char *dest)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (!stat(dest, &st) && S_ISREG(st.st_mode))
+		return st.st_mode & 0777;
+	mask = umask(0);
+	umask(mask);
+	return 0666 & ~mask;
+}
+
 int output_stage(struct gisactl *g, struct staged_output *o, const char *path, const void *buf,
 		 size_t len, bool binary)
 {
-	char dir[PATH_MAX], target[PATH_MAX];
-	const char *dest = path, *base;
+	const char *base;
+	char dir[PATH_MAX];
 	struct stat st;
-	mode_t mask;
 	int fd, r;
 
 	memset(o, 0, sizeof(*o));
@@ -186,12 +228,12 @@ int output_stage(struct gisactl *g, struct staged_output *o, const char *path, c
 			return out_fail(g, -EISDIR, "cannot open `%s': %s", path, strerror(EISDIR));
 		return 0;
 	}
-	/* A symbolic link keeps pointing at the file it names, which is replaced. */
-	if (!lstat(path, &st) && S_ISLNK(st.st_mode) && realpath(path, target))
-		dest = target;
-	r = snprintf(o->dest, sizeof(o->dest), "%s", dest);
-	if (r >= 0 && (size_t)r < sizeof(o->dest))
-		r = split_dir(o->dest, dir, sizeof(dir), &base);
+	r = output_target(path, o->dest, sizeof(o->dest));
+	if (r == -ENAMETOOLONG)
+		return out_fail(g, r, "output path `%s' is too long", path);
+	if (r)
+		return out_fail(g, r, "cannot open `%s': %s", path, strerror(-r));
+	r = split_dir(o->dest, dir, sizeof(dir), &base);
 	if (!r)
 		r = snprintf(o->tmp, sizeof(o->tmp), "%s/.%s.XXXXXX", dir, base);
 	if (r < 0 || (size_t)r >= sizeof(o->tmp)) {
@@ -200,14 +242,17 @@ int output_stage(struct gisactl *g, struct staged_output *o, const char *path, c
 	}
 	fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (fd < 0) {
+		int e = errno;
+
 		o->tmp[0] = '\0';
-		return out_fail(g, -errno, "cannot create a file beside `%s': %s", o->dest,
-				strerror(errno));
+		if (strcmp(o->dest, path))
+			return out_fail(g, -e,
+					"cannot create a file beside `%s', where `%s' leads: %s",
+					o->dest, path, strerror(e));
+		return out_fail(g, -e, "cannot create a file beside `%s': %s", path, strerror(e));
 	}
-	mask = umask(0);
-	umask(mask);
 	r = write_all(fd, buf, len);
-	if (!r && fchmod(fd, 0666 & ~mask))
+	if (!r && fchmod(fd, output_mode(o->dest)))
 		r = -errno;
 	if (close(fd) && !r)
 		r = -errno;
@@ -290,13 +335,18 @@ int write_output(struct gisactl *g, const char *path, const void *buf, size_t le
 
 bool output_same_file(const char *a, const char *b)
 {
-	char dir_a[PATH_MAX], dir_b[PATH_MAX];
+	char dir_a[PATH_MAX], dir_b[PATH_MAX], ta[PATH_MAX], tb[PATH_MAX];
 	const char *base_a, *base_b;
 	struct stat sa, sb;
 	bool has_a, has_b;
 
 	if (!strcmp(a, b))
 		return true;
+	/* Links, dangling ones too, name the file they lead to. */
+	if (!output_target(a, ta, sizeof(ta)))
+		a = ta;
+	if (!output_target(b, tb, sizeof(tb)))
+		b = tb;
 	has_a = !stat(a, &sa);
 	has_b = !stat(b, &sb);
 	if (has_a || has_b)
@@ -309,31 +359,42 @@ bool output_same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
-	       unsigned long max, unsigned long *ret)
+int parse_number(const char *s, uint64_t *ret)
 {
 	const char *digits = s;
-	unsigned long v = 0;
+	unsigned long long v;
 	int base = 10;
 	size_t n;
 
 	/*
-	 * Decimal, or hexadecimal after 0x; a leading 0 alone stays decimal
-	 * (strtoul's base 0 would read 010 as octal 8).  Only digits may
-	 * follow, so that strtoul meets no sign, blank or second prefix.
+	 * strtoull's base 0 would read 010 as octal 8: the base is chosen here.
+	 * Only digits may follow, so that strtoull meets no sign, blank or
+	 * second prefix.
 	 */
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		digits = s + 2;
 		base = 16;
 	}
 	n = strspn(digits, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+	if (!n || digits[n])
+		return -EINVAL;
 	errno = 0;
-	if (n && !digits[n])
-		v = strtoul(digits, NULL, base);
-	if (!n || digits[n] || errno || v < min || v > max)
+	v = strtoull(digits, NULL, base);
+	if (errno)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
+	       unsigned long max, unsigned long *ret)
+{
+	uint64_t v;
+
+	if (parse_number(s, &v) || v < min || v > max)
 		return out_usage(g, "option `--%s' takes a number from %lu to %lu, not `%s'", opt,
 				 min, max, s);
-	*ret = v;
+	*ret = (unsigned long)v;
 	return 0;
 }
 

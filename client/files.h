@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct gisactl;
 
@@ -45,9 +46,23 @@ int output_commit(struct gisactl *g, struct staged_output *o, size_t n);
 /* Remove a staged output's temporary file, if it has one. */
 void output_discard(struct staged_output *o);
 /*
+ * The file an output named path replaces, into buf: path itself, or where
+ * the chain of symbolic links it starts ends.  That file need not exist: a
+ * dangling link is written through, creating its target, as open(O_CREAT)
+ * would; the link stays.  0, -ENAMETOOLONG, -ELOOP (over 40 links) or the
+ * -errno of readlink.
+ */
+int output_target(const char *path, char *buf, size_t size);
+/*
+ * The permission bits of a file that replaces dest: dest's own if it is a
+ * regular file, else 0666 less the umask, as a file open(O_CREAT) makes.
+ */
+mode_t output_mode(const char *dest);
+/*
  * Whether two output paths (neither standard output) name one file: the
- * same name, the same device and inode once it exists, or the same name
- * in the same directory before it does.
+ * same name, or, once links are followed (output_target), the same device
+ * and inode once it exists, or the same name in the same directory before
+ * it does.
  */
 bool output_same_file(const char *a, const char *b);
 

@@ -278,7 +278,11 @@ const struct cmd_entry cmd_table[] = {
 			"(--target-caps, required, and --vcpus) and enqueues the records as KVM\n"
 			"would, so adapter interrupts coalesce into a GISA and service signals\n"
 			"merge; the VM's abi_order is the buffer's byte order.  A VM with the AIS\n"
-			"facility needs --ais (or --qemu-ais) when written as KVM or QEMU.",
+			"facility needs --ais (or --qemu-ais) when written as KVM or QEMU.\n"
+			"The two outputs, -o and --ais (or --qemu-ais), are written in full\n"
+			"before either replaces its file.  They must be two different files (by\n"
+			"name, link or inode), at most one of them standard output, and with\n"
+			"--json neither: standard output carries the JSON document.",
 		.complete = "@file",
 		.opts = OPT_BIT(OPT_FROM) | OPT_BIT(OPT_TO) | OPT_BIT(OPT_OUTPUT) |
 			OPT_BIT(OPT_ORDER) | OPT_BIT(OPT_AIS) | OPT_BIT(OPT_QEMU_AIS) |
@@ -1702,6 +1706,53 @@ out:
 	return r;
 }
 
+/* Whether argument s is an option of e that takes its value from the next one. */
+static bool takes_next(const struct cmd_entry *e, const char *s)
+{
+	int id;
+
+	if (s[0] != '-' || !s[1] || strchr(s, '='))
+		return false;
+	if (s[1] == '-')
+		id = find_opt(e, s + 2, strlen(s + 2), 0);
+	else if (!s[2])
+		id = find_opt(e, s + 1, 1, s[1]);
+	else
+		return false;
+	return id >= 0 && opt_defs[id].arg;
+}
+
+/*
+ * A usage error stops the parser at the argument it refuses, maybe before
+ * a --json further on; that one still asks for the error document.  The
+ * rule: an argument "--json" counts wherever it stands unless it follows
+ * "--" (after the noun: an operand) or is the value of the option before
+ * it (--socket, or an option of the command, when the command is known,
+ * that takes a value and was given without "=").
+ */
+static bool json_anywhere(const struct cmd_entry *e, int argc, char **argv)
+{
+	bool noun = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (!strcmp(s, "--json"))
+			return true;
+		if (!strcmp(s, "--")) {
+			if (noun)
+				return false;
+			noun = true;
+			i++; /* the noun, whatever it looks like */
+		} else if (!strcmp(s, "--socket") || (noun && e && takes_next(e, s))) {
+			i++;
+		} else if (s[0] != '-' || !s[1]) {
+			noun = true;
+		}
+	}
+	return false;
+}
+
 /*
  * --json: the handler's document, or an error document when a command
  * failed (or its document could not be made).  Returns the exit status.
@@ -1730,7 +1781,7 @@ static int print_json(struct gisactl *g, int status)
 	jset(doc, "schema", json_string(GISACTL_SCHEMA));
 	jset(doc, "command", cmd);
 	jset(err, "code", json_string(g->errcode));
-	jset(err, "message", json_string(g->errmsg));
+	jset(err, "message", json_text(g->errmsg));
 	if (g->errmigration)
 		jset(err, "migration", json_string(g->errmigration));
 	jset(doc, "error", err);
@@ -1745,6 +1796,8 @@ int main(int argc, char **argv)
 	struct gisactl g = { .socket = GISACTL_DEFAULT_SOCKET, .fd = -1 };
 	int status = run(&g, argc, argv);
 
+	if (!g.json && g.errcode && !strcmp(g.errcode, "usage"))
+		g.json = json_anywhere(g.cmd, argc, argv);
 	if (g.json)
 		status = print_json(&g, status);
 	json_decref(g.result);

@@ -183,6 +183,15 @@ void out_usage_report(struct gisactl *g, const char *fmt, ...)
 void out_usage_line(const struct cmd_entry *e, FILE *f);
 void out_kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
+ * Text from outside (a path, a name read from a file, gisad's words) for
+ * people: a control character (C0, DEL, C1) could move the cursor or
+ * forge a line, and a byte that is no UTF-8 is not text, so each such
+ * byte is written as \xNN, and a backslash as \\ so that the escapes
+ * stay unambiguous.  out_kv_text is out_kv with such a value.
+ */
+void out_text(FILE *f, const char *s);
+void out_kv_text(const char *key, const char *s);
+/*
  * One line of progress on standard error, redrawn in place (the caller
  * checks that it is a terminal); out_fail and out_usage clear it first.
  */
@@ -191,6 +200,14 @@ void out_progress_clear(void);
 int out_print_json(json_t *doc, FILE *f);
 const char *errno_code(int err);
 json_t *json_hex64(uint64_t v);
+/*
+ * A JSON string of text from outside, which need not be UTF-8 (a path, a
+ * name read from a file, gisad's words, an error message): each byte that
+ * is not part of a well-formed UTF-8 sequence becomes U+FFFD.  NULL if s
+ * is NULL or memory is short, as json_string.
+ */
+json_t *json_text(const char *s);
+/* json_text(s), or null for NULL and "". */
 json_t *json_str_or_null(const char *s);
 /* Adds to an object, and does not fail silently: a member that cannot be
  * made aborts the document (out_json_ok reports it). */
@@ -220,6 +237,12 @@ int read_input(struct gisactl *g, const char *path, size_t cap, const char *what
 int read_snapshot(struct gisactl *g, const char *path, uint8_t **ret, size_t *ret_len);
 int write_output(struct gisactl *g, const char *path, const void *buf, size_t len, bool binary);
 bool is_stdio(const char *path);
+/*
+ * A number as gisactl(1) spells them: decimal digits (a leading 0 stays
+ * decimal, 010 is ten) or 0x (0X) and hex digits, nothing else (no sign, no
+ * blank).  0, -EINVAL (not such a number) or -ERANGE (over 64 bits).
+ */
+int parse_number(const char *s, uint64_t *ret);
 int parse_uint(struct gisactl *g, const char *opt, const char *s, unsigned long min,
 	       unsigned long max, unsigned long *ret);
 int parse_target(struct gisactl *g, const char *opt, const char *s,

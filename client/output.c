@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gisa/engine.h>
+#include <gisa/snapshot.h>
 
 #include "gisactl.h"
 
@@ -35,12 +37,32 @@ json_t *out_result(struct gisactl *g)
 	return g->result;
 }
 
+/*
+ * s was cut to len bytes: if the cut split a character (its lead byte is
+ * at most 3 bytes from the end), what is left of it goes, so that the
+ * message ends on a whole character and --json shows no U+FFFD for it.
+ */
+static void trim_cut(char *s, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0 && (unsigned char)s[i - 1] >= 0xc0 && !gisa_utf8_len((unsigned char *)s + i - 1))
+		s[i - 1] = '\0';
+}
+
 static void vreport(struct gisactl *g, const char *code, const char *fmt, va_list ap)
 {
-	vsnprintf(g->errmsg, sizeof(g->errmsg), fmt, ap);
+	int n = vsnprintf(g->errmsg, sizeof(g->errmsg), fmt, ap);
+
+	if (n >= (int)sizeof(g->errmsg))
+		trim_cut(g->errmsg, sizeof(g->errmsg) - 1);
 	g->errcode = code;
 	out_progress_clear();
-	fprintf(stderr, "gisactl: %s\n", g->errmsg);
+	fputs("gisactl: ", stderr);
+	out_text(stderr, g->errmsg);
+	fputc('\n', stderr);
 }
 
 void out_fail_report(struct gisactl *g, int err, const char *fmt, ...)
@@ -119,6 +141,36 @@ void out_kv(const char *key, const char *fmt, ...)
 	putchar('\n');
 }
 
+void out_kv_text(const char *key, const char *s)
+{
+	printf("%-20s ", key);
+	out_text(stdout, s);
+	putchar('\n');
+}
+
+void out_text(FILE *f, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0, n; u[i]; i += n) {
+		/* C0 and DEL are 1 byte; C1 (U+0080 to U+009F) is C2 80 to C2 9F. */
+		bool ctl;
+
+		n = gisa_utf8_len(u + i);
+		ctl = n == 1 ? u[i] < 0x20 || u[i] == 0x7f
+			     : n == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0;
+		if (u[i] == '\\') {
+			fputs("\\\\", f);
+		} else if (n && !ctl) {
+			fwrite(u + i, 1, n, f);
+		} else {
+			n = n ? n : 1;
+			for (size_t k = 0; k < n; k++)
+				fprintf(f, "\\x%02x", u[i + k]);
+		}
+	}
+}
+
 int out_print_json(json_t *doc, FILE *f)
 {
 	if (json_dumpf(doc, f, JSON_INDENT(2)) || fputc('\n', f) == EOF)
@@ -140,7 +192,36 @@ json_t *json_hex64(uint64_t v)
 
 json_t *json_str_or_null(const char *s)
 {
-	return s && *s ? json_string(s) : json_null();
+	return s && *s ? json_text(s) : json_null();
+}
+
+json_t *json_text(const char *s)
+{
+	static const char fffd[] = "\xef\xbf\xbd"; /* U+FFFD in UTF-8 */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t bad = 0, n;
+	char *buf, *p;
+	json_t *j;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; u[i]; i += n ? n : 1)
+		if (!(n = gisa_utf8_len(u + i)))
+			bad++;
+	if (!bad)
+		return json_stringn_nocheck(s, strlen(s));
+	/* Each invalid byte grows to the 3 of U+FFFD. */
+	p = buf = malloc(strlen(s) + 2 * bad);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; u[i]; i += n ? n : 1) {
+		n = gisa_utf8_len(u + i);
+		memcpy(p, n ? s + i : fffd, n ? n : 3);
+		p += n ? n : 3;
+	}
+	j = json_stringn_nocheck(buf, (size_t)(p - buf));
+	free(buf);
+	return j;
 }
 
 void jset(json_t *obj, const char *key, json_t *v)

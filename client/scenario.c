@@ -227,13 +227,28 @@ static bool word_in(const char *list, const char *w)
 	return false;
 }
 
-/* Member paths for messages ("routes[2].gsi"); a deep path is cut short. */
+/*
+ * Where text of UTF-8 (jansson's strings and dumps are) may be cut at or
+ * before at: the start of the character at at, so that no cut splits one
+ * and leaves bytes that are no UTF-8 (which json_string refuses).
+ */
+static size_t utf8_cut(const char *s, size_t at)
+{
+	while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80)
+		at--;
+	return at;
+}
+
+/*
+ * Member paths for messages ("routes[2].gsi"); a deep path is cut short,
+ * and so is a long message.
+ */
 static void path_cut(char *buf, size_t cap, int r)
 {
 	if (r < 0)
 		buf[0] = '\0';
 	else if ((size_t)r >= cap && cap > 4)
-		memcpy(buf + cap - 4, "...", 4);
+		memcpy(buf + utf8_cut(buf, cap - 4), "...", 4);
 }
 
 static void path_join(char *buf, size_t cap, const char *base, const char *key)
@@ -262,7 +277,7 @@ static void echo_value(const json_t *v, char *buf, size_t cap)
 		return;
 	}
 	if (strlen(d) >= cap)
-		snprintf(buf, cap, "%.*s...", (int)(cap - 4), d);
+		snprintf(buf, cap, "%.*s...", (int)utf8_cut(d, cap - 4), d);
 	else
 		snprintf(buf, cap, "%s", d);
 	free(d);
@@ -285,10 +300,13 @@ static void bad_report(struct scenario *s, const char *member, const json_t *v,
 	if (s->err.set)
 		return;
 	s->err.set = true;
-	snprintf(s->err.member, sizeof(s->err.member), "%s", member);
+	path_cut(s->err.member, sizeof(s->err.member),
+		 snprintf(s->err.member, sizeof(s->err.member), "%s", member));
 	echo_value(v, s->err.value, sizeof(s->err.value));
 	va_start(ap, fmt);
-	vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
+	/* A key or value it quotes may make it long: cut as a path is. */
+	path_cut(s->err.msg, sizeof(s->err.msg),
+		 vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap));
 	va_end(ap);
 }
 

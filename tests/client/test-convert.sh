@@ -201,6 +201,13 @@ has "$T/err" "options \`-o' (\`$T/pair/hard') and \`--ais' (\`$T/pair/one') name
 run 2 snapshot convert --from snapshot --to qemu "$T/qa.gsnap" -o "$T/pair/one" --qemu-ais "$T/pair/sym"
 has "$T/err" "options \`-o' (\`$T/pair/one') and \`--qemu-ais' (\`$T/pair/sym') name the same file"
 eq "$(cat "$T/pair/one")" old "pair/one after refused conversions"
+# A dangling link leads to the file it would create: the same file as
+# that file's own name, before it exists.
+ln -s later "$T/pair/dangling"
+run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/dangling" --ais "$T/pair/later"
+has "$T/err" "options \`-o' (\`$T/pair/dangling') and \`--ais' (\`$T/pair/later') name the same file"
+checks=$((checks + 1))
+[ -L "$T/pair/dangling" ] && [ ! -e "$T/pair/later" ] || fail "a refused conversion wrote through pair/dangling"
 
 # Standard output takes one of them at most, and none under --json, where
 # it carries the document.

@@ -152,6 +152,42 @@ checks=$((checks + 1))
 [ -L "$T/link.gsnap" ] || fail "the symbolic link was replaced"
 run 0 diff "$T/target.gsnap" "$DATA/v1-typical.gsnap"
 
+# A dangling link is written through, as open(O_CREAT) would: its target
+# is created (relative to the link's directory; through a chain of links
+# too) and the link stays.
+mkdir "$T/links"
+ln -s new.json "$T/links/dangling.json"
+ln -s "$T/links/dangling.json" "$T/chain.json"
+run 0 snapshot decode "$DATA/v1-empty.gsnap" -o "$T/chain.json"
+checks=$((checks + 1))
+[ -L "$T/links/dangling.json" ] && [ -L "$T/chain.json" ] || fail "a dangling link was replaced"
+run 0 snapshot encode "$T/links/new.json" -o "$T/links/dangling.gsnap.out"
+run 0 diff "$T/links/dangling.gsnap.out" "$DATA/v1-empty.gsnap"
+ln -s nodir/x.json "$T/links/nowhere.json"
+run 2 snapshot decode "$DATA/v1-empty.gsnap" -o "$T/links/nowhere.json"
+has "$T/err" "cannot create a file beside \`$T/links/nodir/x.json', where \`$T/links/nowhere.json' leads"
+checks=$((checks + 1))
+[ -L "$T/links/nowhere.json" ] || fail "a dangling link into a missing directory was replaced"
+ln -s loop2 "$T/links/loop1"
+ln -s loop1 "$T/links/loop2"
+run 2 snapshot decode "$DATA/v1-empty.gsnap" -o "$T/links/loop1"
+has "$T/err" "cannot open \`$T/links/loop1': Too many levels of symbolic links"
+eq "$(ls -A "$T/links" | tr '\n' ' ')" \
+	"dangling.gsnap.out dangling.json loop1 loop2 new.json nowhere.json " "the files in links/"
+
+# A replaced file keeps its permission bits, whatever the umask; a new one
+# takes the umask's.
+cp "$DATA/v1-empty.gsnap" "$T/mode.gsnap"
+chmod 0640 "$T/mode.gsnap"
+(umask 077 && "$GISACTL" snapshot encode "$T/typical.json" -o "$T/mode.gsnap") || fail "encode over mode.gsnap"
+eq "$(stat -c %a "$T/mode.gsnap")" 640 "the mode of a replaced file"
+chmod 0604 "$T/mode.gsnap"
+(umask 022 && "$GISACTL" snapshot decode "$DATA/v1-empty.gsnap" -o "$T/link-mode.json") || fail "decode"
+ln -sf mode.gsnap "$T/link-mode.gsnap"
+(umask 022 && "$GISACTL" snapshot encode "$T/link-mode.json" -o "$T/link-mode.gsnap") || fail "encode through a link"
+eq "$(stat -c %a "$T/mode.gsnap")" 604 "the mode of a file replaced through a link"
+eq "$(stat -c %a "$T/link-mode.json")" 644 "the mode of a new file under umask 022"
+
 # Output paths that cannot be written.
 run 2 snapshot encode "$T/empty.json" -o "$T/nodir/x.gsnap"
 has "$T/err" "cannot create a file beside \`$T/nodir/x.gsnap'"

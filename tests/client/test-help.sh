@@ -140,6 +140,38 @@ jtrue "$T/out" 'd["schema"] == "gisactl.v1" and d["command"] is None and d["erro
 run 2 snapshot info /nonexistent --json
 jdoc "$T/out" 'snapshot info'
 jtrue "$T/out" 'd["error"]["code"] == "ENOENT" and "/nonexistent" in d["error"]["message"]'
+# A usage error still gives the error document when --json follows the
+# argument refused: --json counts anywhere, unless after "--" or as the
+# value of the option before it.
+for args in 'snapshot info --bogus x --json' '--bogus --json snapshot info x' 'bogus --json' \
+	'snapshot --json' 'snapshot bogus --json' 'snapshot encode x --level 23 --json' \
+	'snapshot info --level 3 x --json' '-- snapshot info --bogus --json'; do
+	# shellcheck disable=SC2086
+	run 2 $args
+	jtrue "$T/out" 'd["schema"] == "gisactl.v1" and d["error"]["code"] == "usage"'
+	has "$T/err" 'usage: gisactl'
+done
+run 2 snapshot info --bogus --json
+jtrue "$T/out" '(d["command"] == "snapshot info" and
+	d["error"]["message"] == "unknown option `--bogus'"'"'")'
+# After "--", or as an option's value, "--json" is not the option.
+run 2 snapshot info --bogus -- --json
+empty "$T/out"
+run 2 snapshot decode x -o --json --bogus
+empty "$T/out"
+run 2 snapshot encode x --level --json
+empty "$T/out"
+has "$T/err" "option \`--level' takes a number from 1 to 22, not \`--json'"
+run 2 --socket --json bogus
+empty "$T/out"
+
+# snapshot convert's help gives the rules of its two outputs.
+run 0 help snapshot convert
+has "$T/out" 'The two outputs, -o and --ais (or --qemu-ais), are written in full'
+has "$T/out" 'They must be two different files (by'
+has "$T/out" 'name, link or inode), at most one of them standard output, and with'
+has "$T/out" '--json neither: standard output carries the JSON document.'
+
 run 0 --json help
 jdoc "$T/out" help
 jtrue "$T/out" '[c["command"] for c in d["commands"]][:2] == ["snapshot info", "snapshot verify"]'

@@ -95,4 +95,48 @@ has "$T/err" 'the most a snapshot file can be'
 run 2 --json snapshot info "$T/huge"
 jtrue "$T/out" 'd["error"]["code"] == "EFBIG"'
 
+
+# Text from outside need not be UTF-8 (a path): --json still holds it,
+# each invalid byte as U+FFFD, and the error document keeps its message.
+run 2 --json snapshot info "$T/"$'a\xff.gsnap'
+jtrue "$T/out" '(d["error"]["code"] == "ENOENT" and
+	d["error"]["message"].endswith("a\ufffd.gsnap'"'"': No such file or directory"))'
+cp "$DATA/v1-empty.gsnap" "$T/"$'b\xff\xc3(.gsnap'
+run 0 --json snapshot info "$T/"$'b\xff\xc3(.gsnap'
+jtrue "$T/out" 'd["file"] == "'"$T"'/b\ufffd\ufffd(.gsnap" and d["vm_name"] == "empty"'
+# A message cut at the buffer's end (1023 bytes) ends on a whole character,
+# wherever the cut falls in a 3-byte one: it is there, without U+FFFD.
+for pre in '' x xx; do
+	long=$pre$(printf '\xe2\x82\xac%.0s' $(seq 400))
+	run 2 --json snapshot info "$long"
+	jtrue "$T/out" '(len(d["error"]["message"].encode()) > 1000 and
+		"\ufffd" not in d["error"]["message"] and
+		d["error"]["message"].startswith("cannot open `'"$pre"'\u20ac\u20ac"))'
+done
+
+# Names read from the file reach a terminal escaped: control characters
+# (C0, DEL, C1) and backslashes cannot forge output; --json has them as
+# they are.
+"$GISACTL" snapshot decode "$DATA/v1-empty.gsnap" -o "$T/esc.json" || fail "decode for esc"
+python3 - "$T/esc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["meta"]["name"] = "vm\x1b]0;x\x07\nfake line \\ \u009b2J \u00e9"
+d["meta"]["producer"] = "p\x1b[2J\x7f\t"
+json.dump(d, open(sys.argv[1], "w"))
+PY
+"$GISACTL" snapshot encode "$T/esc.json" -o "$T/esc.gsnap" || fail "encode for esc"
+run 0 snapshot info "$T/esc.gsnap"
+has "$T/out" 'vm name              vm\x1b]0;x\x07\x0afake line \\ \xc2\x9b2J '$'\xc3\xa9'
+has "$T/out" 'producer             p\x1b[2J\x7f\x09'
+hasnt "$T/out" $'\e'
+eq "$(grep -c . "$T/out")" 15 'snapshot info: one line each'
+run 0 --json snapshot info "$T/esc.gsnap"
+jtrue "$T/out" '(d["vm_name"] == "vm\x1b]0;x\x07\nfake line \\ \u009b2J \u00e9" and
+	d["producer"] == "p\x1b[2J\x7f\t")'
+# The same for a path in an error message on standard error.
+run 2 snapshot info "$T/"$'x\e[2J\ny\xff\\'
+has "$T/err" "cannot open \`$T/x\\x1b[2J\\x0ay\\xff\\\\': No such file or directory"
+hasnt "$T/err" $'\e'
+
 finish

@@ -78,6 +78,17 @@ run 2 "${nosock[@]}" migrate a 'tls://[::1]:7600' --compression zstd:19 --downti
 has "$T/err" 'cannot connect to gisad'
 run 2 "${nosock[@]}" job resolve 0 committed
 has "$T/err" "ID names a job: 1 or more, not \`0'"
+# Numbers are decimal (a leading 0 too: 09 is nine, not a bad octal) or
+# hex after 0x or 0X; nothing else, not even a sign.
+for id in 09 010 0x1F 0X1f 00000000000000000000018446744073709551615; do
+	run 2 "${nosock[@]}" job resolve "$id" committed
+	has "$T/err" 'cannot connect to gisad'
+done
+for id in 0x +5 ' 5' 08a 0x-1 0b1 18446744073709551616 0x10000000000000000; do
+	run 2 "${nosock[@]}" --json job resolve "$id" committed
+	has "$T/err" "ID takes a number from 0 to 18446744073709551615 (decimal, or hex with 0x), not \`$id'"
+	jtrue "$T/out" 'd["error"]["code"] == "usage"'
+done
 run 2 "${nosock[@]}" job resolve 7 maybe
 has "$T/err" "or resumed (it is not), not \`maybe'"
 run 2 "${nosock[@]}" diff tls://h:7600 "$DATA/v1-typical.gsnap"
@@ -149,6 +160,17 @@ has "$T/err" "gisactl: VM is migrating (state frozen): irq_clear: VM \`a' is mig
 run 2 "${S[@]}" --json irq clear a
 jtrue "$T/out" '(d["error"] == {"code": "EAGAIN", "migration": "frozen",
 	"message": "VM is migrating (state frozen): irq_clear: VM `a'"'"' is migrating"})'
+
+# A signed number (route trigger --level) takes a minus sign and the same
+# digits: the request reaches gisad, which refuses it as the VM migrates.
+for level in 09 -09 -010 0x7fffffff -0x80000000 -2147483648; do
+	run 2 "${S[@]}" route trigger a 5 --level "$level"
+	has "$T/err" "VM is migrating"
+done
+for level in +1 - -- 0x80000000 -0x80000001 2147483648 '-+1' '- 1'; do
+	run 2 "${S[@]}" route trigger a 5 --level="$level"
+	has "$T/err" "option \`--level' takes a number from -2147483648 to 2147483647, not \`$level'"
+done
 
 # diff of a remote VM: fetched through the local gisad into a spool file
 run 0 "${S[@]}" diff tls://b.example:7600/a2 "$DATA/v1-typical.gsnap"

@@ -61,6 +61,27 @@ timeout 120 "$GISACTL" scenario run --no-state /dev/zero >"$T/out" 2>"$T/err" ||
 eq "$rc" 2 "exit status of scenario run /dev/zero"
 has "$T/err" "/dev/zero:1: (line): longer than 1048576 bytes, the cap"
 
+# An input error echoes the value and names the member cut short to a
+# cap, never inside a character: both stay in the result, whichever byte
+# the cap falls on.
+for pre in x xx; do
+	python3 - "$pre" >"$T/utf8.jsonl" <<'PY'
+import json, sys
+k = sys.argv[1] + "\u00e9" * 100
+print(json.dumps({"op": k}, ensure_ascii=False))
+print(json.dumps({"op": "vm", k: 1}, ensure_ascii=False))
+PY
+	run 2 scenario run --no-state "$T/utf8.jsonl"
+	python3 - "$T/out" "$pre" <<'PY' || fail "scenario run: a value or member cut inside a character ($pre)"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+v, m = lines[0]["input_error"]["value"], lines[1]["input_error"]["member"]
+assert v.startswith('"' + sys.argv[2] + "\u00e9") and v.endswith("\u00e9..."), v
+assert m.startswith(sys.argv[2] + "\u00e9") and m.endswith("\u00e9..."), m
+PY
+	checks=$((checks + 1))
+done
+
 # A file that cannot be read is reported like every command's read error.
 mkdir "$T/adir"
 run 2 scenario run "$T/adir"
