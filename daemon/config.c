@@ -310,6 +310,16 @@ static int parse_allow(const struct conf_key *k, const char *v, struct gisad_con
 	return 0;
 }
 
+int conf_mem_cap_check(const struct gisad_config *cfg, uint64_t mem_cap, char *msg,
+		       size_t msglen)
+{
+	if ((mem_cap ? mem_cap : GISA_DEFAULT_MEM_CAP) <= cfg->max_mem_cap)
+		return 0;
+	snprintf(msg, msglen, "mem_cap %#llx (%llu bytes) is over max_mem_cap = %u bytes",
+		 (unsigned long long)mem_cap, (unsigned long long)mem_cap, cfg->max_mem_cap);
+	return -EINVAL;
+}
+
 int conf_compression(const char *v, bool *zstd, int *level)
 {
 	char *end;
@@ -368,6 +378,9 @@ static const struct conf_key keys[] = {
 	  1, 65536, true, "control connections one uid may hold at once" },
 	{ "max_vms", CONF_UINT, "1024", parse_uint, OFF(max_vms), 1, 65536, true,
 	  "VMs this gisad hosts at most" },
+	{ "max_mem_cap", CONF_UINT, "268435456", parse_uint, OFF(max_mem_cap),
+	  GISA_DEFAULT_MEM_CAP, GISAD_MEM_CAP_MAX, true,
+	  "guest memory bytes one VM may back (its mem_cap); created, imported or migrating in" },
 	{ "log_level", CONF_LEVEL, "info", parse_level, OFF(log_level), 0, 0, true,
 	  "err, warning, notice, info or debug" },
 	{ "profiles", CONF_PROFILES, "classic,newest", parse_profiles, OFF(profiles), 0, 0, true,
@@ -468,11 +481,16 @@ static void add_error(struct load_ctx *lc, const char *key, const char *value,
 	snprintf(e->reason, sizeof(e->reason), "%s", reason);
 }
 
-/* fgets-like, one whole line per call; longer lines are cut and flagged. */
+/*
+ * fgets-like, one whole line per call; longer lines are cut and flagged.
+ * A NUL byte would end the line's text for inih, the rest unseen (a value
+ * cut short, silently): the line is flagged with the NUL's column and
+ * handed on empty, so that no part of it is parsed as a value.
+ */
 static char *reader(char *str, int num, void *stream)
 {
 	struct load_ctx *lc = stream;
-	size_t n = 0;
+	size_t n = 0, col = 0, nul = 0;
 	int c;
 
 	if (num < 3)
@@ -481,18 +499,29 @@ static char *reader(char *str, int num, void *stream)
 	while ((c = getc(lc->f)) != EOF) {
 		if (c == '\n')
 			break;
+		col++;
+		if (c == '\0' && !nul)
+			nul = col;
 		if (n < (size_t)num - 2)
 			str[n++] = (char)c;
 		else
 			lc->long_line = true;
 	}
-	if (c == EOF && n == 0 && !lc->long_line)
+	if (c == EOF && col == 0)
 		return NULL;
+	if (nul)
+		n = 0;
 	str[n++] = '\n';
 	str[n] = '\0';
 	lc->line++;
-	if (lc->long_line)
+	if (nul) {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "NUL byte at column %zu: expected text", nul);
+		add_error(lc, NULL, NULL, reason);
+	} else if (lc->long_line) {
 		add_error(lc, NULL, NULL, "line too long for the INI parser");
+	}
 	return str;
 }
 
@@ -780,14 +809,6 @@ static size_t field_size(const struct conf_key *k)
 		break;
 	}
 	return sizeof(uint32_t);
-}
-
-void conf_tls_restore(struct gisad_config *cur, const struct gisad_config *old)
-{
-	memcpy(cur->tls_ca, old->tls_ca, sizeof(cur->tls_ca));
-	memcpy(cur->tls_cert, old->tls_cert, sizeof(cur->tls_cert));
-	memcpy(cur->tls_key, old->tls_key, sizeof(cur->tls_key));
-	memcpy(cur->tls_allow, old->tls_allow, sizeof(cur->tls_allow));
 }
 
 void conf_reload(struct gisad_config *cur, const struct gisad_config *new)

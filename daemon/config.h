@@ -30,6 +30,7 @@ struct gisad_config {
 	char group[64];
 	uint32_t max_conn_per_uid;
 	uint32_t max_vms;
+	uint32_t max_mem_cap;          /* guest memory bytes one VM may back */
 	int log_level;                 /* LOG_ERR .. LOG_DEBUG */
 	uint32_t profiles;             /* bit (1 << profile) per offered profile */
 	bool gisa;                     /* host offers GISA */
@@ -64,6 +65,23 @@ struct gisad_config {
  * a MigRound numbered this or higher (its slot keeps every round's delta).
  */
 #define GISAD_MIG_MAX_ROUNDS 1000u
+
+/*
+ * max_mem_cap: the guest memory one VM may back, in bytes, so that gisad
+ * backs at most max_vms x max_mem_cap.  Its least value is the engine's
+ * default cap, so that a VM asking for the default (mem_cap 0) always
+ * passes; GISAD_MEM_CAP_MAX is its greatest.
+ */
+#define GISAD_MEM_CAP_MAX (2u << 30)
+
+/*
+ * Whether a VM's mem_cap (0: the engine's default) is within max_mem_cap:
+ * 0, or -EINVAL with msg naming the value and the limit.  Every way a VM
+ * comes to this gisad checks it: vm_create, an import or restore, an
+ * incoming migration.
+ */
+int conf_mem_cap_check(const struct gisad_config *cfg, uint64_t mem_cap, char *msg,
+		       size_t msglen);
 
 /* Parse none / zstd / zstd:LEVEL.  0 or -EINVAL. */
 int conf_compression(const char *v, bool *zstd, int *level);
@@ -122,7 +140,5 @@ void conf_dump(const struct gisad_config *cfg, FILE *out);
  * differs, so an operator knows a restart is needed for it.
  */
 void conf_reload(struct gisad_config *cur, const struct gisad_config *new);
-/* A TLS reload that failed: cur's TLS files and allow-list back to old's. */
-void conf_tls_restore(struct gisad_config *cur, const struct gisad_config *old);
 
 #endif

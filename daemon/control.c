@@ -642,24 +642,24 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the listening socket ----------------------------------------------- */
 
-int ctl_apply_group(struct gisad *d)
+int ctl_apply_group(struct gisad *d, const char *group, char *msg, size_t msglen)
 {
 	struct group gr, *res = NULL;
 	char buf[8192];
-	int r = getgrnam_r(d->cfg.group, &gr, buf, sizeof(buf), &res);
+	int r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
 
 	if (r || !res) {
-		log_err("group `%s' does not exist%s%s: create it or set `group' in gisad.conf",
-			d->cfg.group, r ? ": " : "", r ? strerror(r) : "");
+		snprintf(msg, msglen, "group `%s' does not exist%s%s: create it or set `group' in "
+			 "gisad.conf", group, r ? ": " : "", r ? strerror(r) : "");
 		return r ? -r : -ENOENT;
 	}
-	d->gid = gr.gr_gid;
-	if (d->socket_bound && chown(d->bound_path, (uid_t)-1, d->gid)) {
+	if (d->socket_bound && chown(d->bound_path, (uid_t)-1, gr.gr_gid)) {
 		r = -errno;
-		log_err("chown of `%s' to group `%s': %s", d->bound_path, d->cfg.group,
-			strerror(-r));
+		snprintf(msg, msglen, "chown of `%s' to group `%s': %s", d->bound_path, group,
+			 strerror(-r));
 		return r;
 	}
+	d->gid = gr.gr_gid;
 	return 0;
 }
 
@@ -832,10 +832,42 @@ void ctl_subscribe(struct conn *c, bool kicks, bool jobs, const char *vm)
 	snprintf(c->sub_vm, sizeof(c->sub_vm), "%s", vm ? vm : "");
 }
 
+/*
+ * An event datagram: a migration job's carries its statistics (peer,
+ * identity, error, a size per round: a few KiB at most), far below this.
+ */
+#define EVENT_MAX   (64u << 10)
+/* Events up to this size are packed on the stack, larger ones on the heap. */
+#define EVENT_STACK 2048u
+
+/*
+ * resp packed into stack (EVENT_STACK bytes) or, larger, a malloc'd
+ * buffer; NULL when it is over EVENT_MAX or memory is out.
+ */
+static uint8_t *event_pack(const Gisa__V1__Response *resp, uint8_t *stack, size_t *ret_len)
+{
+	size_t len = gisa__v1__response__get_packed_size(resp);
+	uint8_t *buf = stack;
+
+	if (len > EVENT_MAX) {
+		log_warning("control: an event of %zu bytes is over the %u-byte cap: dropped", len,
+			    EVENT_MAX);
+		return NULL;
+	}
+	if (len > EVENT_STACK)
+		buf = malloc(len);
+	if (!buf)
+		return NULL;
+	gisa__v1__response__pack(resp, buf);
+	*ret_len = len;
+	return buf;
+}
+
 void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__ControlEvent *ev)
 {
 	Gisa__V1__Response resp = GISA__V1__RESPONSE__INIT;
-	uint8_t buf[2048];
+	uint8_t stack[EVENT_STACK], *buf = NULL;
+	bool packed = false;
 	size_t len = 0;
 
 	resp.has_version = true;
@@ -851,29 +883,37 @@ void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__Control
 			continue;
 		if (c->missed) {
 			/* This one lost events: tell it with a copy of its own. */
-			uint8_t own[2048];
-			size_t olen;
+			uint8_t ostack[EVENT_STACK], *own;
+			size_t olen = 0;
 
 			ev->has_missed = true;
 			ev->missed = c->missed;
-			olen = gisa__v1__response__get_packed_size(&resp);
+			own = event_pack(&resp, ostack, &olen);
 			ev->has_missed = false;
 			ev->missed = 0;
-			if (olen > sizeof(own))
+			/* A drop is counted like any other: told with the next one. */
+			if (!own) {
+				c->missed++;
 				continue;
-			gisa__v1__response__pack(&resp, own);
+			}
 			/* Cleared only if this one is not dropped too. */
 			if (c->oq_events < GISAD_MAX_EVENT_BACKLOG)
 				c->missed = 0;
 			conn_send(c, own, olen, true);
+			if (own != ostack)
+				free(own);
 			continue;
 		}
-		if (!len) {
-			len = gisa__v1__response__get_packed_size(&resp);
-			if (len > sizeof(buf))
-				return;
-			gisa__v1__response__pack(&resp, buf);
+		if (!packed) {
+			buf = event_pack(&resp, stack, &len);
+			packed = true;
+		}
+		if (!buf) {
+			c->missed++;
+			continue;
 		}
 		conn_send(c, buf, len, true);
 	}
+	if (buf != stack)
+		free(buf);
 }

@@ -76,9 +76,10 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct gisad *d = arg;
-	static struct gisad_config next, old;
+	static struct gisad_config next;
 	struct conf_errors errs;
-	char oldgroup[sizeof(d->cfg.group)];
+	struct mig_reload mr;
+	char why[768];
 	int r;
 
 	if (!d->config_path) {
@@ -103,18 +104,22 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	conf_errors_free(&errs);
-	memcpy(oldgroup, d->cfg.group, sizeof(oldgroup));
-	old = d->cfg;
+	/* What can fail first, so that a reload applies all of the file or none of it. */
+	r = mig_reload_prepare(d, &next, &mr, why, sizeof(why));
+	if (!r && strcmp(d->cfg.group, next.group) != 0) {
+		r = ctl_apply_group(d, next.group, why, sizeof(why));
+		if (r)
+			mig_reload_abort(&mr);
+	}
+	if (r) {
+		log_err("SIGHUP: %s: configuration kept", why);
+		sd_notify(0, "READY=1");
+		return;
+	}
 	conf_reload(&d->cfg, &next);
 	log_set_level(d->cfg.log_level);
-	if (strcmp(oldgroup, d->cfg.group) != 0 && ctl_apply_group(d)) {
-		log_err("SIGHUP: keeping group `%s'", oldgroup);
-		memcpy(d->cfg.group, oldgroup, sizeof(oldgroup));
-		(void)ctl_apply_group(d);
-	}
 	gisad_kicker_update(d);
-	mig_reload(d, &old);
-	mig_client_reload(d, &old);
+	mig_reload_commit(d, &mr);
 	log_info("SIGHUP: configuration reloaded from %s", d->config_path);
 	sd_notify(0, "READY=1");
 }
@@ -226,7 +231,9 @@ static int run(struct gisad *d, int ready_fd)
 		log_err("creating the host: %s", strerror(-r));
 		goto out;
 	}
-	r = ctl_apply_group(d);
+	r = ctl_apply_group(d, d->cfg.group, msg, sizeof(msg));
+	if (r)
+		log_err("%s", msg);
 	if (!r) {
 		r = store_init(d, msg, sizeof(msg));
 		if (r)

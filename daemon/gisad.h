@@ -277,8 +277,11 @@ void budget_free(void *ctx, void *ptr);
 
 /* Bind cfg.socket_path, or take the socket systemd passed.  0 or -errno. */
 int ctl_listen(struct gisad *d);
-/* Resolve cfg.group into d->gid (and chown a socket we bound).  -errno. */
-int ctl_apply_group(struct gisad *d);
+/*
+ * Resolve group into d->gid and chown a socket we bound to it; -errno with
+ * msg, and d->gid unchanged.
+ */
+int ctl_apply_group(struct gisad *d, const char *group, char *msg, size_t msglen);
 void ctl_close_all(struct gisad *d);
 /*
  * Publish an event to every subscriber that wants it (vm NULL for events
@@ -296,12 +299,23 @@ void ctl_subscribe(struct conn *c, bool kicks, bool jobs, const char *vm);
  * context, socket.  0, or -errno after logging why.
  */
 int mig_listen(struct gisad *d);
+/* What a SIGHUP builds before it applies anything (mig_reload_prepare). */
+struct mig_reload {
+	struct gisa_tls_ctx *server;    /* the listener's, for new connections */
+	struct gisa_tls_ctx *client;    /* the dialling side's */
+	bool client_gone;               /* no TLS configured any more: none */
+	size_t n_allow;
+};
 /*
- * SIGHUP, after conf_reload: a new TLS context for new connections.  On
- * failure the old one stays and the TLS keys of d->cfg get back their
- * values from old.
+ * SIGHUP, before anything is applied: the TLS contexts in use built
+ * again from next (the files may have changed under the same names).
+ * 0, or -errno with msg and nothing built: the reload is refused whole.
  */
-void mig_reload(struct gisad *d, const struct gisad_config *old);
+int mig_reload_prepare(struct gisad *d, const struct gisad_config *next, struct mig_reload *p,
+		       char *msg, size_t msglen);
+/* After conf_reload: p's contexts replace the old ones (open links keep theirs). */
+void mig_reload_commit(struct gisad *d, struct mig_reload *p);
+void mig_reload_abort(struct mig_reload *p);
 /*
  * An incoming migration ended: the spare STAGING record and slot it may
  * have taken are made again a little later (mig-rec.c).
@@ -315,12 +329,6 @@ void mig_close_all(struct gisad *d);
  * then frees the resolver.
  */
 void mlink_settle(struct gisad *d);
-/*
- * SIGHUP, after mig_reload: the dialling side's TLS context built again
- * (prev: the configuration before, whose TLS file names come back when
- * that fails and no listener uses the new ones).
- */
-void mig_client_reload(struct gisad *d, const struct gisad_config *prev);
 /*
  * Start-up, before store_restore_all: read the migration records, settle
  * the destination's, list retired VMs.  After it: mig_recover_after.

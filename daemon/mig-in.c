@@ -1040,12 +1040,24 @@ static int adopt(struct mig_in *s, struct gisa_image *img, struct gisa_snap_stat
 	return 0;
 }
 
+/*
+ * Whether this host takes a round's image: its memory cap within
+ * max_mem_cap (round 0 is judged during precopy, so an image over it is
+ * refused before the source freezes; a later round could raise it), and
+ * its compatibility verdict no worse than the migration allows.
+ */
 static int judge(struct mig_in *s, const struct gisa_image *img, enum gisa_compat_verdict *ret,
 		 char *msg, size_t msglen)
 {
 	struct gisa_compat_report rep = { 0 };
-	int r = gisa_compat_check(img, &s->target, &rep);
+	char why[160];
+	int r = conf_mem_cap_check(&s->d->cfg, img->config.mem_cap, why, sizeof(why));
 
+	if (r) {
+		snprintf(msg, msglen, "round %u: %s", s->round, why);
+		return r;
+	}
+	r = gisa_compat_check(img, &s->target, &rep);
 	if (r) {
 		snprintf(msg, msglen, "compatibility check: %s", strerror(-r));
 		return r;

@@ -86,9 +86,8 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 	snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-/* Build a server context from the configuration. */
-static int ctx_build(const struct gisad_config *cfg, struct gisa_tls_ctx **ret, size_t *ret_n,
-		     struct gisa_tls_error *err)
+int mig_tls_ctx(const struct gisad_config *cfg, enum gisa_tls_role role,
+		struct gisa_tls_ctx **ret, size_t *ret_n, char *msg, size_t msglen)
 {
 	static const char *entries[GISA_TLS_MAX_ALLOW];
 	static char buf[GISAD_ALLOW_MAX];
@@ -98,16 +97,26 @@ static int ctx_build(const struct gisad_config *cfg, struct gisa_tls_ctx **ret, 
 		.ca_file = cfg->tls_ca,
 		.allow = entries,
 	};
-	int n = conf_allow_split(cfg->tls_allow, buf, entries, GISA_TLS_MAX_ALLOW);
+	struct gisa_tls_error err;
+	int n, r;
 
+	if (!cfg->tls_ca[0] || !cfg->tls_cert[0] || !cfg->tls_key[0] || !cfg->tls_allow[0]) {
+		snprintf(msg, msglen, "migration needs tls_ca, tls_cert, tls_key and tls_allow in "
+			 "gisad.conf");
+		return -ENOTCONN;
+	}
+	n = conf_allow_split(cfg->tls_allow, buf, entries, GISA_TLS_MAX_ALLOW);
 	if (n < 0) {
-		snprintf(err->msg, sizeof(err->msg), "tls_allow has more than %u entries",
-			 GISA_TLS_MAX_ALLOW);
+		snprintf(msg, msglen, "tls_allow has more than %u entries", GISA_TLS_MAX_ALLOW);
 		return n;
 	}
 	tc.n_allow = (size_t)n;
-	*ret_n = (size_t)n;
-	return gisa_tls_ctx_new(GISA_TLS_SERVER, &tc, ret, err);
+	if (ret_n)
+		*ret_n = (size_t)n;
+	r = gisa_tls_ctx_new(role, &tc, ret, &err);
+	if (r)
+		snprintf(msg, msglen, "migration TLS: %.400s", err.msg);
+	return r;
 }
 
 /* ---- the destination's hello --------------------------------------------- */
@@ -366,8 +375,7 @@ int mig_listen(struct gisad *d)
 	struct addrinfo *ai = NULL;
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
-	struct gisa_tls_error err;
-	char host[GISAD_LISTEN_MAX], port[8];
+	char host[GISAD_LISTEN_MAX], port[8], why[512];
 	struct mig *m;
 	size_t n_allow = 0;
 	int r;
@@ -389,9 +397,9 @@ int mig_listen(struct gisad *d)
 		r = -EIO;
 		goto fail;
 	}
-	r = ctx_build(&d->cfg, &m->ctx, &n_allow, &err);
+	r = mig_tls_ctx(&d->cfg, GISA_TLS_SERVER, &m->ctx, &n_allow, why, sizeof(why));
 	if (r) {
-		log_err("migration TLS: %s", err.msg);
+		log_err("%s", why);
 		goto fail;
 	}
 	r = getaddrinfo(host, port, &hints, &ai);
@@ -437,27 +445,49 @@ void mig_spare_later(struct gisad *d)
 		evtimer_add(d->mig->spare_ev, &tv);
 }
 
-void mig_reload(struct gisad *d, const struct gisad_config *old)
+int mig_reload_prepare(struct gisad *d, const struct gisad_config *next, struct mig_reload *p,
+		       char *msg, size_t msglen)
 {
-	struct mig *m = d->mig;
-	struct gisa_tls_error err;
-	struct gisa_tls_ctx *ctx = NULL;
-	size_t n_allow = 0;
+	int r = 0;
 
-	if (!m)
-		return;
-	/* Always rebuilt: the files may have changed under the same names. */
-	if (ctx_build(&d->cfg, &ctx, &n_allow, &err)) {
-		log_err("SIGHUP: migration TLS: %s: keeping the previous certificates and "
-			"allow-list", err.msg);
-		conf_tls_restore(&d->cfg, old);
-		return;
+	memset(p, 0, sizeof(*p));
+	/* Always built again: the files may have changed under the same names. */
+	if (d->mig)
+		r = mig_tls_ctx(next, GISA_TLS_SERVER, &p->server, &p->n_allow, msg, msglen);
+	if (!r && d->client_ctx) {
+		r = mig_tls_ctx(next, GISA_TLS_CLIENT, &p->client, NULL, msg, msglen);
+		/* No TLS configured any more: no migration out either. */
+		p->client_gone = r == -ENOTCONN;
+		if (p->client_gone)
+			r = 0;
 	}
-	gisa_tls_ctx_free(m->ctx);
-	m->ctx = ctx;
+	if (r)
+		mig_reload_abort(p);
+	return r;
+}
+
+void mig_reload_abort(struct mig_reload *p)
+{
+	p->server = gisa_tls_ctx_free(p->server);
+	p->client = gisa_tls_ctx_free(p->client);
+}
+
+void mig_reload_commit(struct gisad *d, struct mig_reload *p)
+{
+	mlink_dns_reload(d);
+	if (p->client || p->client_gone) {
+		gisa_tls_ctx_free(d->client_ctx);
+		d->client_ctx = p->client;
+		p->client = NULL;
+	}
+	if (!p->server)
+		return;
+	gisa_tls_ctx_free(d->mig->ctx);
+	d->mig->ctx = p->server;
+	p->server = NULL;
 	log_notice("SIGHUP: migration TLS reloaded: %zu allow-list entr%s for new connections; "
-		   "open connections (%u) keep the previous ones", n_allow,
-		   n_allow == 1 ? "y" : "ies", d->nr_mig_links);
+		   "open connections (%u) keep the previous ones", p->n_allow,
+		   p->n_allow == 1 ? "y" : "ies", d->nr_mig_links);
 }
 
 void mig_close_all(struct gisad *d)

@@ -2440,67 +2440,12 @@ static const struct mlink_ops out_ops = {
 
 /* ---- starting ------------------------------------------------------------------------ */
 
+/* The dialling side's TLS context, built on first use (SIGHUP: mig_reload_prepare). */
 static int client_ctx(struct gisad *d, char *msg, size_t msglen)
 {
-	static const char *entries[GISA_TLS_MAX_ALLOW];
-	static char buf[GISAD_ALLOW_MAX];
-	struct gisa_tls_config tc = {
-		.cert_file = d->cfg.tls_cert,
-		.key_file = d->cfg.tls_key,
-		.ca_file = d->cfg.tls_ca,
-		.allow = entries,
-	};
-	struct gisa_tls_error err;
-	int n, r;
-
 	if (d->client_ctx)
 		return 0;
-	if (!d->cfg.tls_ca[0] || !d->cfg.tls_cert[0] || !d->cfg.tls_key[0] ||
-	    !d->cfg.tls_allow[0]) {
-		snprintf(msg, msglen, "migration needs tls_ca, tls_cert, tls_key and tls_allow in "
-			 "gisad.conf");
-		return -ENOTCONN;
-	}
-	n = conf_allow_split(d->cfg.tls_allow, buf, entries, GISA_TLS_MAX_ALLOW);
-	if (n < 0) {
-		snprintf(msg, msglen, "tls_allow has more than %u entries", GISA_TLS_MAX_ALLOW);
-		return n;
-	}
-	tc.n_allow = (size_t)n;
-	r = gisa_tls_ctx_new(GISA_TLS_CLIENT, &tc, &d->client_ctx, &err);
-	if (r)
-		snprintf(msg, msglen, "migration TLS: %.400s", err.msg);
-	return r;
-}
-
-/*
- * SIGHUP: the client context is built again from the files as they are
- * now, and replaces the old one only if that works (docs/TLS.md); never
- * built yet, it is built on first use.  Running links keep the SSL_CTX
- * they were made from.
- */
-void mig_client_reload(struct gisad *d, const struct gisad_config *prev)
-{
-	struct gisa_tls_ctx *old = d->client_ctx;
-	char why[512];
-	int r;
-
-	mlink_dns_reload(d);
-	if (!old)
-		return;
-	d->client_ctx = NULL;
-	r = client_ctx(d, why, sizeof(why));
-	if (r && r != -ENOTCONN) {
-		log_err("SIGHUP: outgoing %s: keeping the previous certificates and allow-list for "
-			"outgoing connections", why);
-		d->client_ctx = old;
-		/* A failed reload changes nothing (a listener's context may use the new names). */
-		if (!d->mig)
-			conf_tls_restore(&d->cfg, prev);
-		return;
-	}
-	/* -ENOTCONN: no TLS configured any more, so no migration out either. */
-	gisa_tls_ctx_free(old);
+	return mig_tls_ctx(&d->cfg, GISA_TLS_CLIENT, &d->client_ctx, NULL, msg, msglen);
 }
 
 static void dial(struct mig_out *o)

@@ -153,6 +153,13 @@ void mlink_drop(struct mlink *l);
 void mlink_free_all(struct gisad *d);
 /* SIGHUP: the resolver reads /etc/resolv.conf and /etc/hosts again. */
 void mlink_dns_reload(struct gisad *d);
+/*
+ * The migration TLS context of role from cfg's files and allow-list (the
+ * number of its entries in *ret_n, if not NULL).  -ENOTCONN when cfg
+ * configures no TLS; -errno; msg says why.
+ */
+int mig_tls_ctx(const struct gisad_config *cfg, enum gisa_tls_role role,
+		struct gisa_tls_ctx **ret, size_t *ret_n, char *msg, size_t msglen);
 /* MigError (logged at notice with the peer), then mlink_close. */
 void mlink_error(struct mlink *l, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

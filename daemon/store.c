@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <gisa/image.h>
@@ -103,6 +104,29 @@ static void restore_msg(const struct gisa_restore_error *e, int r, char *msg, si
 		snprintf(msg, msglen, "snapshot refused: building the VM failed: %s", strerror(-r));
 }
 
+/*
+ * Build img on a host of its own and free it: the checks of
+ * gisa_image_build_vm, with nothing on d's host changed.
+ */
+static int trial_build(struct gisad *d, const struct gisa_image *img,
+		       struct gisa_restore_error *rerr)
+{
+	struct gisa_host_config hc = { 0 };
+	struct gisa_host_info hi;
+	struct gisa_host *h = NULL;
+	struct gisa_vm *vm = NULL;
+	int r;
+
+	gisa_host_info(d->host, &hi);
+	hc.nisc = hi.nisc;
+	r = gisa_host_new(&hc, &h);
+	if (!r)
+		r = gisa_image_build_vm(img, h, &vm, rerr);
+	gisa_vm_free(vm);
+	gisa_host_free(h);
+	return r;
+}
+
 int store_install(struct gisad *d, const char *name, bool replace, const uint8_t *buf,
 		  size_t len, struct vmrec **ret, uint8_t digest[GISA_SNAP_DIGEST_SIZE],
 		  char *msg, size_t msglen)
@@ -113,7 +137,7 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 	struct gisa_image *img = NULL;
 	struct gisa_vm *vm = NULL;
 	struct vmrec *rec;
-	char what[128];
+	char what[128], why[160];
 	uint8_t uuid[16];
 	int r;
 
@@ -163,6 +187,12 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 		snprintf(msg, msglen, "snapshot refused: %s", serr.msg);
 		return r;
 	}
+	r = conf_mem_cap_check(&d->cfg, img->config.mem_cap, why, sizeof(why));
+	if (r) {
+		snprintf(msg, msglen, "the snapshot of VM `%.64s': %s", name, why);
+		gisa_image_free(img);
+		return r;
+	}
 	if (info.has_uuid)
 		memcpy(uuid, info.vm_uuid, 16);
 	else if (rec)
@@ -178,11 +208,21 @@ int store_install(struct gisad *d, const char *name, bool replace, const uint8_t
 			/*
 			 * Freeing a listed GISA processes the host's alert list
 			 * (spec §7.7), which would start the new VM's timer if
-			 * it were listed already: free the old VM first, and
-			 * rebuild it from its image if the new one fails.
+			 * it were listed already: free the old VM first.  What
+			 * the build refuses is refused before that, by a trial
+			 * on a host of its own, or the list would be processed
+			 * (other VMs changed) for a replacement that fails.
+			 * Only running out of memory can fail the real build
+			 * then: the old VM is rebuilt from its image.
 			 */
 			struct gisa_image *old = NULL;
 
+			r = trial_build(d, img, &rerr);
+			if (r) {
+				restore_msg(&rerr, r, msg, msglen);
+				gisa_image_free(img);
+				return r;
+			}
 			r = gisa_image_from_vm(rec->vm, &old);
 			if (r) {
 				gisa_image_free(img);
@@ -253,6 +293,54 @@ static const char *file_kind(mode_t m)
 	if (S_ISDIR(m))
 		return "directory";
 	return "special file";
+}
+
+/*
+ * File systems whose regular files a client's descriptor may not be on:
+ * their reads and writes can wait on another process or host (FUSE, the
+ * network ones) or on an event (the kernel's own, such as a trace pipe),
+ * for as long as anyone likes, and gisad has one thread.  statfs(2) f_type.
+ */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} slow_fs[] = {
+	{ 0x65735546, "FUSE" },      { 0x6969, "NFS" },
+	{ 0x517b, "SMB" },           { 0xff534d42, "CIFS" },
+	{ 0xfe534d42, "SMB2" },      { 0x01021997, "9P" },
+	{ 0x00c36400, "Ceph" },      { 0x6b414653, "AFS" },
+	{ 0x5346414f, "OpenAFS" },   { 0x73757245, "Coda" },
+	{ 0x01161970, "GFS2" },      { 0x7461636f, "OCFS2" },
+	{ 0x0bd00bd0, "Lustre" },    { 0x9fa0, "proc" },
+	{ 0x62656572, "sysfs" },     { 0x74726163, "tracefs" },
+	{ 0x64626720, "debugfs" },   { 0x73636673, "securityfs" },
+	{ 0x62656570, "configfs" },  { 0x27e0eb, "cgroup" },
+	{ 0x63677270, "cgroup2" },   { 0xcafe4a11, "bpf" },
+	{ 0x6165676c, "pstore" },    { 0xde5e81e4, "efivarfs" },
+	{ 0x42494e4d, "binfmt_misc" }, { 0x65735543, "fusectl" },
+};
+
+/* A client's regular file on a local file system (slow_fs), or -EINVAL with msg. */
+static int local_fs(int fd, const char *what, char *msg, size_t msglen)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf)) {
+		int e = errno;
+
+		snprintf(msg, msglen, "%s: fstatfs: %s", what, strerror(e));
+		return -e;
+	}
+	for (size_t i = 0; i < sizeof(slow_fs) / sizeof(slow_fs[0]); i++) {
+		if ((unsigned long)sf.f_type != slow_fs[i].magic)
+			continue;
+		snprintf(msg, msglen, "%s is on a %s file system (type 0x%lx), where a read or "
+			 "write can wait without end: gisad takes files on local file systems "
+			 "only (copy it to one, or pass a pipe to gisactl, which spools it)",
+			 what, slow_fs[i].name, slow_fs[i].magic);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int read_all(int fd, const char *what, uint8_t **ret_buf, size_t *ret_len, char *msg,
@@ -331,11 +419,15 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 int store_read_fd(int fd, uint8_t **ret_buf, size_t *ret_len, char *msg, size_t msglen)
 {
 	int fl = fcntl(fd, F_GETFL);
+	int r;
 
 	if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) {
 		snprintf(msg, msglen, "the passed descriptor is not open for reading");
 		return -EBADF;
 	}
+	r = local_fs(fd, "the passed descriptor", msg, msglen);
+	if (r)
+		return r;
 	return read_all(fd, "the passed descriptor", ret_buf, ret_len, msg, msglen);
 }
 
@@ -359,6 +451,9 @@ int store_write_fd(int fd, const uint8_t *buf, size_t len, char *msg, size_t msg
 			 file_kind(st.st_mode));
 		return -EINVAL;
 	}
+	r = local_fs(fd, "the passed descriptor", msg, msglen);
+	if (r)
+		return r;
 	r = write_all(fd, buf, len);
 	if (r)
 		snprintf(msg, msglen, "writing %zu bytes to the passed descriptor: %s", len,

@@ -671,15 +671,14 @@ int verb_events_read(struct request *r)
 
 	if (err)
 		return err;
-	if (!l || !ev)
+	max = q->max && q->max < GISA_EVENT_RING_SIZE ? q->max : GISA_EVENT_RING_SIZE;
+	/* Everything allocated before the events are taken: a failure loses none. */
+	ce = req_alloc(r, (max + 1) * sizeof(*ce));
+	pv = req_alloc(r, (max + 1) * sizeof(Gisa__V1__ControlEvent *));
+	if (!l || !ev || !ce || !pv)
 		return -ENOMEM;
 	vmreg_drain(r->d, rec);
-	max = q->max && q->max < GISA_EVENT_RING_SIZE ? q->max : GISA_EVENT_RING_SIZE;
 	n = vmreg_events_take(rec, ev, max);
-	ce = req_alloc(r, (n + 1) * sizeof(*ce));
-	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__ControlEvent *));
-	if (!ce || !pv)
-		return -ENOMEM;
 	gisa__v1__event_list__init(l);
 	for (size_t i = 0; i < n; i++) {
 		gisa__v1__control_event__init(&ce[i]);

@@ -39,6 +39,25 @@ static int not_migrating(struct request *r, const char *verb, const char *name)
 	return rec ? mig_refuse_alerts(r, rec, verb) : 0;
 }
 
+/*
+ * An import named by its file's header: not_migrating on that name, once
+ * the file is read (what else is wrong with it, store_install says).
+ */
+static int file_name_guard(struct request *r, struct job *j, const uint8_t *buf, size_t len,
+			   char *msg, size_t msglen)
+{
+	struct gisa_snap_info info;
+	int err;
+
+	if (gisa_snap_info(buf, len, &info, NULL) || !name_valid(info.vm_name))
+		return 0;
+	snprintf(j->vm, sizeof(j->vm), "%.*s", GISAD_NAME_MAX, info.vm_name);
+	err = not_migrating(r, "snapshot_import", j->vm);
+	if (err)
+		snprintf(msg, msglen, "%.300s", r->msg);
+	return err;
+}
+
 static int name_check(struct request *r, const char *verb, const char *name)
 {
 	if (!name || !name[0])
@@ -142,6 +161,8 @@ int verb_snapshot_import(struct request *r)
 	if (!j)
 		return -ENOMEM;
 	err = store_read_fd(r->fd, &buf, &len, msg, sizeof(msg));
+	if (!err && !q->vm)
+		err = file_name_guard(r, j, buf, len, msg, sizeof(msg));
 	if (!err) {
 		job_progress(j, 0, len);
 		err = store_install(r->d, q->vm, q->replace, buf, len, &rec, digest, msg,

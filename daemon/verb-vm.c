@@ -138,7 +138,7 @@ int verb_vm_create(struct request *r)
 	struct gisa_vm *vm = NULL;
 	struct vmrec *rec = NULL;
 	uint8_t uuid[16];
-	char what[128], taken[512];
+	char what[128], taken[512], capmsg[160];
 	int err;
 
 	if (!q->name || !q->name[0])
@@ -175,6 +175,9 @@ int verb_vm_create(struct request *r)
 	if (q->has_uuid && q->uuid.len != 16)
 		return req_fail(r, -EINVAL, "vm_create: uuid is %zu bytes, expected 16",
 				q->uuid.len);
+	err = conf_mem_cap_check(&d->cfg, q->mem_cap, capmsg, sizeof(capmsg));
+	if (err)
+		return req_fail(r, err, "vm_create: VM `%s': %s", q->name, capmsg);
 	snprintf(what, sizeof(what), "VM `%s'", q->name);
 	err = req_host_offers(r, what, (enum gisa_profile)q->profile, q->caps);
 	if (err)
@@ -218,9 +221,16 @@ int verb_vm_create(struct request *r)
 		return req_engine(r, err, "registering the VM");
 	}
 	r->vm = rec;
+	/* All or nothing: a VM whose reply cannot be made is not kept. */
+	err = fill_info(r, rec);
+	if (err) {
+		vmreg_remove(d, rec);
+		r->vm = NULL;
+		return err;
+	}
 	log_info("VM `%s' created (profile %s, caps 0x%x, %u vcpus)", rec->name,
 		 cfg.profile == GISA_PROFILE_NEWEST ? "newest" : "classic", cfg.caps, cfg.nr_vcpus);
-	return fill_info(r, rec);
+	return 0;
 }
 
 int verb_vm_destroy(struct request *r)
@@ -255,12 +265,18 @@ int verb_vm_destroy(struct request *r)
 	if (err)
 		return err;
 	snprintf(name, sizeof(name), "%s", rec->name);
+	/*
+	 * The current checkpoint goes first, or the next start would bring
+	 * the VM back: one that cannot be removed keeps the VM (named
+	 * checkpoints stay either way).  None, or no directory for it: gone.
+	 */
+	err = store_checkpoint_delete(r->d, name, NULL, msg, sizeof(msg));
+	if (err && err != -ENOENT && err != -ENOTDIR)
+		return req_fail(r, err, "vm_destroy: VM `%s' not destroyed: its current checkpoint "
+				"cannot be removed, and the next start would restore it: %.300s",
+				name, msg);
 	vmreg_remove(r->d, rec);
 	r->vm = NULL;
-	/* Or the next start would bring it back; named checkpoints stay. */
-	err = store_checkpoint_delete(r->d, name, NULL, msg, sizeof(msg));
-	if (err && err != -ENOENT)
-		log_warning("VM `%s' destroyed, but its current checkpoint stays: %s", name, msg);
 	migin_superseded(r->d, name, "the VM is destroyed");
 	log_info("VM `%s' destroyed", name);
 	return 0;

@@ -385,6 +385,8 @@ static int cmd_vm_create(int argc, char **argv)
 	c.vcpus = (v = opt(argc, argv, "vcpus")) ? (uint32_t)num(v) : 1;
 	if ((v = opt(argc, argv, "noflic")))
 		c.has_no_flic = true, c.no_flic = num(v) != 0;
+	if ((v = opt(argc, argv, "mem_cap")))
+		c.has_mem_cap = true, c.mem_cap = num(v);
 	/* A memslot [0, 1 MiB) unless memslot=none. */
 	v = opt(argc, argv, "memslot");
 	if (!v || strcmp(v, "none") != 0) {
@@ -988,7 +990,7 @@ static void usage(void)
 		"  -F FILE (read) or -W FILE (write) passes FILE's descriptor with the\n"
 		"  request; -N passes none\n"
 		"  ping | vm-list | host-info | job list\n"
-		"  vm-create VM [profile=N caps=N vcpus=N noflic=1 memslot=none]\n"
+		"  vm-create VM [profile=N caps=N vcpus=N noflic=1 memslot=none mem_cap=N]\n"
 		"  vm-destroy|vm-info|vm-digest|events VM\n"
 		"  batch-io VM COUNT ISC [START] | records-hex COUNT ISC [START]\n"
 		"  batch-hex VM HEX\n"

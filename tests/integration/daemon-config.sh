@@ -50,6 +50,23 @@ expect_match "$out" "^$bad:11: key \`$mc', value \`5': given twice \(first at li
 expect_match "$out" "^$bad:13: key \`nisc', value \`3': unknown section \[other\]"
 expect_match "$out" "^$bad: 11 errors$"
 
+# A NUL byte would cut a value short (state_dir `/tmp/x' of
+# `/tmp/x\0/../../etc', max_vms 5 of `5\0junk'): its line is refused,
+# with the NUL's column, and nothing of it applied; so is a comment's.
+printf '[gisad]\nstate_dir = /tmp/x\0/../../etc\nmax_vms = 5\0junk\n# note\0\n' >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "NUL bytes accepted: $out"
+expect_match "$out" "^$bad:2: NUL byte at column 19: expected text$"
+expect_match "$out" "^$bad:3: NUL byte at column 12: expected text$"
+expect_match "$out" "^$bad:4: NUL byte at column 7: expected text$"
+expect_match "$out" "^$bad: 3 errors$"
+# max_mem_cap: from the engine's default cap (64 MiB) to 2 GiB.
+printf '[gisad]\nmax_mem_cap = 67108863\n' >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "max_mem_cap under 64 MiB accepted"
+expect_match "$out" \
+	"^$bad:2: key \`max_mem_cap', value \`67108863': out of range: expected 67108864 to 2147483648$"
+printf '[gisad]\nmax_mem_cap = 2147483649\n' >"$bad"
+out=$("$GISAD" --check-config "$bad" 2>&1) && fail "max_mem_cap over 2 GiB accepted"
+
 # tls_allow adds up over repeated keys and continuation lines, and
 # --dump-config splits a long one into lines the parser takes again.
 fps=()
@@ -110,6 +127,17 @@ echo "max_vms = many" >>"$CONF"
 kill -HUP "$PID"
 sleep 0.3
 grep -q "configuration kept" "$LOG" || fail "bad reload not reported"
+out=$(ctl conns 3)
+expect_field "$out" ok 2
+# A file that parses, but whose group does not exist: refused whole, its
+# other settings not applied either.
+cp "$T/good.conf" "$CONF"
+sed -i -e 's/^max_connections_per_uid = 2$/max_connections_per_uid = 3/' \
+	-e 's/^group = .*/group = gisad-no-such-group/' "$CONF"
+kill -HUP "$PID"
+sleep 0.3
+grep -q "SIGHUP: group \`gisad-no-such-group' does not exist.*: configuration kept$" "$LOG" ||
+	fail "reload with an unknown group not refused"
 out=$(ctl conns 3)
 expect_field "$out" ok 2
 cp "$T/good.conf" "$CONF"

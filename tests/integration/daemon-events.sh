@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The event stream (kicks and job changes to subscribers, events_read from
 # the daemon's ring) and the host capabilities gisad.conf offers (refused
-# creation and import, applied on SIGHUP).
+# creation and import, applied on SIGHUP); max_mem_cap bounds the memory
+# a VM created may back.
 . "$(dirname "$0")/lib.sh"
 
 write_conf
@@ -87,5 +88,48 @@ for _ in $(seq 1 100); do
 done
 out=$(ctl import "$T/full.gsnap" name=z)
 expect_field "$out" error 0
+
+# ---- max_mem_cap ------------------------------------------------------------
+# The guest memory one VM may back is capped (256 MiB by default), so that
+# gisad backs at most max_vms x max_mem_cap; mem_cap 0 means the engine's
+# default (64 MiB), which is the least max_mem_cap can be.
+run_ctl out vm-create huge mem_cap=0xffffffffffffffff
+expect_field "$out" error -22
+expect_match "$out" "^message=vm_create: VM \`huge': mem_cap 0xffffffffffffffff \
+\(18446744073709551615 bytes\) is over max_mem_cap = 268435456 bytes$"
+run_ctl out vm-info huge
+expect_field "$out" error -2
+run_ctl out vm-create over mem_cap=268435457
+expect_field "$out" error -22
+out=$(ctl vm-create atcap mem_cap=268435456)
+expect_field "$out" vm_info.mem_cap 268435456
+# Lowered on SIGHUP: new VMs only.
+write_conf max_mem_cap=67108864
+kill -HUP "$PID"
+for _ in $(seq 1 100); do
+	grep -q "config: max_mem_cap = 67108864 (was 268435456)" "$LOG" && break
+	sleep 0.05
+done
+grep -q "config: max_mem_cap = 67108864 (was 268435456)" "$LOG" || fail "max_mem_cap not reloaded"
+run_ctl out vm-create mid mem_cap=0x4001000
+expect_field "$out" error -22
+expect_match "$out" "mem_cap 0x4001000 \(67112960 bytes\) is over max_mem_cap = 67108864 bytes$"
+out=$(ctl vm-create dflt)
+expect_field "$out" vm_info.mem_cap 67108864
+out=$(ctl vm-info atcap)
+expect_field "$out" vm_info.mem_cap 268435456
+# An import, and a checkpoint's restore, are checked the same way.
+ctl export atcap "$T/atcap.gsnap" >/dev/null
+run_ctl out import "$T/atcap.gsnap" name=atcap2
+expect_field "$out" error -22
+expect_match "$out" "the snapshot of VM \`atcap2': mem_cap 0x10000000 \(268435456 bytes\) is \
+over max_mem_cap = 67108864 bytes$"
+run_ctl out vm-info atcap2
+expect_field "$out" error -2
+ctl ckpt create atcap >/dev/null
+run_ctl out ckpt restore atcap
+expect_field "$out" error -22
+out=$(ctl vm-info atcap)
+expect_field "$out" vm_info.mem_cap 268435456
 stop_gisad
 echo "ok: events"

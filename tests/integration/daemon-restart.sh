@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # SIGTERM checkpoints every VM; the next start restores them with identical
-# digests.  A destroyed VM stays gone; a corrupted checkpoint is refused at
-# start-up (logged, the daemon serves the others).
+# digests.  A destroyed VM stays gone, and one whose checkpoint cannot be
+# removed is not destroyed; a corrupted checkpoint is refused at start-up
+# (logged, the daemon serves the others).
 . "$(dirname "$0")/lib.sh"
 
 write_conf
@@ -50,6 +51,37 @@ out=$(ctl job list)
 expect_field "$out" jobs.jobs.n 3
 expect_field "$out" "jobs.jobs\[0\].operation" 2
 expect_field "$out" "jobs.jobs\[0\].type" 3
+
+# A current checkpoint that cannot be removed keeps its VM: vm_destroy
+# fails naming the VM and why, and c is still served (destroyed, it would
+# come back at the next start).  An unwritable directory stops the unlink
+# for others than root; for root an immutable one (chattr +i) does.
+cdir=$T/state/checkpoints/c
+dc=$(digest_of c)
+pinned=0
+if [ "$IS_ROOT" = 0 ]; then
+	chmod 0555 "$cdir" && pinned=1
+elif command -v chattr >/dev/null && chattr +i "$cdir" 2>/dev/null; then
+	pinned=1
+	trap 'chattr -i "$cdir" 2>/dev/null || true; cleanup' EXIT
+fi
+if [ "$pinned" = 1 ]; then
+	run_ctl out vm-destroy c
+	if [ "$IS_ROOT" = 0 ]; then
+		chmod 0755 "$cdir"
+	else
+		chattr -i "$cdir"
+		trap cleanup EXIT
+	fi
+	expect_field "$out" error "$([ "$IS_ROOT" = 0 ] && echo -13 || echo -1)"
+	expect_match "$out" "^message=vm_destroy: VM \`c' not destroyed: its current checkpoint \
+cannot be removed, and the next start would restore it: removing \`$cdir/current.gsnap': "
+	[ "$(digest_of c)" = "$dc" ] || fail "c changed or went when vm_destroy failed"
+	[ -f "$cdir/current.gsnap" ] || fail "c's checkpoint went when vm_destroy failed"
+else
+	echo "skip: running as root without a working chattr +i, a checkpoint cannot be made" \
+		"unremovable: vm_destroy's failure not tested"
+fi
 
 # A destroyed VM does not come back.
 ctl vm-destroy c >/dev/null

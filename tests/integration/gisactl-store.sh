@@ -83,12 +83,51 @@ err_has "): VM \`c' exists: ask for replace to overwrite it"
 g 0 --json snapshot import c "$T/target" --replace
 json 'snapshot import' 'd["vm"] == "c" and d["digest"] == "'"$db"'"'
 [ "$(digest_hex c)" = "$db" ] || fail "c not replaced"
+# Replacing a VM on the alert list (freeing it processes the list) with a
+# snapshot that decodes but cannot be built (a page outside every
+# memslot): refused, with nothing changed, neither the VM (its guest
+# memory included) nor another listed VM.
+g 0 vm create la --caps gisa --memslot 0:0:0x100000
+g 0 vm create lb --caps gisa
+for v in la lb; do
+	g 0 gisa gisc-register $v 3
+	g 0 gisa hw-airq $v 3
+done
+g 0 mem write la 0x5000 --data deadbeef
+dla=$(digest_hex la)
+dlb=$(digest_hex lb)
+g 0 snapshot export la "$T/la.gsnap"
+"$GISACTL" snapshot decode "$T/la.gsnap" -o "$T/la.json" || fail "snapshot decode la"
+python3 - "$T/la.json" <<'PY' || fail "editing la.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["pages"].append({"gpa": "0x40000000", "data": {"0": "01"}})
+json.dump(d, open(sys.argv[1], "w"))
+PY
+"$GISACTL" snapshot encode "$T/la.json" -o "$T/la-bad.gsnap" || fail "snapshot encode la"
+g 2 --json snapshot import la "$T/la-bad.gsnap" --replace
+jerr 'snapshot import' EFAULT "import of VM \`la' (job "
+g 0 mem read la 0x5000 4
+out_is '0000000000005000  de ad be ef'
+[ "$(digest_hex la)" = "$dla" ] || fail "la changed by the refused import"
+[ "$(digest_hex lb)" = "$dlb" ] || fail "lb changed by the refused import"
+g 0 --json vm info lb
+json 'vm info' 'd["gisa"]["on_alert_list"] is True and d["gisa"]["timer_armed"] is False'
+g 0 --json host info
+json 'host info' 'd["alert_list_len"] == 2'
+g 0 vm destroy la
+g 0 vm destroy lb
 # From standard input and from a pipe: spooled into a regular file.
 "$GISACTL" --socket "$SOCK" snapshot import d - <"$T/a.gsnap" >/dev/null || fail "import from stdin"
 [ "$(digest_hex d)" = "$da" ] || fail "d imported from stdin with another digest"
 cat "$T/a.gsnap" | "$GISACTL" --socket "$SOCK" snapshot import e /dev/stdin >/dev/null ||
 	fail "import from a pipe"
 [ "$(digest_hex e)" = "$da" ] || fail "e imported from a pipe with another digest"
+# A regular file on a file system whose reads can wait without end (the
+# kernel's own here; FUSE and network ones alike): refused unread.
+g 2 --json snapshot import pv /proc/version
+jerr 'snapshot import' EINVAL "the passed descriptor is on a proc file system (type 0x9fa0)"
+g 2 vm info pv
 # A damaged file is refused by gisad, and no VM appears.
 cp "$T/a-stored.gsnap" "$T/bad.gsnap"
 printf '\x55' | dd of="$T/bad.gsnap" bs=1 seek=$(($(stat -c %s "$T/bad.gsnap") - 40)) \

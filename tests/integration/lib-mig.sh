@@ -116,16 +116,18 @@ stop() {
 	[ "$rc" -eq "${2:-0}" ] || fail "gisad $h exited with $rc on SIGTERM, expected ${2:-0}"
 }
 
-# reload H: SIGHUP with the configuration written by conf; wait until applied.
+# reload H [kept]: SIGHUP with the configuration written by conf; wait
+# until applied (with `kept': until refused whole, the old one kept).
 reload() {
-	local h=$1 n
-	n=$(grep -c "SIGHUP: configuration reloaded" "$T/$h/log" || true)
+	local h=$1 line="SIGHUP: configuration reloaded" n
+	[ "${2:-}" != kept ] || line=": configuration kept$"
+	n=$(grep -c -- "$line" "$T/$h/log" || true)
 	kill -HUP "${DPID[$h]}"
 	for _ in $(seq 1 200); do
-		[ "$(grep -c "SIGHUP: configuration reloaded" "$T/$h/log" || true)" -gt "$n" ] && return 0
+		[ "$(grep -c -- "$line" "$T/$h/log" || true)" -gt "$n" ] && return 0
 		sleep 0.02
 	done
-	fail "gisad $h did not reload its configuration"
+	fail "gisad $h did not log /$line/ after SIGHUP"
 }
 
 # g RC H ARGS...: gisactl against gisad H (`-': none), stdout in $T/out,

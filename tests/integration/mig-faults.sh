@@ -45,6 +45,7 @@ set -euo pipefail
 : "${GISACTL:?GISACTL must name the gisactl binary}"
 : "${MAKE_CERTS:?MAKE_CERTS must name the make-certs binary}"
 : "${MIG_PROXY:?MIG_PROXY must name the mig-proxy binary}"
+: "${CTL:?CTL must name the ctl-client binary}"
 
 OFFSETS=${MIG_FAULTS_OFFSETS:-100}
 SEED=${MIG_FAULTS_SEED:-20241121}
@@ -1011,11 +1012,12 @@ refused_alerts() {
 # (directly) and retires at A: its VM is freed only after the outcome
 # (or the digests would differ at the end).
 case_outcome_held() {
-	local other="x${1:1}" third="y${1:1}" dt
+	local other="x${1:1}" third="y${1:1}" dt imp
 
 	new_vm "$1"
 	new_vm "$other"
 	listed "$other"
+	g a snapshot export "$other" "$T/$other.gsnap" >/dev/null || fail "export $other"
 	new_vm "$third"
 	listed "$third"
 	dt=$DG
@@ -1027,6 +1029,10 @@ case_outcome_held() {
 	refused_frozen "$1" 'frozen|in-doubt'
 	refused_alerts "$1" gisa process-alerts
 	refused_alerts "$1" vm destroy "$other"
+	# An import that takes its VM's name from the file, as well.
+	imp=$("$CTL" -s "$T/a/run/control" import "$T/$other.gsnap" replace=1 2>&1) || true
+	[[ "$imp" == *"error=-11"* && "$imp" == *"VM \`$1'"* ]] ||
+		fail "import replacing $other (named by its file) at A: expected EAGAIN naming VM $1: $imp"
 	g a migrate "$third" "tls://127.0.0.1:${PORT[b]}" >/dev/null ||
 		fail "migrate $third beside the frozen $1"
 	[ "$(vm_state a "$third")" = migrated ] || fail "$third at A is $(vm_state a "$third")"

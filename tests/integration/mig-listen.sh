@@ -616,7 +616,7 @@ serving "SIGHUP"
 tls_conf tls_allow="host-b" tls_cert="$C/missing.crt"
 kill -HUP "$PID"
 log_has "SIGHUP: migration TLS: certificate \`$C/missing.crt': No such file or directory: \
-keeping the previous certificates and allow-list"
+configuration kept$"
 out=$(as host-c)
 expect_field "$out" result hello
 out=$(as host-b)

@@ -21,8 +21,9 @@
 #     destination, once; coalesced classes accumulate as they should;
 #  5. refusals leave the VM running at the source and nothing at the
 #     destination: a certificate that does not name the dialled host, a
-#     source not on the allow-list, a name or UUID taken, an impossible and
-#     a lossy verdict, nothing listening, the gisad that holds the VM;
+#     source not on the allow-list, a name or UUID taken, a memory cap over
+#     the destination's max_mem_cap, an impossible and a lossy verdict,
+#     nothing listening, the gisad that holds the VM;
 #  6. `job abort' during precopy (under load: still exactly once); a VM in
 #     precopy or frozen for the switchover is not replaced or changed;
 #  7. a restart of both daemons keeps the outcome;
@@ -549,22 +550,48 @@ g 0 b --json vm info other
 jis uuid "$U"
 echo "ok 5: a UUID taken at the destination (-EEXIST), then migrated under a new name with a fresh UUID"
 
-# A reload whose certificate file (the same name) no longer parses keeps
-# the previous contexts, the client's too: the source still migrates.
+# A reload whose certificate file (the same name) no longer parses is
+# refused whole: the previous contexts stay, the client's too (the source
+# still migrates), and so do the other settings of the file.
 cp "$C/host-a.crt" "$T/a.crt"
 conf a tls_cert="$T/a.crt"
 reload a
 g 0 a vm create hup --caps gisa --vcpus 1
 echo "no certificate" >"$T/a.crt"
-reload a
+conf a tls_cert="$T/a.crt" max_vms=1
+reload a kept
 g 0 a --json migrate hup "$URI"
 jis type completed
-grep -q "SIGHUP: outgoing migration TLS: .*: keeping the previous certificates and allow-list \
-for outgoing connections$" "$T/a/log" || fail "the failed reload of the client context was not logged"
+grep -q "SIGHUP: migration TLS: .*: configuration kept$" "$T/a/log" ||
+	fail "the refused reload was not logged"
+if grep -q "config: max_vms = 1" "$T/a/log"; then fail "the refused reload applied max_vms"; fi
+g 0 a vm create hup2 --caps gisa --vcpus 1
+g 0 a vm destroy hup2
 g 0 b vm destroy hup
 conf a
 reload a
-echo "ok 5: a reload with a broken certificate keeps the client context it had"
+echo "ok 5: a reload with a broken certificate is refused whole; the client context stays"
+
+# A VM whose memory cap is over the destination's max_mem_cap: refused
+# with round 0, during precopy (the source never froze it), naming the
+# value and the limit; it migrates once the destination allows it.
+g 0 a vm create bigmem --caps gisa --vcpus 1 --mem-cap 134217728
+g 0 a vcpu set bigmem 0 --psw-mask 0x0100000000000000 --cr0 0x200
+conf b max_mem_cap=67108864
+reload b
+refused bigmem "mem_cap 0x8000000 (134217728 bytes) is over max_mem_cap = 67108864 bytes"
+jis error EINVAL "$T/refused.json"
+nothing_at_b bigmem
+msg=$(jv error_message "$T/refused.json")
+conf b
+reload b
+g 0 a --json migrate bigmem "$URI"
+jis type completed
+g 0 b --json vm info bigmem
+jis mem_cap 134217728
+g 0 b vm destroy bigmem
+g 0 a vm destroy bigmem
+echo "ok 5: a memory cap over the destination's max_mem_cap ($msg), then migrated"
 
 # An impossible verdict: the destination offers no AIS; --allow-lossy does not help.
 conf b ais=no
