@@ -387,7 +387,7 @@ out:
 int cmd_irq_get(struct gisactl *g, const struct cmd_args *a)
 {
 	Gisa__V1__FlicAttr fa = GISA__V1__FLIC_ATTR__INIT;
-	uint32_t len = CTL_MAX_RESULT / GISA_IRQ_SIZE * GISA_IRQ_SIZE;
+	uint32_t len = 0;
 	const char *vm = a->argv[0];
 	enum gisa_byteorder order;
 	ctl_response *resp = NULL;
@@ -395,8 +395,13 @@ int cmd_irq_get(struct gisactl *g, const struct cmd_args *a)
 	size_t n;
 	int r = 0;
 
-	if (a->opt[OPT_LEN])
+	if (a->opt[OPT_LEN]) {
 		r = arg_u32(g, "option `--len'", a->opt[OPT_LEN], &len);
+	} else {
+		/* As much as a reply on this connection carries. */
+		r = ctl_max_result(g, &len);
+		len = len / GISA_IRQ_SIZE * GISA_IRQ_SIZE;
+	}
 	if (!r)
 		r = ctl_vm_order(g, vm, &order);
 	if (r)

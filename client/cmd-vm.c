@@ -28,18 +28,11 @@ static json_t *json_profiles(const uint32_t *p, size_t n)
 
 int cmd_ping(struct gisactl *g, const struct cmd_args *a)
 {
-	ctl_request req = GISA__V1__REQUEST__INIT;
-	Gisa__V1__Ping ping = GISA__V1__PING__INIT;
 	const Gisa__V1__Pong *p;
-	ctl_response *resp;
+	ctl_response *resp = NULL;
 	char caps[32], profiles[32] = "";
-	int r;
+	int r = ctl_ping(g, &resp);
 
-	req.verb_case = GISA__V1__REQUEST__VERB_PING;
-	req.ping = &ping;
-	r = ctl_call(g, &req, -1, &resp);
-	if (!r)
-		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_PONG);
 	if (r)
 		goto out;
 	p = resp->pong;
@@ -48,6 +41,7 @@ int cmd_ping(struct gisactl *g, const struct cmd_args *a)
 
 		jset(o, "daemon", json_str_or_null(p->daemon));
 		jset(o, "max_datagram", json_integer(p->max_datagram));
+		jset(o, "max_reply", p->has_max_reply ? json_integer(p->max_reply) : json_null());
 		jset(o, "profiles", json_profiles(p->profiles, p->n_profiles));
 		jset(o, "caps", json_caps(p->caps));
 		jset(o, "uptime_ns", json_integer((json_int_t)p->uptime_ns));
@@ -59,6 +53,8 @@ int cmd_ping(struct gisactl *g, const struct cmd_args *a)
 	fmt_caps(p->caps, caps, sizeof(caps));
 	out_kv("daemon", "%s", p->daemon ? p->daemon : "(unknown)");
 	out_kv("max datagram", "%u bytes", p->max_datagram);
+	if (p->has_max_reply)
+		out_kv("max reply", "%u bytes", p->max_reply);
 	out_kv("profiles", "%s", profiles[0] ? profiles : "(none)");
 	out_kv("capabilities", "%s", caps);
 	out_kv("uptime", "%" PRIu64 ".%03" PRIu64 " s", p->uptime_ns / 1000000000u,

@@ -350,6 +350,37 @@ int ctl_vm_order(struct gisactl *g, const char *vm, enum gisa_byteorder *ret)
 	return r;
 }
 
+int ctl_ping(struct gisactl *g, ctl_response **ret)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__Ping ping = GISA__V1__PING__INIT;
+	int r;
+
+	req.verb_case = GISA__V1__REQUEST__VERB_PING;
+	req.ping = &ping;
+	r = ctl_call(g, &req, -1, ret);
+	if (!r)
+		r = ctl_expect(g, *ret, GISA__V1__RESPONSE__RESULT_PONG);
+	return r;
+}
+
+int ctl_max_result(struct gisactl *g, uint32_t *ret)
+{
+	ctl_response *resp = NULL;
+	int r = ctl_ping(g, &resp);
+
+	if (!r) {
+		const Gisa__V1__Pong *p = resp->pong;
+
+		*ret = CTL_MAX_RESULT;
+		/* A gisad that does not say: its datagram cap (CTL_MAX_RESULT). */
+		if (p->has_max_reply && p->max_reply < CTL_MAX_RESULT + CTL_REPLY_HEADROOM)
+			*ret = p->max_reply > CTL_REPLY_HEADROOM ? p->max_reply - CTL_REPLY_HEADROOM : 0;
+	}
+	ctl_free(resp);
+	return r;
+}
+
 /* ---- rendering ---------------------------------------------------------- */
 
 json_t *json_hexbytes(const uint8_t *p, size_t len)

@@ -36,7 +36,8 @@ typedef Gisa__V1__Response ctl_response;
 #define CTL_MAX_REQUEST        (256u << 10)
 #define CTL_MAX_PAYLOAD        (CTL_MAX_REQUEST - 256u)
 /* Result bytes one reply can carry (the daemon's cap minus its headroom). */
-#define CTL_MAX_RESULT         ((1u << 20) - 4096u)
+#define CTL_REPLY_HEADROOM     4096u
+#define CTL_MAX_RESULT         ((1u << 20) - CTL_REPLY_HEADROOM)
 
 /*
  * Send req (and pass_fd, unless -1) and wait for its reply.  Returns 0 with
@@ -75,6 +76,16 @@ int ctl_noargs(struct gisactl *g, Gisa__V1__Request__VerbCase verb, ctl_response
 
 /* A VM's abi_order, asked of gisad (raw buffers travel in it). */
 int ctl_vm_order(struct gisactl *g, const char *vm, enum gisa_byteorder *ret);
+
+/* ping: 0 with the Pong in *ret (ctl_free it), or an exit status. */
+int ctl_ping(struct gisactl *g, ctl_response **ret);
+
+/*
+ * Result bytes one reply on this connection carries, asked of gisad (ping's
+ * max_reply): CTL_MAX_RESULT, or less where net.core.wmem_max bounds
+ * gisad's send buffer.
+ */
+int ctl_max_result(struct gisactl *g, uint32_t *ret);
 
 /* Rendering shared by the online commands. */
 json_t *json_hexbytes(const uint8_t *p, size_t len);

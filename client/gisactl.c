@@ -538,9 +538,11 @@ const struct cmd_entry cmd_table[] = {
 		.help = "list the pending floating interrupts (FLIC GET_ALL_IRQS)",
 		.long_help =
 			"Fetches VM NAME's floating interrupts with GET_ALL_IRQS into a buffer of\n"
-			"--len bytes and prints each record decoded and in hex.  A buffer too\n"
-			"small fails with -ENOMEM, as in KVM.  CLASSIC moves pending GISA IPM\n"
-			"bits into adapter records here, clearing them.",
+			"--len bytes (default: as much as a reply carries, 1 MiB less 4 KiB, or\n"
+			"less where net.core.wmem_max bounds gisad's send buffer; see ping) and\n"
+			"prints each record decoded and in hex.  A buffer too small fails with\n"
+			"-ENOMEM, as in KVM.  CLASSIC moves pending GISA IPM bits into adapter\n"
+			"records here, clearing them.",
 		.opts = OPT_BIT(OPT_LEN),
 		.min_args = 1, .max_args = 1,
 		.flags = CMD_NEEDS_DAEMON,

@@ -376,6 +376,8 @@ static const struct conf_key keys[] = {
 	  "group owning the socket (mode 0660); root and its members may connect" },
 	{ "max_connections_per_uid", CONF_UINT, "128", parse_uint, OFF(max_conn_per_uid),
 	  1, 65536, true, "control connections one uid may hold at once" },
+	{ "max_connections", CONF_UINT, "1024", parse_uint, OFF(max_conns), 1, 65536, true,
+	  "control connections of all uids but root at once" },
 	{ "max_vms", CONF_UINT, "1024", parse_uint, OFF(max_vms), 1, 65536, true,
 	  "VMs this gisad hosts at most" },
 	{ "max_mem_cap", CONF_UINT, "268435456", parse_uint, OFF(max_mem_cap),

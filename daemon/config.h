@@ -29,6 +29,7 @@ struct gisad_config {
 	char state_dir[PATH_MAX];
 	char group[64];
 	uint32_t max_conn_per_uid;
+	uint32_t max_conns;
 	uint32_t max_vms;
 	uint32_t max_mem_cap;          /* guest memory bytes one VM may back */
 	int log_level;                 /* LOG_ERR .. LOG_DEBUG */

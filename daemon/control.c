@@ -8,7 +8,8 @@
  *    SO_PEERCRED must be root or a member of that group (its effective gid,
  *    or the uid's groups from the user database), else it gets one error
  *    datagram naming uid and group, and is closed;
- *  - at most cfg.max_conn_per_uid connections per uid (refused the same way);
+ *  - at most cfg.max_conn_per_uid connections per uid, and cfg.max_conns
+ *    of all uids but root (refused the same way);
  *  - accept() failing for lack of descriptors (EMFILE, ENFILE) or memory
  *    pauses accepting (event_del) until a connection closes or a second
  *    passes, so the loop never spins on a listening socket it cannot serve;
@@ -48,6 +49,7 @@
 struct outmsg {
 	struct outmsg *next;
 	size_t len;
+	uint64_t id;                   /* the request's, for a reply */
 	bool is_event;
 	uint8_t data[];
 };
@@ -62,6 +64,7 @@ struct conn {
 	bool dead;                     /* a send failed: closed from on_write */
 	struct outmsg *oq_head, *oq_tail;
 	uint32_t oq_events;
+	size_t reply_max;              /* the largest datagram its send buffer takes */
 	bool sub;
 	bool sub_kicks, sub_jobs;
 	char sub_vm[GISAD_NAME_MAX + 1];
@@ -195,10 +198,31 @@ static void conn_kill(struct conn *c)
 }
 
 /*
- * Send a datagram or queue it.  Replies are always queued if they cannot
- * go now; events only while the backlog is short.
+ * A datagram the kernel refused as larger than the send buffer (only if
+ * the buffer shrank under us: send_response holds replies to reply_max).
+ * A reply becomes an error naming its size; an event is counted lost.
  */
-static void conn_send(struct conn *c, const uint8_t *buf, size_t len, bool is_event)
+static size_t too_large(struct conn *c, size_t len, uint64_t id, uint8_t *eb, size_t cap)
+{
+	char msg[192];
+	size_t el;
+
+	log_warning("control: uid %u: a reply of %zu bytes exceeds the connection's send buffer",
+		    (unsigned)c->cred.uid, len);
+	snprintf(msg, sizeof(msg),
+		 "reply of %zu bytes exceeds this connection's send buffer (net.core.wmem_max)",
+		 len);
+	pack_error(eb, cap, &el, id, -E2BIG, msg);
+	return el;
+}
+
+/*
+ * Send a datagram or queue it.  Replies are always queued if they cannot
+ * go now; events only while the backlog is short.  id: the request's, for
+ * a reply.
+ */
+static void conn_send(struct conn *c, const uint8_t *buf, size_t len, bool is_event,
+		      uint64_t id)
 {
 	struct outmsg *m;
 
@@ -210,16 +234,14 @@ static void conn_send(struct conn *c, const uint8_t *buf, size_t len, bool is_ev
 		if (n >= 0)
 			return;   /* SEQPACKET: all or nothing */
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-			if (errno == EMSGSIZE && !is_event) {
+			if (errno == EMSGSIZE && is_event) {
+				c->missed++;
+				return;
+			}
+			if (errno == EMSGSIZE && len > 512) {
 				uint8_t eb[512];
-				size_t el;
 
-				log_warning("control: uid %u: reply of %zu bytes exceeds "
-					    "the socket's send buffer",
-					    (unsigned)c->cred.uid, len);
-				pack_error(eb, sizeof(eb), &el, 0, -EMSGSIZE,
-					   "reply too large for the socket's send buffer");
-				conn_send(c, eb, el, false);
+				conn_send(c, eb, too_large(c, len, id, eb, sizeof(eb)), false, id);
 				return;
 			}
 			if (errno != EPIPE && errno != ECONNRESET)
@@ -242,6 +264,7 @@ static void conn_send(struct conn *c, const uint8_t *buf, size_t len, bool is_ev
 	}
 	m->next = NULL;
 	m->len = len;
+	m->id = id;
 	m->is_event = is_event;
 	memcpy(m->data, buf, len);
 	if (c->oq_tail)
@@ -259,16 +282,23 @@ static void send_response(struct conn *c, Gisa__V1__Response *resp)
 	struct gisad *d = c->d;
 	size_t len = gisa__v1__response__get_packed_size(resp);
 
-	if (len > GISAD_MAX_DATAGRAM) {
-		char msg[160];
+	if (len > c->reply_max) {
+		char msg[224];
 
-		snprintf(msg, sizeof(msg), "reply of %zu bytes exceeds the %u-byte datagram cap",
-			 len, GISAD_MAX_DATAGRAM);
+		if (c->reply_max == GISAD_MAX_DATAGRAM)
+			snprintf(msg, sizeof(msg),
+				 "reply of %zu bytes exceeds the %u-byte datagram cap", len,
+				 GISAD_MAX_DATAGRAM);
+		else
+			snprintf(msg, sizeof(msg),
+				 "reply of %zu bytes exceeds the %zu bytes this connection's send "
+				 "buffer takes (net.core.wmem_max)",
+				 len, c->reply_max);
 		pack_error(d->txbuf, GISAD_MAX_DATAGRAM, &len, resp->id, -E2BIG, msg);
 	} else {
 		gisa__v1__response__pack(resp, d->txbuf);
 	}
-	conn_send(c, d->txbuf, len, false);
+	conn_send(c, d->txbuf, len, false, resp->id);
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -304,6 +334,7 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	uid_release(d, c->cred.uid);
 	d->nr_conns--;
+	d->nr_root_conns -= c->cred.uid == 0;
 	if (c->sub)
 		d->nr_subscribers--;
 	log_debug("control: connection of uid %u pid %ld closed", (unsigned)c->cred.uid,
@@ -324,6 +355,15 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 			return;   /* still full: the persistent write event retries */
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Too large: an event is lost, a reply becomes an error in place. */
+		if (n < 0 && errno == EMSGSIZE && m->is_event) {
+			c->missed++;
+			n = 0;
+		} else if (n < 0 && errno == EMSGSIZE && m->len > 512) {
+			m->len = too_large(c, m->len, m->id, m->data, m->len);
+			if (m->len)
+				continue;
+		}
 		if (n < 0) {
 			c->dead = true;
 			break;
@@ -353,8 +393,10 @@ void *budget_alloc(void *ctx, size_t size)
 		return NULL;
 	}
 	p = malloc(size + 16);
-	if (!p)
+	if (!p) {
+		b->failed = true;
 		return NULL;
+	}
 	b->left -= size;
 	p[0] = size;
 	return (char *)p + 16;
@@ -386,6 +428,7 @@ static void handle_datagram(struct conn *c, size_t n, int flags, int *fds, int n
 	resp.has_version = true;
 	resp.version = proto_version;
 	r.ctrunc = (flags & MSG_CTRUNC) != 0;
+	r.reply_max = c->reply_max;
 	if ((flags & MSG_TRUNC) || n > GISAD_MAX_DATAGRAM) {
 		snprintf(r.msg, sizeof(r.msg),
 			 "datagram of %zu bytes exceeds the %u-byte cap: request discarded", n,
@@ -403,13 +446,16 @@ static void handle_datagram(struct conn *c, size_t n, int flags, int *fds, int n
 				 "request of %zu bytes would decode to more than %zu bytes of "
 				 "memory: refused",
 				 n, GISAD_DECODE_FLOOR + (size_t)GISAD_DECODE_FACTOR * n);
+		else if (budget.failed)
+			snprintf(r.msg, sizeof(r.msg),
+				 "out of memory decoding a request of %zu bytes", n);
 		else
 			snprintf(r.msg, sizeof(r.msg),
 				 "malformed request: %zu bytes do not decode as a gisa.v1.Request "
 				 "(truncated or not protobuf)",
 				 n);
 		resp.has_error = true;
-		resp.error = budget.exceeded ? -ENOMEM : -EBADMSG;
+		resp.error = budget.exceeded || budget.failed ? -ENOMEM : -EBADMSG;
 		resp.message = r.msg;
 		log_info("control: uid %u: %s", (unsigned)c->cred.uid, r.msg);
 		goto out;
@@ -500,6 +546,40 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	/* A dead connection is freed by its write callback, already scheduled. */
 }
 
+/*
+ * Raise the connection's send buffer for replies up to the datagram cap
+ * and return the largest datagram it then takes: AF_UNIX refuses one over
+ * the buffer (SO_SNDBUF's value) less UNIX_DGRAM_OVERHEAD bytes.  Without
+ * CAP_NET_ADMIN (gisad.service drops it) SO_SNDBUFFORCE fails and
+ * net.core.wmem_max bounds the buffer; replies over what it takes are
+ * refused as E2BIG, and the log says so once.
+ */
+#define UNIX_DGRAM_OVERHEAD 32
+
+static size_t reply_limit(struct gisad *d, int fd)
+{
+	int sz = (int)(2 * GISAD_MAX_DATAGRAM), got = 0;
+	socklen_t l = sizeof(got);
+	size_t max;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	/* Unknown: the cap, and a refused send answers E2BIG (too_large). */
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &l) || got <= UNIX_DGRAM_OVERHEAD)
+		return GISAD_MAX_DATAGRAM;
+	max = (size_t)got - UNIX_DGRAM_OVERHEAD;
+	if (max >= GISAD_MAX_DATAGRAM)
+		return GISAD_MAX_DATAGRAM;
+	if (!d->sndbuf_warned) {
+		log_warning("control: a connection's send buffer is %d bytes "
+			    "(net.core.wmem_max, without CAP_NET_ADMIN): replies over %zu "
+			    "bytes are refused; net.core.wmem_max = %u lifts the limit",
+			    got, max, GISAD_MAX_DATAGRAM);
+		d->sndbuf_warned = true;
+	}
+	return max;
+}
+
 static void accept_one(struct gisad *d, int fd)
 {
 	struct ucred cr;
@@ -507,7 +587,6 @@ static void accept_one(struct gisad *d, int fd)
 	struct uidcount *uc;
 	struct conn *c;
 	char msg[256];
-	int sz = (int)(2 * GISAD_MAX_DATAGRAM);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) || l != sizeof(cr)) {
 		log_warning("control: SO_PEERCRED: %s: connection closed", strerror(errno));
@@ -521,6 +600,16 @@ static void accept_one(struct gisad *d, int fd)
 			 (unsigned)cr.uid, d->cfg.group, (unsigned)d->gid);
 		log_notice("control: pid %ld: %s", (long)cr.pid, msg);
 		refuse(fd, -EACCES, msg);
+		return;
+	}
+	/* Root is not counted: an operator can always get in. */
+	if (cr.uid != 0 && d->nr_conns - d->nr_root_conns >= d->cfg.max_conns) {
+		snprintf(msg, sizeof(msg),
+			 "gisad already holds %u control connections of uids other than root "
+			 "(max_connections = %u): connection of uid %u refused",
+			 d->nr_conns - d->nr_root_conns, d->cfg.max_conns, (unsigned)cr.uid);
+		log_notice("control: pid %ld: %s", (long)cr.pid, msg);
+		refuse(fd, -EUSERS, msg);
 		return;
 	}
 	uc = uid_slot(d, cr.uid, true);
@@ -566,11 +655,10 @@ static void accept_one(struct gisad *d, int fd)
 		refuse(fd, -ENOMEM, "out of memory");
 		return;
 	}
-	/* Replies up to the datagram cap must fit the send buffer. */
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	c->reply_max = reply_limit(d, fd);
 	uc->n++;
 	d->nr_conns++;
+	d->nr_root_conns += cr.uid == 0;
 	c->next = d->conns;
 	if (d->conns)
 		d->conns->prev = c;
@@ -899,7 +987,7 @@ void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__Control
 			/* Cleared only if this one is not dropped too. */
 			if (c->oq_events < GISAD_MAX_EVENT_BACKLOG)
 				c->missed = 0;
-			conn_send(c, own, olen, true);
+			conn_send(c, own, olen, true, 0);
 			if (own != ostack)
 				free(own);
 			continue;
@@ -912,7 +1000,7 @@ void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__Control
 			c->missed++;
 			continue;
 		}
-		conn_send(c, buf, len, true);
+		conn_send(c, buf, len, true, 0);
 	}
 	if (buf != stack)
 		free(buf);

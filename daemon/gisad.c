@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <systemd/sd-daemon.h>
 
 #include "dwq.h"
@@ -203,6 +204,19 @@ static void free_event(struct event **ev)
 	*ev = NULL;
 }
 
+/*
+ * OpenSSL sets up its default provider at the first digest, and a failure
+ * there (out of memory) lasts: every later digest would fail with -EIO
+ * until a restart.  One digest now makes start-up fail instead.
+ */
+static int crypto_ready(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	return EVP_Digest("", 0, md, &n, EVP_sha256(), NULL) && n == 32 ? 0 : -EIO;
+}
+
 static int run(struct gisad *d, int ready_fd)
 {
 	struct gisa_host_config hc = { .nisc = (uint8_t)d->cfg.nisc };
@@ -220,6 +234,11 @@ static int run(struct gisad *d, int ready_fd)
 	if (!d->base || event_base_priority_init(d->base, GISAD_NR_PRIOS)) {
 		log_err("event_base_new failed");
 		return 1;
+	}
+	r = crypto_ready();
+	if (r) {
+		log_err("OpenSSL cannot compute a SHA-256 digest: %s", strerror(-r));
+		goto out;
 	}
 	r = dwq_init(d);
 	if (r) {

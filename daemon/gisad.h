@@ -217,8 +217,10 @@ struct gisad {
 	struct event *listen_ev;
 	struct event *resume_ev;        /* retries accept after EMFILE */
 	bool accept_paused;
+	bool sndbuf_warned;             /* net.core.wmem_max bounds replies: logged */
 	struct conn *conns;
 	uint32_t nr_conns;
+	uint32_t nr_root_conns;         /* of nr_conns: not under max_connections */
 	uint32_t nr_subscribers;
 	struct uidcount *uids;
 	size_t nr_uids, cap_uids;
@@ -270,7 +272,8 @@ void gisad_kicker_update(struct gisad *d);
  */
 struct budget {
 	size_t left;
-	bool exceeded;
+	bool exceeded;                  /* an allocation passed the budget */
+	bool failed;                    /* malloc itself failed */
 };
 void *budget_alloc(void *ctx, size_t size);
 void budget_free(void *ctx, void *ptr);
@@ -390,6 +393,7 @@ struct request {
 	int fd;                          /* the passed descriptor, or -1 */
 	int nfds;                        /* descriptors received (others closed) */
 	bool ctrunc;                     /* the kernel cut the control data */
+	size_t reply_max;                /* the largest reply this connection takes */
 	struct vmrec *vm;                /* resolved VM: events drained after */
 	const struct verb *verb;         /* the handler's table entry */
 	struct arena_block *arena;

@@ -605,6 +605,17 @@ static void handle_msg(struct mlink *l, const struct gisa_frame *f)
 	Gisa__V1__MigMessage *m;
 
 	m = gisa__v1__mig_message__unpack(&alloc, f->len, f->payload);
+	if (!m && budget.exceeded) {
+		link_refuse(l, -ENOMEM, "a MSG frame of %u bytes would decode to more than "
+			    "%zu bytes of memory", f->len,
+			    MIG_DECODE_FLOOR + (size_t)MIG_DECODE_FACTOR * f->len);
+		return;
+	}
+	if (!m && budget.failed) {
+		link_refuse(l, -ENOMEM, "out of memory decoding a MSG frame of %u bytes",
+			    f->len);
+		return;
+	}
 	if (!m) {
 		link_refuse(l, -EBADMSG, "a MSG frame of %u bytes does not decode as a "
 			    "gisa.v1.MigMessage", f->len);

@@ -16,8 +16,14 @@
 #include "gisad.h"
 #include "log.h"
 
-/* Most result bytes one reply carries. */
-#define MAX_RESULT_BYTES (GISAD_MAX_DATAGRAM - GISAD_REPLY_HEADROOM)
+/*
+ * Most result bytes one reply on r's connection carries: the datagram cap,
+ * or less where net.core.wmem_max bounds the send buffer (control.c).
+ */
+static size_t result_max(const struct request *r)
+{
+	return r->reply_max > GISAD_REPLY_HEADROOM ? r->reply_max - GISAD_REPLY_HEADROOM : 0;
+}
 
 static enum gisa_byteorder vm_order(const struct gisa_vm *vm)
 {
@@ -88,11 +94,11 @@ static int flic_call(struct request *r, const Gisa__V1__FlicAttr *q, enum flic_o
 	if (op == FLIC_GET && q->buf_len > blen)
 		blen = q->buf_len;
 	/* GET's buffer comes back in the reply: refuse what cannot. */
-	if (op == FLIC_GET && blen > MAX_RESULT_BYTES)
+	if (op == FLIC_GET && blen > result_max(r))
 		return req_fail(r, -E2BIG,
-				"flic_get: a buffer of %zu bytes exceeds the %u a reply carries; "
+				"flic_get: a buffer of %zu bytes exceeds the %zu a reply carries; "
 				"give a smaller buf_len (attr may still exceed it)",
-				blen, MAX_RESULT_BYTES);
+				blen, result_max(r));
 	buf = req_alloc(r, blen ? blen : 1);
 	if (!buf)
 		return -ENOMEM;
@@ -288,9 +294,9 @@ int verb_mem_read(struct request *r)
 
 	if (err)
 		return err;
-	if (q->len > MAX_RESULT_BYTES)
-		return req_fail(r, -E2BIG, "mem_read: %u bytes exceed the %u a reply carries",
-				q->len, MAX_RESULT_BYTES);
+	if (q->len > result_max(r))
+		return req_fail(r, -E2BIG, "mem_read: %u bytes exceed the %zu a reply carries",
+				q->len, result_max(r));
 	buf = req_alloc(r, q->len ? q->len : 1);
 	if (!m || !buf)
 		return -ENOMEM;
@@ -365,11 +371,11 @@ int verb_dirty_log(struct request *r)
 	if (!found)
 		return req_fail(r, -ENOENT, "dirty_log on VM `%s': no memslot %u", rec->name,
 				q->slot);
-	if (nwords > MAX_RESULT_BYTES / 8)
+	if (nwords > result_max(r) / 8)
 		return req_fail(r, -E2BIG,
 				"dirty_log on VM `%s': slot %u's bitmap of %zu bytes "
-				"exceeds the %u a reply carries",
-				rec->name, q->slot, nwords * 8, MAX_RESULT_BYTES);
+				"exceeds the %zu a reply carries",
+				rec->name, q->slot, nwords * 8, result_max(r));
 	words = req_alloc(r, (nwords + 1) * sizeof(*words));
 	if (!words)
 		return -ENOMEM;

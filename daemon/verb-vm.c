@@ -21,6 +21,8 @@ int verb_ping(struct request *r)
 	p->daemon = (char *)GISAD_VERSION_STRING;
 	p->has_max_datagram = true;
 	p->max_datagram = GISAD_MAX_DATAGRAM;
+	p->has_max_reply = true;
+	p->max_reply = (uint32_t)r->reply_max;
 	for (uint32_t i = 0; i < 2; i++)
 		if (d->cfg.profiles & (1u << i))
 			profiles[p->n_profiles++] = i;

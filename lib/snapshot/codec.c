@@ -42,6 +42,7 @@
 #include <gisa/snapshot.h>
 
 #include "gisa/v1/snapshot.pb-c.h"
+#include "ossl.h"
 
 #ifndef GISA_VERSION
 #define GISA_VERSION "0.1.0"
@@ -132,7 +133,7 @@ static int sha256(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 	     EVP_DigestUpdate(ctx, a, alen) && (!blen || EVP_DigestUpdate(ctx, b, blen)) &&
 	     EVP_DigestFinal_ex(ctx, out, &n) && n == GISA_SNAP_DIGEST_SIZE;
 	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : -EIO;
+	return ok ? 0 : snap_ossl_errno();
 }
 
 size_t gisa_utf8_len(const unsigned char *s)

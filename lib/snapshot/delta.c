@@ -36,6 +36,8 @@
 
 #include <gisa/delta.h>
 
+#include "ossl.h"
+
 /* Top-level State fields: 1..25; the ones that are not whole sections. */
 #define NF            25u
 #define F_IO          17u
@@ -84,7 +86,7 @@ static int sha256(const uint8_t *p, size_t len, uint8_t out[GISA_SNAP_DIGEST_SIZ
 	unsigned int n = 0;
 
 	if (!EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) || n != GISA_SNAP_DIGEST_SIZE)
-		return -EIO;
+		return snap_ossl_errno();
 	return 0;
 }
 

@@ -82,6 +82,26 @@ expect_field "$out" ok 200
 expect_field "$out" refused 0
 stop_gisad
 
+# ---- all uids but root: max_connections --------------------------------------
+write_conf max_connections=3
+start_gisad
+chmod 0711 "$T/run"
+out=$("$CTL" -s "$SOCK" -u 4242 -g 0 conns 5)
+expect_field "$out" ok 3
+expect_field "$out" refused 2
+expect_match "$out" "^refused message=gisad already holds 3 control connections of uids other than root \(max_connections = 3\): connection of uid 4242 refused$"
+grep -q "connection of uid 4242 refused" "$LOG" || fail "max_connections refusal not logged"
+# Root is not counted.
+out=$(ctl conns 5)
+expect_field "$out" ok 5
+# Raised on SIGHUP.
+write_conf max_connections=5
+kill -HUP "$PID"
+sleep 0.3
+out=$("$CTL" -s "$SOCK" -u 4242 -g 0 conns 5)
+expect_field "$out" ok 5
+stop_gisad
+
 # ---- out of descriptors: accept pauses instead of spinning ------------------
 write_conf
 (ulimit -n 48 && exec "$GISAD" --foreground --config "$CONF" 2>>"$LOG") &

@@ -61,8 +61,10 @@ ctl() {
 	"$CTL" -s "$SOCK" "$@"
 }
 
+# start_gisad [NAME=VALUE...]: gisad with those variables in its
+# environment (its alone: not ctl-client's), answering pings.
 start_gisad() {
-	"$GISAD" --foreground --config "$CONF" 2>>"$LOG" &
+	env "$@" "$GISAD" --foreground --config "$CONF" 2>>"$LOG" &
 	PID=$!
 	for _ in $(seq 1 200); do
 		if ctl ping >/dev/null 2>&1; then
