@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -293,8 +294,50 @@ static int commit_in_place(struct gisactl *g, const struct staged_output *o)
 	return 0;
 }
 
+/*
+ * Put o's temporary file in its destination's place.  An existing
+ * destination is exchanged with it, so that the temporary name holds the
+ * file replaced until the commit ends and a later failure can put it back
+ * (PLACED_SWAPPED); a missing one is created by the rename (PLACED_NEW).
+ * Where the file system cannot exchange names, a plain rename replaces
+ * the destination for good (PLACED_OVER).  0 or -errno.
+ */
+static int place(struct staged_output *o)
+{
+	if (!renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_EXCHANGE)) {
+		o->placed = PLACED_SWAPPED;
+		return 0;
+	}
+	if (errno == ENOENT && !renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_NOREPLACE)) {
+		o->placed = PLACED_NEW;
+		o->tmp[0] = '\0';
+		return 0;
+	}
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -errno;
+	if (rename(o->tmp, o->dest))
+		return -errno;
+	o->placed = PLACED_OVER;
+	o->tmp[0] = '\0';
+	return 0;
+}
+
+/* Undo place(): true if the destination is as it was before. */
+static bool unplace(struct staged_output *o)
+{
+	switch (o->placed) {
+	case PLACED_SWAPPED:
+		return !renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_EXCHANGE);
+	case PLACED_NEW:
+		return !unlink(o->dest);
+	default:
+		return o->placed == PLACED_NOT;
+	}
+}
+
 int output_commit(struct gisactl *g, struct staged_output *o, size_t n)
 {
+	size_t i;
 	int r = 0;
 
 	/*
@@ -302,22 +345,26 @@ int output_commit(struct gisactl *g, struct staged_output *o, size_t n)
 	 * within a directory where a file was just created hardly can: so the
 	 * in-place ones go first, while every regular file is still untouched.
 	 * A rename refused after another succeeded (a sticky directory, another
-	 * owner's file) is the one case left with one file replaced and not the
-	 * other; it is reported like any failure.
+	 * owner's file, an immutable one) puts the earlier ones back; only
+	 * where the file system cannot exchange names does a file stay
+	 * replaced, and the message says which.
 	 */
-	for (size_t i = 0; i < n && !r; i++)
+	for (i = 0; i < n && !r; i++)
 		if (!o[i].tmp[0])
 			r = commit_in_place(g, &o[i]);
-	for (size_t i = 0; i < n && !r; i++) {
-		if (o[i].tmp[0] && rename(o[i].tmp, o[i].dest)) {
-			int e = errno;
+	for (i = 0; i < n && !r; i++) {
+		char kept[PATH_MAX + 64] = "";
+		int e = o[i].tmp[0] ? place(&o[i]) : 0;
 
-			r = out_fail(g, -e, "cannot write `%s': %s", o[i].dest, strerror(e));
-			break;
-		}
-		o[i].tmp[0] = '\0';
+		if (!e)
+			continue;
+		for (size_t k = i; k-- > 0;)
+			if (!unplace(&o[k]))
+				snprintf(kept, sizeof(kept), " (`%s' was replaced all the same)",
+					 o[k].dest);
+		r = out_fail(g, e, "cannot write `%s': %s%s", o[i].dest, strerror(-e), kept);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		output_discard(&o[i]);
 	return r;
 }

@@ -9,7 +9,9 @@
  * beside it; standard output, a device or a FIFO: only checked, written at
  * commit), and only once every one is staged are they committed together.
  * A failure before the commit, or a discard, leaves every named file as it
- * was and no temporary file behind.
+ * was and no temporary file behind; so does a rename failing during the
+ * commit, where the file system can exchange two names (renameat2
+ * RENAME_EXCHANGE: ext4, XFS, Btrfs, tmpfs and most local ones).
  */
 #ifndef GISACTL_FILES_H
 #define GISACTL_FILES_H
@@ -27,6 +29,7 @@ struct staged_output {
 	size_t len;
 	char tmp[PATH_MAX];  /* the complete temporary file; "" when written in place */
 	char dest[PATH_MAX]; /* the file the rename replaces (a symbolic link's target) */
+	enum { PLACED_NOT, PLACED_SWAPPED, PLACED_NEW, PLACED_OVER } placed; /* at commit */
 };
 
 /*
@@ -39,7 +42,8 @@ int output_stage(struct gisactl *g, struct staged_output *o, const char *path, c
 /*
  * Put n staged outputs in place: the ones written in place first (a
  * failing write of one leaves every regular file unchanged), then the
- * renames.  Whatever fails, no temporary file is left.  0 or an exit
+ * renames; a rename failing puts back the files the earlier ones
+ * replaced.  Whatever fails, no temporary file is left.  0 or an exit
  * status.
  */
 int output_commit(struct gisactl *g, struct staged_output *o, size_t n);

@@ -280,7 +280,9 @@ const struct cmd_entry cmd_table[] = {
 			"merge; the VM's abi_order is the buffer's byte order.  A VM with the AIS\n"
 			"facility needs --ais (or --qemu-ais) when written as KVM or QEMU.\n"
 			"The two outputs, -o and --ais (or --qemu-ais), are written in full\n"
-			"before either replaces its file.  They must be two different files (by\n"
+			"before either replaces its file, and if the second cannot replace its\n"
+			"file the first is put back (where the file system can exchange names:\n"
+			"ext4, XFS, Btrfs, tmpfs).  They must be two different files (by\n"
 			"name, link or inode), at most one of them standard output, and with\n"
 			"--json neither: standard output carries the JSON document.",
 		.complete = "@file",

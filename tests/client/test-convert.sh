@@ -178,6 +178,28 @@ eq "$(cat "$T/pair/out.kvm")" old "out.kvm after --qemu-ais failed"
 run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/missing/x.kvm" --ais "$T/pair/out.ais"
 eq "$(cat "$T/pair/out.ais")" old "out.ais after -o failed"
 eq "$(ls -A "$T/pair" | tr '\n' ' ')" "adir out.ais out.kvm " "the files in pair/ after failed conversions"
+# The second rename refused after the first went through (an immutable
+# AIS file, for root): the first file is put back.  Exchanging names needs
+# a file system that can (ext4, XFS, Btrfs, tmpfs).
+if [ "$(id -u)" = 0 ] && command -v chattr >/dev/null && chattr +i "$T/pair/out.ais" 2>/dev/null; then
+	trap 'chattr -i "$T/pair/out.ais" 2>/dev/null; rm -rf "$T"' EXIT
+	run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/out.kvm" --ais "$T/pair/out.ais"
+	chattr -i "$T/pair/out.ais"
+	trap 'rm -rf "$T"' EXIT
+	has "$T/err" "cannot write \`$T/pair/out.ais': Operation not permitted"
+	eq "$(cat "$T/pair/out.kvm")" old "out.kvm after out.ais's rename was refused"
+	eq "$(cat "$T/pair/out.ais")" old "out.ais after its rename was refused"
+	eq "$(ls -A "$T/pair" | tr '\n' ' ')" "adir out.ais out.kvm " "the files in pair/ after a refused rename"
+	# A new -o file goes again.
+	chattr +i "$T/pair/out.ais"
+	trap 'chattr -i "$T/pair/out.ais" 2>/dev/null; rm -rf "$T"' EXIT
+	run 2 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/new.kvm" --ais "$T/pair/out.ais"
+	chattr -i "$T/pair/out.ais"
+	trap 'rm -rf "$T"' EXIT
+	eq "$(ls -A "$T/pair" | tr '\n' ' ')" "adir out.ais out.kvm " "the files in pair/ after a refused rename of a new pair"
+else
+	echo "skip: not root, or no chattr +i here: a refused second rename not tested"
+fi
 run 0 snapshot convert --from snapshot --to kvm "$T/ais.gsnap" -o "$T/pair/out.kvm" --ais "$T/pair/out.ais"
 same "$T/pair/out.kvm" "$T/be.bin"
 same "$T/pair/out.ais" "$T/ais.bin"
