@@ -17,7 +17,8 @@
  *  - each connection's SSL holds a reference to the SSL_CTX it was made
  *    from: SIGHUP replaces m->ctx for new connections only;
  *  - at most GISAD_MIG_MAX_CONNS accepted connections exist, handshakes
- *    included, and at most cfg.max_conn_per_peer admitted ones per
+ *    included, of which GISAD_MIG_MAX_HANDSHAKES_PER_HOST unauthenticated
+ *    ones from one address, and at most cfg.max_conn_per_peer admitted ones per
  *    certificate fingerprint; one more is answered MigError -EUSERS as
  *    soon as its handshake completes, without waiting for its hello, and
  *    closed (lingering at most handshake_timeout_ms, mig-link.c);
@@ -49,6 +50,11 @@
 
 /* Connections accepted at once, handshakes included (each costs two buffers). */
 #define GISAD_MIG_MAX_CONNS 256u
+/*
+ * Of those, still in their TLS handshake (not authenticated) from one
+ * address: so that one host cannot take every place from the others.
+ */
+#define GISAD_MIG_MAX_HANDSHAKES_PER_HOST 16u
 /*
  * The spares an incoming migration took are made again this long after it
  * ended: not beside the writes that end it and its source's on the same
@@ -84,6 +90,14 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 			  sizeof(struct sockaddr_in), host, sizeof(host), port, sizeof(port),
 			  NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* Whether two addresses of format_addr name the same host. */
+static bool same_host(const char *a, const char *b)
+{
+	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+
+	return ca && cb && ca - a == cb - b && !memcmp(a, b, (size_t)(ca - a));
 }
 
 int mig_tls_ctx(const struct gisad_config *cfg, enum gisa_tls_role role,
@@ -298,14 +312,22 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct gisad *d = m->d;
 	struct mlink *l;
 	char addr[MIG_ADDR_MAX], msg[GISA_TLS_MSG_MAX];
-	uint32_t accepted = 0;
+	uint32_t accepted = 0, handshakes = 0;
 
 	format_addr(sa, addr, sizeof(addr));
-	for (const struct mlink *x = d->mig_links; x; x = x->next)
+	for (const struct mlink *x = d->mig_links; x; x = x->next) {
 		accepted += x->server;
+		handshakes += x->server && !x->up && same_host(x->addr, addr);
+	}
 	if (accepted >= GISAD_MIG_MAX_CONNS) {
 		log_notice("migration: %s refused: %u connections are open, the most this gisad "
 			   "holds", addr, accepted);
+		evutil_closesocket(fd);
+		return;
+	}
+	if (handshakes >= GISAD_MIG_MAX_HANDSHAKES_PER_HOST) {
+		log_notice("migration: %s refused: %u TLS handshakes from its address are in "
+			   "progress, the most one address may have", addr, handshakes);
 		evutil_closesocket(fd);
 		return;
 	}

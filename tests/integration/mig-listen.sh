@@ -168,6 +168,34 @@ ms=$(field "$out" closed_after_ms)
 log_has "refused: the TLS handshake did not complete within 1000 ms \(handshake_timeout_ms\)"
 serving "a handshake timeout"
 
+# One address holds at most 16 connections in their handshake: the 17th
+# from 127.0.0.1 is closed at once, while one from 127.0.0.2 still gets
+# its handshake (cut at the timeout, 1 s).
+python3 - "$PORT" <<'PY' || fail "handshakes from one address not capped"
+import socket, sys, time
+port = int(sys.argv[1])
+
+def dial(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+def closed_within(s, secs):
+    s.settimeout(secs)
+    try:
+        return s.recv(1) == b""
+    except (socket.timeout, ConnectionResetError) as e:
+        return not isinstance(e, socket.timeout)
+
+held = [dial("127.0.0.1") for _ in range(16)]
+time.sleep(0.1)
+assert closed_within(dial("127.0.0.1"), 0.5), "the 17th handshake from 127.0.0.1 was not refused"
+assert not closed_within(dial("127.0.0.2"), 0.3), "a handshake from 127.0.0.2 was refused"
+PY
+log_has "migration: 127\.0\.0\.1:[0-9]+ refused: 16 TLS handshakes from its address are in progress"
+serving "16 handshakes from one address"
+
 # ---- the hello ---------------------------------------------------------------------
 
 out=$(as host-b --hello-min 4 --hello-max 5)
