@@ -431,6 +431,8 @@ static const struct conf_key keys[] = {
 	  16, 65536, true, "outcomes of incoming migrations kept for an in-doubt source to query" },
 	{ "finished_jobs", CONF_UINT, "1024", parse_uint, OFF(finished_jobs),
 	  16, 65536, true, "finished jobs kept for job status and job list (the oldest go first)" },
+	{ "max_checkpoints_per_vm", CONF_UINT, "64", parse_uint, OFF(max_checkpoints_per_vm),
+	  1, 4096, true, "tagged checkpoints one VM may hold (not counting its current one)" },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))

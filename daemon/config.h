@@ -55,6 +55,7 @@ struct gisad_config {
 	char mig_compression[16];      /* none, zstd, zstd:LEVEL */
 	uint32_t outcome_records;      /* decided incoming migrations kept */
 	uint32_t finished_jobs;        /* finished jobs kept for job status/list */
+	uint32_t max_checkpoints_per_vm;   /* tagged checkpoints a VM may hold */
 };
 
 #define GISAD_ZSTD_DEFAULT_LEVEL 1

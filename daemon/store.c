@@ -15,6 +15,11 @@
  * after a crash the target is the old file or the new one, never a mix.
  * Temporaries left by a crash are removed at start-up.
  *
+ * A VM holds at most max_checkpoints_per_vm tagged checkpoints (the
+ * current one not counted): a new tag beyond it is refused before
+ * anything is written (checkpoint_quota).  A listing reads of each file
+ * its preamble, header and stored digest, never its payload (entry_info).
+ *
  * Installing a snapshot is all or nothing: the file is decoded and the new
  * VM built completely before it takes the old one's place.
  */
@@ -520,6 +525,22 @@ static const char *tag_file(const char *tag)
 	return tag && tag[0] ? tag : CKPT_CURRENT;
 }
 
+/*
+ * The tag of a directory entry's name if it names a checkpoint file
+ * (<tag>.gsnap, CKPT_CURRENT for the current one), else false.
+ */
+static bool entry_tag(const char *name, char tag[GISAD_NAME_MAX + 1])
+{
+	size_t len = strlen(name), sl = strlen(CKPT_SUFFIX);
+
+	if (name[0] == '.' || len <= sl || len - sl > GISAD_NAME_MAX ||
+	    strcmp(name + len - sl, CKPT_SUFFIX) != 0)
+		return false;
+	memcpy(tag, name, len - sl);
+	tag[len - sl] = '\0';
+	return name_valid(tag);
+}
+
 /* Zeros to write from, without a buffer as large as what they pad. */
 static const uint8_t zeros[64u << 10];
 
@@ -657,6 +678,69 @@ int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len,
 	return r;
 }
 
+/*
+ * The VM's checkpoint directory, opened into *ret (NULL: there is none)
+ * and its path into dir (PATH_MAX bytes).  -errno with msg.
+ */
+static int vm_dir_open(struct gisad *d, const char *vm, char *dir, DIR **ret, char *msg,
+		       size_t msglen)
+{
+	int r = path_fmt(dir, PATH_MAX, msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
+
+	*ret = NULL;
+	if (r)
+		return r;
+	*ret = opendir(dir);
+	if (*ret || errno == ENOENT)
+		return 0;
+	r = -errno;
+	snprintf(msg, msglen, "opening `%s': %s", dir, strerror(-r));
+	return r;
+}
+
+/*
+ * max_checkpoints_per_vm: a new tag is written only while the VM holds
+ * fewer tagged checkpoints (the regular <tag>.gsnap files a listing
+ * shows; the current one not counted) than the limit; an existing tag is
+ * overwritten whatever the count, so a limit lowered by SIGHUP keeps what
+ * is there.  0, -EDQUOT or the directory's -errno, with msg.
+ */
+static int checkpoint_quota(struct gisad *d, const char *vm, const char *tag, char *msg,
+			    size_t msglen)
+{
+	char dir[PATH_MAX], t[GISAD_NAME_MAX + 1];
+	uint32_t max = d->cfg.max_checkpoints_per_vm;
+	struct dirent *de;
+	size_t held = 0;
+	DIR *dh;
+	int r;
+
+	r = vm_dir_open(d, vm, dir, &dh, msg, msglen);
+	if (!dh)
+		return r;
+	while ((de = readdir(dh))) {
+		struct stat st;
+
+		if (!entry_tag(de->d_name, t) || strcmp(t, CKPT_CURRENT) == 0 ||
+		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (strcmp(t, tag) == 0) {
+			closedir(dh);
+			return 0;
+		}
+		held++;
+	}
+	closedir(dh);
+	if (held < max)
+		return 0;
+	snprintf(msg, msglen,
+		 "VM `%s' holds %zu tagged checkpoints, max_checkpoints_per_vm allows %u: "
+		 "delete one, or overwrite an existing tag",
+		 vm, held, max);
+	return -EDQUOT;
+}
+
 int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 			   const uint8_t *buf, size_t len, char *msg, size_t msglen)
 {
@@ -664,6 +748,9 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 	int r;
 
 	settle(d);
+	/* Refused before anything, the VM's directory included, is made. */
+	if (tag && tag[0] && (r = checkpoint_quota(d, vm, tag, msg, msglen)))
+		return r;
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
@@ -755,6 +842,50 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->tag, y->tag);   /* "" (current) sorts first */
 }
 
+/* len bytes at off.  -errno; -EIO if the file ends before. */
+static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * What a listing shows of the checkpoint file fd of size bytes, read
+ * without its payload (gisa_snap_info_head): its first bytes, up to the
+ * preamble and the largest header (head holds GISA_SNAP_MAX_HEAD), and
+ * its last 32, the stored digest.  A listing of many large checkpoints
+ * thus reads at most 64 KiB of each on the daemon's only thread, not up
+ * to 64 MiB.  0, or a negative errno: the file is listed without info.
+ */
+static int entry_info(int fd, uint64_t size, uint8_t *head, struct gisa_snap_info *ret)
+{
+	size_t n = size < GISA_SNAP_MAX_HEAD ? (size_t)size : GISA_SNAP_MAX_HEAD;
+	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+	int r;
+
+	/* Sizes no snapshot file has: read_all's cap, less than a digest. */
+	if (size > GISAD_MAX_SNAPSHOT_FILE || size < GISA_SNAP_DIGEST_SIZE)
+		return -EBADMSG;
+	r = pread_all(fd, head, n, 0);
+	if (!r)
+		r = pread_all(fd, digest, sizeof(digest), size - sizeof(digest));
+	if (!r)
+		r = gisa_snap_info_head(head, n, size, digest, ret, NULL);
+	return r;
+}
+
 int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **ret, size_t *n,
 			  char *msg, size_t msglen)
 {
@@ -762,38 +893,30 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 	struct ckpt_entry *es = NULL;
 	size_t ne = 0;
 	struct dirent *de;
+	uint8_t *head;
 	DIR *dh;
 	int dfd, r;
 
 	settle(d);
 	*ret = NULL;
 	*n = 0;
-	r = path_fmt(dir, sizeof(dir), msg, msglen, "%s/" CKPT_DIR "/%s", d->cfg.state_dir, vm);
-	if (r)
+	r = vm_dir_open(d, vm, dir, &dh, msg, msglen);
+	if (!dh)
 		return r;
-	dh = opendir(dir);
-	if (!dh) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(msg, msglen, "opening `%s': %s", dir, strerror(errno));
-		return -errno;
+	head = malloc(GISA_SNAP_MAX_HEAD);
+	if (!head) {
+		closedir(dh);
+		snprintf(msg, msglen, "out of memory listing `%s'", dir);
+		return -ENOMEM;
 	}
 	dfd = dirfd(dh);
 	while ((de = readdir(dh))) {
-		size_t len = strlen(de->d_name), sl = strlen(CKPT_SUFFIX);
 		struct ckpt_entry *e, *grown;
 		char tag[GISAD_NAME_MAX + 1];
 		struct stat st;
-		uint8_t *buf;
-		size_t blen;
 		int fd;
 
-		if (de->d_name[0] == '.' || len <= sl || len - sl > GISAD_NAME_MAX ||
-		    strcmp(de->d_name + len - sl, CKPT_SUFFIX) != 0)
-			continue;
-		memcpy(tag, de->d_name, len - sl);
-		tag[len - sl] = '\0';
-		if (!name_valid(tag))
+		if (!entry_tag(de->d_name, tag))
 			continue;
 		fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
@@ -806,6 +929,7 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 		if (!grown) {
 			close(fd);
 			free(es);
+			free(head);
 			closedir(dh);
 			snprintf(msg, msglen, "out of memory listing `%s'", dir);
 			return -ENOMEM;
@@ -817,15 +941,11 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 		e->size = (uint64_t)st.st_size;
 		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
 			      (uint64_t)st.st_mtim.tv_nsec;
-		if (!read_all(fd, de->d_name, &buf, &blen, msg, msglen)) {
-			struct gisa_snap_error serr;
-
-			e->has_info = gisa_snap_info(buf, blen, &e->info, &serr) == 0;
-			free(buf);
-		}
+		e->has_info = entry_info(fd, e->size, head, &e->info) == 0;
 		close(fd);
 	}
 	closedir(dh);
+	free(head);
 	msg[0] = '\0';
 	if (ne)
 		qsort(es, ne, sizeof(*es), entry_cmp);

@@ -965,25 +965,33 @@ static int preamble_fields(const uint8_t *buf, size_t len, struct gisa_snap_info
 	return 0;
 }
 
-static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
-			  struct gisa_snap_error *err, bool verify)
+/*
+ * The preamble and the header check of a file of len bytes whose first
+ * have bytes are buf (the whole file, or at least its preamble and
+ * header): c's info without the digest, and c->header.
+ */
+static int parse_head(const uint8_t *buf, size_t have, uint64_t len, struct container *c,
+		      struct gisa_snap_error *err, bool verify)
 {
 	struct gisa_snap_info *in = &c->info;
-	uint8_t check[GISA_SNAP_DIGEST_SIZE];
+	/* Zeroed: clang's analyzer does not follow sha256 this deep. */
+	uint8_t check[GISA_SNAP_DIGEST_SIZE] = { 0 };
 	uint64_t need;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	r = preamble_fields(buf, len, in, &need, err);
+	r = preamble_fields(buf, have, in, &need, err);
 	if (r)
 		return r;
 	if (len != need)
-		return errf(err, -EBADMSG, "file is %zu bytes, its lengths say %llu", len,
-			    (unsigned long long)need);
+		return errf(err, -EBADMSG, "file is %llu bytes, its lengths say %llu",
+			    (unsigned long long)len, (unsigned long long)need);
+	/* Only a caller holding part of the file gets here with too few. */
+	if (have - GISA_SNAP_PREAMBLE_SIZE < in->header_len)
+		return errf(err, -EBADMSG,
+			    "truncated: %zu bytes of the file, its preamble and header are %llu",
+			    have, (unsigned long long)GISA_SNAP_PREAMBLE_SIZE + in->header_len);
 	c->header = buf + GISA_SNAP_PREAMBLE_SIZE;
-	c->payload = c->header + in->header_len;
-	c->digest = c->payload + in->payload_len;
-	memcpy(in->digest, c->digest, GISA_SNAP_DIGEST_SIZE);
 	if (verify) {
 		if (sha256(buf, 36, c->header, in->header_len, check))
 			return errf(err, -ENOMEM, "cannot compute the header check");
@@ -995,6 +1003,20 @@ static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
 				    (unsigned long long)get_be64(check));
 #endif
 	}
+	return 0;
+}
+
+/* parse_head of a whole file, and where its payload and digest are. */
+static int parse_preamble(const uint8_t *buf, size_t len, struct container *c,
+			  struct gisa_snap_error *err, bool verify)
+{
+	int r = parse_head(buf, len, len, c, err, verify);
+
+	if (r)
+		return r;
+	c->payload = c->header + c->info.header_len;
+	c->digest = c->payload + c->info.payload_len;
+	memcpy(c->info.digest, c->digest, GISA_SNAP_DIGEST_SIZE);
 	return 0;
 }
 
@@ -1073,6 +1095,22 @@ int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 	if (!r)
 		*ret = c.info;
 	return r;
+}
+
+int gisa_snap_info_head(const uint8_t *head, size_t len, uint64_t size, const uint8_t *digest,
+			struct gisa_snap_info *ret, struct gisa_snap_error *err)
+{
+	struct container c;
+	int r = parse_head(head, len, size, &c, err, true);
+
+	if (!r)
+		r = parse_header(&c, err);
+	if (r)
+		return r;
+	if (digest)
+		memcpy(c.info.digest, digest, GISA_SNAP_DIGEST_SIZE);
+	*ret = c.info;
+	return 0;
 }
 
 /*

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Snapshot files: container, header, payload, State and the image checks
- * (gisa_snap_decode), plus gisa_snap_info on the same bytes.  The campaign
+ * (gisa_snap_decode), plus gisa_snap_info and gisa_snap_info_head (a
+ * listing's: the first GISA_SNAP_MAX_HEAD bytes and the last 32) on the
+ * same bytes.  The campaign
  * builds the library with -Dsnapshot_recompute_digest=true, so mutated
  * files are not all stopped by the digest.
  *
- * Invariants: info and decode agree on the container fields; a decoded
+ * Invariants: info_head answers exactly as info does (error, message,
+ * fields); info and decode agree on the container fields; a decoded
  * image re-encodes (stored and compressed) to files that decode to the
  * same canonical state bytes, and the re-encoded file's digest is the
  * image's.
@@ -53,16 +56,49 @@ static void reencode(const struct gisa_image *img, const struct gisa_snap_info *
 	gisa_image_free(img2);
 }
 
+/* The same answer from the file's head and tail as from all of it. */
+static void info_head_agrees(const uint8_t *data, size_t size, int ri,
+			     const struct gisa_snap_info *in, const struct gisa_snap_error *ierr)
+{
+	size_t n = size < GISA_SNAP_MAX_HEAD ? size : GISA_SNAP_MAX_HEAD;
+	const uint8_t *digest = size >= GISA_SNAP_DIGEST_SIZE ?
+					data + size - GISA_SNAP_DIGEST_SIZE : NULL;
+	struct gisa_snap_info h;
+	struct gisa_snap_error err;
+	int r = gisa_snap_info_head(data, n, size, digest, &h, &err);
+
+	if (r == -ENOMEM || ri == -ENOMEM)
+		return;
+	fuzz_check(r == ri, "info_head answers %d, info %d", r, ri);
+	if (r) {
+		fuzz_check(strcmp(err.msg, ierr->msg) == 0, "info_head says `%s', info `%s'",
+			   err.msg, ierr->msg);
+		return;
+	}
+	fuzz_check(h.format_version == in->format_version &&
+			   h.min_reader_version == in->min_reader_version && h.flags == in->flags &&
+			   h.header_len == in->header_len && h.state_len == in->state_len &&
+			   h.payload_len == in->payload_len && h.profile == in->profile &&
+			   h.caps == in->caps && h.has_uuid == in->has_uuid &&
+			   h.created_unix_ns == in->created_unix_ns &&
+			   h.compression_level == in->compression_level &&
+			   !memcmp(h.digest, in->digest, sizeof(h.digest)) &&
+			   !memcmp(h.vm_uuid, in->vm_uuid, sizeof(h.vm_uuid)) &&
+			   !strcmp(h.vm_name, in->vm_name) && !strcmp(h.producer, in->producer),
+		   "info_head and info disagree on the fields");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gisa_snap_info info, hinfo;
-	struct gisa_snap_error err;
+	struct gisa_snap_error err, ierr;
 	struct gisa_image *img = NULL;
 	uint8_t *state = NULL;
 	size_t state_len;
 	int r, ri;
 
-	ri = gisa_snap_info(data, size, &hinfo, &err);
+	ri = gisa_snap_info(data, size, &hinfo, &ierr);
+	info_head_agrees(data, size, ri, &hinfo, &ierr);
 	r = gisa_snap_decode(data, size, &img, &info, &err);
 	if (r != 0) {
 		fuzz_check(img == NULL, "decode failed (%d) but returned an image", r);

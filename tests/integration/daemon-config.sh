@@ -66,6 +66,19 @@ expect_match "$out" \
 	"^$bad:2: key \`max_mem_cap', value \`67108863': out of range: expected 67108864 to 2147483648$"
 printf '[gisad]\nmax_mem_cap = 2147483649\n' >"$bad"
 out=$("$GISAD" --check-config "$bad" 2>&1) && fail "max_mem_cap over 2 GiB accepted"
+# max_checkpoints_per_vm: 1 to 4096 tagged checkpoints, 64 by default.
+mcp=max_checkpoints_per_vm
+expect_match "$("$GISAD" --config "$CONF" --dump-config)" "^$mcp = 64$"
+for v in 0 4097 -1 64k; do
+	printf '[gisad]\n%s = %s\n' "$mcp" "$v" >"$bad"
+	out=$("$GISAD" --check-config "$bad" 2>&1) && fail "$mcp = $v accepted"
+	expect_match "$out" "^$bad:2: key \`$mcp', value \`$v': .*expected (a decimal number from )?1 to 4096$"
+done
+for v in 1 4096; do
+	printf '[gisad]\n%s = %s\n' "$mcp" "$v" >"$bad"
+	out=$("$GISAD" --check-config "$bad" 2>&1) || fail "$mcp = $v refused: $out"
+	expect_match "$("$GISAD" --config "$bad" --dump-config)" "^$mcp = $v$"
+done
 
 # tls_allow adds up over repeated keys and continuation lines, and
 # --dump-config splits a long one into lines the parser takes again.

@@ -5,7 +5,9 @@
 # files), `vm digest' = `snapshot digest' of an export, diff of live VMs
 # and files with diff(1)'s exit statuses, checkpoints (create, list,
 # restore, delete; a corrupted one refused with the VM untouched), jobs,
-# and checkpoint -> SIGTERM -> restart -> the same digests.
+# and checkpoint -> SIGTERM -> restart -> the same digests; checkpoint list
+# from each file's head and stored digest (damaged files listed without
+# info), and max_checkpoints_per_vm (new tags refused, SIGHUP applies it).
 . "$(dirname "$0")/lib-gisactl.sh"
 
 write_conf
@@ -287,5 +289,148 @@ g 0 --json job list
 json 'job list' 'len(d["jobs"]) == 16
 	and [j["tag"] for j in d["jobs"]] == ["k%d" % i for i in range(5, 21)]
 	and [j["id"] for j in d["jobs"]] == list(range(d["jobs"][0]["id"], d["jobs"][0]["id"] + 16))'
+stop_gisad
+
+# ---- checkpoint list: read from each file's head and its stored digest ------------
+# What the listing shows of a checkpoint, gisad reads from the file's
+# preamble and header and its last 32 bytes, never the payload: the same
+# bytes, creation time and stored digest as `snapshot info' of the whole
+# file, for files of up to 64 MiB, without reading them whole on the
+# daemon's only thread.  A damaged file is listed without them.
+write_conf max_checkpoints_per_vm=3
+start_gisad
+ca=$T/state/checkpoints/a
+g 0 snapshot export a "$T/head.gsnap" --stored
+# Two checkpoints whose 16 MiB payloads no listing needs: the header of a
+# real file, a payload of zeros, and a stored digest of its own (what the
+# listing shows; decoding would refuse the file).
+python3 - "$T/head.gsnap" "$ca/big1.gsnap" "$ca/big2.gsnap" <<'PY' || fail "making big checkpoints"
+import hashlib, struct, sys
+src = open(sys.argv[1], "rb").read()
+h = struct.unpack(">I", src[16:20])[0]
+pre = bytearray(src[:44])
+struct.pack_into(">QQ", pre, 20, 16 << 20, 16 << 20)
+struct.pack_into(">I", pre, 12, 0)
+pre[36:44] = hashlib.sha256(bytes(pre[:36]) + src[44:44 + h]).digest()[:8]
+for i, path in enumerate(sys.argv[2:]):
+    with open(path, "wb") as f:
+        f.write(pre + src[44:44 + h])
+        f.truncate(44 + h + (16 << 20))
+        f.seek(0, 2)
+        f.write(bytes(range(i, i + 32)))
+PY
+rchar() {
+	sed -n 's/^rchar: //p' "/proc/$PID/io" 2>/dev/null || true
+}
+before=$(rchar)
+g 0 --json checkpoint list a
+after=$(rchar)
+python3 - "$T/out" "$ca" "$GISACTL" <<'PY' || fail "checkpoint list disagrees with snapshot info"
+import json, os, subprocess, sys
+d = json.load(open(sys.argv[1]))
+es = d["checkpoints"]
+assert len(es) == 23, [e["tag"] for e in es]
+for e in es:
+    f = os.path.join(sys.argv[2], (e["tag"] or "current") + ".gsnap")
+    i = json.loads(subprocess.run([sys.argv[3], "--json", "snapshot", "info", f],
+                                  check=True, capture_output=True).stdout)
+    assert e["bytes"] == os.path.getsize(f) == i["file_len"], (e, i)
+    assert e["digest"] == i["stored_digest"], (e, i)
+    assert e["created"] == i["created"] and e["created"], (e, i)
+big = [e for e in es if e["tag"] in ("big1", "big2")]
+assert [e["digest"] for e in big] == [bytes(range(i, i + 32)).hex() for i in (0, 1)], big
+PY
+# 32 MiB of payloads listed, far less read: /proc/PID/io's rchar counts
+# every byte gisad's read(2) and pread(2) return (where the kernel keeps it).
+if [ -n "$before" ] && [ -n "$after" ]; then
+	[ $((after - before)) -lt $((4 << 20)) ] ||
+		fail "checkpoint list read $((after - before)) bytes: payloads read"
+fi
+g 0 checkpoint list a
+out_match "^big1 +$(stat -c %s "$ca/big1.gsnap")  [0-9T:.-]+Z  $(printf '%02x' $(seq 0 31))$"
+rm "$ca/big1.gsnap" "$ca/big2.gsnap"
+
+# Damaged files of a VM that need not exist: each listed, the listing not
+# failed; a damaged header, a truncated file, an empty one, one shorter
+# than a digest without info; a damaged payload (not read) with it, the
+# stored digest as `snapshot info' reads it.
+cz=$T/state/checkpoints/z
+mkdir -p "$cz"
+for t in good hdr trunc body; do
+	cp "$ca/k1.gsnap" "$cz/$t.gsnap"
+done
+printf '\x55' | dd of="$cz/hdr.gsnap" bs=1 seek=50 conv=notrunc status=none
+truncate -s $(($(stat -c %s "$cz/trunc.gsnap") / 2)) "$cz/trunc.gsnap"
+printf '\x55' | dd of="$cz/body.gsnap" bs=1 seek=$(($(stat -c %s "$cz/body.gsnap") - 40)) \
+	conv=notrunc status=none
+: >"$cz/empty.gsnap"
+printf 'GISASNAP\0\1' >"$cz/tiny.gsnap"
+g 0 checkpoint list z
+"$GISACTL" --json snapshot info "$ca/k1.gsnap" >"$T/k1-info" || fail "snapshot info of k1"
+dk1=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["stored_digest"])' \
+	"$T/k1-info")
+for t in good body; do
+	out_match "^$t +[0-9]+  [0-9T:.-]+Z  $dk1$"
+done
+for t in hdr trunc empty tiny; do
+	out_match "^$t +[0-9]+  \(unknown\) +\(unreadable\)$"
+done
+g 0 --json checkpoint list z
+json 'checkpoint list' '[(e["tag"], e["created"] is None, e["digest"] is None)
+	for e in d["checkpoints"]] == [("body", False, False), ("empty", True, True),
+	("good", False, False), ("hdr", True, True), ("tiny", True, True), ("trunc", True, True)]
+	and all(e["bytes"] == __import__("os").path.getsize("'"$cz"'/%s.gsnap" % e["tag"])
+	for e in d["checkpoints"])'
+g 2 checkpoint restore z body
+err_has "): snapshot refused: "
+
+# ---- max_checkpoints_per_vm: new tags refused over the limit --------------------
+# The current checkpoint is not counted; an existing tag is overwritten
+# whatever the count; a refusal writes nothing; SIGHUP changes the limit.
+g 0 vm create q
+g 0 checkpoint create q
+for t in q1 q2 q3; do
+	g 0 checkpoint create q "$t"
+done
+cq=$T/state/checkpoints/q
+ls -la --time-style=full-iso "$cq" >"$T/q-before"
+g 2 --json checkpoint create q q4
+jerr 'checkpoint create' EDQUOT \
+	"VM \`q' holds 3 tagged checkpoints, max_checkpoints_per_vm allows 3"
+g 2 checkpoint create q q4
+err_has "gisactl: checkpoint of VM \`q' (job "
+err_has "): VM \`q' holds 3 tagged checkpoints, max_checkpoints_per_vm allows 3: "
+ls -la --time-style=full-iso "$cq" >"$T/q-after"
+cmp -s "$T/q-before" "$T/q-after" || fail "a refused checkpoint changed $cq:
+$(diff "$T/q-before" "$T/q-after")"
+g 0 --json job list
+json 'job list' 'd["jobs"][-1]["type"] == "failed" and d["jobs"][-1]["tag"] == "q4"
+	and d["jobs"][-1]["error"] == "EDQUOT"'
+g 0 checkpoint create q q2
+g 0 checkpoint create q
+g 0 --json checkpoint list q
+json 'checkpoint list' '[e["tag"] or "" for e in d["checkpoints"]] == ["", "q1", "q2", "q3"]'
+# reload: wait for the SIGHUP line naming the new value.
+reload_limit() {
+	sed -i "s/^max_checkpoints_per_vm = .*/max_checkpoints_per_vm = $1/" "$CONF"
+	kill -HUP "$PID"
+	for _ in $(seq 1 100); do
+		grep -q "config: max_checkpoints_per_vm = $1 " "$LOG" && return 0
+		sleep 0.05
+	done
+	fail "SIGHUP did not apply max_checkpoints_per_vm = $1"
+}
+reload_limit 4
+g 0 checkpoint create q q4
+g 2 --json checkpoint create q q5
+jerr 'checkpoint create' EDQUOT "VM \`q' holds 4 tagged checkpoints, max_checkpoints_per_vm allows 4"
+# Lowered under the count: nothing removed, overwriting still allowed.
+reload_limit 1
+g 0 checkpoint create q q3
+g 2 --json checkpoint create q q6
+jerr 'checkpoint create' EDQUOT "VM \`q' holds 4 tagged checkpoints, max_checkpoints_per_vm allows 1"
+g 0 --json checkpoint list q
+json 'checkpoint list' '[e["tag"] or "" for e in d["checkpoints"]] == ["", "q1", "q2", "q3", "q4"]'
+g 0 vm destroy q
 stop_gisad
 echo "ok: gisactl store"

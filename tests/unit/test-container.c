@@ -16,7 +16,9 @@
  * Also: the layout of the files the encoder writes, a file from a newer
  * minor version with unknown fields (read; the digest this reader computes
  * drops them), decoding of the largest valid state within the budget,
- * gisa_snap_info, and gisa_snap_reseal.
+ * gisa_snap_info, gisa_snap_info_head (the same answers from the
+ * preamble, header and stored digest alone; a damaged payload unseen), and
+ * gisa_snap_reseal.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -1721,6 +1723,206 @@ static void info_reads_container_and_header(void **state)
 	}
 }
 
+/* ---- gisa_snap_info_head ------------------------------------------------------------- */
+
+/*
+ * gisa_snap_info_head of a copy of exactly buf's first `have' bytes (a
+ * read past them is an address-sanitizer error), for a file of size
+ * bytes whose stored digest is digest.
+ */
+static int info_head(const uint8_t *buf, size_t have, uint64_t size, const uint8_t *digest,
+		     struct gisa_snap_info *ret, struct gisa_snap_error *err)
+{
+	uint8_t *copy = malloc(have ? have : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, buf, have);
+	r = gisa_snap_info_head(copy, have, size, digest, ret, err);
+	free(copy);
+	return r;
+}
+
+/* As a listing reads the len-byte file buf: its first bytes up to the cap, its last 32. */
+static int info_of_parts(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
+			 struct gisa_snap_error *err)
+{
+	size_t have = len < GISA_SNAP_MAX_HEAD ? len : GISA_SNAP_MAX_HEAD;
+
+	return info_head(buf, have, len, len >= 32 ? buf + len - 32 : NULL, ret, err);
+}
+
+/* The parts of buf say what gisa_snap_info of the whole says: code, message and info. */
+static void parts_agree(const uint8_t *buf, size_t len, const char *what, size_t where)
+{
+	struct gisa_snap_error ea = { .msg = "" }, eb = { .msg = "" };
+	struct gisa_snap_info a, b;
+	int ra, rb;
+
+	memset(&a, 0x5a, sizeof(a));
+	memset(&b, 0x5a, sizeof(b));
+	ra = gisa_snap_info(buf, len, &a, &ea);
+	rb = info_of_parts(buf, len, &b, &eb);
+	if (ra != rb || strcmp(ea.msg, eb.msg)) {
+		print_error("%s %zu: gisa_snap_info %d \"%s\", gisa_snap_info_head %d \"%s\"\n",
+			    what, where, ra, ea.msg, rb, eb.msg);
+		fail();
+	}
+	/* Both filled from the same pattern: untouched on error, equal on success. */
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
+/*
+ * What a listing needs from the preamble, the header and the last 32
+ * bytes alone: gisa_snap_info's answer, the payload never handed over.
+ */
+static void info_head_reads_no_payload(void **state)
+{
+	(void)state;
+	for (int compress = 0; compress <= 1; compress++) {
+		struct gisa_snap_error err = { .msg = "" };
+		struct gisa_snap_info want, got, pattern;
+		size_t len, head;
+		uint8_t *buf = sample_file(compress, &len, NULL, NULL);
+		const uint8_t *tail = buf + len - 32;
+
+		head = SNAPT_PREAMBLE + snapt_get_be(buf + SNAPT_OFF_HLEN, 4);
+		assert_true(head + 32 < len);   /* a payload the call does not get */
+		assert_int_equal(gisa_snap_info(buf, len, &want, &err), 0);
+		/* The preamble and the header exactly, or more: the same info. */
+		assert_int_equal(info_head(buf, head, len, tail, &got, &err), 0);
+		assert_memory_equal(&got, &want, sizeof(got));
+		assert_int_equal(info_of_parts(buf, len, &got, &err), 0);
+		assert_memory_equal(&got, &want, sizeof(got));
+		/* No digest asked for: all zero, the rest the same. */
+		assert_int_equal(info_head(buf, head, len, NULL, &got, &err), 0);
+		for (size_t i = 0; i < 32; i++)
+			assert_int_equal(got.digest[i], 0);
+		memcpy(got.digest, want.digest, 32);
+		assert_memory_equal(&got, &want, sizeof(got));
+
+		/* A prefix that ends before the header does: refused, *ret untouched. */
+		memset(&pattern, 0x5a, sizeof(pattern));
+		for (size_t have = 0; have < head; have++) {
+			memset(&got, 0x5a, sizeof(got));
+			assert_int_equal(info_head(buf, have, len, tail, &got, &err), -EBADMSG);
+			assert_true(msg_has_word(err.msg, "truncated"));
+			assert_true(msg_has_number(err.msg, have));
+			assert_true(msg_has_number(err.msg,
+						   have < SNAPT_PREAMBLE ? SNAPT_PREAMBLE : head));
+			assert_memory_equal(&got, &pattern, sizeof(got));
+		}
+		free(buf);
+	}
+}
+
+/* Every refusal of gisa_snap_info, with the file's size given apart. */
+static void info_head_refuses_as_info_does(void **state)
+{
+	struct gisa_snap_error err = { .msg = "" };
+	struct gisa_snap_info got, pattern;
+	uint8_t tiny[76], *p;
+	size_t len, head;
+	uint8_t *buf = sample_file(true, &len, NULL, NULL);
+	const uint8_t *tail = buf + len - 32;
+
+	(void)state;
+	head = SNAPT_PREAMBLE + snapt_get_be(buf + SNAPT_OFF_HLEN, 4);
+	memset(&pattern, 0x5a, sizeof(pattern));
+	memset(&got, 0x5a, sizeof(got));
+	/* Wrong lengths: a size other than 44 + H + P + 32. */
+	{
+		const uint64_t sizes[] = { 0, head, len - 1, len + 1, UINT64_MAX };
+
+		for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+			assert_int_equal(info_head(buf, head, sizes[i], tail, &got, &err),
+					 -EBADMSG);
+			assert_true(msg_has_number(err.msg, sizes[i]));
+			assert_true(msg_has_number(err.msg, len));
+			assert_memory_equal(&got, &pattern, sizeof(got));
+		}
+	}
+	/* Lengths over their caps: refused before any arithmetic on them. */
+	tiny_file(tiny, GISA_SNAP_FLAG_ZSTD, GISA_SNAP_MAX_HEADER + 1, 10, 10);
+	assert_int_equal(info_head(tiny, sizeof(tiny), sizeof(tiny), tiny + 44, &got, &err),
+			 -E2BIG);
+	assert_true(msg_has_number(err.msg, GISA_SNAP_MAX_HEADER + 1));
+	tiny_file(tiny, 0, 0, UINT64_MAX, UINT64_MAX);
+	assert_int_equal(info_head(tiny, sizeof(tiny), UINT64_MAX, tiny + 44, &got, &err), -E2BIG);
+	tiny_file(tiny, 0, 0, 10, 11);
+	assert_int_equal(info_head(tiny, sizeof(tiny), 97, tiny + 44, &got, &err), -EBADMSG);
+	assert_true(msg_has_word(err.msg, "stored payload length"));
+	assert_memory_equal(&got, &pattern, sizeof(got));
+
+	/* A damaged preamble or header: the header check. */
+	buf[head - 1] ^= 0x01;
+	assert_int_equal(info_head(buf, head, len, tail, &got, &err), -EBADMSG);
+	assert_true(msg_has_word(err.msg, "header check"));
+	assert_memory_equal(&got, &pattern, sizeof(got));
+	buf[head - 1] ^= 0x01;
+	/* A header whose check is right but whose field is not: the field named. */
+	p = find(buf, head, "sample", 6);
+	assert_non_null(p);
+	p[2] = (uint8_t)0xff;
+	snapt_recheck(buf, len);
+	assert_int_equal(info_head(buf, head, len, tail, &got, &err), -EBADMSG);
+	assert_true(msg_has_word(err.msg, "vm_name"));
+	assert_memory_equal(&got, &pattern, sizeof(got));
+	p[2] = 'm';
+	snapt_recheck(buf, len);
+	assert_int_equal(info_head(buf, head, len, tail, &got, &err), 0);
+
+	/*
+	 * Exactly as strict as gisa_snap_info on the whole file: every byte
+	 * of the preamble and the header damaged (three ways), and every
+	 * truncation of the file, give the same code, message and info.
+	 */
+	for (size_t i = 0; i < head; i++) {
+		static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+
+		for (size_t m = 0; m < ARRAY_SIZE(masks); m++) {
+			buf[i] ^= masks[m];
+			parts_agree(buf, len, "byte damaged at", i);
+			buf[i] ^= masks[m];
+		}
+	}
+	for (size_t n = 0; n <= len; n++)
+		parts_agree(buf, n, "file truncated to", n);
+	free(buf);
+}
+
+/*
+ * A damaged payload or stored digest is not seen: the call never reads
+ * the one nor verifies the other (as gisa_snap_info), and reports the
+ * digest as stored; decoding refuses the file.
+ */
+static void info_head_damaged_body_passes(void **state)
+{
+	(void)state;
+	for (int compress = 0; compress <= 1; compress++) {
+		struct gisa_snap_error err = { .msg = "" };
+		struct gisa_snap_info want, got;
+		struct gisa_image *img = NULL;
+		size_t len, head;
+		uint8_t *buf = sample_file(compress, &len, NULL, NULL);
+
+		head = SNAPT_PREAMBLE + snapt_get_be(buf + SNAPT_OFF_HLEN, 4);
+		assert_int_equal(gisa_snap_info(buf, len, &want, &err), 0);
+		buf[head + (len - 32 - head) / 2] ^= 0x55;
+		assert_int_equal(info_of_parts(buf, len, &got, &err), 0);
+		assert_memory_equal(&got, &want, sizeof(got));
+		assert_int_equal(gisa_snap_decode(buf, len, &img, NULL, &err), -EBADMSG);
+		buf[head + (len - 32 - head) / 2] ^= 0x55;
+
+		buf[len - 1] ^= 0xff;
+		assert_int_equal(info_of_parts(buf, len, &got, &err), 0);
+		assert_memory_equal(got.digest, buf + len - 32, 32);
+		assert_int_equal(got.digest[31], want.digest[31] ^ 0xff);
+		expect_refused_words(buf, len, -EBADMSG, WORDS("digest mismatch"));
+		free(buf);
+	}
+}
+
 /* ---- gisa_snap_reseal ----------------------------------------------------------------- */
 
 static void reseal_repairs_checks(void **state)
@@ -1812,6 +2014,9 @@ int main(void)
 		cmocka_unit_test(largest_state_decodes),
 		cmocka_unit_test(newer_minor_with_unknown_fields),
 		cmocka_unit_test(info_reads_container_and_header),
+		cmocka_unit_test(info_head_reads_no_payload),
+		cmocka_unit_test(info_head_refuses_as_info_does),
+		cmocka_unit_test(info_head_damaged_body_passes),
 		cmocka_unit_test(reseal_repairs_checks),
 	};
 

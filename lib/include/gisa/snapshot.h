@@ -29,6 +29,8 @@ extern "C" {
 #define GISA_SNAP_DIGEST_SIZE      32u
 #define GISA_SNAP_PREAMBLE_SIZE    44u
 #define GISA_SNAP_MAX_HEADER       (64u << 10)
+/* Preamble and largest header: what gisa_snap_info_head needs at most. */
+#define GISA_SNAP_MAX_HEAD         (GISA_SNAP_PREAMBLE_SIZE + GISA_SNAP_MAX_HEADER)
 /* Largest canonical state: lists, routes, maps and 8192 pages, rounded up. */
 #define GISA_SNAP_MAX_STATE        (64u << 20)
 #define GISA_SNAP_MAX_NAME         255u
@@ -149,6 +151,25 @@ int gisa_snap_import(const uint8_t *buf, size_t len, struct gisa_host *host,
 /* Container and header only (no payload decoding, digest not verified). */
 int gisa_snap_info(const uint8_t *buf, size_t len, struct gisa_snap_info *ret,
 		   struct gisa_snap_error *err);
+
+/*
+ * gisa_snap_info of a file held only in part, for a caller that must not
+ * read its payload (a listing of many files of up to 64 MiB each): head
+ * is the file's first len bytes, at least its preamble and header
+ * (min(size, GISA_SNAP_MAX_HEAD) bytes always are; more are ignored),
+ * size the whole file's size, and digest its last GISA_SNAP_DIGEST_SIZE
+ * bytes, the stored state digest (NULL: ret->digest is all zero).
+ *
+ * The checks and errors of gisa_snap_info, with size as the file's
+ * length: the preamble, the lengths against size, the header check, the
+ * header; and -EBADMSG ("truncated") if len ends before the header does.
+ * Like gisa_snap_info it neither reads the payload nor verifies the
+ * digest: a file whose payload or stored digest is damaged passes, with
+ * the digest as stored; only decoding (gisa_snap_decode) finds that.
+ * *ret is written only on success.
+ */
+int gisa_snap_info_head(const uint8_t *head, size_t len, uint64_t size, const uint8_t *digest,
+			struct gisa_snap_info *ret, struct gisa_snap_error *err);
 
 /*
  * The size of the snapshot file whose preamble starts buf, 44 + H + P + 32,
