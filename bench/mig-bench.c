@@ -651,18 +651,26 @@ static void wait_dest_idle(struct conn *c)
 
 	for (;;) {
 		Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
-		Gisa__V1__NoArgs na = GISA__V1__NO_ARGS__INIT;
+		Gisa__V1__JobListArgs ja = GISA__V1__JOB_LIST_ARGS__INIT;
 		Gisa__V1__Response *resp;
-		bool busy = false;
+		bool busy = false, more = true;
 
 		req.verb_case = GISA__V1__REQUEST__VERB_JOB_LIST;
-		req.job_list = &na;
-		resp = call(c, &req, -1, GISA__V1__RESPONSE__RESULT_JOBS, "job_list");
-		for (size_t i = 0; i < resp->jobs->n_jobs; i++)
-			busy |= resp->jobs->jobs[i]->operation ==
-				GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_IN &&
-				!job_final(resp->jobs->jobs[i]->type);
-		gisa__v1__response__free_unpacked(resp, NULL);
+		req.job_list = &ja;
+		/* Page by page (CONTROL-PROTOCOL.md, "Listings"). */
+		while (more) {
+			resp = call(c, &req, -1, GISA__V1__RESPONSE__RESULT_JOBS, "job_list");
+			for (size_t i = 0; i < resp->jobs->n_jobs; i++)
+				busy |= resp->jobs->jobs[i]->operation ==
+					GISA__V1__JOB_OPERATION__JOB_OPERATION_MIGRATE_IN &&
+					!job_final(resp->jobs->jobs[i]->type);
+			more = resp->jobs->more && resp->jobs->n_jobs;
+			if (more) {
+				ja.has_after = true;
+				ja.after = resp->jobs->jobs[resp->jobs->n_jobs - 1]->id;
+			}
+			gisa__v1__response__free_unpacked(resp, NULL);
+		}
 		if (!busy)
 			return;
 		if (now_ns() > deadline)
@@ -682,10 +690,16 @@ static void wait_dest_idle(struct conn *c)
 static void drain(struct conn *c, const char *vm)
 {
 	Gisa__V1__Request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__CheckpointListArgs ca = GISA__V1__CHECKPOINT_LIST_ARGS__INIT;
 
+	ca.vm = (char *)vm;
+	ca.has_limit = true;
+	ca.limit = 1;           /* the first page is the drain too */
 	req.verb_case = GISA__V1__REQUEST__VERB_CHECKPOINT_LIST;
-	vm_ref_call(c, &req, &req.checkpoint_list, vm, GISA__V1__RESPONSE__RESULT_CHECKPOINTS,
-		    "checkpoint_list");
+	req.checkpoint_list = &ca;
+	gisa__v1__response__free_unpacked(call(c, &req, -1, GISA__V1__RESPONSE__RESULT_CHECKPOINTS,
+					       "checkpoint_list"),
+					  NULL);
 }
 
 /* ---- the daemons ------------------------------------------------------------ */

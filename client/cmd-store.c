@@ -464,61 +464,68 @@ int cmd_checkpoint_delete(struct gisactl *g, const struct cmd_args *a)
 	return r;
 }
 
+/* One checkpoint of checkpoint list: a row, or an object appended to list. */
+static void checkpoint_row(struct gisactl *g, const Gisa__V1__CheckpointEntry *e, json_t **list)
+{
+	char when[48] = "(unknown)", hex[65] = "(unreadable)";
+	json_t *o;
+
+	if (e->has_created_unix_ns)
+		fmt_time(e->created_unix_ns, when, sizeof(when));
+	if (!g->json) {
+		if (e->digest.len == GISA_SNAP_DIGEST_SIZE)
+			gisa_snap_digest_hex(e->digest.data, hex);
+		printf("%-24s %10" PRIu64 "  %-30s  %s\n",
+		       e->tag && e->tag[0] ? e->tag : "(current)", e->size, when, hex);
+		return;
+	}
+	o = json_object();
+	jset(o, "tag", json_str_or_null(e->tag));
+	jset(o, "bytes", json_integer((json_int_t)e->size));
+	if (e->has_mtime_unix_ns) {
+		char mt[48];
+
+		fmt_time(e->mtime_unix_ns, mt, sizeof(mt));
+		jset(o, "mtime", json_string(mt));
+	} else {
+		jset(o, "mtime", json_null());
+	}
+	jset(o, "created", e->has_created_unix_ns ? json_string(when) : json_null());
+	jset(o, "digest", json_digest(&e->digest));
+	if (!*list || !o || json_array_append_new(*list, o))
+		*list = NULL;
+}
+
 int cmd_checkpoint_list(struct gisactl *g, const struct cmd_args *a)
 {
-	const Gisa__V1__CheckpointList *l;
+	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_CHECKPOINT_LIST,
+				.vm = a->argv[0] };
+	json_t *list = g->json ? json_array() : NULL;
+	size_t shown = 0;
 	ctl_response *resp;
-	json_t *list = NULL;
-	int r = ctl_vmref(g, GISA__V1__REQUEST__VERB_CHECKPOINT_LIST, a->argv[0], &resp);
+	int r;
 
-	if (!r)
-		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_CHECKPOINTS);
-	if (r)
-		goto out;
-	l = resp->checkpoints;
-	if (g->json)
-		list = json_array();
-	else if (l->n_entries)
-		printf("%-24s %10s  %-30s  %s\n", "TAG", "BYTES", "CREATED", "DIGEST");
-	for (size_t i = 0; i < l->n_entries; i++) {
-		const Gisa__V1__CheckpointEntry *e = l->entries[i];
-		char when[48] = "(unknown)", hex[65] = "(unreadable)";
-		json_t *o;
+	while (!(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+		const Gisa__V1__CheckpointList *l = resp->checkpoints;
 
-		if (e->has_created_unix_ns)
-			fmt_time(e->created_unix_ns, when, sizeof(when));
-		if (!g->json) {
-			if (e->digest.len == GISA_SNAP_DIGEST_SIZE)
-				gisa_snap_digest_hex(e->digest.data, hex);
-			printf("%-24s %10" PRIu64 "  %-30s  %s\n",
-			       e->tag && e->tag[0] ? e->tag : "(current)", e->size, when, hex);
-			continue;
-		}
-		o = json_object();
-		jset(o, "tag", json_str_or_null(e->tag));
-		jset(o, "bytes", json_integer((json_int_t)e->size));
-		if (e->has_mtime_unix_ns) {
-			char mt[48];
-
-			fmt_time(e->mtime_unix_ns, mt, sizeof(mt));
-			jset(o, "mtime", json_string(mt));
-		} else {
-			jset(o, "mtime", json_null());
-		}
-		jset(o, "created", e->has_created_unix_ns ? json_string(when) : json_null());
-		jset(o, "digest", json_digest(&e->digest));
-		if (!list || !o || json_array_append_new(list, o))
-			list = NULL;
+		if (!g->json && l->n_entries && !shown)
+			printf("%-24s %10s  %-30s  %s\n", "TAG", "BYTES", "CREATED", "DIGEST");
+		for (size_t i = 0; i < l->n_entries; i++)
+			checkpoint_row(g, l->entries[i], &list);
+		shown += l->n_entries;
+		ctl_free(resp);
+	}
+	if (r) {
+		json_decref(list);
+		return r;
 	}
 	if (g->json) {
 		jset(out_result(g), "vm", json_text(a->argv[0]));
 		jset(out_result(g), "checkpoints", list);
-	} else if (!l->n_entries) {
+	} else if (!shown) {
 		printf("no checkpoints of VM `%s'\n", a->argv[0]);
 	}
-out:
-	ctl_free(resp);
-	return r;
+	return 0;
 }
 
 /* ---- jobs --------------------------------------------------------------- */
@@ -574,46 +581,50 @@ void show_job(struct gisactl *g, const Gisa__V1__JobInfo *job)
 	json_decref(j);
 }
 
+/* One job of job list: a row (and its migration's line), or an object appended to list. */
+static void job_row(struct gisactl *g, const Gisa__V1__JobInfo *j, json_t **list)
+{
+	if (g->json) {
+		if (*list && json_array_append_new(*list, json_job(j)))
+			*list = NULL;
+		return;
+	}
+	printf("%-6" PRIu64 " %-11s %-10s %-20s %-16s %12" PRIu64 "  %s\n", j->id,
+	       job_op_name(j->operation), job_type_name(j->type), j->vm ? j->vm : "",
+	       j->tag && j->tag[0] ? j->tag : "-", j->data_total,
+	       j->error ? errno_code(j->error) : "-");
+	if (j->migration) {
+		char brief[512];
+
+		fmt_migration_brief(j->migration, brief, sizeof(brief));
+		printf("%-6s migration: %s\n", "", brief);
+	}
+}
+
 int cmd_job_list(struct gisactl *g, const struct cmd_args *a)
 {
-	const Gisa__V1__JobList *l;
+	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_JOB_LIST };
+	json_t *list = g->json ? json_array() : NULL;
+	bool header = false;
 	ctl_response *resp;
-	json_t *list = NULL;
-	int r = ctl_noargs(g, GISA__V1__REQUEST__VERB_JOB_LIST, &resp);
+	int r;
 
-	if (!r)
-		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_JOBS);
-	if (r)
-		goto out;
-	l = resp->jobs;
-	if (g->json)
-		list = json_array();
-	else if (l->n_jobs)
-		printf("%-6s %-11s %-10s %-20s %-16s %12s  %s\n", "ID", "OPERATION", "TYPE", "VM",
-		       "TAG", "BYTES", "ERROR");
-	for (size_t i = 0; i < l->n_jobs; i++) {
-		const Gisa__V1__JobInfo *j = l->jobs[i];
+	while (!(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+		const Gisa__V1__JobList *l = resp->jobs;
 
-		if (g->json) {
-			if (list && json_array_append_new(list, json_job(j)))
-				list = NULL;
-			continue;
+		if (!g->json && l->n_jobs && !header) {
+			printf("%-6s %-11s %-10s %-20s %-16s %12s  %s\n", "ID", "OPERATION", "TYPE",
+			       "VM", "TAG", "BYTES", "ERROR");
+			header = true;
 		}
-		printf("%-6" PRIu64 " %-11s %-10s %-20s %-16s %12" PRIu64 "  %s\n", j->id,
-		       job_op_name(j->operation), job_type_name(j->type), j->vm ? j->vm : "",
-		       j->tag && j->tag[0] ? j->tag : "-", j->data_total,
-		       j->error ? errno_code(j->error) : "-");
-		if (j->migration) {
-			char brief[512];
-
-			fmt_migration_brief(j->migration, brief, sizeof(brief));
-			printf("%-6s migration: %s\n", "", brief);
-		}
+		for (size_t i = 0; i < l->n_jobs; i++)
+			job_row(g, l->jobs[i], &list);
+		ctl_free(resp);
 	}
-	if (g->json)
+	if (!r && g->json)
 		jset(out_result(g), "jobs", list);
-out:
-	ctl_free(resp);
+	else
+		json_decref(list);
 	(void)a;
 	return r;
 }

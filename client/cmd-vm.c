@@ -237,23 +237,25 @@ static json_t *json_u32s(const uint32_t *v, size_t n)
  */
 static int vm_destination(struct gisactl *g, const char *vm, char **ret)
 {
+	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_VM_LIST };
 	ctl_response *resp;
-	int r = ctl_noargs(g, GISA__V1__REQUEST__VERB_VM_LIST, &resp);
+	int r;
 
 	*ret = NULL;
-	if (!r)
-		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_VM_LIST);
-	for (size_t i = 0; !r && i < resp->vm_list->n_vms; i++) {
-		const Gisa__V1__VmSummary *v = resp->vm_list->vms[i];
+	while (!*ret && !(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+		for (size_t i = 0; !r && i < resp->vm_list->n_vms; i++) {
+			const Gisa__V1__VmSummary *v = resp->vm_list->vms[i];
 
-		if (!v->name || strcmp(v->name, vm) || !v->migrated_to || !v->migrated_to[0])
-			continue;
-		*ret = strdup(v->migrated_to);
-		if (!*ret)
-			r = out_fail(g, -ENOMEM, "out of memory");
-		break;
+			if (!v->name || strcmp(v->name, vm) || !v->migrated_to ||
+			    !v->migrated_to[0])
+				continue;
+			*ret = strdup(v->migrated_to);
+			if (!*ret)
+				r = out_fail(g, -ENOMEM, "out of memory");
+			break;
+		}
+		ctl_free(resp);
 	}
-	ctl_free(resp);
 	return r;
 }
 
@@ -495,61 +497,65 @@ int cmd_vm_destroy(struct gisactl *g, const struct cmd_args *a)
 	return r;
 }
 
+/* One VM of vm list: a row, or an object appended to list (NULL once failed). */
+static void vm_row(struct gisactl *g, const Gisa__V1__VmSummary *v, json_t **list)
+{
+	char uuid[37] = "(none)", caps[16], mig[320];
+
+	if (v->uuid.len == 16)
+		fmt_uuid(v->uuid.data, uuid);
+	if (g->json) {
+		json_t *o = json_object();
+
+		jset(o, "name", json_str_or_null(v->name));
+		jset(o, "uuid", json_string(uuid));
+		/* A VM that migrated away has no configuration here. */
+		jset(o, "profile", v->has_profile ? json_string(profile_name(v->profile)) :
+						    json_null());
+		jset(o, "caps", v->has_caps ? json_caps(v->caps) : json_null());
+		jset(o, "vcpus", v->has_vcpus ? json_integer(v->vcpus) : json_null());
+		json_migration_state(o, v->migration, v->migrated_to);
+		if (!*list || !o || json_array_append_new(*list, o))
+			*list = NULL;
+		return;
+	}
+	snprintf(caps, sizeof(caps), "%s%s%s", v->caps & GISA_CAP_GISA ? "gisa" : "",
+		 (v->caps & GISA_CAP_ALL) == GISA_CAP_ALL ? "," : "",
+		 v->caps & GISA_CAP_AIS ? "ais" : v->caps & GISA_CAP_GISA ? "" : "none");
+	fmt_migration(v->migration, v->migrated_to, mig, sizeof(mig));
+	if (!v->has_profile) {
+		printf("%-24s %-36s %-8s %-9s %5s  %s\n", v->name ? v->name : "", uuid, "-", "-",
+		       "-", mig);
+		return;
+	}
+	printf("%-24s %-36s %-8s %-9s %5u  %s\n", v->name ? v->name : "", uuid,
+	       profile_name(v->profile), caps, v->vcpus, mig);
+}
+
 int cmd_vm_list(struct gisactl *g, const struct cmd_args *a)
 {
-	const Gisa__V1__VmList *l;
+	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_VM_LIST };
+	json_t *list = g->json ? json_array() : NULL;
+	bool header = false;
 	ctl_response *resp;
-	json_t *list = NULL;
 	int r;
 
-	r = ctl_noargs(g, GISA__V1__REQUEST__VERB_VM_LIST, &resp);
-	if (!r)
-		r = ctl_expect(g, resp, GISA__V1__RESPONSE__RESULT_VM_LIST);
-	if (r)
-		goto out;
-	l = resp->vm_list;
-	if (g->json)
-		list = json_array();
-	else if (l->n_vms)
-		printf("%-24s %-36s %-8s %-9s %5s  %s\n", "NAME", "UUID", "PROFILE", "CAPS",
-		       "VCPUS", "MIGRATION");
-	for (size_t i = 0; i < l->n_vms; i++) {
-		const Gisa__V1__VmSummary *v = l->vms[i];
-		char uuid[37] = "(none)", caps[16], mig[320];
+	while (!(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+		const Gisa__V1__VmList *l = resp->vm_list;
 
-		if (v->uuid.len == 16)
-			fmt_uuid(v->uuid.data, uuid);
-		if (g->json) {
-			json_t *o = json_object();
-
-			jset(o, "name", json_str_or_null(v->name));
-			jset(o, "uuid", json_string(uuid));
-			/* A VM that migrated away has no configuration here. */
-			jset(o, "profile", v->has_profile ?
-			     json_string(profile_name(v->profile)) : json_null());
-			jset(o, "caps", v->has_caps ? json_caps(v->caps) : json_null());
-			jset(o, "vcpus", v->has_vcpus ? json_integer(v->vcpus) : json_null());
-			json_migration_state(o, v->migration, v->migrated_to);
-			if (!list || !o || json_array_append_new(list, o))
-				list = NULL;
-			continue;
+		if (!g->json && l->n_vms && !header) {
+			printf("%-24s %-36s %-8s %-9s %5s  %s\n", "NAME", "UUID", "PROFILE", "CAPS",
+			       "VCPUS", "MIGRATION");
+			header = true;
 		}
-		snprintf(caps, sizeof(caps), "%s%s%s", v->caps & GISA_CAP_GISA ? "gisa" : "",
-			 (v->caps & GISA_CAP_ALL) == GISA_CAP_ALL ? "," : "",
-			 v->caps & GISA_CAP_AIS ? "ais" : v->caps & GISA_CAP_GISA ? "" : "none");
-		fmt_migration(v->migration, v->migrated_to, mig, sizeof(mig));
-		if (!v->has_profile) {
-			printf("%-24s %-36s %-8s %-9s %5s  %s\n", v->name ? v->name : "", uuid,
-			       "-", "-", "-", mig);
-			continue;
-		}
-		printf("%-24s %-36s %-8s %-9s %5u  %s\n", v->name ? v->name : "", uuid,
-		       profile_name(v->profile), caps, v->vcpus, mig);
+		for (size_t i = 0; i < l->n_vms; i++)
+			vm_row(g, l->vms[i], &list);
+		ctl_free(resp);
 	}
-	if (g->json)
+	if (!r && g->json)
 		jset(out_result(g), "vms", list);
-out:
-	ctl_free(resp);
+	else
+		json_decref(list);
 	(void)a;
 	return r;
 }

@@ -332,8 +332,95 @@ int ctl_noargs(struct gisactl *g, Gisa__V1__Request__VerbCase verb, ctl_response
 	Gisa__V1__NoArgs na = GISA__V1__NO_ARGS__INIT;
 
 	req.verb_case = verb;
-	req.vm_list = &na;      /* every NoArgs verb shares the oneof's slot */
+	req.host_info = &na;    /* every NoArgs verb shares the oneof's slot */
 	return ctl_call(g, &req, -1, ret);
+}
+
+/* The page's entries: their number, whether more follow, the last's key. */
+static void page_of(const ctl_response *resp, size_t *n, bool *more, const char **key,
+		    uint64_t *id)
+{
+	*key = NULL;
+	*id = 0;
+	switch (resp->result_case) {
+	case GISA__V1__RESPONSE__RESULT_VM_LIST:
+		*n = resp->vm_list->n_vms;
+		*more = resp->vm_list->more;
+		if (*n)
+			*key = resp->vm_list->vms[*n - 1]->name;
+		break;
+	case GISA__V1__RESPONSE__RESULT_JOBS:
+		*n = resp->jobs->n_jobs;
+		*more = resp->jobs->more;
+		if (*n)
+			*id = resp->jobs->jobs[*n - 1]->id;
+		break;
+	default:
+		*n = resp->checkpoints->n_entries;
+		*more = resp->checkpoints->more;
+		if (*n)
+			*key = resp->checkpoints->entries[*n - 1]->tag;
+		break;
+	}
+}
+
+int ctl_pager_next(struct gisactl *g, struct ctl_pager *p, ctl_response **ret)
+{
+	ctl_request req = GISA__V1__REQUEST__INIT;
+	Gisa__V1__VmListArgs va = GISA__V1__VM_LIST_ARGS__INIT;
+	Gisa__V1__JobListArgs ja = GISA__V1__JOB_LIST_ARGS__INIT;
+	Gisa__V1__CheckpointListArgs ca = GISA__V1__CHECKPOINT_LIST_ARGS__INIT;
+	const char *after = p->started ? p->after : NULL, *key;
+	Gisa__V1__Response__ResultCase want;
+	ctl_response *resp = NULL;
+	uint64_t id;
+	size_t n;
+	bool more;
+	int r;
+
+	*ret = NULL;
+	if (p->done)
+		return 0;
+	req.verb_case = p->verb;
+	if (p->verb == GISA__V1__REQUEST__VERB_VM_LIST) {
+		va.after = (char *)after;
+		req.vm_list = &va;
+		want = GISA__V1__RESPONSE__RESULT_VM_LIST;
+	} else if (p->verb == GISA__V1__REQUEST__VERB_JOB_LIST) {
+		ja.has_after = p->started;
+		ja.after = p->after_id;
+		req.job_list = &ja;
+		want = GISA__V1__RESPONSE__RESULT_JOBS;
+	} else {
+		ca.vm = (char *)p->vm;
+		ca.after = (char *)after;
+		req.checkpoint_list = &ca;
+		want = GISA__V1__RESPONSE__RESULT_CHECKPOINTS;
+	}
+	r = ctl_call(g, &req, -1, &resp);
+	if (!r)
+		r = ctl_expect(g, resp, want);
+	if (r) {
+		ctl_free(resp);
+		return r;
+	}
+	page_of(resp, &n, &more, &key, &id);
+	p->done = !more;
+	/* A page naming a cursor that does not move on would repeat forever. */
+	if (more && (!n || (want == GISA__V1__RESPONSE__RESULT_JOBS ?
+			    p->started && id <= p->after_id :
+			    !key || strlen(key) >= sizeof(p->after) ||
+			    (p->started && strcmp(key, p->after) <= 0)))) {
+		ctl_free(resp);
+		return out_fail(g, -EPROTO, "gisad's listing page of %zu entries says more follow, "
+				"but its last entry does not move past the previous page's", n);
+	}
+	if (more && key)
+		snprintf(p->after, sizeof(p->after), "%s", key);
+	p->after_id = id;
+	p->started = true;
+	*ret = resp;
+	return 0;
 }
 
 int ctl_vm_order(struct gisactl *g, const char *vm, enum gisa_byteorder *ret)

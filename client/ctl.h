@@ -74,6 +74,29 @@ int ctl_vmref(struct gisactl *g, Gisa__V1__Request__VerbCase verb, const char *v
 	      ctl_response **ret);
 int ctl_noargs(struct gisactl *g, Gisa__V1__Request__VerbCase verb, ctl_response **ret);
 
+/*
+ * A listing (vm_list, job_list, checkpoint_list of vm) page by page
+ * (docs/CONTROL-PROTOCOL.md, "Listings"): each page is asked after the
+ * previous one's last entry, until a page says no more follow.  A page
+ * that says more follow must hold entries past the cursor, else the
+ * listing fails (-EPROTO) instead of looping.
+ *
+ *	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_VM_LIST };
+ *	while (!(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+ *		... resp->vm_list ...
+ *		ctl_free(resp);
+ *	}
+ */
+struct ctl_pager {
+	Gisa__V1__Request__VerbCase verb;
+	const char *vm;                 /* checkpoint_list */
+	bool started, done;
+	char after[128];                /* name or tag of the last entry so far */
+	uint64_t after_id;              /* job id of the last entry so far */
+};
+/* The next page: 0 with *ret (NULL after the last), or an exit status (reported). */
+int ctl_pager_next(struct gisactl *g, struct ctl_pager *p, ctl_response **ret);
+
 /* A VM's abi_order, asked of gisad (raw buffers travel in it). */
 int ctl_vm_order(struct gisactl *g, const char *vm, enum gisa_byteorder *ret);
 

@@ -417,9 +417,11 @@ const struct cmd_entry cmd_table[] = {
 		.usage = "",
 		.help = "list the VMs",
 		.long_help =
-			"Lists gisad's VMs in creation order: name, UUID, profile, capabilities,\n"
-			"vcpus and migration state (none, outgoing, frozen, in-doubt or\n"
-			"migrated) with the destination.",
+			"Lists gisad's VMs by name: name, UUID, profile, capabilities, vcpus\n"
+			"and migration state (none, outgoing, frozen, in-doubt or migrated)\n"
+			"with the destination.  gisad answers a long listing in pages, asked\n"
+			"for one after the other: a VM created or destroyed meanwhile may be\n"
+			"missing, or shown although gone.",
 		.min_args = 0, .max_args = 0,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_vm_list,
@@ -968,8 +970,9 @@ const struct cmd_entry cmd_table[] = {
 		.usage = "NAME",
 		.help = "list a VM's checkpoints",
 		.long_help =
-			"Lists the checkpoints of VM NAME (which need not exist): tag, size,\n"
-			"creation time and stored digest.",
+			"Lists the checkpoints of VM NAME (which need not exist), the current\n"
+			"one first and then by tag: tag, size, creation time and stored digest.\n"
+			"A long listing comes in pages, as vm list's.",
 		.min_args = 1, .max_args = 1,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_checkpoint_list,
@@ -1017,7 +1020,8 @@ const struct cmd_entry cmd_table[] = {
 		.help = "list gisad's jobs",
 		.long_help =
 			"Lists every job gisad keeps (active, and finished until cleared), by id;\n"
-			"under a migration's line, its phase, peer, rounds and downtime.",
+			"under a migration's line, its phase, peer, rounds and downtime.  A long\n"
+			"listing comes in pages, as vm list's (a job's state is that of its page).",
 		.min_args = 0, .max_args = 0,
 		.flags = CMD_NEEDS_DAEMON,
 		.fn = cmd_job_list,

@@ -444,6 +444,23 @@ int req_engine(struct request *r, int err, const char *what);
  */
 int req_vm(struct request *r, const char *name, struct vmrec **ret);
 bool name_valid(const char *s);
+/*
+ * A page of a listing (vm_list, job_list, checkpoint_list): the entries
+ * that fit in one reply on r's connection, less GISAD_REPLY_HEADROOM for
+ * the envelope and the list's other fields, and within the client's limit
+ * (0: none).  A handler offers page_take each entry in the listing's
+ * order with its packed size; the first refused ends the page and sets
+ * more.  The first entry is always taken, so that a client paging on
+ * always moves on (one entry over the cap fails as any reply too large).
+ */
+struct page {
+	size_t room;                     /* bytes left for entries */
+	uint32_t limit;
+	uint32_t n;                      /* entries taken */
+	bool more;                       /* an entry was refused */
+};
+void page_init(struct page *p, const struct request *r, uint32_t limit);
+bool page_take(struct page *p, size_t packed);
 /* The checks shared by create and import: 0, or -EOPNOTSUPP with message. */
 int req_host_offers(struct request *r, const char *what, enum gisa_profile profile,
 		    uint32_t caps);

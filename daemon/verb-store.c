@@ -241,10 +241,11 @@ int verb_checkpoint_restore(struct request *r)
 
 int verb_checkpoint_list(struct request *r)
 {
-	const Gisa__V1__VmRef *q = r->req->checkpoint_list;
+	const Gisa__V1__CheckpointListArgs *q = r->req->checkpoint_list;
 	Gisa__V1__CheckpointList *l = req_alloc(r, sizeof(*l));
 	Gisa__V1__CheckpointEntry **pv;
 	struct ckpt_entry *es = NULL;
+	struct page pg;
 	size_t n = 0;
 	int err = name_check(r, "checkpoint_list", q->vm);
 
@@ -252,16 +253,22 @@ int verb_checkpoint_list(struct request *r)
 		return err;
 	if (!l)
 		return -ENOMEM;
+	/* Current ("") first, then the tags: strcmp order, tags unique. */
 	err = store_checkpoint_list(r->d, q->vm, &es, &n, r->msg, sizeof(r->msg));
 	if (err)
 		return err;
 	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__CheckpointEntry *));
 	gisa__v1__checkpoint_list__init(l);
 	l->vm = req_strdup(r, q->vm);
+	page_init(&pg, r, q->limit);
 	for (size_t i = 0; pv && i < n; i++) {
-		Gisa__V1__CheckpointEntry *e = req_alloc(r, sizeof(*e));
-		uint8_t *dg = req_alloc(r, GISA_SNAP_DIGEST_SIZE);
+		Gisa__V1__CheckpointEntry *e;
+		uint8_t *dg;
 
+		if (q->after && strcmp(es[i].tag, q->after) <= 0)
+			continue;
+		e = req_alloc(r, sizeof(*e));
+		dg = req_alloc(r, GISA_SNAP_DIGEST_SIZE);
 		if (!e || !dg) {
 			pv = NULL;
 			break;
@@ -279,12 +286,20 @@ int verb_checkpoint_list(struct request *r)
 			e->has_created_unix_ns = true;
 			e->created_unix_ns = es[i].info.created_unix_ns;
 		}
+		if (!e->tag) {
+			pv = NULL;
+			break;
+		}
+		if (!page_take(&pg, gisa__v1__checkpoint_entry__get_packed_size(e)))
+			break;
 		pv[l->n_entries++] = e;
 	}
 	free(es);
-	if (!pv)
+	if (!pv || !l->vm)
 		return -ENOMEM;
 	l->entries = pv;
+	l->has_more = pg.more;
+	l->more = pg.more;
 	REPLY(r, checkpoints, CHECKPOINTS, l);
 	return 0;
 }
@@ -316,24 +331,38 @@ static Gisa__V1__JobInfo *job_info(struct request *r, const struct job *j)
 
 int verb_job_list(struct request *r)
 {
+	const Gisa__V1__JobListArgs *q = r->req->job_list;
 	Gisa__V1__JobList *l = req_alloc(r, sizeof(*l));
 	Gisa__V1__JobInfo **pv;
+	const struct job **js;
+	struct page pg;
 	size_t n = 0;
 
-	for (struct job *j = r->d->jobs; j; j = j->next)
+	/* The list is newest first, ids descending: those after q->after lead. */
+	for (const struct job *j = r->d->jobs; j && j->id > q->after; j = j->next)
 		n++;
+	js = req_alloc(r, (n + 1) * sizeof(const struct job *));
 	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__JobInfo *));
-	if (!l || !pv)
+	if (!l || !js || !pv)
 		return -ENOMEM;
+	n = 0;
+	for (const struct job *j = r->d->jobs; j && j->id > q->after; j = j->next)
+		js[n++] = j;
 	gisa__v1__job_list__init(l);
-	/* The list is newest first; answer in id order. */
-	l->n_jobs = n;
-	for (struct job *j = r->d->jobs; j; j = j->next) {
-		pv[--n] = job_info(r, j);
-		if (!pv[n])
+	page_init(&pg, r, q->limit);
+	/* Answered in id order. */
+	while (n--) {
+		Gisa__V1__JobInfo *info = job_info(r, js[n]);
+
+		if (!info)
 			return -ENOMEM;
+		if (!page_take(&pg, gisa__v1__job_info__get_packed_size(info)))
+			break;
+		pv[l->n_jobs++] = info;
 	}
 	l->jobs = pv;
+	l->has_more = pg.more;
+	l->more = pg.more;
 	REPLY(r, jobs, JOBS, l);
 	return 0;
 }

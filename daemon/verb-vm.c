@@ -284,54 +284,90 @@ int verb_vm_destroy(struct request *r)
 	return 0;
 }
 
+/*
+ * vm_list's entries: the active VMs and those retired after migrating
+ * away, by name.  No name is both (vmreg_name_taken, and a VM migrating
+ * back ends its retired listing), so a name is a cursor that pages on
+ * without skipping or repeating an entry.
+ */
+struct vm_entry {
+	const char *name;
+	struct vmrec *rec;               /* NULL: retired, t */
+	const struct retired *t;
+};
+
+static int vm_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vm_entry *)a)->name, ((const struct vm_entry *)b)->name);
+}
+
+static Gisa__V1__VmSummary *vm_summary(struct request *r, const struct vm_entry *e)
+{
+	Gisa__V1__VmSummary *s = req_alloc(r, sizeof(*s));
+	struct gisa_vm_config cfg;
+
+	if (!s)
+		return NULL;
+	gisa__v1__vm_summary__init(s);
+	s->name = (char *)e->name;
+	s->has_uuid = s->has_migration = true;
+	s->uuid.len = 16;
+	if (!e->rec) {
+		s->uuid.data = (uint8_t *)e->t->uuid;
+		s->migration = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_MIGRATED;
+		s->migrated_to = (char *)e->t->to;
+		return s;
+	}
+	gisa_vm_config(e->rec->vm, &cfg);
+	s->uuid.data = e->rec->uuid;
+	s->has_profile = s->has_caps = s->has_vcpus = true;
+	s->profile = (uint32_t)cfg.profile;
+	s->caps = cfg.caps;
+	s->vcpus = cfg.nr_vcpus;
+	s->migration = e->rec->mig;
+	if (e->rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
+		s->migrated_to = e->rec->mig_peer;
+	return s;
+}
+
 int verb_vm_list(struct request *r)
 {
+	const Gisa__V1__VmListArgs *q = r->req->vm_list;
+	const char *after = q->after;
 	Gisa__V1__VmList *l = req_alloc(r, sizeof(*l));
 	Gisa__V1__VmSummary **v;
-	size_t n = r->d->nr_vms + 1;
+	struct vm_entry *es;
+	struct page pg;
+	size_t n = r->d->nr_vms + 1, ne = 0;
 
 	for (const struct retired *t = r->d->retired; t; t = t->next)
 		n++;
+	es = req_alloc(r, n * sizeof(*es));
 	v = req_alloc(r, n * sizeof(Gisa__V1__VmSummary *));
-	if (!l || !v)
+	if (!l || !es || !v)
 		return -ENOMEM;
+	for (struct vmrec *rec = r->d->vms; rec; rec = rec->next)
+		if (!after || strcmp(rec->name, after) > 0)
+			es[ne++] = (struct vm_entry){ .name = rec->name, .rec = rec };
+	for (const struct retired *t = r->d->retired; t; t = t->next)
+		if (!after || strcmp(t->name, after) > 0)
+			es[ne++] = (struct vm_entry){ .name = t->name, .t = t };
+	if (ne)
+		qsort(es, ne, sizeof(*es), vm_entry_cmp);
 	gisa__v1__vm_list__init(l);
-	for (struct vmrec *rec = r->d->vms; rec; rec = rec->next) {
-		Gisa__V1__VmSummary *s = req_alloc(r, sizeof(*s));
-		struct gisa_vm_config cfg;
+	page_init(&pg, r, q->limit);
+	for (size_t i = 0; i < ne; i++) {
+		Gisa__V1__VmSummary *s = vm_summary(r, &es[i]);
 
 		if (!s)
 			return -ENOMEM;
-		gisa_vm_config(rec->vm, &cfg);
-		gisa__v1__vm_summary__init(s);
-		s->name = rec->name;
-		s->has_uuid = true;
-		s->uuid.data = rec->uuid;
-		s->uuid.len = 16;
-		s->has_profile = s->has_caps = s->has_vcpus = s->has_migration = true;
-		s->profile = (uint32_t)cfg.profile;
-		s->caps = cfg.caps;
-		s->vcpus = cfg.nr_vcpus;
-		s->migration = rec->mig;
-		if (rec->mig != GISA__V1__MIGRATION_STATE__MIGRATION_STATE_NONE)
-			s->migrated_to = rec->mig_peer;
-		v[l->n_vms++] = s;
-	}
-	for (struct retired *t = r->d->retired; t; t = t->next) {
-		Gisa__V1__VmSummary *s = req_alloc(r, sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		gisa__v1__vm_summary__init(s);
-		s->name = t->name;
-		s->has_uuid = s->has_migration = true;
-		s->uuid.data = t->uuid;
-		s->uuid.len = 16;
-		s->migration = GISA__V1__MIGRATION_STATE__MIGRATION_STATE_MIGRATED;
-		s->migrated_to = t->to;
+		if (!page_take(&pg, gisa__v1__vm_summary__get_packed_size(s)))
+			break;
 		v[l->n_vms++] = s;
 	}
 	l->vms = v;
+	l->has_more = pg.more;
+	l->more = pg.more;
 	REPLY(r, vm_list, VM_LIST, l);
 	return 0;
 }

@@ -269,6 +269,41 @@ int req_host_offers(struct request *r, const char *what, enum gisa_profile profi
 	return host_offers(r->d, what, profile, caps, r->msg, sizeof(r->msg));
 }
 
+/* ---- listings ----------------------------------------------------------- */
+
+static size_t varint_len(size_t v)
+{
+	size_t n = 1;
+
+	for (; v >= 0x80; v >>= 7)
+		n++;
+	return n;
+}
+
+void page_init(struct page *p, const struct request *r, uint32_t limit)
+{
+	p->room = r->reply_max > GISAD_REPLY_HEADROOM ? r->reply_max - GISAD_REPLY_HEADROOM : 0;
+	p->limit = limit;
+	p->n = 0;
+	p->more = false;
+}
+
+bool page_take(struct page *p, size_t packed)
+{
+	/* An element of a repeated message field: key (one byte), length, bytes. */
+	size_t cost = 1 + varint_len(packed) + packed;
+
+	if (p->more)
+		return false;
+	if (p->n && ((p->limit && p->n >= p->limit) || cost > p->room)) {
+		p->more = true;
+		return false;
+	}
+	p->room = cost < p->room ? p->room - cost : 0;
+	p->n++;
+	return true;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 void verb_dispatch(struct request *r)

@@ -87,7 +87,7 @@ int vmreg_add(struct gisad *d, const char *name, const uint8_t uuid[16], struct 
 	snprintf(rec->name, sizeof(rec->name), "%s", name);
 	memcpy(rec->uuid, uuid, 16);
 	rec->vm = vm;
-	/* Keep creation order: vm_list and shut-down checkpoints follow it. */
+	/* Keep creation order: shut-down checkpoints follow it (vm_list sorts). */
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = rec;

@@ -422,7 +422,7 @@ static int cmd_noargs(Gisa__V1__Request__VerbCase vc)
 	if (vc == GISA__V1__REQUEST__VERB_PING)
 		req.ping = &ping;
 	else
-		req.vm_list = &na;
+		req.host_info = &na;    /* vm_list, job_list: as an older client's */
 	return one(&req, -1);
 }
 
@@ -809,29 +809,98 @@ static void set_path(ProtobufCMessage *m, const char *path, const char *value)
 	}
 }
 
-/* req VERB [path=value ...]: any request, built through the descriptors. */
-static int cmd_req(int argc, char **argv)
+/*
+ * value with its first run of '#' replaced by idx, zero-padded to the
+ * run's length (malloc'd); idx < 0: value as it is.
+ */
+static char *expand(const char *value, long long idx)
+{
+	size_t n = strlen(value), at = strcspn(value, "#"), run = strspn(value + at, "#");
+	char *out = malloc(n + 24);
+
+	if (!out)
+		die("%s", "out of memory");
+	if (idx < 0 || !run)
+		memcpy(out, value, n + 1);
+	else
+		snprintf(out, n + 24, "%.*s%0*lld%s", (int)at, value, (int)run, idx,
+			 value + at + run);
+	return out;
+}
+
+/* The request `VERB path=value ...' builds (values expanded with idx). */
+static Gisa__V1__Request *build_req(int argc, char **argv, long long idx)
 {
 	Gisa__V1__Request *req = calloc(1, sizeof(*req));
 	char path[256];
-	int rc;
 
 	if (!req)
 		die("%s", "out of memory");
 	gisa__v1__request__init(req);
 	set_path(&req->base, argv[0], NULL);
 	for (int i = 1; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
+		char *eq = strchr(argv[i], '='), *value;
 
 		if (!eq)
 			die("expected path=value, got `%s'", argv[i]);
 		snprintf(path, sizeof(path), "%s.%.*s", argv[0], (int)(eq - argv[i]), argv[i]);
-		set_path(&req->base, path, eq + 1);
+		value = expand(eq + 1, idx);
+		set_path(&req->base, path, value);
+		free(value);
 	}
-	rc = one(req, -1);
+	return req;
+}
+
+/* req VERB [path=value ...]: any request, built through the descriptors. */
+static int cmd_req(int argc, char **argv)
+{
+	Gisa__V1__Request *req = build_req(argc, argv, -1);
+	int rc = one(req, -1);
+
 	/* Built from malloc'd parts only, as protobuf-c's default allocator frees. */
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rc;
+}
+
+/*
+ * bulk COUNT VERB [path=value ...]: COUNT such requests on one connection,
+ * pipelined, the first run of '#' in each value replaced by the request's
+ * index (0, 1, ...; zero-padded to the run's length).  Prints ok=N,
+ * failed=N and the first failure's message; exit status 0 unless the
+ * connection fails.
+ */
+#define BULK_WINDOW 64u
+
+static int cmd_bulk(int argc, char **argv)
+{
+	uint64_t count = num(argv[0]), sent = 0, got = 0, failed = 0;
+	char *first = NULL;
+	int fd = dial();
+
+	while (got < count) {
+		Gisa__V1__Response *resp;
+
+		for (; sent < count && sent - got < BULK_WINDOW; sent++) {
+			Gisa__V1__Request *req = build_req(argc - 1, argv + 1, (long long)sent);
+
+			send_req(fd, req, -1);
+			protobuf_c_message_free_unpacked(&req->base, NULL);
+		}
+		resp = recv_resp(fd, false);
+		if (!resp || resp == TIMED_OUT)
+			die("bulk: the connection ended after %" PRIu64 " of %" PRIu64 " replies",
+			    got, count);
+		if (resp->error && failed++ == 0)
+			first = strdup(resp->message ? resp->message : "");
+		gisa__v1__response__free_unpacked(resp, NULL);
+		got++;
+	}
+	close(fd);
+	printf("ok=%" PRIu64 "\nfailed=%" PRIu64 "\n", count - failed, failed);
+	if (first)
+		printf("first_error=%s\n", first);
+	free(first);
+	return 0;
 }
 
 /* A ping on an open connection: 0 if answered without error. */
@@ -1003,6 +1072,8 @@ static void usage(void)
 		"  watch COUNT TIMEOUT_MS [vm=VM] [kicks=0|1] [jobs=0|1]\n"
 		"  req VERB [path=value ...]   (any verb: fields by name, e.g. slot.gpa=4096,\n"
 		"                              entries[0].gsi=5; bytes in hex)\n"
+		"  bulk COUNT VERB [path=value ...]   (COUNT requests on one connection;\n"
+		"                              `#...' in a value = the index, zero-padded)\n"
 		"  abuse | conns N [TIMEOUT_MS]\n");
 	exit(2);
 }
@@ -1120,6 +1191,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "req") == 0) {
 		NEED(1);
 		return cmd_req(argc, argv);
+	}
+	if (strcmp(cmd, "bulk") == 0) {
+		NEED(2);
+		return cmd_bulk(argc, argv);
 	}
 	if (strcmp(cmd, "abuse") == 0)
 		return cmd_abuse();

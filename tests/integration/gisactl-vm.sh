@@ -84,7 +84,7 @@ out_match '^NAME +UUID +PROFILE +CAPS +VCPUS +MIGRATION$'
 out_match "^a +$uuid newest +gisa,ais +4  none$"
 out_match '^b +[0-9a-f-]{36} classic +none +0  none$'
 [ "$(sed -n '2p;3p;4p' "$T/out" | cut -d' ' -f1 | tr '\n' ' ')" = "a b c " ] ||
-	fail "vm list not in creation order"
+	fail "vm list not in name order"
 g 0 --json vm list
 json 'vm list' '[v["name"] for v in d["vms"]] == ["a", "b", "c"] and
 	d["vms"][0] == {"name": "a", "uuid": "'"$uuid"'", "profile": "newest",
