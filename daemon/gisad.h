@@ -59,6 +59,8 @@
 #define GISAD_NAME_MAX          64
 /* Event datagrams queued for a subscriber that does not read. */
 #define GISAD_MAX_EVENT_BACKLOG 256u
+/* Buckets of the VM registry's name index (a power of two). */
+#define GISAD_VM_HASH           4096u
 /* Datagrams handled per connection per wake-up (fairness). */
 #define GISAD_BURST             32
 /* Largest snapshot file read or written. */
@@ -97,7 +99,8 @@ struct gisa_tls_ctx;
 /* ---- VM registry (vmreg.c) --------------------------------------------- */
 
 struct vmrec {
-	struct vmrec *next;
+	struct vmrec *next, *prev;      /* d->vms, creation order (d->gone: next only) */
+	struct vmrec *hnext;            /* d->vm_hash's chain of its name */
 	char name[GISAD_NAME_MAX + 1];
 	uint8_t uuid[16];
 	struct gisa_vm *vm;
@@ -198,8 +201,9 @@ struct gisad {
 	struct gisa_host *host;
 	uint64_t start_ns;
 
-	struct vmrec *vms;
+	struct vmrec *vms, *vms_tail;
 	uint32_t nr_vms;
+	struct vmrec *vm_hash[GISAD_VM_HASH];  /* by name (vmreg.c) */
 	/* Unregistered, freed on a later loop turn (vmreg_remove_later). */
 	struct vmrec *gone;
 	struct event *gone_ev;
