@@ -903,6 +903,7 @@ int cmd_route_trigger(struct gisactl *g, const struct cmd_args *a)
 int cmd_mem_read(struct gisactl *g, const struct cmd_args *a)
 {
 	const char *vm = a->argv[0], *out = a->opt[OPT_OUTPUT];
+	uint32_t piece = CTL_MAX_PAYLOAD;
 	uint64_t gpa, len;
 	uint8_t *buf;
 	int r = arg_u64(g, "GPA", a->argv[1], UINT64_MAX, &gpa);
@@ -913,14 +914,23 @@ int cmd_mem_read(struct gisactl *g, const struct cmd_args *a)
 		r = out_usage(g, "GPA 0x%" PRIx64 " + LEN %" PRIu64 " wraps around", gpa, len);
 	if (r)
 		return r;
+	/* Pieces a reply on this connection carries (ping's max_reply). */
+	if (len > CTL_MAX_PAYLOAD / 4) {
+		r = ctl_max_result(g, &piece);
+		if (!r && !piece)
+			r = out_fail(g, -E2BIG, "gisad's replies carry no result bytes here");
+		if (r)
+			return r;
+	}
+	if (piece > CTL_MAX_PAYLOAD)
+		piece = CTL_MAX_PAYLOAD;
 	buf = malloc(len ? len : 1);
 	if (!buf)
 		return out_fail(g, -ENOMEM, "out of memory");
-	/* Pieces a reply carries, whatever the receive buffer. */
 	for (uint64_t done = 0; done < len && !r; ) {
 		ctl_request req = GISA__V1__REQUEST__INIT;
 		Gisa__V1__MemRead m = GISA__V1__MEM_READ__INIT;
-		uint64_t k = len - done < CTL_MAX_PAYLOAD ? len - done : CTL_MAX_PAYLOAD;
+		uint64_t k = len - done < piece ? len - done : piece;
 		ctl_response *resp;
 
 		m.vm = (char *)vm;

@@ -239,10 +239,10 @@ static int vm_destination(struct gisactl *g, const char *vm, char **ret)
 {
 	struct ctl_pager pg = { .verb = GISA__V1__REQUEST__VERB_VM_LIST };
 	ctl_response *resp;
-	int r;
+	int r = 0;
 
 	*ret = NULL;
-	while (!*ret && !(r = ctl_pager_next(g, &pg, &resp)) && resp) {
+	while (!r && !*ret && !(r = ctl_pager_next(g, &pg, &resp)) && resp) {
 		for (size_t i = 0; !r && i < resp->vm_list->n_vms; i++) {
 			const Gisa__V1__VmSummary *v = resp->vm_list->vms[i];
 

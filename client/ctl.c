@@ -382,6 +382,8 @@ int ctl_pager_next(struct gisactl *g, struct ctl_pager *p, ctl_response **ret)
 	if (p->done)
 		return 0;
 	req.verb_case = p->verb;
+	/* A limit, even none (0), asks for pages: without, gisad answers whole or E2BIG. */
+	va.has_limit = ja.has_limit = ca.has_limit = true;
 	if (p->verb == GISA__V1__REQUEST__VERB_VM_LIST) {
 		va.after = (char *)after;
 		req.vm_list = &va;

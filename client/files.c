@@ -302,22 +302,36 @@ static int commit_in_place(struct gisactl *g, const struct staged_output *o)
  * Where the file system cannot exchange names, a plain rename replaces
  * the destination for good (PLACED_OVER).  0 or -errno.
  */
+static bool no_flags(int e)
+{
+	return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
+}
+
 static int place(struct staged_output *o)
 {
+	bool missing;
+
 	if (!renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_EXCHANGE)) {
 		o->placed = PLACED_SWAPPED;
 		return 0;
 	}
-	if (errno == ENOENT && !renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_NOREPLACE)) {
+	missing = errno == ENOENT;
+	if (missing && !renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->dest, RENAME_NOREPLACE)) {
 		o->placed = PLACED_NEW;
 		o->tmp[0] = '\0';
 		return 0;
 	}
-	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+	/* Where the file system cannot exchange (or refuse to replace): rename. */
+	if (!no_flags(errno))
 		return -errno;
+	if (!missing) {
+		struct stat st;
+
+		missing = lstat(o->dest, &st) && errno == ENOENT;
+	}
 	if (rename(o->tmp, o->dest))
 		return -errno;
-	o->placed = PLACED_OVER;
+	o->placed = missing ? PLACED_NEW : PLACED_OVER;
 	o->tmp[0] = '\0';
 	return 0;
 }

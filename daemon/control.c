@@ -973,6 +973,8 @@ void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__Control
 			/* This one lost events: tell it with a copy of its own. */
 			uint8_t ostack[EVENT_STACK], *own;
 			size_t olen = 0;
+			uint64_t was;
+			bool cleared;
 
 			ev->has_missed = true;
 			ev->missed = c->missed;
@@ -984,10 +986,14 @@ void ctl_publish(struct gisad *d, const char *vm, bool is_job, Gisa__V1__Control
 				c->missed++;
 				continue;
 			}
-			/* Cleared only if this one is not dropped too. */
-			if (c->oq_events < GISAD_MAX_EVENT_BACKLOG)
+			/* Cleared only if this one is not dropped too (backlog, size). */
+			was = c->missed;
+			cleared = c->oq_events < GISAD_MAX_EVENT_BACKLOG;
+			if (cleared)
 				c->missed = 0;
 			conn_send(c, own, olen, true, 0);
+			if (cleared && c->missed)
+				c->missed += was;
 			if (own != ostack)
 				free(own);
 			continue;

@@ -456,15 +456,22 @@ bool name_valid(const char *s);
  * order with its packed size; the first refused ends the page and sets
  * more.  The first entry is always taken, so that a client paging on
  * always moves on (one entry over the cap fails as any reply too large).
+ * Paging is the client's choice: a request with a cursor or a limit
+ * (paged) gets a page; one with neither, an older client's, gets the
+ * whole listing or -E2BIG (page_end), never a part it would take for the
+ * whole.
  */
 struct page {
 	size_t room;                     /* bytes left for entries */
 	uint32_t limit;
 	uint32_t n;                      /* entries taken */
+	bool paged;                      /* the request asked for pages */
 	bool more;                       /* an entry was refused */
 };
-void page_init(struct page *p, const struct request *r, uint32_t limit);
+void page_init(struct page *p, const struct request *r, bool paged, uint32_t limit);
 bool page_take(struct page *p, size_t packed);
+/* 0, or -E2BIG naming what of total entries did not fit, if not paged. */
+int page_end(struct request *r, const struct page *p, const char *what, size_t total);
 /* The checks shared by create and import: 0, or -EOPNOTSUPP with message. */
 int req_host_offers(struct request *r, const char *what, enum gisa_profile profile,
 		    uint32_t caps);
@@ -635,9 +642,21 @@ struct ckpt_entry {
 	bool has_info;
 	struct gisa_snap_info info;
 };
-/* The checkpoints of vm (malloc'd array), current first, then tags sorted. */
-int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **ret, size_t *n,
-			  char *msg, size_t msglen);
+/*
+ * The checkpoints of vm whose tags sort after after (NULL: all; "" is the
+ * current one's), a malloc'd array, current first, then tags sorted: tag,
+ * size and mtime, without info (store_checkpoint_info).
+ */
+int store_checkpoint_list(struct gisad *d, const char *vm, const char *after,
+			  struct ckpt_entry **ret, size_t *n, char *msg, size_t msglen);
+/*
+ * max_checkpoints_per_vm: 0 if vm may write tag (an existing one always),
+ * -EDQUOT naming the count and the limit, or the directory's -errno.
+ */
+int store_checkpoint_quota(struct gisad *d, const char *vm, const char *tag, char *msg,
+			   size_t msglen);
+/* An entry's info (has_info), read from its file's head and tail. */
+void store_checkpoint_info(struct gisad *d, const char *vm, struct ckpt_entry *e);
 
 /* Make sure the state directory exists.  -errno with msg. */
 int store_init(struct gisad *d, char *msg, size_t msglen);

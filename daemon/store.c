@@ -17,8 +17,9 @@
  *
  * A VM holds at most max_checkpoints_per_vm tagged checkpoints (the
  * current one not counted): a new tag beyond it is refused before
- * anything is written (checkpoint_quota).  A listing reads of each file
- * its preamble, header and stored digest, never its payload (entry_info).
+ * anything is written (store_checkpoint_quota).  A listing reads of each file
+ * it shows its preamble, header and stored digest, never its payload, and
+ * only of the files of the page it answers (store_checkpoint_info).
  *
  * Installing a snapshot is all or nothing: the file is decoded and the new
  * VM built completely before it takes the old one's place.
@@ -705,8 +706,8 @@ static int vm_dir_open(struct gisad *d, const char *vm, char *dir, DIR **ret, ch
  * overwritten whatever the count, so a limit lowered by SIGHUP keeps what
  * is there.  0, -EDQUOT or the directory's -errno, with msg.
  */
-static int checkpoint_quota(struct gisad *d, const char *vm, const char *tag, char *msg,
-			    size_t msglen)
+int store_checkpoint_quota(struct gisad *d, const char *vm, const char *tag, char *msg,
+			   size_t msglen)
 {
 	char dir[PATH_MAX], t[GISAD_NAME_MAX + 1];
 	uint32_t max = d->cfg.max_checkpoints_per_vm;
@@ -749,7 +750,7 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 
 	settle(d);
 	/* Refused before anything, the VM's directory included, is made. */
-	if (tag && tag[0] && (r = checkpoint_quota(d, vm, tag, msg, msglen)))
+	if (tag && tag[0] && (r = store_checkpoint_quota(d, vm, tag, msg, msglen)))
 		return r;
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (r)
@@ -863,39 +864,49 @@ static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
 
 /*
  * What a listing shows of the checkpoint file fd of size bytes, read
- * without its payload (gisa_snap_info_head): its first bytes, up to the
- * preamble and the largest header (head holds GISA_SNAP_MAX_HEAD), and
- * its last 32, the stored digest.  A listing of many large checkpoints
- * thus reads at most 64 KiB of each on the daemon's only thread, not up
- * to 64 MiB.  0, or a negative errno: the file is listed without info.
+ * without its payload (gisa_snap_info_head): its preamble, then its
+ * preamble and header (44 + H bytes, at most 64 KiB; a few hundred in
+ * practice), and its last 32 bytes, the stored digest.  0, or a negative
+ * errno: the file is listed without info.
  */
-static int entry_info(int fd, uint64_t size, uint8_t *head, struct gisa_snap_info *ret)
+static int entry_info(int fd, uint64_t size, struct gisa_snap_info *ret)
 {
-	size_t n = size < GISA_SNAP_MAX_HEAD ? (size_t)size : GISA_SNAP_MAX_HEAD;
-	uint8_t digest[GISA_SNAP_DIGEST_SIZE];
+	uint8_t pre[GISA_SNAP_PREAMBLE_SIZE], digest[GISA_SNAP_DIGEST_SIZE], *head;
+	size_t n;
 	int r;
 
-	/* Sizes no snapshot file has: read_all's cap, less than a digest. */
-	if (size > GISAD_MAX_SNAPSHOT_FILE || size < GISA_SNAP_DIGEST_SIZE)
+	/* Sizes no snapshot file has: read_all's cap, less than the frame. */
+	if (size > GISAD_MAX_SNAPSHOT_FILE ||
+	    size < GISA_SNAP_PREAMBLE_SIZE + GISA_SNAP_DIGEST_SIZE)
 		return -EBADMSG;
+	r = pread_all(fd, pre, sizeof(pre), 0);
+	if (!r)
+		r = gisa_snap_head_size(pre, sizeof(pre), &n, NULL);
+	if (r)
+		return r;
+	if (n > size - GISA_SNAP_DIGEST_SIZE)
+		return -EBADMSG;
+	head = malloc(n);
+	if (!head)
+		return -ENOMEM;
 	r = pread_all(fd, head, n, 0);
 	if (!r)
 		r = pread_all(fd, digest, sizeof(digest), size - sizeof(digest));
 	if (!r)
 		r = gisa_snap_info_head(head, n, size, digest, ret, NULL);
+	free(head);
 	return r;
 }
 
-int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **ret, size_t *n,
-			  char *msg, size_t msglen)
+int store_checkpoint_list(struct gisad *d, const char *vm, const char *after,
+			  struct ckpt_entry **ret, size_t *n, char *msg, size_t msglen)
 {
 	char dir[PATH_MAX];
 	struct ckpt_entry *es = NULL;
-	size_t ne = 0;
+	size_t ne = 0, cap = 0;
 	struct dirent *de;
-	uint8_t *head;
 	DIR *dh;
-	int dfd, r;
+	int r;
 
 	settle(d);
 	*ret = NULL;
@@ -903,55 +914,68 @@ int store_checkpoint_list(struct gisad *d, const char *vm, struct ckpt_entry **r
 	r = vm_dir_open(d, vm, dir, &dh, msg, msglen);
 	if (!dh)
 		return r;
-	head = malloc(GISA_SNAP_MAX_HEAD);
-	if (!head) {
-		closedir(dh);
-		snprintf(msg, msglen, "out of memory listing `%s'", dir);
-		return -ENOMEM;
-	}
-	dfd = dirfd(dh);
 	while ((de = readdir(dh))) {
-		struct ckpt_entry *e, *grown;
 		char tag[GISAD_NAME_MAX + 1];
+		struct ckpt_entry *e;
 		struct stat st;
-		int fd;
 
 		if (!entry_tag(de->d_name, tag))
 			continue;
-		fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
+		if (!strcmp(tag, CKPT_CURRENT))
+			tag[0] = '\0';
+		if ((after && strcmp(tag, after) <= 0) ||
+		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode))
 			continue;
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-			close(fd);
-			continue;
+		if (ne == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			struct ckpt_entry *grown = realloc(es, c * sizeof(*es));
+
+			if (!grown) {
+				free(es);
+				closedir(dh);
+				snprintf(msg, msglen, "out of memory listing `%s'", dir);
+				return -ENOMEM;
+			}
+			es = grown;
+			cap = c;
 		}
-		grown = realloc(es, (ne + 1) * sizeof(*es));
-		if (!grown) {
-			close(fd);
-			free(es);
-			free(head);
-			closedir(dh);
-			snprintf(msg, msglen, "out of memory listing `%s'", dir);
-			return -ENOMEM;
-		}
-		es = grown;
 		e = &es[ne++];
 		memset(e, 0, sizeof(*e));
-		snprintf(e->tag, sizeof(e->tag), "%s", strcmp(tag, CKPT_CURRENT) ? tag : "");
+		snprintf(e->tag, sizeof(e->tag), "%s", tag);
 		e->size = (uint64_t)st.st_size;
 		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
 			      (uint64_t)st.st_mtim.tv_nsec;
-		e->has_info = entry_info(fd, e->size, head, &e->info) == 0;
-		close(fd);
 	}
 	closedir(dh);
-	free(head);
 	msg[0] = '\0';
 	if (ne)
 		qsort(es, ne, sizeof(*es), entry_cmp);
 	*ret = es;
 	*n = ne;
 	return 0;
+}
+
+void store_checkpoint_info(struct gisad *d, const char *vm, struct ckpt_entry *e)
+{
+	char path[PATH_MAX], msg[64];
+	struct stat st;
+	int fd;
+
+	e->has_info = false;
+	if (open_checkpoint(d, vm, e->tag, path, sizeof(path), msg, sizeof(msg)))
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	/* Replaced since it was listed: what is there now. */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+		e->size = (uint64_t)st.st_size;
+		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+			      (uint64_t)st.st_mtim.tv_nsec;
+		e->has_info = entry_info(fd, e->size, &e->info) == 0;
+	}
+	close(fd);
 }
 
 /* ---- start-up and shut-down --------------------------------------------- */

@@ -190,6 +190,12 @@ int verb_checkpoint_create(struct request *r)
 
 	if (!err)
 		err = req_vm(r, q->vm, &rec);
+	/* Before the encoding a refusal would waste (checked again at the write). */
+	if (!err && q->tag && q->tag[0]) {
+		err = store_checkpoint_quota(r->d, rec->name, q->tag, msg, sizeof(msg));
+		if (err)
+			return req_fail(r, err, "checkpoint_create: %s", msg);
+	}
 	if (err)
 		return err;
 	j = job_start(r->d, GISA__V1__JOB_OPERATION__JOB_OPERATION_CHECKPOINT, rec->name, q->tag);
@@ -254,19 +260,19 @@ int verb_checkpoint_list(struct request *r)
 	if (!l)
 		return -ENOMEM;
 	/* Current ("") first, then the tags: strcmp order, tags unique. */
-	err = store_checkpoint_list(r->d, q->vm, &es, &n, r->msg, sizeof(r->msg));
+	err = store_checkpoint_list(r->d, q->vm, q->after, &es, &n, r->msg, sizeof(r->msg));
 	if (err)
 		return err;
 	pv = req_alloc(r, (n + 1) * sizeof(Gisa__V1__CheckpointEntry *));
 	gisa__v1__checkpoint_list__init(l);
 	l->vm = req_strdup(r, q->vm);
-	page_init(&pg, r, q->limit);
+	page_init(&pg, r, q->after || q->has_limit, q->limit);
 	for (size_t i = 0; pv && i < n; i++) {
 		Gisa__V1__CheckpointEntry *e;
 		uint8_t *dg;
 
-		if (q->after && strcmp(es[i].tag, q->after) <= 0)
-			continue;
+		/* Read only for the entries this page offers. */
+		store_checkpoint_info(r->d, q->vm, &es[i]);
 		e = req_alloc(r, sizeof(*e));
 		dg = req_alloc(r, GISA_SNAP_DIGEST_SIZE);
 		if (!e || !dg) {
@@ -297,6 +303,8 @@ int verb_checkpoint_list(struct request *r)
 	free(es);
 	if (!pv || !l->vm)
 		return -ENOMEM;
+	if (page_end(r, &pg, "checkpoints", n))
+		return -E2BIG;
 	l->entries = pv;
 	l->has_more = pg.more;
 	l->more = pg.more;
@@ -349,7 +357,7 @@ int verb_job_list(struct request *r)
 	for (const struct job *j = r->d->jobs; j && j->id > q->after; j = j->next)
 		js[n++] = j;
 	gisa__v1__job_list__init(l);
-	page_init(&pg, r, q->limit);
+	page_init(&pg, r, q->has_after || q->has_limit, q->limit);
 	/* Answered in id order. */
 	while (n--) {
 		Gisa__V1__JobInfo *info = job_info(r, js[n]);
@@ -360,6 +368,8 @@ int verb_job_list(struct request *r)
 			break;
 		pv[l->n_jobs++] = info;
 	}
+	if (page_end(r, &pg, "jobs", l->n_jobs + n + 1))
+		return -E2BIG;
 	l->jobs = pv;
 	l->has_more = pg.more;
 	l->more = pg.more;

@@ -355,7 +355,7 @@ int verb_vm_list(struct request *r)
 	if (ne)
 		qsort(es, ne, sizeof(*es), vm_entry_cmp);
 	gisa__v1__vm_list__init(l);
-	page_init(&pg, r, q->limit);
+	page_init(&pg, r, after || q->has_limit, q->limit);
 	for (size_t i = 0; i < ne; i++) {
 		Gisa__V1__VmSummary *s = vm_summary(r, &es[i]);
 
@@ -365,6 +365,8 @@ int verb_vm_list(struct request *r)
 			break;
 		v[l->n_vms++] = s;
 	}
+	if (page_end(r, &pg, "VMs", ne))
+		return -E2BIG;
 	l->vms = v;
 	l->has_more = pg.more;
 	l->more = pg.more;

@@ -280,12 +280,23 @@ static size_t varint_len(size_t v)
 	return n;
 }
 
-void page_init(struct page *p, const struct request *r, uint32_t limit)
+void page_init(struct page *p, const struct request *r, bool paged, uint32_t limit)
 {
 	p->room = r->reply_max > GISAD_REPLY_HEADROOM ? r->reply_max - GISAD_REPLY_HEADROOM : 0;
 	p->limit = limit;
 	p->n = 0;
+	p->paged = paged;
 	p->more = false;
+}
+
+int page_end(struct request *r, const struct page *p, const char *what, size_t total)
+{
+	if (p->paged || !p->more)
+		return 0;
+	return req_fail(r, -E2BIG,
+			"%s: %zu %s do not fit one reply on this connection (%zu bytes): ask in "
+			"pages, with `after' or `limit' (gisactl does)",
+			verb_name(r), total, what, r->reply_max);
 }
 
 bool page_take(struct page *p, size_t packed)

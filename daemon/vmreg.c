@@ -208,8 +208,15 @@ void vmreg_replace(struct vmrec *rec, struct gisa_vm *vm)
 
 void vmreg_free_all(struct gisad *d)
 {
-	while (d->vms)
-		vmreg_remove(d, d->vms);
+	struct vmrec *next;
+
+	for (struct vmrec *rec = d->vms; rec; rec = next) {
+		next = rec->next;
+		rec_free(rec);
+	}
+	d->vms = d->vms_tail = NULL;
+	d->nr_vms = 0;
+	memset(d->vm_hash, 0, sizeof(d->vm_hash));
 	gone_free(d, true);
 	if (d->gone_ev)
 		event_free(d->gone_ev);

@@ -1614,6 +1614,18 @@ int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_sn
 	return r;
 }
 
+int gisa_snap_head_size(const uint8_t *buf, size_t len, size_t *ret,
+			struct gisa_snap_error *err)
+{
+	struct gisa_snap_info in = { 0 };
+	uint64_t need;
+	int r = preamble_fields(buf, len, &in, &need, err);
+
+	if (!r)
+		*ret = GISA_SNAP_PREAMBLE_SIZE + (size_t)in.header_len;
+	return r;
+}
+
 int gisa_snap_reseal(uint8_t *buf, size_t len)
 {
 	uint8_t check[GISA_SNAP_DIGEST_SIZE], *owned;

@@ -6,8 +6,9 @@
 # follow; gisactl pages on, so that its listing shows every entry exactly
 # once however many there are.  12000 VMs of 64-character names are more
 # than one 1 MiB reply holds (about 11 200), and so are 3400 failed
-# restores of jobs (about 3 170); a request without a cursor, as an older
-# client's, gets the first page instead of an E2BIG error.  Then, if
+# restores of jobs (about 3 170); a request with neither cursor nor limit,
+# as an older client's, gets -E2BIG naming the count, never a part of the
+# list it would take for the whole.  Then, if
 # sndbuf-shim is at hand, the same under replies bounded by
 # net.core.wmem_max: pages follow the connection's limit, checkpoint
 # listings included.
@@ -31,6 +32,9 @@ chain() {
 import re, subprocess, sys
 ctl, sock, verb, result, lst, key = sys.argv[1:7]
 extra = sys.argv[7:]
+# A limit, even none, asks for pages (without, a long listing is E2BIG).
+if not any(a.startswith("limit=") for a in extra):
+    extra.append("limit=0")
 pat = re.compile(r"^%s\.%s\[\d+\]\.%s=(.*)$" % (result, lst, key))
 keys, after, pages = [], None, 0
 while True:
@@ -77,9 +81,14 @@ start_gisad
 out=$(ctl bulk $NVMS vm_create name="#####-$pad" no_flic=1)
 expect_field "$out" ok $NVMS
 
-# A request without a cursor (ctl-client's vm-list sends NoArgs, as an
-# older client) gets the first page, and says more follow.
-out=$(ctl vm-list) || fail "vm_list without a cursor failed: $(head -c 500 <<<"$out")"
+# A request with neither cursor nor limit (ctl-client's vm-list sends
+# NoArgs, as an older client) is refused whole, naming the count: never a
+# first page it would take for the whole list.
+run_ctl out vm-list
+expect_field "$out" error -7
+expect_match "$out" "^message=vm_list: $NVMS VMs do not fit one reply on this connection \([0-9]+ bytes\): ask in pages"
+# With a limit, even none (0), the first page, and more follow.
+out=$(ctl req vm_list limit=0)
 expect_field "$out" vm_list.more 1
 expect_field "$out" "vm_list.vms\[0\].name" "$(vm 0)"
 n1=$(field "$out" vm_list.vms.n)
@@ -139,7 +148,10 @@ echo "ok 1: $NVMS VMs in $(chain_pages) pages, gisactl vm list shows each once"
 # and an error message of them.
 out=$(ctl bulk $NJOBS checkpoint_restore vm="#####-$pad" tag="#####-$pad")
 expect_field "$out" failed $NJOBS
-out=$(ctl job list) || fail "job_list without a cursor failed: $(head -c 500 <<<"$out")"
+run_ctl out job list
+expect_field "$out" error -7
+expect_match "$out" "^message=job_list: $NJOBS jobs do not fit one reply"
+out=$(ctl req job_list limit=0)
 expect_field "$out" jobs.more 1
 expect_field "$out" "jobs.jobs\[0\].id" 1
 chain job_list jobs jobs id

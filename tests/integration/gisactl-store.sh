@@ -345,6 +345,8 @@ PY
 if [ -n "$before" ] && [ -n "$after" ]; then
 	[ $((after - before)) -lt $((4 << 20)) ] ||
 		fail "checkpoint list read $((after - before)) bytes: payloads read"
+else
+	echo "skip: /proc/$PID/io unreadable here: the bytes a listing reads not checked"
 fi
 g 0 checkpoint list a
 out_match "^big1 +$(stat -c %s "$ca/big1.gsnap")  [0-9T:.-]+Z  $(printf '%02x' $(seq 0 31))$"
@@ -397,15 +399,16 @@ ls -la --time-style=full-iso "$cq" >"$T/q-before"
 g 2 --json checkpoint create q q4
 jerr 'checkpoint create' EDQUOT \
 	"VM \`q' holds 3 tagged checkpoints, max_checkpoints_per_vm allows 3"
+g 0 --json job list
+jobs_before=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["jobs"]))' "$T/out")
 g 2 checkpoint create q q4
-err_has "gisactl: checkpoint of VM \`q' (job "
-err_has "): VM \`q' holds 3 tagged checkpoints, max_checkpoints_per_vm allows 3: "
+err_has "gisactl: checkpoint_create: VM \`q' holds 3 tagged checkpoints, max_checkpoints_per_vm allows 3: "
 ls -la --time-style=full-iso "$cq" >"$T/q-after"
 cmp -s "$T/q-before" "$T/q-after" || fail "a refused checkpoint changed $cq:
 $(diff "$T/q-before" "$T/q-after")"
+# Refused before the encoding: no job.
 g 0 --json job list
-json 'job list' 'd["jobs"][-1]["type"] == "failed" and d["jobs"][-1]["tag"] == "q4"
-	and d["jobs"][-1]["error"] == "EDQUOT"'
+json 'job list' "len(d['jobs']) == $jobs_before"
 g 0 checkpoint create q q2
 g 0 checkpoint create q
 g 0 --json checkpoint list q

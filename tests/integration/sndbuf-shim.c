@@ -2,10 +2,12 @@
 /*
  * sndbuf-shim: an LD_PRELOAD library that gives gisad the send buffers of
  * a gisad without CAP_NET_ADMIN (gisad.service) on a host whose
- * net.core.wmem_max is SNDBUF_SHIM_WMEM_MAX bytes, whatever this host's
- * sysctl says: setsockopt(SO_SNDBUFFORCE) fails with EPERM, and
- * SO_SNDBUF's value is bounded by SNDBUF_SHIM_WMEM_MAX, as the kernel
- * bounds it (the kernel then doubles it).  Unset or 0: no bound.
+ * net.core.wmem_max is SNDBUF_SHIM_WMEM_MAX bytes: setsockopt
+ * (SO_SNDBUFFORCE) fails with EPERM, and SO_SNDBUF's value is bounded by
+ * SNDBUF_SHIM_WMEM_MAX, as the kernel bounds it (the kernel then doubles
+ * it).  The kernel also bounds it by the host's own wmem_max, so a test
+ * picks a value below the kernel's default (212992).  Unset or 0: no
+ * bound.
  *
  * Under AddressSanitizer the daemon runs with
  * ASAN_OPTIONS=verify_asan_link_order=0 (this library comes first).

@@ -1801,6 +1801,17 @@ static void info_head_reads_no_payload(void **state)
 		memcpy(got.digest, want.digest, 32);
 		assert_memory_equal(&got, &want, sizeof(got));
 
+		/* gisa_snap_head_size: the bytes the call needs, from the preamble. */
+		{
+			size_t need = 0;
+
+			assert_int_equal(gisa_snap_head_size(buf, SNAPT_PREAMBLE, &need, &err), 0);
+			assert_int_equal(need, head);
+			assert_int_equal(gisa_snap_head_size(buf, SNAPT_PREAMBLE - 1, &need, &err),
+					 -EBADMSG);
+			assert_true(msg_has_word(err.msg, "truncated"));
+		}
+
 		/* A prefix that ends before the header does: refused, *ret untouched. */
 		memset(&pattern, 0x5a, sizeof(pattern));
 		for (size_t have = 0; have < head; have++) {

@@ -182,6 +182,14 @@ int gisa_snap_info_head(const uint8_t *head, size_t len, uint64_t size, const ui
 int gisa_snap_size(const uint8_t *buf, size_t len, uint64_t *ret, struct gisa_snap_error *err);
 
 /*
+ * The bytes of the file whose preamble starts buf that gisa_snap_info_head
+ * needs, 44 + H (at most GISA_SNAP_MAX_HEAD), from the preamble alone
+ * (len >= 44), with gisa_snap_size's checks and errors.
+ */
+int gisa_snap_head_size(const uint8_t *buf, size_t len, size_t *ret,
+			struct gisa_snap_error *err);
+
+/*
  * Recompute the header check and the state digest of a (possibly mutated)
  * file in place, so that corruption tests reach the payload decoder and the
  * validator.  The errors of gisa_snap_info's container checks (-EBADMSG,
