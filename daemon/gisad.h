@@ -627,7 +627,12 @@ int store_files_write(const char *dir, const struct store_file *f, size_t n, cha
 int store_checkpoint_dir(struct gisad *d, const char *vm, char *dir, size_t len, char *msg,
 			 size_t msglen);
 
-/* Checkpoints: <state_dir>/checkpoints/<vm>/{current,<tag>}.gsnap. */
+/*
+ * Checkpoints: <state_dir>/checkpoints/<vm>/{current,<tag>}.gsnap.  A write
+ * does not count the VM's tags: its caller asks store_checkpoint_quota
+ * first, before encoding (on the same turn of the loop, so nothing comes
+ * between them).
+ */
 int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 			   const uint8_t *buf, size_t len, char *msg, size_t msglen);
 int store_checkpoint_read(struct gisad *d, const char *vm, const char *tag, uint8_t **ret_buf,

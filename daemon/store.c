@@ -16,10 +16,11 @@
  * Temporaries left by a crash are removed at start-up.
  *
  * A VM holds at most max_checkpoints_per_vm tagged checkpoints (the
- * current one not counted): a new tag beyond it is refused before
- * anything is written (store_checkpoint_quota).  A listing reads of each file
- * it shows its preamble, header and stored digest, never its payload, and
- * only of the files of the page it answers (store_checkpoint_info).
+ * current one not counted): checkpoint_create asks store_checkpoint_quota
+ * before it encodes the VM, so a new tag beyond it is refused before
+ * anything is encoded or written.  A listing reads of each file it shows
+ * its preamble, header and stored digest, never its payload, and only of
+ * the files of the page it answers (store_checkpoint_info).
  *
  * Installing a snapshot is all or nothing: the file is decoded and the new
  * VM built completely before it takes the old one's place.
@@ -749,9 +750,6 @@ int store_checkpoint_write(struct gisad *d, const char *vm, const char *tag,
 	int r;
 
 	settle(d);
-	/* Refused before anything, the VM's directory included, is made. */
-	if (tag && tag[0] && (r = store_checkpoint_quota(d, vm, tag, msg, msglen)))
-		return r;
 	r = store_checkpoint_dir(d, vm, dir, sizeof(dir), msg, msglen);
 	if (r)
 		return r;
@@ -898,6 +896,13 @@ static int entry_info(int fd, uint64_t size, struct gisa_snap_info *ret)
 	return r;
 }
 
+/* A listed file's size and modification time. */
+static void entry_stat(struct ckpt_entry *e, const struct stat *st)
+{
+	e->size = (uint64_t)st->st_size;
+	e->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+}
+
 int store_checkpoint_list(struct gisad *d, const char *vm, const char *after,
 			  struct ckpt_entry **ret, size_t *n, char *msg, size_t msglen)
 {
@@ -943,9 +948,7 @@ int store_checkpoint_list(struct gisad *d, const char *vm, const char *after,
 		e = &es[ne++];
 		memset(e, 0, sizeof(*e));
 		snprintf(e->tag, sizeof(e->tag), "%s", tag);
-		e->size = (uint64_t)st.st_size;
-		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-			      (uint64_t)st.st_mtim.tv_nsec;
+		entry_stat(e, &st);
 	}
 	closedir(dh);
 	msg[0] = '\0';
@@ -970,9 +973,7 @@ void store_checkpoint_info(struct gisad *d, const char *vm, struct ckpt_entry *e
 		return;
 	/* Replaced since it was listed: what is there now. */
 	if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
-		e->size = (uint64_t)st.st_size;
-		e->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-			      (uint64_t)st.st_mtim.tv_nsec;
+		entry_stat(e, &st);
 		e->has_info = entry_info(fd, e->size, &e->info) == 0;
 	}
 	close(fd);

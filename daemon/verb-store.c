@@ -190,7 +190,7 @@ int verb_checkpoint_create(struct request *r)
 
 	if (!err)
 		err = req_vm(r, q->vm, &rec);
-	/* Before the encoding a refusal would waste (checked again at the write). */
+	/* Before the encoding a refusal would waste; the write does not count. */
 	if (!err && q->tag && q->tag[0]) {
 		err = store_checkpoint_quota(r->d, rec->name, q->tag, msg, sizeof(msg));
 		if (err)

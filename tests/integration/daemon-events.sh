@@ -105,12 +105,7 @@ out=$(ctl vm-create atcap mem_cap=268435456)
 expect_field "$out" vm_info.mem_cap 268435456
 # Lowered on SIGHUP: new VMs only.
 write_conf max_mem_cap=67108864
-kill -HUP "$PID"
-for _ in $(seq 1 100); do
-	grep -q "config: max_mem_cap = 67108864 (was 268435456)" "$LOG" && break
-	sleep 0.05
-done
-grep -q "config: max_mem_cap = 67108864 (was 268435456)" "$LOG" || fail "max_mem_cap not reloaded"
+reload_to max_mem_cap 67108864
 run_ctl out vm-create mid mem_cap=0x4001000
 expect_field "$out" error -22
 expect_match "$out" "mem_cap 0x4001000 \(67112960 bytes\) is over max_mem_cap = 67108864 bytes$"

@@ -96,12 +96,7 @@ out=$(ctl conns 5)
 expect_field "$out" ok 5
 # Raised on SIGHUP.
 write_conf max_connections=5
-kill -HUP "$PID"
-for _ in $(seq 1 100); do
-	grep -q "config: max_connections = 5 " "$LOG" && break
-	sleep 0.05
-done
-grep -q "config: max_connections = 5 " "$LOG" || fail "SIGHUP did not apply max_connections = 5"
+reload_to max_connections 5
 out=$("$CTL" -s "$SOCK" -u 4242 -g 0 conns 5)
 expect_field "$out" ok 5
 stop_gisad

@@ -85,6 +85,17 @@ stop_gisad() {
 	[ "$rc" -eq "$want" ] || fail "gisad exited with $rc, expected $want"
 }
 
+# reload_to KEY VALUE: SIGHUP, and wait (5 s at most) for the log line of the
+# reload that sets KEY to VALUE ($CONF already says so).
+reload_to() {
+	kill -HUP "$PID"
+	for _ in $(seq 1 100); do
+		grep -q "config: $1 = $2 " "$LOG" && return 0
+		sleep 0.05
+	done
+	fail "SIGHUP did not apply $1 = $2"
+}
+
 # field OUTPUT KEY: the value of `KEY=...' in ctl-client output.
 field() {
 	printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1
