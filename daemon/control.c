@@ -6,8 +6,9 @@
  * Discipline (OpenSMTPD's control.c is the model):
  *  - the socket is bound mode 0660, group cfg.group; each accepted peer's
  *    SO_PEERCRED must be root or a member of that group (its effective gid,
- *    or the uid's groups from the user database), else it gets one error
- *    datagram naming uid and group, and is closed;
+ *    its process's supplementary groups from SO_PEERGROUPS, or, only when
+ *    neither has it, the uid's groups from the user database), else it
+ *    gets one error datagram naming uid and group, and is closed;
  *  - at most cfg.max_conn_per_uid connections per uid, and cfg.max_conns
  *    of all uids but root (refused the same way);
  *  - accept() failing for lack of descriptors (EMFILE, ENFILE) or memory
@@ -32,6 +33,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +134,38 @@ static bool uid_in_group(uid_t uid, gid_t gid)
 	return member;
 }
 
-static bool peer_allowed(const struct gisad *d, const struct ucred *cr)
+/*
+ * Whether gid was among the supplementary groups of the peer's process
+ * when it connected: the kernel's copy (SO_PEERGROUPS), which is what
+ * let it open the socket file, asked without a user-database lookup on
+ * the loop.  False if the kernel cannot say (before Linux 4.13) or the
+ * list is longer than any the kernel keeps (NGROUPS_MAX).
+ */
+static bool peer_in_group(int fd, gid_t gid)
 {
-	return cr->uid == 0 || cr->gid == d->gid || uid_in_group(cr->uid, d->gid);
+	gid_t groups[64], *gs = groups;
+	socklen_t len = sizeof(groups);
+	bool member = false;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gs, &len)) {
+		/* ERANGE: len now holds the size needed. */
+		if (errno != ERANGE || len > (socklen_t)(NGROUPS_MAX * sizeof(gid_t)) ||
+		    !(gs = malloc(len)))
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gs, &len))
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		member |= gs[i] == gid;
+	if (gs != groups)
+		free(gs);
+	return member;
+}
+
+static bool peer_allowed(const struct gisad *d, int fd, const struct ucred *cr)
+{
+	return cr->uid == 0 || cr->gid == d->gid || peer_in_group(fd, d->gid) ||
+	       uid_in_group(cr->uid, d->gid);
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -593,7 +624,7 @@ static void accept_one(struct gisad *d, int fd)
 		close(fd);
 		return;
 	}
-	if (!peer_allowed(d, &cr)) {
+	if (!peer_allowed(d, fd, &cr)) {
 		snprintf(msg, sizeof(msg),
 			 "uid %u is neither root nor a member of group `%s' (gid %u): "
 			 "connection refused",

@@ -1045,17 +1045,21 @@ static int cmd_conns(int n, int timeout_ms)
 	return 0;
 }
 
-/* Drop to uid and gid, with no supplementary groups. */
-static void become(uid_t uid, gid_t gid)
+/* Drop to uid and gid, with no supplementary group but sgid (if >= 0). */
+static void become(uid_t uid, gid_t gid, long sgid)
 {
-	if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+	gid_t sg = (gid_t)sgid;
+
+	if (setgroups(sgid >= 0 ? 1 : 0, sgid >= 0 ? &sg : NULL) || setgid(gid) || setuid(uid))
 		die("dropping to the uid: %s", strerror(errno));
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ctl-client [-s SOCKET] [-u UID [-g GID]] [-F|-W FILE | -N] COMMAND ...\n"
+		"usage: ctl-client [-s SOCKET] [-u UID [-g GID] [-G GID]] [-F|-W FILE | -N] COMMAND ...\n"
+		"  -u runs as UID, its gid GID (default UID) and, with -G, that one\n"
+		"  supplementary group (else none)\n"
 		"  -F FILE (read) or -W FILE (write) passes FILE's descriptor with the\n"
 		"  request; -N passes none\n"
 		"  ping | vm-list | host-info | job list\n"
@@ -1081,10 +1085,10 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *cmd;
-	long uid = -1, gid = -1;
+	long uid = -1, gid = -1, sgid = -1;
 	int c;
 
-	while ((c = getopt(argc, argv, "+s:u:g:F:W:N")) != -1) {
+	while ((c = getopt(argc, argv, "+s:u:g:G:F:W:N")) != -1) {
 		switch (c) {
 		case 'W':
 			extra_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -1108,12 +1112,15 @@ int main(int argc, char **argv)
 		case 'g':
 			gid = (long)num(optarg);
 			break;
+		case 'G':
+			sgid = (long)num(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (uid >= 0)
-		become((uid_t)uid, (gid_t)(gid >= 0 ? gid : uid));
+		become((uid_t)uid, (gid_t)(gid >= 0 ? gid : uid), sgid);
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)

@@ -67,6 +67,10 @@ out=$("$CTL" -s "$SOCK" -u 65534 -g 1 ping) || fail "member refused: $out"
 expect_field "$out" error 0
 # And by its running gid, without a passwd entry for the uid.
 out=$("$CTL" -s "$SOCK" -u 4242 -g 65534 ping) || fail "gid member refused: $out"
+# And by a supplementary group of its process (SO_PEERGROUPS), without a
+# passwd entry for the uid.
+out=$("$CTL" -s "$SOCK" -u 4242 -g 4242 -G 65534 ping) ||
+	fail "member by a supplementary group refused: $out"
 run_ctl out -u 4242 -g 4242 ping
 expect_field "$out" error -13
 
