@@ -727,11 +727,18 @@ healthy
 # from outside: precopy also ends when its prediction stops falling.)
 R_ACK0=$(rec "$T/map" down ack0)
 [ -n "$R_ACK0" ] || fail "the clean trace has no ack of round 0"
+# The ack is held from the end of MigReady's record, not from its own
+# record: a busy B can write MigReady and the ack in one record, and a
+# pause at the ack's record number would then fall on a later one.  Cut
+# inside such a record, the proxy holds both.
+[ "$R_ACK0" = $((R_READY + 1)) ] || fail "records between MigReady and the ack of round 0:
+$(cat "$T/map")"
+ACK0_AT="r$R_READY+$(awk -v r="$R_READY" '$1 == "down" && $2 == r { print $4 + 5 }' "$T/map")"
 # two_rounds VM: that migration, up to the held ack's release; DG is the
 # digest after the 40 interruptions.
 two_rounds() {
 	new_vm "$1"
-	proxy_start "pause:down:r$R_ACK0"
+	proxy_start "pause:down:$ACK0_AT"
 	migrate "$1" --downtime 1 --max-rounds 2
 	pause_wait 1
 	[ "$(vm_state a "$1")" = outgoing ] || fail "$1 is $(vm_state a "$1") in precopy"
@@ -775,7 +782,7 @@ stalled_start() {
 	migrate "$1" --downtime 50 --max-rounds 4
 	pause_wait 1
 	sleep 0.3
-	proxy_ctl "pause:down:r$R_ACK0"
+	proxy_ctl "pause:down:$ACK0_AT"
 	pause_wait 2
 	sleep 0.3
 	proxy_ctl go
@@ -1129,7 +1136,7 @@ case_dest_killed_precopy() {
 	local i
 
 	new_vm "$1"
-	proxy_start "pause:down:r$R_ACK0"
+	proxy_start "pause:down:$ACK0_AT"
 	migrate "$1"
 	for ((i = 0; i < 200; i++)); do
 		grep -lqs "\"vm\": \"$1\"" "$T"/b/state/migrations/*.json && break
