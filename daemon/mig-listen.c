@@ -18,13 +18,15 @@
  *    from: SIGHUP replaces m->ctx for new connections only;
  *  - at most GISAD_MIG_MAX_CONNS accepted connections exist, handshakes
  *    included, of which GISAD_MIG_MAX_HANDSHAKES_PER_HOST unauthenticated
- *    ones from one address, and at most cfg.max_conn_per_peer admitted ones per
+ *    ones from one host (an IPv4 address, or an IPv6 /64: host_key), and
+ *    at most cfg.max_conn_per_peer admitted ones per
  *    certificate fingerprint; one more is answered MigError -EUSERS as
  *    soon as its handshake completes, without waiting for its hello, and
  *    closed (lingering at most handshake_timeout_ms, mig-link.c);
  *  - nothing a peer sends can stop the daemon: every failure ends at worst
  *    that peer's connection, with a log line naming it and the reason.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -52,9 +54,11 @@
 #define GISAD_MIG_MAX_CONNS 256u
 /*
  * Of those, still in their TLS handshake (not authenticated) from one
- * address: so that one host cannot take every place from the others.
+ * host: so that one host cannot take every place from the others.
  */
 #define GISAD_MIG_MAX_HANDSHAKES_PER_HOST 16u
+/* At most one line a second says that connections are refused at these caps. */
+#define GISAD_MIG_REFUSAL_LOG_NS 1000000000ull
 /*
  * The spares an incoming migration took are made again this long after it
  * ended: not beside the writes that end it and its source's on the same
@@ -78,6 +82,8 @@ struct mig {
 	uint8_t instance[16];
 	char hostname[256];
 	char bound[MIG_ADDR_MAX];
+	uint64_t refusal_logged_ns;     /* when a refusal at a cap was last logged */
+	uint32_t refusals_quiet;        /* refused since, without a line */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -92,12 +98,69 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 	snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-/* Whether two addresses of format_addr name the same host. */
-static bool same_host(const char *a, const char *b)
+/*
+ * The part of a peer's address that names its host for the handshake
+ * cap (into l->host): an IPv4 address, an IPv4-mapped IPv6 address's
+ * IPv4 part, or an IPv6 address's /64, since a host is routinely given a
+ * whole /64 and could otherwise dial from as many addresses as it likes.
+ */
+static void host_key(const struct sockaddr *sa, struct mig_host *h)
 {
-	const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
 
-	return ca && cb && ca - a == cb - b && !memcmp(a, b, (size_t)(ca - a));
+	if (sa->sa_family == AF_INET) {
+		memcpy(h->b, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		h->len = 4;
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(h->b, s6->sin6_addr.s6_addr + 12, 4);
+		h->len = 4;
+	} else {
+		memcpy(h->b, s6->sin6_addr.s6_addr, 8);
+		h->len = 8;
+	}
+}
+
+/* A host as the log names it: the IPv4 address, or the IPv6 /64. */
+static void format_host(const struct mig_host *h, char *buf, size_t len)
+{
+	uint8_t a6[16] = { 0 };
+
+	if (h->len == 4) {
+		(void)inet_ntop(AF_INET, h->b, buf, (socklen_t)len);
+		return;
+	}
+	memcpy(a6, h->b, 8);
+	if (!inet_ntop(AF_INET6, a6, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf + strlen(buf), len - strlen(buf), "/64");
+}
+
+/*
+ * A refusal at a cap, logged at most once a second (a flood of dials
+ * would otherwise be a flood of lines); the next line counts the quiet ones.
+ */
+__attribute__((format(printf, 2, 3)))
+static void log_refusal(struct mig *m, const char *fmt, ...)
+{
+	uint64_t now = gisad_now_ns();
+	char line[256];
+	va_list ap;
+
+	if (m->refusal_logged_ns && now - m->refusal_logged_ns < GISAD_MIG_REFUSAL_LOG_NS) {
+		m->refusals_quiet++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (m->refusals_quiet)
+		log_notice("%s (and %u more refused at the caps since the last such line)", line,
+			   m->refusals_quiet);
+	else
+		log_notice("%s", line);
+	m->refusal_logged_ns = now;
+	m->refusals_quiet = 0;
 }
 
 int mig_tls_ctx(const struct gisad_config *cfg, enum gisa_tls_role role,
@@ -311,23 +374,27 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	struct mig *m = arg;
 	struct gisad *d = m->d;
 	struct mlink *l;
-	char addr[MIG_ADDR_MAX], msg[GISA_TLS_MSG_MAX];
+	char addr[MIG_ADDR_MAX], msg[GISA_TLS_MSG_MAX], host[INET6_ADDRSTRLEN + 4];
 	uint32_t accepted = 0, handshakes = 0;
+	struct mig_host key = { .len = 0 };
 
 	format_addr(sa, addr, sizeof(addr));
+	host_key(sa, &key);
 	for (const struct mlink *x = d->mig_links; x; x = x->next) {
 		accepted += x->server;
-		handshakes += x->server && !x->up && same_host(x->addr, addr);
+		handshakes += x->server && !x->up && x->host.len == key.len &&
+			      !memcmp(x->host.b, key.b, key.len);
 	}
 	if (accepted >= GISAD_MIG_MAX_CONNS) {
-		log_notice("migration: %s refused: %u connections are open, the most this gisad "
-			   "holds", addr, accepted);
+		log_refusal(m, "migration: %s refused: %u connections are open, the most this "
+			    "gisad holds", addr, accepted);
 		evutil_closesocket(fd);
 		return;
 	}
 	if (handshakes >= GISAD_MIG_MAX_HANDSHAKES_PER_HOST) {
-		log_notice("migration: %s refused: %u TLS handshakes from its address are in "
-			   "progress, the most one address may have", addr, handshakes);
+		format_host(&key, host, sizeof(host));
+		log_refusal(m, "migration: %s refused: %u TLS handshakes from its host (%s) are in "
+			    "progress, the most one host may have", addr, handshakes, host);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -335,6 +402,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 		log_err("migration: %s: %s: refused", addr, msg);
 		return;
 	}
+	l->host = key;
 	log_debug("migration: %s connected: TLS handshake", addr);
 }
 

@@ -79,6 +79,12 @@ struct mlink_ops {
 	void (*down)(struct mlink *l, int err, const char *why);
 };
 
+/* The part of an address that names its host: IPv4 (4 bytes) or an IPv6 /64 (8). */
+struct mig_host {
+	uint8_t b[8];
+	uint8_t len;                    /* 0: not set */
+};
+
 struct mlink {
 	struct mlink *next, *prev;      /* d->mig_links */
 	struct gisad *d;
@@ -105,6 +111,7 @@ struct mlink {
 	struct evbuffer *tx;            /* frames being built (mlink_send*) */
 	uint64_t tx_queued;             /* bytes handed to the bufferevent */
 	char addr[MIG_ADDR_MAX];
+	struct mig_host host;           /* accepted: the host part of addr (mig-listen.c) */
 	struct gisa_tls_peer peer;
 };
 

@@ -168,17 +168,20 @@ ms=$(field "$out" closed_after_ms)
 log_has "refused: the TLS handshake did not complete within 1000 ms \(handshake_timeout_ms\)"
 serving "a handshake timeout"
 
-# One address holds at most 16 connections in their handshake: the 17th
-# from 127.0.0.1 is closed at once, while one from 127.0.0.2 still gets
-# its handshake (cut at the timeout, 1 s).
-python3 - "$PORT" <<'PY' || fail "handshakes from one address not capped"
+# handshakes.py PORT DST HELD SAME OTHER [again]: 16 connections from HELD to
+# DST stay in their handshake; one more from SAME (the same host) must be
+# closed at once, one from OTHER not.  With `again': two more from SAME
+# are refused at once, and, over a second later (the 16 cut at the
+# handshake timeout, 16 more held), one more.
+cat >"$T/handshakes.py" <<'PY'
 import socket, sys, time
-port = int(sys.argv[1])
+port, dst, held_src, same, other = int(sys.argv[1]), *sys.argv[2:6]
+family = socket.AF_INET6 if ":" in dst else socket.AF_INET
 
 def dial(src):
-    s = socket.socket()
+    s = socket.socket(family)
     s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
+    s.connect((dst, port))
     return s
 
 def closed_within(s, secs):
@@ -188,12 +191,30 @@ def closed_within(s, secs):
     except (socket.timeout, ConnectionResetError) as e:
         return not isinstance(e, socket.timeout)
 
-held = [dial("127.0.0.1") for _ in range(16)]
+held = [dial(held_src) for _ in range(16)]
 time.sleep(0.1)
-assert closed_within(dial("127.0.0.1"), 0.5), "the 17th handshake from 127.0.0.1 was not refused"
-assert not closed_within(dial("127.0.0.2"), 0.3), "a handshake from 127.0.0.2 was refused"
+assert closed_within(dial(same), 0.5), f"the 17th handshake, from {same}, was not refused"
+assert not closed_within(dial(other), 0.3), f"a handshake from {other} was refused"
+if sys.argv[6:] == ["again"]:
+    assert all(closed_within(dial(same), 0.5) for _ in range(2)), "18th, 19th not refused"
+    time.sleep(1.0)
+    held = [dial(held_src) for _ in range(16)]
+    time.sleep(0.1)
+    assert closed_within(dial(same), 0.5), "the 17th handshake, later, was not refused"
 PY
-log_has "migration: 127\.0\.0\.1:[0-9]+ refused: 16 TLS handshakes from its address are in progress"
+
+# One address holds at most 16 connections in their handshake: the 17th
+# from 127.0.0.1 is closed at once, while one from 127.0.0.2 still gets
+# its handshake (cut at the timeout, 1 s).  Refusals are logged at most
+# once a second, the next line counting those in between.
+python3 "$T/handshakes.py" "$PORT" 127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.2 again ||
+	fail "handshakes from one address not capped"
+log_has "migration: 127\.0\.0\.1:[0-9]+ refused: 16 TLS handshakes from its host \(127\.0\.0\.1\) \
+are in progress"
+log_has "refused: 16 TLS handshakes from its host \(127\.0\.0\.1\) are in progress, the most one \
+host may have \(and 2 more refused at the caps since the last such line\)"
+n=$(grep -c "refused: 16 TLS handshakes from its host" "$LOG")
+[ "$n" = 2 ] || fail "$n lines for 4 refusals at the handshake cap, expected 2 (one a second)"
 serving "16 handshakes from one address"
 
 # ---- the hello ---------------------------------------------------------------------
@@ -659,5 +680,34 @@ rc=0
 "$GISAD" --foreground --config "$CONF" 2>>"$LOG" || rc=$?
 [ "$rc" -eq 1 ] || fail "gisad started (status $rc) without its TLS certificate"
 log_has "migration TLS: certificate \`$C/missing.crt': No such file or directory$"
+
+# ---- IPv6: one host is one /64 ------------------------------------------------------
+#
+# In a network namespace of its own (root only), two /64s on its loopback:
+# 16 handshakes from fd00:1::2 and the 17th from fd00:1::3 (the same /64)
+# is closed at once; one from fd00:2::2 is served.
+NS=gisad-it-$$
+if [ "$IS_ROOT" = 1 ] && command -v ip >/dev/null && ip netns add "$NS" 2>/dev/null; then
+	trap 'ip netns del "$NS" 2>/dev/null || true; cleanup' EXIT
+	ip netns exec "$NS" sh -ec 'ip link set lo up
+		for a in fd00:1::1 fd00:1::2 fd00:1::3 fd00:2::2; do
+			ip -6 addr add "$a/64" dev lo nodad
+		done'
+	tls_conf tls_allow="host-b" migration_listen="[fd00:1::1]:0"
+	start_gisad ip netns exec "$NS"
+	PORT=$(sed -n 's/.*migration: listening on \[fd00:1::1\]:\([0-9]*\) (TLS.*/\1/p' "$LOG" |
+		tail -n 1)
+	[ -n "$PORT" ] || fail "no IPv6 \`listening on' line in the log"
+	ip netns exec "$NS" python3 "$T/handshakes.py" "$PORT" fd00:1::1 fd00:1::2 fd00:1::3 \
+		fd00:2::2 || fail "handshakes from one /64 not capped"
+	log_has "migration: \[fd00:1::3\]:[0-9]+ refused: 16 TLS handshakes from its host \
+\(fd00:1::/64\) are in progress"
+	serving "16 handshakes from one /64"
+	stop_gisad 0
+	ip netns del "$NS"
+	trap cleanup EXIT
+else
+	echo "IPv6 handshake cap: skipped (needs root and \`ip netns')"
+fi
 
 echo "ok: migration listener"
