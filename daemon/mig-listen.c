@@ -111,12 +111,14 @@ static void host_key(const struct sockaddr *sa, struct mig_host *h)
 	if (sa->sa_family == AF_INET) {
 		memcpy(h->b, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 		h->len = 4;
-	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+	} else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
 		memcpy(h->b, s6->sin6_addr.s6_addr + 12, 4);
 		h->len = 4;
-	} else {
+	} else if (sa->sa_family == AF_INET6) {
 		memcpy(h->b, s6->sin6_addr.s6_addr, 8);
 		h->len = 8;
+	} else {
+		h->len = 0;     /* not a TCP/IP listener's: all such are one host */
 	}
 }
 
@@ -125,8 +127,9 @@ static void format_host(const struct mig_host *h, char *buf, size_t len)
 {
 	uint8_t a6[16] = { 0 };
 
-	if (h->len == 4) {
-		(void)inet_ntop(AF_INET, h->b, buf, (socklen_t)len);
+	if (h->len != 8) {
+		if (h->len != 4 || !inet_ntop(AF_INET, h->b, buf, (socklen_t)len))
+			snprintf(buf, len, "?");
 		return;
 	}
 	memcpy(a6, h->b, 8);
