@@ -100,7 +100,7 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 
 /*
  * The part of a peer's address that names its host for the handshake
- * cap (into l->host): an IPv4 address, an IPv4-mapped IPv6 address's
+ * cap (into h): an IPv4 address, an IPv4-mapped IPv6 address's
  * IPv4 part, or an IPv6 address's /64, since a host is routinely given a
  * whole /64 and could otherwise dial from as many addresses as it likes.
  */
