@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket's event stream (daemon/control.c, ctl_publish): a
- * real listening socket and subscribers connected to it, the verbs
- * stubbed.  An event larger than a small buffer reaches every subscriber
+ * real listening socket and subscribers connected to it, with a verb
+ * table of this test's own.  An event larger than a small buffer reaches every subscriber
  * whole, also as a lagging subscriber's own copy; one that cannot be sent
  * (over the event cap) is counted as missed, and the next event delivered
  * says so.
